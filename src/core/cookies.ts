@@ -1,0 +1,78 @@
+// Builds the Set-Cookie headers that delete cookies, with the attributes they were set with.
+
+import { serialize } from 'cookie';
+import { SignOutConfigError } from './errors.js';
+
+/** A cookie to delete, described by the attributes it was set with. */
+export interface CookieToClear {
+  readonly name: string;
+  /** Default `/`. */
+  readonly path?: string | undefined;
+  readonly domain?: string | undefined;
+  readonly secure?: boolean | undefined;
+  readonly httpOnly?: boolean | undefined;
+  readonly sameSite?: boolean | 'lax' | 'strict' | 'none' | undefined;
+  readonly partitioned?: boolean | undefined;
+}
+
+const EPOCH = new Date(0);
+
+/**
+ * The `Set-Cookie` value that deletes `cookie`. A browser only deletes a cookie whose name, path
+ * and domain match, and refuses `Secure`/`SameSite=None`/`Partitioned` changes over plain HTTP,
+ * so the attributes are repeated as set. `__Host-` and `__Secure-` prefixes force what they require.
+ */
+export function clearingHeader(cookie: CookieToClear): string {
+  const host = cookie.name.startsWith('__Host-');
+  const securePrefix = host || cookie.name.startsWith('__Secure-');
+  return serialize(cookie.name, '', {
+    path: host ? '/' : (cookie.path ?? '/'),
+    ...(host || cookie.domain === undefined ? {} : { domain: cookie.domain }),
+    expires: EPOCH,
+    maxAge: 0,
+    ...(securePrefix || cookie.secure === true ? { secure: true } : {}),
+    ...(cookie.httpOnly === true ? { httpOnly: true } : {}),
+    ...(cookie.sameSite === undefined || cookie.sameSite === false ? {} : { sameSite: cookie.sameSite }),
+    ...(cookie.partitioned === true ? { partitioned: true } : {}),
+  });
+}
+
+const SAME_SITE = new Set([true, false, 'lax', 'strict', 'none']);
+
+/** Validates `clearCookies` once, at construction, by serialising each entry. */
+export function parseCookieList(option: string, value: unknown): readonly CookieToClear[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    throw new SignOutConfigError(
+      option,
+      `\`${option}\` must be an array of cookie names or { name, path, domain, … } objects.`,
+    );
+  }
+  return value.map((entry: unknown, index) => {
+    const spec: CookieToClear | undefined =
+      typeof entry === 'string'
+        ? { name: entry }
+        : entry !== null && typeof entry === 'object' && typeof (entry as { name?: unknown }).name === 'string'
+          ? (entry as CookieToClear)
+          : undefined;
+    const where = `\`${option}[${String(index)}]\``;
+    if (spec === undefined) {
+      throw new SignOutConfigError(
+        option,
+        `${where} must be a cookie name or an object with a \`name\`; got ${JSON.stringify(entry)}.`,
+      );
+    }
+    if (spec.sameSite !== undefined && !SAME_SITE.has(spec.sameSite)) {
+      throw new SignOutConfigError(
+        option,
+        `${where}.sameSite must be "lax", "strict", "none" or a boolean; got ${JSON.stringify(spec.sameSite)}.`,
+      );
+    }
+    try {
+      clearingHeader(spec);
+    } catch (error) {
+      throw new SignOutConfigError(option, `${where} cannot be written as a cookie: ${(error as Error).message}.`);
+    }
+    return { ...spec };
+  });
+}

@@ -1,0 +1,104 @@
+// The library's error types: a stable `code` to switch on, the truth about the session, never the token.
+
+/** Codes of sign-out failures an app may see in error mode, on events and in problem bodies. */
+export type SignOutErrorCode =
+  | 'sso_token_rejected'
+  | 'sso_throttled'
+  | 'sso_unavailable'
+  | 'sso_timeout'
+  | 'sso_bad_response'
+  | 'method_not_allowed'
+  | 'cross_site_request'
+  | 'session_unsupported'
+  | 'session_error';
+
+export interface SignOutErrorInit {
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string;
+  readonly signedOut: boolean;
+  readonly retryAfter?: number | undefined;
+  readonly requestId?: string | undefined;
+  readonly upstreamStatus?: number | undefined;
+  readonly cause?: unknown;
+}
+
+/**
+ * A sign-out that did not end as a plain success. Carries the HTTP status the route answers with,
+ * whether the local session was ended (`signedOut`), the wait the portal asked for (`retryAfter`,
+ * seconds), and the portal's request id. It never holds the access token.
+ *
+ * @example
+ * app.use((err, req, res, next) => {
+ *   if (err instanceof SignOutError && err.code === 'sso_throttled') { ... }
+ * });
+ */
+export class SignOutError extends Error {
+  override readonly name = 'SignOutError';
+  readonly code: SignOutErrorCode;
+  /** HTTP status the route answers with (also exposed as `statusCode` for Express error handlers). */
+  readonly status: number;
+  readonly statusCode: number;
+  readonly title: string;
+  /** True when the local session has been ended and its cookies cleared. */
+  readonly signedOut: boolean;
+  /** Seconds the client should wait before trying again (429 and 503 answers). */
+  readonly retryAfter: number | undefined;
+  /** The portal's request id (`x-amzn-requestid`), when an answer carried one. */
+  readonly requestId: string | undefined;
+  /** The HTTP status the portal answered with, when it answered. */
+  readonly upstreamStatus: number | undefined;
+  /** Express: errors with `expose` render their message to the client in dev handlers. */
+  readonly expose = true;
+
+  constructor(code: SignOutErrorCode, init: SignOutErrorInit) {
+    super(init.detail, init.cause === undefined ? undefined : { cause: init.cause });
+    this.code = code;
+    this.status = init.status;
+    this.statusCode = init.status;
+    this.title = init.title;
+    this.signedOut = init.signedOut;
+    this.retryAfter = init.retryAfter;
+    this.requestId = init.requestId;
+    this.upstreamStatus = init.upstreamStatus;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      status: this.status,
+      title: this.title,
+      message: this.message,
+      signedOut: this.signedOut,
+      retryAfter: this.retryAfter,
+      requestId: this.requestId,
+      upstreamStatus: this.upstreamStatus,
+    };
+  }
+}
+
+/** Thrown when the route or the client is created with options that cannot work. */
+export class SignOutConfigError extends TypeError {
+  override readonly name = 'SignOutConfigError';
+  readonly code = 'invalid_option';
+  /** The option at fault, e.g. `timeoutMs`. */
+  readonly option: string;
+
+  constructor(option: string, message: string) {
+    super(`sso-signout: ${message}`);
+    this.option = option;
+  }
+}
+
+/** Quotes a configured value for an error message (JSON where possible). */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol' || typeof value === 'bigint') return value.toString();
+  try {
+    const json = JSON.stringify(value) as string | undefined;
+    return json ?? 'undefined';
+  } catch {
+    return 'an unserialisable value';
+  }
+}

@@ -1,0 +1,69 @@
+// The retry policy of the official SDKs' standard mode, bounded by our deadline.
+
+/** Low-level error codes the official retry strategy treats as transient connection failures. */
+const TRANSIENT_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  // undici's own names for the same failures
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+/** The error's code, or that of its causes (undici nests the system error). */
+export function errorCodeOf(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current !== null && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export function isTransientError(error: unknown): boolean {
+  const code = errorCodeOf(error);
+  return code !== undefined && TRANSIENT_ERROR_CODES.has(code);
+}
+
+const MAX_BACKOFF_MS = 20_000;
+const BASE_DELAY_MS = 100;
+const THROTTLING_BASE_DELAY_MS = 500;
+
+/** Full-jitter exponential backoff: `random() * min(base * 2^retry, 20 s)`; `retry` counts from 0. */
+export function backoffMs(retry: number, throttled: boolean, random: () => number): number {
+  const base = throttled ? THROTTLING_BASE_DELAY_MS : BASE_DELAY_MS;
+  return random() * Math.min(base * 2 ** retry, MAX_BACKOFF_MS);
+}
+
+// A wait hint longer than a day is nonsense; treat it as a day so arithmetic stays finite.
+const MAX_HINT_MS = 86_400_000;
+
+type Headers = Record<string, string | string[] | undefined>;
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * The wait the portal asked for, in milliseconds: `x-amz-retry-after` (milliseconds) first, then
+ * `Retry-After` as delay-seconds or an HTTP date. Undefined when absent or unparseable.
+ */
+export function retryAfterHintMs(headers: Headers, now: number): number | undefined {
+  const amz = single(headers['x-amz-retry-after'])?.trim();
+  if (amz !== undefined && /^\d+$/.test(amz)) return Math.min(Number(amz), MAX_HINT_MS);
+  const standard = single(headers['retry-after'])?.trim();
+  if (standard === undefined || standard.length === 0) return undefined;
+  if (/^\d+$/.test(standard)) return Math.min(Number(standard) * 1000, MAX_HINT_MS);
+  const date = Date.parse(standard);
+  if (Number.isNaN(date)) return undefined;
+  return Math.min(Math.max(0, date - now), MAX_HINT_MS);
+}

@@ -1,0 +1,141 @@
+// Decides where the browser goes after sign-out: the configured default, or a vetted `return_to`.
+
+import { SignOutConfigError } from './errors.js';
+
+export type ReturnToRejection =
+  | 'not_a_string'
+  | 'too_long'
+  | 'control_character'
+  | 'scheme_relative'
+  | 'backslash'
+  | 'not_a_path'
+  | 'bad_encoding'
+  | 'origin_not_allowed'
+  | 'credentials'
+  | 'not_http';
+
+export type ReturnToDecision =
+  { readonly ok: true; readonly location: string } | { readonly ok: false; readonly reason: ReturnToRejection };
+
+const MAX_RETURN_TO_LENGTH = 2048;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// Decoding more than this many layers deep is an attack, not a URL.
+const MAX_DECODE_DEPTH = 4;
+
+function checkPathLayer(value: string): ReturnToRejection | undefined {
+  if (CONTROL.test(value)) return 'control_character';
+  if (!value.startsWith('/')) return 'not_a_path';
+  if (value.startsWith('//')) return 'scheme_relative';
+  // Browsers read '\' as '/' in http(s) URLs, so '/\evil.example' is '//evil.example'.
+  if (value.includes('\\')) return 'backslash';
+  return undefined;
+}
+
+/**
+ * Vets a same-site relative path: one leading '/', not '//', no backslash, no control
+ * characters, at every layer of percent-decoding; then it must resolve to `appOrigin`.
+ */
+function vetPath(value: string, appOrigin: string): ReturnToDecision {
+  let layer = value;
+  for (let depth = 0; depth <= MAX_DECODE_DEPTH; depth++) {
+    const problem = checkPathLayer(layer);
+    if (problem !== undefined) return { ok: false, reason: problem };
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(layer);
+    } catch {
+      return { ok: false, reason: 'bad_encoding' };
+    }
+    if (decoded === layer) break;
+    if (depth === MAX_DECODE_DEPTH) return { ok: false, reason: 'bad_encoding' };
+    layer = decoded;
+  }
+  const url = new URL(value, appOrigin);
+  if (url.origin !== appOrigin) return { ok: false, reason: 'scheme_relative' };
+  // Re-serialised by the WHATWG parser, so the Location is exactly what a browser would follow.
+  return { ok: true, location: `${url.pathname}${url.search}${url.hash}` };
+}
+
+function vetAbsolute(value: string, allowed: ReadonlySet<string>): ReturnToDecision {
+  if (CONTROL.test(value)) return { ok: false, reason: 'control_character' };
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return { ok: false, reason: 'not_a_path' };
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, reason: 'not_http' };
+  if (url.username !== '' || url.password !== '') return { ok: false, reason: 'credentials' };
+  if (!allowed.has(url.origin)) return { ok: false, reason: 'origin_not_allowed' };
+  return { ok: true, location: url.href };
+}
+
+/** Checks a `return_to` value from the request. `appOrigin` is the app's own origin. */
+export function vetReturnTo(value: unknown, appOrigin: string, allowedOrigins: ReadonlySet<string>): ReturnToDecision {
+  if (typeof value !== 'string') return { ok: false, reason: 'not_a_string' };
+  if (value.length > MAX_RETURN_TO_LENGTH) return { ok: false, reason: 'too_long' };
+  if (value.startsWith('/')) return vetPath(value, appOrigin);
+  // Only absolute URLs with an explicit http(s) scheme are considered; `javascript:`, `data:`,
+  // `mailto:`, bare hosts and the like all fall back to the default.
+  if (/^https?:/i.test(value)) return vetAbsolute(value, allowedOrigins);
+  return { ok: false, reason: 'not_a_path' };
+}
+
+/** Normalises an allowed-origin list given as options, refusing anything that is not an origin. */
+export function parseOriginList(option: string, value: unknown): ReadonlySet<string> {
+  if (value === undefined) return new Set();
+  if (!Array.isArray(value)) {
+    throw new SignOutConfigError(
+      option,
+      `\`${option}\` must be an array of origins such as ["https://portal.example.com"].`,
+    );
+  }
+  const origins = new Set<string>();
+  for (const entry of value) {
+    let url: URL | undefined;
+    try {
+      url = typeof entry === 'string' ? new URL(entry) : undefined;
+    } catch {
+      url = undefined;
+    }
+    const isOrigin =
+      url !== undefined &&
+      (url.protocol === 'https:' || url.protocol === 'http:') &&
+      url.username === '' &&
+      url.password === '' &&
+      url.pathname === '/' &&
+      url.search === '' &&
+      url.hash === '';
+    if (!isOrigin) {
+      throw new SignOutConfigError(
+        option,
+        `\`${option}\` entries must be origins (scheme, host and optional port, nothing else), e.g. "https://portal.example.com"; got ${JSON.stringify(entry)}.`,
+      );
+    }
+    origins.add((url as URL).origin);
+  }
+  return origins;
+}
+
+/**
+ * Validates the configured default destination: a same-site path or an absolute http(s) URL.
+ * It is the app's own setting, so any origin is accepted for it.
+ */
+export function parseDestination(option: string, value: unknown): string {
+  if (value === undefined) return '/';
+  if (typeof value === 'string') {
+    if (value.startsWith('/') && checkPathLayer(value) === undefined) return value;
+    if (/^https?:\/\//i.test(value)) {
+      try {
+        return new URL(value).href;
+      } catch {
+        // fall through to the error below
+      }
+    }
+  }
+  throw new SignOutConfigError(
+    option,
+    `\`${option}\` must be a path on this site such as "/signed-out" or an absolute http(s) URL; got ${JSON.stringify(value)}.`,
+  );
+}

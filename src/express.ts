@@ -1,0 +1,210 @@
+// The Express adapter: translates an Express request into the core's terms and the core's answer back.
+
+import { parse as parseCookies } from 'cookie';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readSmallBody } from './core/body.js';
+import type { CookieToClear } from './core/cookies.js';
+import { originOf } from './core/cross-site.js';
+import { describeValue, SignOutConfigError } from './core/errors.js';
+import { createSignOutCore, type SessionBinding, type SignOutAnswer } from './core/handler.js';
+import type { SignOutOptions } from './core/options.js';
+
+/**
+ * The slice of an Express request the adapter reads. Typed structurally so both Express 4 and 5
+ * (and their type packages, or none) fit.
+ */
+export interface ExpressLikeRequest extends IncomingMessage {
+  readonly protocol: string;
+  readonly originalUrl?: string;
+  readonly query?: unknown;
+  body?: unknown;
+  session?: unknown;
+  sessionID?: string;
+  sessionStore?: unknown;
+  sessionOptions?: unknown;
+  readonly app?: { get(setting: string): unknown };
+  get?(name: string): string | undefined;
+}
+
+export interface ExpressLikeResponse extends ServerResponse {
+  status?(code: number): unknown;
+}
+
+export type ExpressNext = (error?: unknown) => void;
+
+/** An Express middleware: `(req, res, next) => void`. */
+export type SignOutMiddleware = (req: ExpressLikeRequest, res: ExpressLikeResponse, next: ExpressNext) => void;
+
+/** Options of the Express route; `getToken`, `endSession` and `render` receive the Express request. */
+export type ExpressSignOutOptions<Req extends ExpressLikeRequest = ExpressLikeRequest> = SignOutOptions<Req>;
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+type TrustFn = (address: string | undefined, hop: number) => boolean;
+
+// Express's own rule (Express 5's `req.host`, which Express 4 lacks): `X-Forwarded-Host` counts
+// only when the app trusts the proxy that sent it.
+function hostOf(req: ExpressLikeRequest): string | undefined {
+  const trust = req.app?.get('trust proxy fn') as TrustFn | undefined;
+  const forwarded = header(req, 'x-forwarded-host');
+  if (forwarded !== undefined && trust?.(req.socket.remoteAddress, 0) === true) {
+    const first = forwarded.split(',', 1)[0]?.trim();
+    if (first !== undefined && first !== '') return first;
+  }
+  return header(req, 'host');
+}
+
+interface ExpressSessionLike {
+  cookie?: {
+    path?: string;
+    domain?: string;
+    secure?: boolean | 'auto';
+    httpOnly?: boolean;
+    sameSite?: boolean | 'lax' | 'strict' | 'none';
+    partitioned?: boolean;
+  };
+  destroy(callback: (error?: unknown) => void): void;
+}
+
+const EXPRESS_SESSION_DEFAULT_NAME = 'connect.sid';
+
+// express-session does not expose its cookie's name; the request cookie whose signed value holds
+// this session's id is the one.
+function expressSessionCookieName(req: ExpressLikeRequest, configured: string | undefined): string {
+  if (configured !== undefined) return configured;
+  const cookieHeader = header(req, 'cookie');
+  if (cookieHeader !== undefined && typeof req.sessionID === 'string') {
+    const prefix = `s:${req.sessionID}.`;
+    for (const [name, value] of Object.entries(parseCookies(cookieHeader))) {
+      if (value?.startsWith(prefix) === true) return name;
+    }
+  }
+  return EXPRESS_SESSION_DEFAULT_NAME;
+}
+
+function sessionBinding(req: ExpressLikeRequest, configuredName: string | undefined): SessionBinding {
+  const session = req.session as ExpressSessionLike | null | undefined;
+  // cookie-session: `req.sessionOptions` is its mark; setting the session to null makes it delete
+  // its cookie (and the `.sig` companion) with the options it set them with.
+  if (req.sessionOptions !== undefined && typeof req.sessionOptions === 'object') {
+    return {
+      kind: 'supported',
+      data: session ?? undefined,
+      cookies: () => [],
+      end: () => {
+        req.session = null;
+        return Promise.resolve();
+      },
+    };
+  }
+  if (session === undefined || session === null) return { kind: 'none' };
+  if (req.sessionStore !== undefined && typeof session.destroy === 'function') {
+    return {
+      kind: 'supported',
+      data: session,
+      cookies: (): CookieToClear[] => {
+        const c = session.cookie ?? {};
+        return [
+          {
+            name: expressSessionCookieName(req, configuredName),
+            path: c.path,
+            domain: c.domain,
+            secure: c.secure === true,
+            httpOnly: c.httpOnly,
+            sameSite: c.sameSite,
+            partitioned: c.partitioned,
+          },
+        ];
+      },
+      end: () =>
+        new Promise<void>((resolve, reject) => {
+          session.destroy((error) => {
+            if (error === undefined || error === null) resolve();
+            else reject(error instanceof Error ? error : new Error(`session store failed: ${describeValue(error)}`));
+          });
+        }),
+    };
+  }
+  return { kind: 'unknown', data: session };
+}
+
+function queryValue(req: ExpressLikeRequest, name: string): unknown {
+  const query = req.query;
+  if (query !== null && typeof query === 'object') return (query as Record<string, unknown>)[name];
+  return undefined;
+}
+
+function send(res: ExpressLikeResponse, answer: SignOutAnswer): void {
+  res.statusCode = answer.status;
+  for (const [name, value] of answer.headers) {
+    if (name === 'set-cookie' || name === 'vary') {
+      const existing = res.getHeader(name);
+      const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
+      res.setHeader(name, [...list, value]);
+    } else {
+      res.setHeader(name, value);
+    }
+  }
+  res.end(answer.body);
+}
+
+function looksLikeRequest(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && 'headers' in value && 'method' in value && 'socket' in value;
+}
+
+/**
+ * Creates the sign-out route for Express 4 and 5. Mount it with `app.all` so other methods get a
+ * truthful `405` instead of a `404`.
+ *
+ * @example
+ * import express from 'express';
+ * import session from 'express-session';
+ * import { ssoSignOut } from 'sso-signout';
+ *
+ * const app = express();
+ * app.use(session({ secret: process.env.SESSION_SECRET, resave: false, saveUninitialized: false }));
+ * app.all('/signout', ssoSignOut({ region: 'eu-west-1', destination: '/signed-out' }));
+ */
+export function ssoSignOut<Req extends ExpressLikeRequest = ExpressLikeRequest>(
+  options?: ExpressSignOutOptions<Req>,
+): SignOutMiddleware {
+  if (looksLikeRequest(options) || arguments.length === 3) {
+    throw new SignOutConfigError(
+      'options',
+      'ssoSignOut is a factory: mount `ssoSignOut({ region: … })`, not `ssoSignOut` itself, e.g. app.all("/signout", ssoSignOut({ region: "us-east-1" })).',
+    );
+  }
+  const core = createSignOutCore<Req>(options);
+  const configuredName = core.options.sessionCookieName;
+
+  return function signOutMiddleware(req, res, next) {
+    const request = req as Req;
+    let bodyRead: Promise<unknown> | undefined;
+    core
+      .handle({
+        native: request,
+        method: req.method ?? 'GET',
+        headers: req.headers,
+        origin: originOf(req.protocol, hostOf(req)),
+        url: req.originalUrl ?? req.url ?? '/',
+        query: (name) => queryValue(req, name),
+        body: () => (bodyRead ??= req.body !== undefined ? Promise.resolve(req.body) : readSmallBody(req)),
+        session: sessionBinding(req, configuredName),
+      })
+      .then((answer) => {
+        if (answer.delegate !== undefined) {
+          for (const [name, value] of answer.headers) {
+            if (name === 'set-cookie') res.appendHeader(name, value);
+            else res.setHeader(name, value);
+          }
+          next(answer.delegate);
+          return;
+        }
+        send(res, answer);
+      })
+      .catch(next);
+  };
+}

@@ -1,0 +1,705 @@
+// The contract's §2, row by row, for every Express version and session middleware.
+
+import type { Request } from 'express';
+import { inspect } from 'node:util';
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SignOutError, type SignOutEvent } from 'sso-signout';
+import { startFakePortal, type FakePortal } from 'sso-signout/testing';
+import {
+  applySetCookies,
+  buildApp,
+  closeClients,
+  isSignedIn,
+  SESSION_COOKIE,
+  setCookies,
+  signIn,
+  VARIANTS,
+  type BuildOptions,
+} from '../helpers/apps.js';
+
+let portal: FakePortal;
+beforeAll(async () => {
+  portal = await startFakePortal();
+});
+afterEach(async () => {
+  portal.reset();
+  await closeClients();
+});
+afterAll(async () => {
+  await portal.close();
+});
+
+const JSON_ACCEPT = 'application/json';
+
+describe.each(VARIANTS)('$name', (variant) => {
+  const cookieName = SESSION_COOKIE[variant.session];
+
+  async function signedIn(options: BuildOptions = {}) {
+    const events: SignOutEvent[] = [];
+    const app = buildApp(variant, portal.url, {
+      ...options,
+      signOut: { onEvent: (e) => events.push(e), ...options.signOut },
+    });
+    const token = portal.issueToken();
+    const cookie = await signIn(app, { accessToken: token });
+    return { app, token, cookie, events };
+  }
+
+  /** Whether the browser that received `res` is still signed in. */
+  async function stillSignedIn(app: Parameters<typeof isSignedIn>[0], cookie: string, res: request.Response) {
+    return isSignedIn(app, applySetCookies(cookie, res));
+  }
+
+  function expectSessionCookieCleared(res: request.Response) {
+    const cleared = setCookies(res).get(cookieName);
+    expect(cleared, 'session cookie cleared').toBeDefined();
+    expect(cleared?.value).toBe('');
+    expect(cleared?.attrs.get('path')).toBe('/');
+    expect(cleared?.attrs.get('expires')).toMatch(/1970/);
+    if (variant.session === 'cookie-session') {
+      expect(setCookies(res).get(`${cookieName}.sig`)?.attrs.get('expires')).toMatch(/1970/);
+    }
+  }
+
+  function expectNoCookieCleared(res: request.Response) {
+    for (const [, c] of setCookies(res)) expect(c.value).not.toBe('');
+  }
+
+  describe('upstream 2xx: revoked', () => {
+    it('ends the session, clears its cookie and redirects a browser with 303', async () => {
+      const { app, token, cookie, events } = await signedIn();
+      const res = await request(app).post('/signout').set('Cookie', cookie).expect(303);
+      expect(res.headers.location).toBe('/signed-out');
+      expect(res.headers['cache-control']).toBe('no-store');
+      expectSessionCookieCleared(res);
+      expect(portal.calls).toHaveLength(1);
+      expect(portal.calls[0]?.token).toBe(token);
+      expect(portal.isActive(token)).toBe(false);
+      expect(await stillSignedIn(app, cookie, res)).toBe(false);
+      expect(events).toContainEqual(
+        expect.objectContaining({
+          type: 'signout',
+          code: 'signed_out',
+          upstream: 'revoked',
+          upstreamStatus: 200,
+          attempts: 1,
+        }),
+      );
+    });
+
+    it('answers a JSON client 200 { signedOut, upstream: "revoked", redirectTo }', async () => {
+      const { app, cookie } = await signedIn();
+      const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(200);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.body).toEqual({ signedOut: true, upstream: 'revoked', redirectTo: '/signed-out' });
+      expectSessionCookieCleared(res);
+      expect(res.headers['cache-control']).toBe('no-store');
+    });
+
+    if (variant.session === 'express-session') {
+      it('leaves the old session cookie useless even when replayed', async () => {
+        const { app, cookie } = await signedIn();
+        await request(app).post('/signout').set('Cookie', cookie).expect(303);
+        expect(await isSignedIn(app, cookie)).toBe(false);
+      });
+    }
+  });
+
+  describe('no session, or no token in it: skipped', () => {
+    it('redirects without calling the portal when there is no session', async () => {
+      const app = buildApp(variant, portal.url);
+      const res = await request(app).post('/signout').expect(303);
+      expect(res.headers.location).toBe('/signed-out');
+      expect(portal.calls).toHaveLength(0);
+    });
+
+    it('answers JSON upstream "skipped" when the session holds no token, and ends it', async () => {
+      const app = buildApp(variant, portal.url);
+      const cookie = await signIn(app, { sso: null });
+      const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(200);
+      expect(res.body).toEqual({ signedOut: true, upstream: 'skipped', redirectTo: '/signed-out' });
+      expect(portal.calls).toHaveLength(0);
+      expectSessionCookieCleared(res);
+    });
+  });
+
+  describe.each([
+    ['401 UnauthorizedException', 'unauthorized' as const],
+    ['400 InvalidRequestException', 'invalid-request' as const],
+  ])('upstream %s: the token is dead', (_label, reply) => {
+    it('ends the session and answers a browser 401 with a page that says so', async () => {
+      const { app, cookie, token } = await signedIn();
+      portal.enqueue(reply);
+      const res = await request(app).post('/signout').set('Cookie', cookie).expect(401);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+      expect(res.text).toContain('signed out');
+      expect(res.text).toContain('had already ended');
+      expect(res.text).toContain('href="/signed-out"');
+      expect(res.text).not.toContain(token);
+      expectSessionCookieCleared(res);
+      expect(await stillSignedIn(app, cookie, res)).toBe(false);
+      expect(portal.calls).toHaveLength(1);
+    });
+
+    it('answers a JSON client 401 problem+json sso_token_rejected, signedOut true', async () => {
+      const { app, cookie } = await signedIn();
+      portal.enqueue(reply);
+      const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(401);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      const body = JSON.parse(res.text) as Record<string, unknown>;
+      expect(body).toMatchObject({
+        status: 401,
+        code: 'sso_token_rejected',
+        signedOut: true,
+        redirectTo: '/signed-out',
+      });
+      expect(body.type).toBe('urn:sso-signout:problem:sso_token_rejected');
+      expect(typeof body.title).toBe('string');
+      expect(typeof body.detail).toBe('string');
+      expect(body.requestId).toBe(portal.calls[0]?.requestId);
+    });
+  });
+
+  it('treats a token already revoked at the portal as rejected (real portal behaviour)', async () => {
+    const { app, cookie, token } = await signedIn();
+    portal.revoke(token);
+    const res = await request(app).post('/signout').set('Cookie', cookie).expect(401);
+    expect(await stillSignedIn(app, cookie, res)).toBe(false);
+  });
+
+  describe('upstream 429 TooManyRequestsException: throttled', () => {
+    it('keeps the session and answers a browser 429 with Retry-After and a retry button', async () => {
+      const { app, cookie, token } = await signedIn();
+      portal.enqueue({ kind: 'throttle', retryAfter: 7 });
+      const res = await request(app).post('/signout').set('Cookie', cookie).expect(429);
+      expect(res.headers['retry-after']).toBe('7');
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.text).toMatch(/<form method="post" action="\/signout">/);
+      expect(res.text).toContain('<button type="submit">');
+      expectNoCookieCleared(res);
+      expect(await stillSignedIn(app, cookie, res)).toBe(true);
+      expect(portal.isActive(token)).toBe(true);
+      // Retry-After of 7 s is past the deadline: no retry was made.
+      expect(portal.calls).toHaveLength(1);
+    });
+
+    it('answers a JSON client 429 problem+json sso_throttled with retryAfter, signedOut false', async () => {
+      const { app, cookie } = await signedIn();
+      portal.enqueue({ kind: 'throttle', retryAfter: 7 });
+      const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(429);
+      expect(JSON.parse(res.text)).toMatchObject({
+        status: 429,
+        code: 'sso_throttled',
+        retryAfter: 7,
+        signedOut: false,
+      });
+    });
+
+    it('answers 429 at once, without calling the portal, inside the announced window', async () => {
+      const { app, cookie } = await signedIn();
+      portal.enqueue({ kind: 'throttle', retryAfter: 30 });
+      await request(app).post('/signout').set('Cookie', cookie).expect(429);
+      const again = await request(app).post('/signout').set('Cookie', cookie).expect(429);
+      expect(Number(again.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Number(again.headers['retry-after'])).toBeLessThanOrEqual(30);
+      expect(portal.calls).toHaveLength(1);
+    });
+
+    it('the retry button completes the sign-out once the announced window has passed', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        const { app, cookie, token } = await signedIn();
+        portal.enqueue({ kind: 'throttle', retryAfter: 30 });
+        const first = await request(app).post('/signout').set('Cookie', cookie).expect(429);
+        const action = /<form method="post" action="([^"]+)">/.exec(first.text)?.[1];
+        expect(action).toBe('/signout');
+        const click = () =>
+          request(app)
+            .post(action ?? '')
+            .set('Cookie', cookie)
+            .type('form')
+            .send({});
+        await click().expect(429);
+        expect(portal.calls).toHaveLength(1);
+        vi.setSystemTime(Date.now() + 31_000);
+        const done = await click().expect(303);
+        expect(portal.calls).toHaveLength(2);
+        expect(portal.isActive(token)).toBe(false);
+        expect(await stillSignedIn(app, cookie, done)).toBe(false);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('retries a throttled call within the deadline and succeeds', async () => {
+      const { app, cookie, events } = await signedIn();
+      portal.enqueue({ kind: 'throttle', amzRetryAfterMs: 1 }, { kind: 'throttle', amzRetryAfterMs: 1 });
+      await request(app).post('/signout').set('Cookie', cookie).expect(303);
+      expect(portal.calls.map((c) => c.status)).toEqual([429, 429, 200]);
+      expect(events).toContainEqual(expect.objectContaining({ type: 'signout', attempts: 3, upstream: 'revoked' }));
+    });
+  });
+
+  describe.each([500, 502, 503, 504])('upstream %i: unavailable', (status) => {
+    it('keeps the session and answers 503 with Retry-After (problem+json sso_unavailable)', async () => {
+      const { app, cookie, token } = await signedIn({ client: { maxAttempts: 1 } });
+      portal.enqueue({ kind: 'status', status, body: '{"message":"boom"}' });
+      const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(503);
+      expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(JSON.parse(res.text)).toMatchObject({ status: 503, code: 'sso_unavailable', signedOut: false });
+      expectNoCookieCleared(res);
+      expect(await stillSignedIn(app, cookie, res)).toBe(true);
+      expect(portal.isActive(token)).toBe(true);
+    });
+  });
+
+  it('retries 5xx answers (3 attempts in all) and reports the last failure', async () => {
+    const { app, cookie, events } = await signedIn();
+    portal.setDefault({ kind: 'status', status: 503 });
+    const res = await request(app).post('/signout').set('Cookie', cookie).expect(503);
+    expect(res.text).toMatch(/<form method="post"/);
+    expect(portal.calls).toHaveLength(3);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'signout', attempts: 3, upstreamStatus: 503 }));
+  });
+
+  it('answers 503 when the connection is reset, after retrying', async () => {
+    const { app, cookie } = await signedIn();
+    portal.setDefault('reset');
+    const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(503);
+    expect(JSON.parse(res.text)).toMatchObject({ code: 'sso_unavailable', signedOut: false });
+    expect(portal.calls).toHaveLength(3);
+    expect(await stillSignedIn(app, cookie, res)).toBe(true);
+  });
+
+  it('answers 503 when the portal refuses connections', async () => {
+    const closed = await startFakePortal();
+    const url = closed.url;
+    await closed.close();
+    const app = buildApp(variant, url, { client: { maxAttempts: 2 } });
+    const cookie = await signIn(app, { accessToken: portal.issueToken() });
+    const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(503);
+    expect(JSON.parse(res.text)).toMatchObject({ code: 'sso_unavailable', signedOut: false });
+    expect(await stillSignedIn(app, cookie, res)).toBe(true);
+  });
+
+  describe('deadline reached', () => {
+    it('keeps the session and answers 504 (problem+json sso_timeout) within the deadline', async () => {
+      const { app, cookie, token } = await signedIn({ client: { timeoutMs: 300 } });
+      portal.enqueue('hang');
+      const started = Date.now();
+      const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(504);
+      // Loose bound: the point is "not the portal's pace", not a timing measurement.
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(JSON.parse(res.text)).toMatchObject({ status: 504, code: 'sso_timeout', signedOut: false });
+      expect(await stillSignedIn(app, cookie, res)).toBe(true);
+      expect(portal.isActive(token)).toBe(true);
+    });
+
+    it('answers a browser 504 with a retry button', async () => {
+      const { app, cookie } = await signedIn({ client: { timeoutMs: 200 } });
+      portal.enqueue('hang');
+      const res = await request(app).post('/signout').set('Cookie', cookie).expect(504);
+      expect(res.text).toMatch(/<form method="post" action="\/signout">/);
+    });
+  });
+
+  describe('any other upstream answer: 502 sso_bad_response', () => {
+    it('never follows a redirect', async () => {
+      const { app, cookie } = await signedIn();
+      portal.enqueue({ kind: 'redirect', location: `${portal.url}/followed` });
+      const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(502);
+      expect(JSON.parse(res.text)).toMatchObject({ status: 502, code: 'sso_bad_response', signedOut: false });
+      expect(portal.calls.map((c) => c.path)).toEqual(['/logout']);
+      expect(await stillSignedIn(app, cookie, res)).toBe(true);
+    });
+
+    it.each([403, 404, 418])('answers 502 to an unexpected %i', async (status) => {
+      const { app, cookie } = await signedIn();
+      portal.enqueue({ kind: 'status', status, body: '<html>proxy error</html>' });
+      await request(app).post('/signout').set('Cookie', cookie).expect(502);
+      expect(portal.calls).toHaveLength(1);
+    });
+
+    it('answers 502 to bytes that are not HTTP', async () => {
+      const { app, cookie } = await signedIn();
+      portal.enqueue('garbage');
+      const res = await request(app).post('/signout').set('Cookie', cookie).expect(502);
+      expect(res.text).toMatch(/<form method="post"/);
+      expect(await stillSignedIn(app, cookie, res)).toBe(true);
+    });
+  });
+
+  describe('endSessionOnFailure', () => {
+    it('ends the session on a failure row, keeps the status, and hands over the token', async () => {
+      const handed: { accessToken: string; code: string }[] = [];
+      const { app, cookie, token } = await signedIn({
+        signOut: {
+          endSessionOnFailure: true,
+          onUnrevokedToken: (t, result) => {
+            handed.push({ accessToken: t.accessToken, code: result.code });
+          },
+        },
+      });
+      portal.enqueue({ kind: 'throttle', retryAfter: 9 });
+      const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(429);
+      expect(JSON.parse(res.text)).toMatchObject({ code: 'sso_throttled', signedOut: true, retryAfter: 9 });
+      expect(JSON.parse(res.text).detail).toContain('signed out of this app');
+      expectSessionCookieCleared(res);
+      expect(await stillSignedIn(app, cookie, res)).toBe(false);
+      expect(handed).toEqual([{ accessToken: token, code: 'sso_throttled' }]);
+    });
+
+    it('keeps the session when the token cannot be handed over', async () => {
+      const { app, cookie } = await signedIn({
+        signOut: {
+          endSessionOnFailure: true,
+          onUnrevokedToken: () => {
+            throw new Error('queue down');
+          },
+        },
+      });
+      portal.enqueue({ kind: 'status', status: 500 }, { kind: 'status', status: 500 }, { kind: 'status', status: 500 });
+      const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(503);
+      expect(JSON.parse(res.text)).toMatchObject({ code: 'sso_unavailable', signedOut: false });
+      expect(await stillSignedIn(app, cookie, res)).toBe(true);
+    });
+  });
+
+  describe('checks before anything changes', () => {
+    it.each(['GET', 'PUT', 'DELETE', 'PATCH'])(
+      'refuses %s with 405 and Allow: POST, calling nothing',
+      async (method) => {
+        const { app, cookie } = await signedIn();
+        const res = await request(app)[method.toLowerCase() as 'get'](`/signout`).set('Cookie', cookie).expect(405);
+        expect(res.headers.allow).toBe('POST');
+        expect(res.headers['cache-control']).toBe('no-store');
+        expect(portal.calls).toHaveLength(0);
+        expect(await stillSignedIn(app, cookie, res)).toBe(true);
+      },
+    );
+
+    it('accepts GET when allowGet is set, still checking the origin', async () => {
+      const { app, cookie } = await signedIn({ signOut: { allowGet: true } });
+      await request(app).get('/signout').set('Cookie', cookie).set('Sec-Fetch-Site', 'cross-site').expect(403);
+      expect(portal.calls).toHaveLength(0);
+      const res = await request(app)
+        .get('/signout')
+        .set('Cookie', cookie)
+        .set('Sec-Fetch-Site', 'same-origin')
+        .expect(303);
+      expect(await stillSignedIn(app, cookie, res)).toBe(false);
+      const put = await request(app).put('/signout').expect(405);
+      expect(put.headers.allow).toBe('GET, POST');
+    });
+
+    it.each([
+      ['another site', { Origin: 'https://evil.example' }],
+      ['a sandboxed frame', { Origin: 'null' }],
+      ['a malformed Origin', { Origin: 'not a url' }],
+      ['Sec-Fetch-Site: cross-site', { 'Sec-Fetch-Site': 'cross-site' }],
+      ['a same-origin Origin with Sec-Fetch-Site: cross-site', { 'Sec-Fetch-Site': 'cross-site', Origin: 'SELF' }],
+    ])('refuses a request from %s with 403, calling nothing', async (_label, headers) => {
+      const { app, cookie, token, events } = await signedIn();
+      let req = request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT);
+      for (const [name, value] of Object.entries(headers)) {
+        req = req.set('Host', 'portal.example.com').set(name, value === 'SELF' ? 'http://portal.example.com' : value);
+      }
+      const res = await req.expect(403);
+      expect(JSON.parse(res.text)).toMatchObject({ status: 403, code: 'cross_site_request', signedOut: false });
+      expect(portal.calls).toHaveLength(0);
+      expect(portal.isActive(token)).toBe(true);
+      expect(await stillSignedIn(app, cookie, res)).toBe(true);
+      expect(events).toContainEqual(expect.objectContaining({ type: 'refused', code: 'cross_site_request' }));
+    });
+
+    it('accepts its own Origin, an allowed Origin, same-site fetch metadata, and no headers at all', async () => {
+      const { app } = await signedIn({ signOut: { allowedOrigins: ['https://admin.example.com'] } });
+      await request(app)
+        .post('/signout')
+        .set('Host', 'portal.example.com')
+        .set('Origin', 'http://portal.example.com')
+        .expect(303);
+      await request(app)
+        .post('/signout')
+        .set('Host', 'portal.example.com:80')
+        .set('Origin', 'http://portal.example.com')
+        .expect(303);
+      await request(app).post('/signout').set('Origin', 'https://admin.example.com').expect(303);
+      await request(app).post('/signout').set('Sec-Fetch-Site', 'same-origin').expect(303);
+      await request(app).post('/signout').set('Sec-Fetch-Site', 'same-site').expect(303);
+      await request(app).post('/signout').expect(303);
+    });
+  });
+
+  describe('the destination', () => {
+    it.each([
+      ['a form field', (r: request.Test) => r.type('form').send({ return_to: '/reports?id=7' })],
+      ['a JSON field', (r: request.Test) => r.send({ return_to: '/reports?id=7' })],
+      ['the query', (r: request.Test) => r],
+    ])('honours a same-site path in %s', async (label, withField) => {
+      const { app, cookie } = await signedIn();
+      const path = label === 'the query' ? '/signout?return_to=%2Freports%3Fid%3D7' : '/signout';
+      const res = await withField(request(app).post(path).set('Cookie', cookie)).expect(303);
+      expect(res.headers.location).toBe('/reports?id=7');
+    });
+
+    it.each([
+      '//evil.example/',
+      '/\\evil.example',
+      'https://evil.example/',
+      'javascript:alert(1)',
+      '/%2F%2Fevil.example',
+      '/ok\r\nSet-Cookie: x=1',
+      'evil.example',
+    ])('falls back to the default for %j and reports it', async (value) => {
+      const { app, cookie, events } = await signedIn();
+      const res = await request(app)
+        .post('/signout')
+        .set('Cookie', cookie)
+        .type('form')
+        .send({ return_to: value })
+        .expect(303);
+      expect(res.headers.location).toBe('/signed-out');
+      expect(events).toContainEqual(expect.objectContaining({ type: 'return_to_rejected', value }));
+    });
+
+    it('allows an absolute URL on an allowlisted origin', async () => {
+      const { app, cookie } = await signedIn({ signOut: { allowedReturnToOrigins: ['https://home.example.com'] } });
+      const res = await request(app)
+        .post('/signout')
+        .set('Cookie', cookie)
+        .set('Accept', JSON_ACCEPT)
+        .send({ return_to: 'https://home.example.com/bye' })
+        .expect(200);
+      expect(res.body.redirectTo).toBe('https://home.example.com/bye');
+    });
+
+    it('keeps the vetted destination in the retry form of a 429 page', async () => {
+      const { app, cookie } = await signedIn();
+      portal.enqueue({ kind: 'throttle', retryAfter: 9 });
+      const res = await request(app)
+        .post('/signout')
+        .set('Cookie', cookie)
+        .type('form')
+        .send({ return_to: '/x?a=1&b=2' });
+      expect(res.status).toBe(429);
+      expect(res.text).toContain('<input type="hidden" name="return_to" value="/x?a=1&amp;b=2">');
+    });
+  });
+
+  describe('cookies and headers', () => {
+    it('clears the extra cookies the app lists, with their attributes', async () => {
+      const { app, cookie } = await signedIn({
+        signOut: { clearCookies: ['XSRF-TOKEN', { name: 'prefs', path: '/app', sameSite: 'strict', httpOnly: true }] },
+      });
+      const res = await request(app).post('/signout').set('Cookie', cookie).expect(303);
+      const cleared = setCookies(res);
+      expect(cleared.get('XSRF-TOKEN')?.attrs.get('path')).toBe('/');
+      expect(cleared.get('prefs')?.attrs.get('path')).toBe('/app');
+      expect(cleared.get('prefs')?.attrs.get('samesite')).toBe('Strict');
+      expect(cleared.get('prefs')?.attrs.has('httponly')).toBe(true);
+    });
+
+    it('sends Clear-Site-Data only when the session ended', async () => {
+      const { app, cookie } = await signedIn({ signOut: { clearSiteData: true } });
+      portal.enqueue({ kind: 'throttle', retryAfter: 9 });
+      const kept = await request(app).post('/signout').set('Cookie', cookie).expect(429);
+      expect(kept.headers['clear-site-data']).toBeUndefined();
+      const { app: app2, cookie: cookie2 } = await signedIn({ signOut: { clearSiteData: ['cache', 'cookies'] } });
+      const ended = await request(app2).post('/signout').set('Cookie', cookie2).expect(303);
+      expect(ended.headers['clear-site-data']).toBe('"cache", "cookies"');
+    });
+
+    it('clears the session cookie with the attributes it was set with', async () => {
+      const options: BuildOptions = {
+        sessionCookie: { path: '/', sameSite: 'strict', secure: true, partitioned: true, domain: 'portal.example.com' },
+        beforeRoutes: (app) => app.set('trust proxy', 'loopback'),
+      };
+      // A Secure cookie is not set over plain HTTP: sign in through a trusted proxy that saw HTTPS.
+      const built = buildApp(variant, portal.url, options);
+      const token = portal.issueToken();
+      const signin = await request(built)
+        .post('/test/signin')
+        .set('X-Forwarded-Proto', 'https')
+        .set('Host', 'portal.example.com')
+        .send({ accessToken: token })
+        .expect(200);
+      const set = setCookies(signin).get(cookieName);
+      expect(set?.attrs.has('secure')).toBe(true);
+      const cookie = (signin.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';', 1)[0]).join('; ');
+      const res = await request(built)
+        .post('/signout')
+        .set('X-Forwarded-Proto', 'https')
+        .set('Host', 'portal.example.com')
+        .set('Origin', 'https://portal.example.com')
+        .set('Cookie', cookie)
+        .expect(303);
+      const cleared = setCookies(res).get(cookieName);
+      expect(cleared?.value).toBe('');
+      expect(cleared?.attrs.get('domain')).toBe('portal.example.com');
+      expect(cleared?.attrs.get('path')).toBe('/');
+      expect(cleared?.attrs.has('secure')).toBe(true);
+      expect(cleared?.attrs.get('samesite')?.toLowerCase()).toBe('strict');
+      if (variant.session === 'express-session') expect(cleared?.attrs.has('partitioned')).toBe(true);
+      expect(portal.isActive(token)).toBe(false);
+    });
+  });
+
+  describe('apps that take over', () => {
+    it('hands failures to next(err) with a typed error, after setting the headers', async () => {
+      let seen: unknown;
+      const { app, cookie, token } = await signedIn({
+        signOut: { delegateErrors: true },
+        errorHandler: (err, _req, res, _next) => {
+          seen = err;
+          res.status((err as SignOutError).status).send('custom');
+        },
+      });
+      portal.enqueue({ kind: 'throttle', retryAfter: 5 });
+      const res = await request(app).post('/signout').set('Cookie', cookie).expect(429);
+      expect(res.text).toBe('custom');
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(seen).toBeInstanceOf(SignOutError);
+      const err = seen as SignOutError;
+      expect(err).toMatchObject({
+        code: 'sso_throttled',
+        status: 429,
+        retryAfter: 5,
+        signedOut: false,
+        upstreamStatus: 429,
+      });
+      expect(err.requestId).toBe(portal.calls[0]?.requestId);
+      expect(inspect(err, { depth: 10 })).not.toContain(token);
+      expect(JSON.stringify(err)).not.toContain(token);
+      expect(err.message).not.toContain(token);
+    });
+
+    it('still redirects on success in delegate mode', async () => {
+      const { app, cookie } = await signedIn({ signOut: { delegateErrors: true } });
+      await request(app).post('/signout').set('Cookie', cookie).expect(303);
+    });
+
+    it('uses the render function for the body and keeps the truthful status', async () => {
+      const { app, cookie } = await signedIn({
+        signOut: {
+          render: (result) =>
+            result.code === 'sso_unavailable' ? `<p>custom ${String(result.retryAfter)}</p>` : undefined,
+        },
+      });
+      portal.setDefault({ kind: 'status', status: 502 });
+      const res = await request(app).post('/signout').set('Cookie', cookie).expect(503);
+      expect(res.text).toMatch(/^<p>custom \d+<\/p>$/);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+    });
+  });
+
+  describe('tokens', () => {
+    const badTokens: [string, unknown][] = [
+      ['a CR LF', 'abc\r\nx-injected: 1'],
+      ['a NUL', 'abc\u0000def'],
+      ['non-ASCII', 'tøken'],
+      ['a space', 'abc def'],
+      ['8193 characters', 'a'.repeat(8193)],
+      ['a number', 12345],
+      ['an object', { nested: true }],
+    ];
+    // A megabyte fits in a server-side session, not in a cookie.
+    if (variant.session === 'express-session') badTokens.push(['a megabyte', 'a'.repeat(1024 * 1024)]);
+    it.each(badTokens)(
+      'refuses a token with %s locally: 401, session ended, nothing sent',
+      async (_label, accessToken) => {
+        const app = buildApp(variant, portal.url);
+        const cookie = await signIn(app, { sso: { accessToken } });
+        const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(401);
+        const body = JSON.parse(res.text) as Record<string, unknown>;
+        expect(body).toMatchObject({ code: 'sso_token_rejected', signedOut: true });
+        expect(body.detail).toContain('not sent');
+        expect(portal.calls).toHaveLength(0);
+        expect(await stillSignedIn(app, cookie, res)).toBe(false);
+      },
+    );
+
+    it('never puts the token in events', async () => {
+      const { app, cookie, token, events } = await signedIn();
+      portal.enqueue('unauthorized');
+      await request(app).post('/signout').set('Cookie', cookie).expect(401);
+      expect(events.length).toBeGreaterThan(0);
+      expect(JSON.stringify(events)).not.toContain(token);
+    });
+  });
+});
+
+describe('session middlewares', () => {
+  const variant = VARIANTS[0]!;
+
+  it('refuses, changing nothing, a session it cannot end without endSession', async () => {
+    const express = variant.express;
+    const app = express();
+    app.use((req, _res, next) => {
+      (req as unknown as { session: object }).session = { sso: { accessToken: 'x' } };
+      next();
+    });
+    app.all('/signout', (await import('sso-signout')).ssoSignOut({ endpoint: portal.url }));
+    const res = await request(app).post('/signout').set('Accept', JSON_ACCEPT).expect(500);
+    expect(JSON.parse(res.text)).toMatchObject({ code: 'session_unsupported', signedOut: false });
+    expect(portal.calls).toHaveLength(0);
+  });
+
+  it('uses custom getToken and endSession', async () => {
+    const express = variant.express;
+    const app = express();
+    const token = portal.issueToken();
+    const store = new Map([['u1', token]]);
+    const { ssoSignOut } = await import('sso-signout');
+    app.all(
+      '/signout',
+      ssoSignOut<Request>({
+        endpoint: portal.url,
+        getToken: (req) => store.get(String(req.headers['x-user'])),
+        endSession: (req) => {
+          store.delete(String(req.headers['x-user']));
+        },
+        clearCookies: ['sid'],
+      }),
+    );
+    const res = await request(app).post('/signout').set('x-user', 'u1').expect(303);
+    expect(store.size).toBe(0);
+    expect(portal.isActive(token)).toBe(false);
+    expect(setCookies(res).get('sid')?.value).toBe('');
+  });
+
+  it('answers 500 session_error, signedOut false, when the store cannot destroy the session', async () => {
+    const { default: session } = await import('express-session');
+    const store = new session.MemoryStore();
+    store.destroy = (_sid, callback) => {
+      callback?.(new Error('store down'));
+    };
+    const express = variant.express;
+    const app = express();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false, store }));
+    app.post('/in', (req, res) => {
+      (req.session as unknown as Record<string, unknown>).sso = { accessToken: portal.issueToken() };
+      res.end();
+    });
+    const { ssoSignOut } = await import('sso-signout');
+    app.all('/signout', ssoSignOut({ endpoint: portal.url }));
+    const signin = await request(app).post('/in').expect(200);
+    const cookie = (signin.headers['set-cookie'] as unknown as string[])[0]!.split(';', 1)[0]!;
+    const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(500);
+    const body = JSON.parse(res.text) as Record<string, unknown>;
+    expect(body).toMatchObject({ code: 'session_error', signedOut: false });
+    expect(body.detail).toContain('SSO session was ended');
+    expect(setCookies(res).size).toBe(0);
+  });
+
+  it('finds express-session cookies under a custom name', async () => {
+    const app = buildApp(variant, portal.url);
+    const cookie = await signIn(app, { accessToken: portal.issueToken() });
+    expect(cookie.startsWith('portal.sid=')).toBe(true);
+    const res = await request(app).post('/signout').set('Cookie', `other=s%3Anope.x; ${cookie}`).expect(303);
+    expect(setCookies(res).get('portal.sid')?.value).toBe('');
+    expect(setCookies(res).has('connect.sid')).toBe(false);
+  });
+});

@@ -1,0 +1,24 @@
+// Type shims for test-only modules without usable types of their own.
+declare module 'express4' {
+  import express from 'express';
+  export default express;
+}
+
+declare module 'cookie-session' {
+  import type { RequestHandler } from 'express';
+  interface CookieSessionOptions {
+    name?: string;
+    keys?: string[];
+    secret?: string;
+    signed?: boolean;
+    path?: string;
+    domain?: string;
+    secure?: boolean;
+    httpOnly?: boolean;
+    sameSite?: 'lax' | 'strict' | 'none' | boolean;
+    partitioned?: boolean;
+    maxAge?: number;
+  }
+  function cookieSession(options: CookieSessionOptions): RequestHandler;
+  export default cookieSession;
+}

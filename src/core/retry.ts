@@ -63,6 +63,9 @@ export function retryAfterHintMs(headers: Headers, now: number): number | undefi
   const standard = single(headers['retry-after'])?.trim();
   if (standard === undefined || standard.length === 0) return undefined;
   if (/^\d+$/.test(standard)) return Math.min(Number(standard) * 1000, MAX_HINT_MS);
+  // An HTTP-date names its weekday or month; anything else (e.g. "-5") is no hint at all, however
+  // leniently Date.parse would read it.
+  if (!/[a-z]{3}/i.test(standard)) return undefined;
   const date = Date.parse(standard);
   if (Number.isNaN(date)) return undefined;
   return Math.min(Math.max(0, date - now), MAX_HINT_MS);

@@ -54,17 +54,19 @@ export interface PortalCall {
   /** The `x-amz-sso_bearer_token` header, if sent. */
   readonly token: string | undefined;
   readonly body: string;
-  /** The kind of reply the call got. */
-  readonly reply: PortalReplyKind | 'status';
-  /** The HTTP status answered (undefined for hang, reset, garbage). */
+  /** The kind of reply the call got; undefined while it is held by `pause()` or delayed. */
+  readonly reply: PortalReplyKind | 'status' | undefined;
+  /** The HTTP status answered (undefined for hang, reset, garbage, and until answered). */
   readonly status: number | undefined;
   readonly requestId: string;
 }
 
+type MutableCall = { -readonly [K in keyof PortalCall]: PortalCall[K] };
+
 export interface FakePortal {
   /** Base URL, e.g. `http://127.0.0.1:41234`: give it as the `endpoint` option. */
   readonly url: string;
-  /** Every call received so far, in order of arrival. */
+  /** Every call received so far, in order of arrival (recorded on arrival, completed when answered). */
   readonly calls: readonly PortalCall[];
   /** Issues a new active access token (as a sign-in would). */
   issueToken(): string;
@@ -80,7 +82,7 @@ export interface FakePortal {
   pause(): void;
   /** Answers the held calls and stops holding. */
   resume(): void;
-  /** Resolves once at least `count` calls have arrived (rejects after `timeoutMs`, default 5000). */
+  /** Resolves once at least `count` calls have arrived, answered or not (rejects after `timeoutMs`, default 5000). */
   waitForCalls(count: number, timeoutMs?: number): Promise<void>;
   /** Forgets calls, queue, default and pause; tokens stay. */
   reset(): void;
@@ -126,7 +128,7 @@ function sendError(res: ServerResponse, status: number, errorType: string, messa
  */
 export async function startFakePortal(options: FakePortalOptions = {}): Promise<FakePortal> {
   const active = new Set<string>();
-  const calls: PortalCall[] = [];
+  const calls: MutableCall[] = [];
   let queue: PortalReply[] = [];
   let fallback: PortalReply = 'real';
   let paused = false;
@@ -135,7 +137,7 @@ export async function startFakePortal(options: FakePortalOptions = {}): Promise<
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
-  function record(call: PortalCall): void {
+  function arrive(call: MutableCall): void {
     calls.push(call);
     waiters = waiters.filter((w) => {
       if (calls.length < w.count) return true;
@@ -147,47 +149,48 @@ export async function startFakePortal(options: FakePortalOptions = {}): Promise<
   function reply(
     req: IncomingMessage,
     res: ServerResponse,
-    body: string,
+    call: MutableCall,
     chosen: Exclude<PortalReply, PortalReplyKind>,
   ): void {
-    const requestId = randomUUID();
-    const tokenHeader = req.headers['x-amz-sso_bearer_token'];
-    const token = Array.isArray(tokenHeader) ? tokenHeader[0] : tokenHeader;
-    const base = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, token, body, requestId };
+    const { token, requestId } = call;
+    const record = (answered: Pick<PortalCall, 'reply' | 'status'>): void => {
+      call.reply = answered.reply;
+      call.status = answered.status;
+    };
     switch (chosen.kind) {
       case 'real': {
         if (req.method !== 'POST' || req.url !== '/logout') {
-          record({ ...base, reply: 'real', status: 404 });
+          record({ reply: 'real', status: 404 });
           sendError(res, 404, 'UnknownOperationException', 'Unknown operation', requestId);
         } else if (token === undefined || token === '') {
-          record({ ...base, reply: 'real', status: 400 });
+          record({ reply: 'real', status: 400 });
           sendError(res, 400, 'InvalidRequestException', 'Missing access token', requestId);
         } else if (active.delete(token)) {
-          record({ ...base, reply: 'real', status: 200 });
+          record({ reply: 'real', status: 200 });
           res.writeHead(200, { 'x-amzn-requestid': requestId, 'content-length': 0 });
           res.end();
         } else {
-          record({ ...base, reply: 'real', status: 401 });
+          record({ reply: 'real', status: 401 });
           sendError(res, 401, 'UnauthorizedException', 'Session token not found or invalid', requestId);
         }
         return;
       }
       case 'ok':
         if (token !== undefined) active.delete(token);
-        record({ ...base, reply: 'ok', status: 200 });
+        record({ reply: 'ok', status: 200 });
         res.writeHead(200, { 'x-amzn-requestid': requestId, 'content-length': 0 });
         res.end();
         return;
       case 'unauthorized':
-        record({ ...base, reply: 'unauthorized', status: 401 });
+        record({ reply: 'unauthorized', status: 401 });
         sendError(res, 401, 'UnauthorizedException', 'Session token not found or invalid', requestId);
         return;
       case 'invalid-request':
-        record({ ...base, reply: 'invalid-request', status: 400 });
+        record({ reply: 'invalid-request', status: 400 });
         sendError(res, 400, 'InvalidRequestException', 'Invalid request', requestId);
         return;
       case 'throttle': {
-        record({ ...base, reply: 'throttle', status: 429 });
+        record({ reply: 'throttle', status: 429 });
         if (chosen.retryAfter !== undefined) {
           const value = chosen.retryAfter instanceof Date ? chosen.retryAfter.toUTCString() : String(chosen.retryAfter);
           res.setHeader('retry-after', value);
@@ -197,7 +200,7 @@ export async function startFakePortal(options: FakePortalOptions = {}): Promise<
         return;
       }
       case 'status': {
-        record({ ...base, reply: 'status', status: chosen.status });
+        record({ reply: 'status', status: chosen.status });
         const text = chosen.body ?? '';
         res.writeHead(chosen.status, {
           'x-amzn-requestid': requestId,
@@ -210,20 +213,20 @@ export async function startFakePortal(options: FakePortalOptions = {}): Promise<
       }
       case 'redirect': {
         const status = chosen.status ?? 307;
-        record({ ...base, reply: 'redirect', status });
+        record({ reply: 'redirect', status });
         res.writeHead(status, { location: chosen.location ?? 'https://example.invalid/logout', 'content-length': 0 });
         res.end();
         return;
       }
       case 'hang':
-        record({ ...base, reply: 'hang', status: undefined });
+        record({ reply: 'hang', status: undefined });
         return;
       case 'reset':
-        record({ ...base, reply: 'reset', status: undefined });
+        record({ reply: 'reset', status: undefined });
         req.socket.destroy();
         return;
       case 'garbage':
-        record({ ...base, reply: 'garbage', status: undefined });
+        record({ reply: 'garbage', status: undefined });
         req.socket.end('\u0000\u0001 this is not HTTP \r\n\r\n');
         return;
     }
@@ -233,17 +236,28 @@ export async function startFakePortal(options: FakePortalOptions = {}): Promise<
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
+      const tokenHeader = req.headers['x-amz-sso_bearer_token'];
+      const call: MutableCall = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        token: Array.isArray(tokenHeader) ? tokenHeader[0] : tokenHeader,
+        body: Buffer.concat(chunks).toString('utf8'),
+        reply: undefined,
+        status: undefined,
+        requestId: randomUUID(),
+      };
+      arrive(call);
       const chosen = normalise(queue.shift() ?? fallback);
       const go = (): void => {
         if (chosen.delayMs !== undefined && chosen.delayMs > 0) {
           const timer = setTimeout(() => {
             timers.delete(timer);
-            reply(req, res, body, chosen);
+            reply(req, res, call, chosen);
           }, chosen.delayMs);
           timers.add(timer);
         } else {
-          reply(req, res, body, chosen);
+          reply(req, res, call, chosen);
         }
       };
       if (paused) held.push(go);

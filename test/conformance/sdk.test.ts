@@ -1,0 +1,208 @@
+// Conformance with the official SDK (`@aws-sdk/client-sso`) as the oracle: wire request, error names, endpoints.
+
+import { LogoutCommand, SSOClient } from '@aws-sdk/client-sso';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogoutClient, portalEndpoint, type LogoutClient } from 'sso-signout';
+import { startFakePortal, type FakePortal, type PortalReply } from 'sso-signout/testing';
+import { classifyResponse } from '../../src/core/classify.js';
+
+let portal: FakePortal;
+let sdk: SSOClient;
+let ours: LogoutClient;
+
+beforeAll(async () => {
+  portal = await startFakePortal();
+  sdk = new SSOClient({ region: 'us-east-1', endpoint: portal.url, maxAttempts: 1 });
+  ours = createLogoutClient({ endpoint: portal.url, maxAttempts: 1 });
+});
+afterAll(async () => {
+  sdk.destroy();
+  await ours.close();
+  await portal.close();
+});
+
+describe('the request', () => {
+  it('equals the one LogoutCommand sends: POST /logout, the token header, no body, no content-type', async () => {
+    portal.reset();
+    const token = portal.issueToken();
+    await sdk.send(new LogoutCommand({ accessToken: token }));
+    const token2 = portal.issueToken();
+    const result = await ours.logout({ accessToken: token2 });
+    expect(result.outcome).toBe('revoked');
+    const [theirs, mine] = portal.calls;
+    for (const call of [theirs, mine]) expect(call).toBeDefined();
+    expect(mine?.method).toBe(theirs?.method);
+    expect(mine?.method).toBe('POST');
+    expect(mine?.path).toBe(theirs?.path);
+    expect(mine?.path).toBe('/logout');
+    expect(theirs?.token).toBe(token);
+    expect(mine?.token).toBe(token2);
+    expect(mine?.body).toBe(theirs?.body);
+    expect(mine?.body).toBe('');
+    expect(mine?.headers['content-type']).toBe(theirs?.headers['content-type']);
+    expect(mine?.headers['content-type']).toBeUndefined();
+    expect(mine?.headers['content-length']).toBe('0');
+    // No SigV4: the operation is `auth: none` and neither client signs it.
+    for (const call of [theirs, mine]) {
+      expect(call?.headers.authorization).toBeUndefined();
+      expect(call?.headers['x-amz-date']).toBeUndefined();
+    }
+  });
+});
+
+describe('error names', () => {
+  const headerShapes: (string | undefined)[] = [
+    undefined,
+    'UnauthorizedException',
+    'UnauthorizedException:http://internal.amazon.com/coral/com.amazonaws.switchboard.portal/',
+    'com.amazonaws.switchboard.portal#TooManyRequestsException',
+    'InvalidRequestException,SomethingElse',
+    'ns#Name#Extra',
+  ];
+  const bodyShapes: string[] = [
+    '',
+    '{"message":"Session token not found or invalid"}',
+    '{"code":"TooManyRequestsException"}',
+    '{"Code":"InvalidRequestException:detail"}',
+    '{"CODE":"UnauthorizedException"}',
+    '{"code":429}',
+    '{"__type":"com.amazonaws.switchboard.portal#UnauthorizedException"}',
+    '{"__type":"InvalidRequestException:http://x"}',
+    '{"Message":"capital M"}',
+    '<html><body>Bad gateway</body></html>',
+  ];
+  const statuses = [400, 401, 403, 429, 500, 503];
+
+  async function sdkName(reply: PortalReply): Promise<string> {
+    portal.enqueue(reply);
+    try {
+      await sdk.send(new LogoutCommand({ accessToken: 'token' }));
+      return 'none';
+    } catch (error) {
+      return (error as Error).name;
+    }
+  }
+
+  const cases = statuses.flatMap((status) =>
+    headerShapes.flatMap((errorType) => bodyShapes.map((body) => ({ status, errorType, body }))),
+  );
+
+  it(`matches the SDK's error name for ${String(cases.length)} status × header × body shapes`, async () => {
+    portal.reset();
+    const mismatches: string[] = [];
+    for (const { status, errorType, body } of cases) {
+      const reply: PortalReply = {
+        kind: 'status',
+        status,
+        body,
+        ...(errorType === undefined ? {} : { errorType }),
+      };
+      let expected = await sdkName(reply);
+      // The SDK fails to parse a non-JSON body (SyntaxError); the name it would take from the rest
+      // of the answer is its name for the same answer with an empty body.
+      if (expected === 'SyntaxError') expected = await sdkName({ ...reply, body: '' });
+      const headers: Record<string, string> = errorType === undefined ? {} : { 'x-amzn-errortype': errorType };
+      const mine = classifyResponse(status, headers, body).errorName ?? 'Unknown';
+      if (mine !== expected)
+        mismatches.push(`${String(status)} ${String(errorType)} ${body}: sdk=${expected} ours=${mine}`);
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  it.each([
+    ['unauthorized', 'UnauthorizedException', 'rejected'],
+    ['invalid-request', 'InvalidRequestException', 'rejected'],
+    ['throttle', 'TooManyRequestsException', 'throttled'],
+  ] as const)('classifies the modelled %s answer as the SDK does', async (reply, sdkClass, outcome) => {
+    portal.enqueue(reply);
+    const error = await sdk.send(new LogoutCommand({ accessToken: 'token' })).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.constructor.name).toBe(sdkClass);
+    portal.enqueue(reply);
+    const result = await ours.logout({ accessToken: portal.issueToken() });
+    expect(result.errorName).toBe(sdkClass);
+    expect(result.outcome).toBe(outcome);
+    expect(result.message).toBe((error as Error).message);
+  });
+});
+
+interface PartitionData {
+  readonly partitions: readonly {
+    readonly id: string;
+    readonly regionRegex: string;
+    readonly regions: Record<string, unknown>;
+  }[];
+}
+
+async function sdkPartitions(): Promise<PartitionData> {
+  // The SDK does not export its partition list; read it from the package that ships it.
+  const require = createRequire(import.meta.url);
+  const root = dirname(require.resolve('@aws-sdk/core/package.json'));
+  const file = join(root, 'dist-es/submodules/client/util-endpoints/lib/aws/partitions.js');
+  const module = (await import(pathToFileURL(file).href)) as { partitionsInfo: PartitionData };
+  return module.partitionsInfo;
+}
+
+describe('endpoints', () => {
+  it('equal the SDK endpoint provider for every partition, region, FIPS and dual-stack', async () => {
+    const data = await sdkPartitions();
+    const regions = new Set<string>(['xx-unknown-1', 'local']);
+    for (const partition of data.partitions) {
+      for (const region of Object.keys(partition.regions)) regions.add(region);
+    }
+    // Every partition the rules know, including ones this code was written before.
+    const ids = data.partitions.map((p) => p.id);
+    for (const id of ['aws', 'aws-cn', 'aws-us-gov', 'aws-iso', 'aws-iso-b', 'aws-iso-e', 'aws-iso-f', 'aws-eusc']) {
+      expect(ids).toContain(id);
+    }
+    const mismatches: string[] = [];
+    let compared = 0;
+    for (const region of regions) {
+      for (const UseFIPS of [false, true]) {
+        for (const UseDualStack of [false, true]) {
+          const theirs = sdk.config.endpointProvider({ Region: region, UseFIPS, UseDualStack }).url.href;
+          const mine = new URL(portalEndpoint(region, { useFips: UseFIPS, useDualStack: UseDualStack })).href;
+          compared++;
+          if (theirs !== mine)
+            mismatches.push(`${region} fips=${String(UseFIPS)} dual=${String(UseDualStack)}: ${theirs} vs ${mine}`);
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(200);
+    expect(mismatches).toEqual([]);
+  });
+
+  it('matches the contract table for aws-us-gov FIPS (no -fips host)', () => {
+    expect(portalEndpoint('us-gov-west-1', { useFips: true, useDualStack: false })).toBe(
+      'https://portal.sso.us-gov-west-1.amazonaws.com',
+    );
+    expect(portalEndpoint('us-gov-west-1', { useFips: true, useDualStack: true })).toBe(
+      'https://portal.sso-fips.us-gov-west-1.api.aws',
+    );
+    expect(portalEndpoint('cn-north-1', { useFips: false, useDualStack: true })).toBe(
+      'https://portal.sso.cn-north-1.api.amazonwebservices.com.cn',
+    );
+  });
+
+  it('refuses a custom endpoint with FIPS or dual-stack, as the SDK does', () => {
+    expect(() =>
+      sdk.config.endpointProvider({
+        Region: 'us-east-1',
+        UseFIPS: true,
+        UseDualStack: false,
+        Endpoint: 'https://x.example',
+      }),
+    ).toThrow(/FIPS/);
+    expect(() => createLogoutClient({ endpoint: 'https://x.example', useFipsEndpoint: true })).toThrow(
+      /useFipsEndpoint/,
+    );
+    expect(() => createLogoutClient({ endpoint: 'https://x.example', useDualstackEndpoint: true })).toThrow(
+      /useDualstackEndpoint/,
+    );
+  });
+});

@@ -1,0 +1,320 @@
+// The Logout client against the fake portal: retries, deadline, single flight, throttle gate, bounds.
+
+import { inspect } from 'node:util';
+import { MockAgent } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLogoutClient, type LogoutClient, type LogoutClientOptions } from 'sso-signout';
+import { startFakePortal, type FakePortal } from 'sso-signout/testing';
+import { createLogoutClient as createWithInternals } from '../../src/core/logout-client.js';
+
+let portal: FakePortal;
+const open: LogoutClient[] = [];
+
+beforeAll(async () => {
+  portal = await startFakePortal();
+});
+afterEach(async () => {
+  portal.reset();
+  await Promise.all(open.splice(0).map((c) => c.close()));
+});
+afterAll(async () => {
+  await portal.close();
+});
+
+/** A client whose backoff waits are zero, so retries cost no wall-clock time. */
+function client(options: Partial<LogoutClientOptions> = {}): LogoutClient {
+  const c = createWithInternals({ endpoint: portal.url, ...options }, { random: () => 0 });
+  open.push(c);
+  return c;
+}
+
+describe('retries', () => {
+  it('retries transient 5xx answers, 3 attempts in all, then succeeds', async () => {
+    portal.enqueue({ kind: 'status', status: 500 }, { kind: 'status', status: 503 });
+    const token = portal.issueToken();
+    const result = await client().logout({ accessToken: token });
+    expect(result).toMatchObject({ outcome: 'revoked', attempts: 3, upstreamStatus: 200 });
+    expect(portal.calls.map((c) => c.status)).toEqual([500, 503, 200]);
+    expect(portal.isActive(token)).toBe(false);
+  });
+
+  it('gives up after maxAttempts and reports the last answer', async () => {
+    portal.setDefault({ kind: 'status', status: 502 });
+    const result = await client({ maxAttempts: 2 }).logout({ accessToken: portal.issueToken() });
+    expect(result).toMatchObject({ outcome: 'unavailable', attempts: 2, upstreamStatus: 502 });
+  });
+
+  it.each([
+    ['401', 'unauthorized' as const, 'rejected'],
+    ['400', 'invalid-request' as const, 'rejected'],
+  ])('never retries %s', async (_label, reply, outcome) => {
+    portal.setDefault(reply);
+    const result = await client().logout({ accessToken: portal.issueToken() });
+    expect(result).toMatchObject({ outcome, attempts: 1 });
+    expect(portal.calls).toHaveLength(1);
+  });
+
+  it.each([301, 302, 307, 308])('never follows a %i and never retries it', async (status) => {
+    portal.enqueue({ kind: 'redirect', status, location: `${portal.url}/elsewhere` });
+    const result = await client().logout({ accessToken: portal.issueToken() });
+    expect(result).toMatchObject({ outcome: 'bad_response', upstreamStatus: status, attempts: 1 });
+    expect(portal.calls.map((c) => c.path)).toEqual(['/logout']);
+  });
+
+  it('does not retry 501 (not transient) and reports it as a bad answer', async () => {
+    portal.setDefault({ kind: 'status', status: 501 });
+    const result = await client().logout({ accessToken: portal.issueToken() });
+    expect(result).toMatchObject({ outcome: 'bad_response', attempts: 1 });
+  });
+
+  it('retries connection resets and reports the connection error', async () => {
+    portal.setDefault('reset');
+    const result = await client().logout({ accessToken: portal.issueToken() });
+    expect(result).toMatchObject({ outcome: 'unavailable', attempts: 3, reason: 'connection_error' });
+    expect(result.cause).toBeInstanceOf(Error);
+  });
+
+  it('retries refused connections (ECONNREFUSED)', async () => {
+    const gone = await startFakePortal();
+    const url = gone.url;
+    await gone.close();
+    const result = await client({ endpoint: url }).logout({ accessToken: 'aoa-token' });
+    expect(result).toMatchObject({ outcome: 'unavailable', attempts: 3, reason: 'connection_error' });
+    expect(inspect(result.cause)).toMatch(/ECONNREFUSED/);
+  });
+
+  it('does not retry an answer that is not HTTP', async () => {
+    portal.setDefault('garbage');
+    const result = await client().logout({ accessToken: portal.issueToken() });
+    expect(result).toMatchObject({ outcome: 'bad_response', attempts: 1, reason: 'malformed_response' });
+  });
+});
+
+describe('throttling', () => {
+  it('retries a 429 after the wait it names, when that fits the deadline', async () => {
+    portal.enqueue({ kind: 'throttle', amzRetryAfterMs: 5 });
+    const result = await client().logout({ accessToken: portal.issueToken() });
+    expect(result).toMatchObject({ outcome: 'revoked', attempts: 2 });
+  });
+
+  it('stops at once when the named wait would pass the deadline, reporting that wait', async () => {
+    portal.setDefault({ kind: 'throttle', retryAfter: 10 });
+    const result = await client({ timeoutMs: 2000 }).logout({ accessToken: portal.issueToken() });
+    expect(result).toMatchObject({ outcome: 'throttled', attempts: 1, retryAfterMs: 10_000, upstreamStatus: 429 });
+  });
+
+  it('reads Retry-After as an HTTP date', async () => {
+    portal.setDefault({ kind: 'throttle', retryAfter: new Date(Date.now() + 60_000) });
+    const result = await client().logout({ accessToken: portal.issueToken() });
+    expect(result.retryAfterMs).toBeGreaterThan(55_000);
+    expect(result.retryAfterMs).toBeLessThanOrEqual(60_000);
+  });
+
+  it('prefers x-amz-retry-after (milliseconds) over Retry-After', async () => {
+    portal.setDefault({ kind: 'throttle', retryAfter: 1, amzRetryAfterMs: 45_000 });
+    const result = await client().logout({ accessToken: portal.issueToken() });
+    expect(result.retryAfterMs).toBe(45_000);
+  });
+
+  it('gates further calls to that portal for the announced window', async () => {
+    const c = client();
+    portal.enqueue({ kind: 'throttle', retryAfter: 20 });
+    await c.logout({ accessToken: portal.issueToken() });
+    const gated = await c.logout({ accessToken: portal.issueToken() });
+    expect(gated).toMatchObject({ outcome: 'throttled', attempts: 0, reason: 'throttle_gate' });
+    expect(gated.retryAfterMs).toBeGreaterThan(18_000);
+    expect(portal.calls).toHaveLength(1);
+  });
+
+  it('opens the gate again once the window has passed', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const c = client();
+      portal.enqueue({ kind: 'throttle', retryAfter: 20 });
+      await c.logout({ accessToken: portal.issueToken() });
+      vi.setSystemTime(Date.now() + 21_000);
+      const token = portal.issueToken();
+      expect(await c.logout({ accessToken: token })).toMatchObject({ outcome: 'revoked', attempts: 1 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('the deadline', () => {
+  it('ends a hanging call at the deadline as a timeout', async () => {
+    portal.setDefault('hang');
+    const started = Date.now();
+    const result = await client({ timeoutMs: 150 }).logout({ accessToken: portal.issueToken() });
+    expect(result).toMatchObject({ outcome: 'timeout', reason: 'deadline', attempts: 1 });
+    // Loose bound: the portal never answers, so only the deadline can have ended the call.
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('ends a slow answer at the deadline too', async () => {
+    portal.setDefault({ kind: 'ok', delayMs: 2000 });
+    const result = await client({ timeoutMs: 100 }).logout({ accessToken: portal.issueToken() });
+    expect(result.outcome).toBe('timeout');
+  });
+
+  it('is refused when it is not a positive whole number of milliseconds', () => {
+    for (const timeoutMs of [0, -1, 1.5, Number.NaN, '3000']) {
+      expect(() => createLogoutClient({ endpoint: portal.url, timeoutMs: timeoutMs as number })).toThrow(/`timeoutMs`/);
+    }
+  });
+});
+
+describe('single flight', () => {
+  it('shares one upstream call between concurrent sign-outs of the same token', async () => {
+    const c = client();
+    const token = portal.issueToken();
+    portal.pause();
+    const results = Promise.all(Array.from({ length: 8 }, () => c.logout({ accessToken: token })));
+    await portal.waitForCalls(1);
+    portal.resume();
+    const all = await results;
+    expect(portal.calls).toHaveLength(1);
+    expect(all.every((r) => r.outcome === 'revoked')).toBe(true);
+    expect(all.filter((r) => r.shared)).toHaveLength(7);
+  });
+
+  it('makes separate calls for different tokens', async () => {
+    const c = client();
+    await Promise.all([c.logout({ accessToken: portal.issueToken() }), c.logout({ accessToken: portal.issueToken() })]);
+    expect(portal.calls).toHaveLength(2);
+  });
+
+  it('starts a new call once the previous one is over', async () => {
+    const c = client();
+    const token = portal.issueToken();
+    await c.logout({ accessToken: token });
+    const second = await c.logout({ accessToken: token });
+    expect(second).toMatchObject({ outcome: 'rejected', shared: false });
+    expect(portal.calls).toHaveLength(2);
+  });
+
+  it('fails fast as overloaded past maxPending distinct calls', async () => {
+    const c = client({ maxPending: 2 });
+    portal.pause();
+    const first = [c.logout({ accessToken: portal.issueToken() }), c.logout({ accessToken: portal.issueToken() })];
+    const third = await c.logout({ accessToken: portal.issueToken() });
+    expect(third).toMatchObject({ outcome: 'unavailable', reason: 'overloaded', attempts: 0 });
+    await portal.waitForCalls(2);
+    portal.resume();
+    await Promise.all(first);
+  });
+});
+
+describe('what is read from the portal', () => {
+  it('reads at most 8 KiB of an error body', async () => {
+    const huge = JSON.stringify({ message: 'x'.repeat(1024 * 1024) });
+    portal.enqueue({ kind: 'status', status: 400, errorType: 'InvalidRequestException', body: huge });
+    const result = await client().logout({ accessToken: portal.issueToken() });
+    // The JSON was cut off, so there is no message; the header still names the error.
+    expect(result).toMatchObject({ outcome: 'rejected', errorName: 'InvalidRequestException', message: undefined });
+  });
+
+  it('keeps a short message and the request id', async () => {
+    portal.enqueue('unauthorized');
+    const result = await client().logout({ accessToken: portal.issueToken() });
+    expect(result.message).toBe('Session token not found or invalid');
+    expect(result.requestId).toBe(portal.calls[0]?.requestId);
+  });
+
+  it('scrubs the token from anything the portal echoes back', async () => {
+    const token = portal.issueToken();
+    portal.enqueue({ kind: 'status', status: 401, body: JSON.stringify({ message: `bad token ${token}` }) });
+    const result = await client().logout({ accessToken: token });
+    expect(result.message).toBe('bad token [redacted]');
+    expect(inspect(result, { depth: 10 })).not.toContain(token);
+  });
+
+  it('appends /logout to a custom endpoint path', async () => {
+    portal.enqueue('ok');
+    const result = await client({ endpoint: `${portal.url}/sso-proxy/` }).logout({ accessToken: portal.issueToken() });
+    expect(result.outcome).toBe('revoked');
+    expect(portal.calls[0]?.path).toBe('/sso-proxy/logout');
+  });
+});
+
+describe('tokens and regions', () => {
+  it.each([
+    ['empty', ''],
+    ['CR LF', 'a\r\nb'],
+    ['NUL', 'a\u0000b'],
+    ['space', 'a b'],
+    ['non-ASCII', 'é'],
+    ['too long', 'a'.repeat(8193)],
+  ])('refuses an %s token locally and sends nothing', async (_label, accessToken) => {
+    const result = await client().logout({ accessToken });
+    expect(result).toMatchObject({ outcome: 'rejected', reason: 'invalid_token', attempts: 0 });
+    expect(portal.calls).toHaveLength(0);
+  });
+
+  function mocked(): MockAgent {
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    return agent;
+  }
+
+  it('sends to the region the session names, else the configured one', async () => {
+    const agent = mocked();
+    agent
+      .get('https://portal.sso.eu-central-1.amazonaws.com')
+      .intercept({ path: '/logout', method: 'POST' })
+      .reply(200, '');
+    agent
+      .get('https://portal.sso.us-west-2.amazonaws.com')
+      .intercept({ path: '/logout', method: 'POST' })
+      .reply(401, '');
+    const c = createLogoutClient({ region: 'us-west-2', dispatcher: agent });
+    expect(await c.logout({ accessToken: 'aoa1', region: 'eu-central-1' })).toMatchObject({ outcome: 'revoked' });
+    expect(await c.logout({ accessToken: 'aoa2' })).toMatchObject({ outcome: 'rejected' });
+    agent.assertNoPendingInterceptors();
+    expect(c.endpointFor('cn-north-1')).toBe('https://portal.sso.cn-north-1.amazonaws.com.cn');
+    await agent.close();
+  });
+
+  it('uses the FIPS and dual-stack hosts when asked', async () => {
+    const agent = mocked();
+    agent
+      .get('https://portal.sso-fips.us-east-1.api.aws')
+      .intercept({ path: '/logout', method: 'POST' })
+      .reply(200, '');
+    const c = createLogoutClient({
+      region: 'us-east-1',
+      useFipsEndpoint: true,
+      useDualstackEndpoint: true,
+      dispatcher: agent,
+    });
+    expect(await c.logout({ accessToken: 'aoa1' })).toMatchObject({ outcome: 'revoked' });
+    await agent.close();
+  });
+
+  it.each(['evil.example/x', 'EU-WEST-1', 'a'.repeat(64), 42])(
+    'refuses a session region %j that is not a DNS label, sending nothing',
+    async (region) => {
+      const agent = mocked();
+      const c = createLogoutClient({ region: 'us-east-1', dispatcher: agent });
+      const result = await c.logout({ accessToken: 'aoa1', region: region as string });
+      expect(result).toMatchObject({ outcome: 'rejected', reason: 'invalid_region', attempts: 0 });
+      await agent.close();
+    },
+  );
+});
+
+describe('configuration', () => {
+  it.each([
+    [{}, /set `region`/],
+    [{ region: 'us east 1' }, /`region` must be an AWS region name/],
+    [{ region: 'fips-us-east-1' }, /useFipsEndpoint: true/],
+    [{ endpoint: 'not a url' }, /`endpoint` is not a URL/],
+    [{ endpoint: 'ftp://x.example' }, /http\(s\)/],
+    [{ endpoint: 'https://user:pw@x.example' }, /without credentials/],
+    [{ region: 'us-east-1', useFipsEndpoint: 'yes' }, /`useFipsEndpoint` must be true or false/],
+    [{ region: 'us-east-1', maxAttempts: 0 }, /`maxAttempts`/],
+    [{ region: 'us-east-1', dispatcher: {} }, /`dispatcher`/],
+  ])('refuses %j', (options, message) => {
+    expect(() => createLogoutClient(options as LogoutClientOptions)).toThrow(message);
+  });
+});

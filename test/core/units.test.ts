@@ -1,0 +1,233 @@
+// The pure parts of the core: destination vetting, cross-site check, retry policy, cookies, options.
+
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { SignOutConfigError, SignOutError, ssoSignOut } from 'sso-signout';
+import { clearingHeader } from '../../src/core/cookies.js';
+import { checkCrossSite, originOf } from '../../src/core/cross-site.js';
+import { negotiateFormat } from '../../src/core/negotiate.js';
+import { suggestOption } from '../../src/core/options.js';
+import { backoffMs, retryAfterHintMs } from '../../src/core/retry.js';
+import { vetReturnTo } from '../../src/core/return-to.js';
+import { sanitizeErrorName } from '../../src/core/classify.js';
+
+const APP = 'https://portal.example.com';
+const ALLOWED = new Set(['https://home.example.com']);
+
+describe('return_to', () => {
+  it.each([
+    ['/reports', '/reports'],
+    ['/reports?id=7#top', '/reports?id=7#top'],
+    ['/a/../b', '/b'],
+    ['/caf%C3%A9', '/caf%C3%A9'],
+    ['https://home.example.com/bye', 'https://home.example.com/bye'],
+    ['HTTPS://HOME.EXAMPLE.COM:443/bye', 'https://home.example.com/bye'],
+  ])('accepts %j as %j', (value, location) => {
+    expect(vetReturnTo(value, APP, ALLOWED)).toEqual({ ok: true, location });
+  });
+
+  it.each([
+    ['//evil.example', 'scheme_relative'],
+    ['/\\evil.example', 'backslash'],
+    ['/%5Cevil.example', 'backslash'],
+    ['/%2F%2Fevil.example', 'scheme_relative'],
+    ['/%252F%252Fevil.example', 'scheme_relative'],
+    ['/\t/evil.example', 'control_character'],
+    ['/%0d%0aSet-Cookie:x', 'control_character'],
+    ['/%E0%A4%A', 'bad_encoding'],
+    ['https://evil.example/', 'origin_not_allowed'],
+    ['https://home.example.com.evil.example/', 'origin_not_allowed'],
+    ['https://user@home.example.com/', 'credentials'],
+    ['javascript:alert(1)', 'not_a_path'],
+    ['data:text/html,hi', 'not_a_path'],
+    ['evil.example', 'not_a_path'],
+    ['http:evil.example', 'origin_not_allowed'],
+    ['x'.repeat(3000), 'too_long'],
+  ])('refuses %j (%s)', (value, reason) => {
+    expect(vetReturnTo(value, APP, ALLOWED)).toEqual({ ok: false, reason });
+  });
+
+  it('refuses values that are not strings (arrays from repeated fields, objects)', () => {
+    expect(vetReturnTo(['/a', '/b'], APP, ALLOWED)).toEqual({ ok: false, reason: 'not_a_string' });
+    expect(vetReturnTo({ a: 1 }, APP, ALLOWED)).toEqual({ ok: false, reason: 'not_a_string' });
+  });
+});
+
+describe('cross-site check', () => {
+  const allowed = new Set(['https://admin.example.com']);
+  it.each([
+    [{}, true],
+    [{ origin: APP }, true],
+    [{ origin: 'https://portal.example.com:443' }, true],
+    [{ origin: 'https://admin.example.com' }, true],
+    [{ 'sec-fetch-site': 'same-origin' }, true],
+    [{ 'sec-fetch-site': 'same-site' }, true],
+    [{ 'sec-fetch-site': 'none' }, true],
+    [{ origin: 'http://portal.example.com' }, false],
+    [{ origin: 'https://evil.example' }, false],
+    [{ origin: 'null' }, false],
+    [{ origin: 'garbage' }, false],
+    [{ 'sec-fetch-site': 'cross-site' }, false],
+    [{ 'sec-fetch-site': 'CROSS-SITE' }, false],
+    [{ origin: APP, 'sec-fetch-site': 'cross-site' }, false],
+  ])('%j passes: %s', (headers, ok) => {
+    expect(checkCrossSite(headers, APP, allowed).ok).toBe(ok);
+  });
+
+  it('normalises the app origin as browsers send Origin', () => {
+    expect(originOf('https', 'Portal.Example.com:443')).toBe(APP);
+    expect(originOf('http', 'localhost:3000')).toBe('http://localhost:3000');
+    expect(originOf('http', undefined)).toBeUndefined();
+    expect(originOf('http', 'bad host')).toBeUndefined();
+  });
+});
+
+describe('content negotiation', () => {
+  it.each([
+    [undefined, 'html'],
+    ['*/*', 'html'],
+    ['text/html,application/xhtml+xml,*/*;q=0.8', 'html'],
+    ['application/json', 'json'],
+    ['application/problem+json', 'json'],
+    ['application/json, text/html;q=0.5', 'json'],
+    ['text/html, application/json;q=0.9', 'html'],
+  ])('Accept %j gets %s', (accept, format) => {
+    expect(negotiateFormat(accept === undefined ? {} : { accept })).toBe(format);
+  });
+});
+
+describe('retry policy', () => {
+  it('backs off with full jitter, doubling from 100 ms (500 ms when throttled), capped at 20 s', () => {
+    expect([0, 1, 2, 3].map((r) => backoffMs(r, false, () => 1))).toEqual([100, 200, 400, 800]);
+    expect([0, 1, 2].map((r) => backoffMs(r, true, () => 1))).toEqual([500, 1000, 2000]);
+    expect(backoffMs(20, true, () => 1)).toBe(20_000);
+    expect(backoffMs(3, false, () => 0.5)).toBe(400);
+  });
+
+  it('reads the portal wait hints', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(retryAfterHintMs({ 'retry-after': '3' }, now)).toBe(3000);
+    expect(retryAfterHintMs({ 'retry-after': 'Thu, 01 Jan 2026 00:00:10 GMT' }, now)).toBe(10_000);
+    expect(retryAfterHintMs({ 'retry-after': 'Wed, 31 Dec 2025 00:00:00 GMT' }, now)).toBe(0);
+    expect(retryAfterHintMs({ 'x-amz-retry-after': '1500', 'retry-after': '9' }, now)).toBe(1500);
+    expect(retryAfterHintMs({ 'retry-after': 'soon' }, now)).toBeUndefined();
+    expect(retryAfterHintMs({ 'retry-after': '-5' }, now)).toBeUndefined();
+    expect(retryAfterHintMs({ 'retry-after': '99999999999' }, now)).toBe(86_400_000);
+    expect(retryAfterHintMs({}, now)).toBeUndefined();
+  });
+
+  it('cleans error names as the SDK does', () => {
+    expect(sanitizeErrorName('com.amazonaws.switchboard.portal#UnauthorizedException')).toBe('UnauthorizedException');
+    expect(sanitizeErrorName('UnauthorizedException:http://internal.amazon.com/x')).toBe('UnauthorizedException');
+    expect(sanitizeErrorName('A,B')).toBe('A');
+    expect(sanitizeErrorName(42)).toBe('42');
+    expect(sanitizeErrorName({})).toBeUndefined();
+  });
+});
+
+describe('cookie clearing', () => {
+  it('repeats the attributes the cookie was set with and expires it', () => {
+    expect(
+      clearingHeader({
+        name: 'sid',
+        path: '/app',
+        domain: 'example.com',
+        secure: true,
+        httpOnly: true,
+        sameSite: 'none',
+        partitioned: true,
+      }),
+    ).toBe(
+      'sid=; Max-Age=0; Domain=example.com; Path=/app; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; Partitioned; SameSite=None',
+    );
+  });
+
+  it('obeys the __Host- and __Secure- prefixes', () => {
+    expect(clearingHeader({ name: '__Host-sid', path: '/x', domain: 'example.com' })).toBe(
+      '__Host-sid=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure',
+    );
+    expect(clearingHeader({ name: '__Secure-sid' })).toContain('; Secure');
+  });
+});
+
+describe('options', () => {
+  it('refuses an unknown option and suggests the intended one', () => {
+    expect(() => ssoSignOut({ regoin: 'us-east-1' } as never)).toThrow(
+      /unknown option `regoin`\. Did you mean `region`\?/,
+    );
+    expect(() => ssoSignOut({ region: 'us-east-1', timeout: 5 } as never)).toThrow(/Did you mean `timeoutMs`\?/);
+    expect(suggestOption('completelyDifferent')).toBeUndefined();
+  });
+
+  it('catches app.use(ssoSignOut) instead of app.use(ssoSignOut())', () => {
+    const req = { headers: {}, method: 'POST', socket: {} };
+    const call = ssoSignOut as unknown as (...args: unknown[]) => unknown;
+    expect(() => call(req, {}, () => undefined)).toThrow(/ssoSignOut is a factory/);
+  });
+
+  it.each([
+    [{ destination: 'javascript:alert(1)' }, /`destination`/],
+    [{ destination: '//evil.example' }, /`destination`/],
+    [{ allowedOrigins: ['https://x.example/path'] }, /`allowedOrigins` entries must be origins/],
+    [{ allowedOrigins: 'https://x.example' }, /`allowedOrigins` must be an array/],
+    [{ allowedReturnToOrigins: ['javascript:x'] }, /`allowedReturnToOrigins`/],
+    [{ returnToParam: 'a b' }, /`returnToParam`/],
+    [{ allowGet: 'yes' }, /`allowGet` must be true or false; got "yes"/],
+    [{ endSessionOnFailure: true }, /give `onUnrevokedToken`/],
+    [{ clearCookies: ['bad;name'] }, /`clearCookies\[0\]` cannot be written as a cookie/],
+    [{ clearCookies: [{ name: 'a', sameSite: 'sometimes' }] }, /sameSite/],
+    [{ clearSiteData: ['everything'] }, /`clearSiteData`/],
+    [{ render: 'page.html' }, /`render` must be a function/],
+    [{ sessionCookieName: 'bad name' }, /sessionCookieName/],
+  ])('refuses %j, naming the option', (options, message) => {
+    expect(() => ssoSignOut({ region: 'us-east-1', ...options } as never)).toThrow(message);
+  });
+
+  it('refuses client options next to a shared client', async () => {
+    const { createLogoutClient } = await import('sso-signout');
+    const client = createLogoutClient({ region: 'us-east-1' });
+    expect(() => ssoSignOut({ client, timeoutMs: 5 })).toThrow(/`timeoutMs` configures the Logout client/);
+    await client.close();
+  });
+
+  it('throws SignOutConfigError carrying the option name', () => {
+    try {
+      ssoSignOut({ region: 'us-east-1', timeoutMs: -1 });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(SignOutConfigError);
+      expect((error as SignOutConfigError).option).toBe('timeoutMs');
+      expect((error as SignOutConfigError).message).toContain('got -1');
+    }
+  });
+});
+
+describe('SignOutError', () => {
+  it('serialises its public fields, its cause kept but not in JSON', () => {
+    const cause = new Error('socket hang up');
+    const error = new SignOutError('sso_unavailable', {
+      status: 503,
+      title: 'IAM Identity Center is unavailable',
+      detail: 'try again',
+      signedOut: false,
+      retryAfter: 2,
+      requestId: 'req-1',
+      upstreamStatus: 503,
+      cause,
+    });
+    expect(error.cause).toBe(cause);
+    expect(error.statusCode).toBe(503);
+    expect(JSON.parse(JSON.stringify(error))).toEqual({
+      name: 'SignOutError',
+      code: 'sso_unavailable',
+      status: 503,
+      title: 'IAM Identity Center is unavailable',
+      message: 'try again',
+      signedOut: false,
+      retryAfter: 2,
+      requestId: 'req-1',
+      upstreamStatus: 503,
+    });
+    expect(inspect(error)).toContain('sso_unavailable');
+  });
+});

@@ -1,0 +1,112 @@
+// The public fake portal: its documented API behaves as documented.
+
+import { request } from 'undici';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startFakePortal, type FakePortal } from 'sso-signout/testing';
+
+let portal: FakePortal;
+beforeEach(async () => {
+  portal = await startFakePortal();
+});
+afterEach(async () => {
+  await portal.close();
+});
+
+function logout(token?: string, path = '/logout') {
+  return request(`${portal.url}${path}`, {
+    method: 'POST',
+    headers: token === undefined ? {} : { 'x-amz-sso_bearer_token': token },
+  });
+}
+
+describe('fake portal', () => {
+  it('listens on loopback', () => {
+    expect(portal.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('revokes an issued token once, then answers 401 with the real error shape', async () => {
+    const token = portal.issueToken();
+    expect(portal.isActive(token)).toBe(true);
+    const ok = await logout(token);
+    expect(ok.statusCode).toBe(200);
+    expect(await ok.body.text()).toBe('');
+    expect(ok.headers['x-amzn-requestid']).toBeTypeOf('string');
+    expect(portal.isActive(token)).toBe(false);
+    const again = await logout(token);
+    expect(again.statusCode).toBe(401);
+    expect(again.headers['x-amzn-errortype']).toMatch(/^UnauthorizedException:http/);
+    expect(await again.body.json()).toEqual({ message: 'Session token not found or invalid' });
+  });
+
+  it('answers 400 InvalidRequestException without a token, and 404 to other paths', async () => {
+    const missing = await logout();
+    expect(missing.statusCode).toBe(400);
+    expect(missing.headers['x-amzn-errortype']).toMatch(/^InvalidRequestException/);
+    await missing.body.dump();
+    const other = await logout('x', '/other');
+    expect(other.statusCode).toBe(404);
+    await other.body.dump();
+  });
+
+  it('records calls with their token, status and request id', async () => {
+    const token = portal.issueToken();
+    const res = await logout(token);
+    await res.body.dump();
+    expect(portal.calls).toEqual([
+      expect.objectContaining({ method: 'POST', path: '/logout', token, status: 200, reply: 'real', body: '' }),
+    ]);
+    expect(portal.calls[0]?.requestId).toBe(res.headers['x-amzn-requestid']);
+  });
+
+  it('plays enqueued replies in order, then the default', async () => {
+    portal.enqueue({ kind: 'throttle', retryAfter: 4 }, 'ok');
+    const first = await logout('t');
+    expect(first.statusCode).toBe(429);
+    expect(first.headers['retry-after']).toBe('4');
+    await first.body.dump();
+    expect((await logout('t')).statusCode).toBe(200);
+    expect((await logout('t')).statusCode).toBe(401);
+    portal.setDefault({ kind: 'status', status: 503, body: 'down' });
+    const down = await logout('t');
+    expect(down.statusCode).toBe(503);
+    expect(await down.body.text()).toBe('down');
+  });
+
+  it('holds calls while paused and answers them on resume', async () => {
+    portal.pause();
+    const pending = logout(portal.issueToken());
+    await portal.waitForCalls(1);
+    expect(portal.calls[0]?.status).toBeUndefined();
+    portal.resume();
+    expect((await pending).statusCode).toBe(200);
+    expect(portal.calls[0]?.status).toBe(200);
+  });
+
+  it('resets the connection, sends garbage, or hangs until closed', async () => {
+    portal.enqueue('reset');
+    await expect(logout('t')).rejects.toThrow();
+    portal.enqueue('garbage');
+    await expect(logout('t')).rejects.toThrow();
+    portal.enqueue('hang');
+    const hanging = logout('t');
+    await portal.waitForCalls(3);
+    await portal.close();
+    await expect(hanging).rejects.toThrow();
+    portal = await startFakePortal();
+  });
+
+  it('rejects waitForCalls after its timeout', async () => {
+    await expect(portal.waitForCalls(1, 50)).rejects.toThrow(/0 of 1 calls/);
+  });
+
+  it('forgets calls, queue and default on reset, keeping tokens', async () => {
+    const token = portal.issueToken();
+    portal.enqueue('hang');
+    portal.setDefault('unauthorized');
+    portal.reset();
+    expect(portal.calls).toHaveLength(0);
+    const res = await logout(token);
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+  });
+});

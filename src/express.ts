@@ -137,18 +137,12 @@ function queryValue(req: ExpressLikeRequest, name: string): unknown {
   return undefined;
 }
 
-function send(res: ExpressLikeResponse, answer: SignOutAnswer): void {
-  res.statusCode = answer.status;
-  for (const [name, value] of answer.headers) {
-    if (name === 'set-cookie' || name === 'vary') {
-      const existing = res.getHeader(name);
-      const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
-      res.setHeader(name, [...list, value]);
-    } else {
-      res.setHeader(name, value);
-    }
+// Set-Cookie and Vary add to what the app or other middleware already set; the rest are ours.
+function applyHeaders(res: ExpressLikeResponse, headers: SignOutAnswer['headers']): void {
+  for (const [name, value] of headers) {
+    if (name === 'set-cookie' || name === 'vary') res.appendHeader(name, value);
+    else res.setHeader(name, value);
   }
-  res.end(answer.body);
 }
 
 function looksLikeRequest(value: unknown): boolean {
@@ -195,15 +189,13 @@ export function ssoSignOut<Req extends ExpressLikeRequest = ExpressLikeRequest>(
         session: sessionBinding(req, configuredName),
       })
       .then((answer) => {
+        applyHeaders(res, answer.headers);
         if (answer.delegate !== undefined) {
-          for (const [name, value] of answer.headers) {
-            if (name === 'set-cookie') res.appendHeader(name, value);
-            else res.setHeader(name, value);
-          }
           next(answer.delegate);
           return;
         }
-        send(res, answer);
+        res.statusCode = answer.status;
+        res.end(answer.body);
       })
       .catch(next);
   };

@@ -252,6 +252,11 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
     };
   }
 
+  function reported(answer: SignOutAnswer, logout: LogoutResult | undefined): SignOutAnswer {
+    emit(signOutEvent(answer.result, logout));
+    return answer;
+  }
+
   function sessionFailure(
     code: 'session_unsupported' | 'session_error',
     detail: string,
@@ -306,7 +311,7 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
         'This app keeps sessions in a way sso-signout cannot end by itself; give the `endSession` option.',
         undefined,
       );
-      return answerFor(request, error, baseHeaders(), format, redirectTo, undefined);
+      return reported(await answerFor(request, error, baseHeaders(), format, redirectTo, undefined), undefined);
     }
 
     let read: ReadToken;
@@ -317,7 +322,7 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
           : normaliseToken(await options.getToken(request.native));
     } catch (cause) {
       const error = sessionFailure('session_error', 'The sign-in token could not be read from the session.', cause);
-      return answerFor(request, error, baseHeaders(), format, redirectTo, undefined);
+      return reported(await answerFor(request, error, baseHeaders(), format, redirectTo, undefined), undefined);
     }
 
     const logout = read.kind === 'token' ? await client.logout(read.token) : undefined;
@@ -383,9 +388,7 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
           cause,
           logout,
         );
-        const answer = await answerFor(request, error, headers, format, redirectTo, upstream);
-        emit(signOutEvent(answer.result, logout));
-        return answer;
+        return reported(await answerFor(request, error, headers, format, redirectTo, upstream), logout);
       }
       for (const cookie of cookies) headers.push(['set-cookie', clearingHeader(cookie)]);
       if (options.clearSiteData !== undefined) headers.push(['clear-site-data', options.clearSiteData]);
@@ -427,8 +430,7 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
         };
       }
     }
-    emit(signOutEvent(answer.result, logout));
-    return answer;
+    return reported(answer, logout);
   }
 
   return { handle, client, options };

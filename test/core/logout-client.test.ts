@@ -229,6 +229,17 @@ describe('what is read from the portal', () => {
     expect(inspect(result, { depth: 10 })).not.toContain(token);
   });
 
+  it.each(['reset', 'garbage', 'hang', 'throttle', 'unauthorized'] as const)(
+    'keeps the token out of the result of a %s answer, cause included',
+    async (reply) => {
+      const token = portal.issueToken();
+      portal.setDefault(reply);
+      const result = await client({ timeoutMs: 200 }).logout({ accessToken: token });
+      expect(inspect(result, { depth: 20, showHidden: true })).not.toContain(token);
+      expect(JSON.stringify(result)).not.toContain(token);
+    },
+  );
+
   it('appends /logout to a custom endpoint path', async () => {
     portal.enqueue('ok');
     const result = await client({ endpoint: `${portal.url}/sso-proxy/` }).logout({ accessToken: portal.issueToken() });

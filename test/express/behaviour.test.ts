@@ -576,6 +576,25 @@ describe.each(VARIANTS)('$name', (variant) => {
       expect(err.message).not.toContain(token);
     });
 
+    it('adds to a Vary header the app set, in both modes', async () => {
+      for (const delegateErrors of [false, true]) {
+        const { app, cookie } = await signedIn({
+          signOut: { delegateErrors },
+          beforeRoutes: (a) =>
+            a.use((_req, res, next) => {
+              res.setHeader('Vary', 'Origin');
+              next();
+            }),
+          errorHandler: (err, _req, res, _next) => {
+            res.status((err as SignOutError).status).end();
+          },
+        });
+        portal.enqueue({ kind: 'throttle', retryAfter: 9 });
+        const res = await request(app).post('/signout').set('Cookie', cookie).expect(429);
+        expect(res.headers.vary).toBe('Origin, Accept');
+      }
+    });
+
     it('still redirects on success in delegate mode', async () => {
       const { app, cookie } = await signedIn({ signOut: { delegateErrors: true } });
       await request(app).post('/signout').set('Cookie', cookie).expect(303);
@@ -641,10 +660,31 @@ describe('session middlewares', () => {
       (req as unknown as { session: object }).session = { sso: { accessToken: 'x' } };
       next();
     });
-    app.all('/signout', (await import('sso-signout')).ssoSignOut({ endpoint: portal.url }));
+    const events: SignOutEvent[] = [];
+    app.all(
+      '/signout',
+      (await import('sso-signout')).ssoSignOut({ endpoint: portal.url, onEvent: (e) => events.push(e) }),
+    );
     const res = await request(app).post('/signout').set('Accept', JSON_ACCEPT).expect(500);
     expect(JSON.parse(res.text)).toMatchObject({ code: 'session_unsupported', signedOut: false });
     expect(portal.calls).toHaveLength(0);
+    expect(events).toEqual([expect.objectContaining({ type: 'signout', code: 'session_unsupported', attempts: 0 })]);
+  });
+
+  it('answers 500 session_error, changing nothing, when getToken throws', async () => {
+    const app = buildApp(variant, portal.url, {
+      signOut: {
+        getToken: () => {
+          throw new Error('token vault down');
+        },
+      },
+    });
+    const cookie = await signIn(app, { accessToken: portal.issueToken() });
+    const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(500);
+    expect(JSON.parse(res.text)).toMatchObject({ code: 'session_error', signedOut: false });
+    expect(portal.calls).toHaveLength(0);
+    expect(setCookies(res).size).toBe(0);
+    expect(await isSignedIn(app, cookie)).toBe(true);
   });
 
   it('uses custom getToken and endSession', async () => {

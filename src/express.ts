@@ -145,6 +145,15 @@ function applyHeaders(res: ExpressLikeResponse, headers: SignOutAnswer['headers'
   }
 }
 
+// body-parser (Express 4) sets `req.body = {}` even for a type it did not parse, leaving the stream
+// unread: such a body is read here, like a body no parser touched.
+function bodyOf(req: ExpressLikeRequest): Promise<unknown> {
+  const parsed = req.body;
+  const empty = parsed !== null && typeof parsed === 'object' && Object.keys(parsed).length === 0;
+  if (parsed !== undefined && !empty) return Promise.resolve(parsed);
+  return readSmallBody(req).then((read) => read ?? parsed);
+}
+
 function looksLikeRequest(value: unknown): boolean {
   return value !== null && typeof value === 'object' && 'headers' in value && 'method' in value && 'socket' in value;
 }
@@ -185,7 +194,7 @@ export function ssoSignOut<Req extends ExpressLikeRequest = ExpressLikeRequest>(
         origin: originOf(req.protocol, hostOf(req)),
         url: req.originalUrl ?? req.url ?? '/',
         query: (name) => queryValue(req, name),
-        body: () => (bodyRead ??= req.body !== undefined ? Promise.resolve(req.body) : readSmallBody(req)),
+        body: () => (bodyRead ??= bodyOf(req)),
         session: sessionBinding(req, configuredName),
       })
       .then((answer) => {

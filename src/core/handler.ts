@@ -71,10 +71,11 @@ export interface SignOutCore<Req> {
 const PLACEHOLDER_ORIGIN = 'http://app.invalid';
 const MAX_EVENT_VALUE = 200;
 
-let warnedHookFailure = false;
+// Once per hook and process: a failing hook warns without flooding the log.
+const warnedHooks = new Set<string>();
 function warnOnce(hook: string, error: unknown): void {
-  if (warnedHookFailure) return;
-  warnedHookFailure = true;
+  if (warnedHooks.has(hook)) return;
+  warnedHooks.add(hook);
   process.emitWarning(
     `sso-signout: the \`${hook}\` hook threw (${error instanceof Error ? error.name : typeof error}); ignored.`,
     {
@@ -210,7 +211,9 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
       retry:
         kept && options.methods.has('POST')
           ? {
-              action: request.url,
+              // One leading slash: a request-target like `//host/signout` must not become a
+              // protocol-relative form action.
+              action: `/${request.url.replace(/^[/\\]+/, '')}`,
               returnTo: redirectTo === options.destination ? undefined : redirectTo,
               field: options.returnToParam ?? 'return_to',
             }

@@ -546,6 +546,42 @@ describe.each(VARIANTS)('$name', (variant) => {
     });
   });
 
+  it.each([
+    ['revoked', undefined, 303],
+    ['rejected', 'unauthorized', 401],
+    ['throttled', 'throttle', 429],
+    ['unavailable', { kind: 'status', status: 500 }, 503],
+    ['bad answer', 'garbage', 502],
+  ] as const)('answers %s with Cache-Control: no-store and Vary: Accept', async (_label, reply, status) => {
+    const { app, cookie } = await signedIn({ client: { maxAttempts: 1 } });
+    if (reply !== undefined) portal.enqueue(reply);
+    for (const accept of [undefined, JSON_ACCEPT]) {
+      const req = request(app).post('/signout').set('Cookie', cookie);
+      const res = await (accept === undefined ? req : req.set('Accept', accept));
+      if (accept === undefined) expect(res.status).toBe(status);
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers.vary).toBe('Accept');
+    }
+  });
+
+  it('reads a form body that a JSON body parser left unread', async () => {
+    const { app, cookie } = await signedIn({ beforeRoutes: (a) => a.use(variant.express.json()) });
+    const res = await request(app)
+      .post('/signout')
+      .set('Cookie', cookie)
+      .type('form')
+      .send({ return_to: '/kept' })
+      .expect(303);
+    expect(res.headers.location).toBe('/kept');
+  });
+
+  it('keeps the retry form on this site whatever the request-target', async () => {
+    const { app, cookie } = await signedIn();
+    portal.enqueue({ kind: 'throttle', retryAfter: 9 });
+    const res = await request(app).post('/signout?x=%22%3E').set('Cookie', cookie).expect(429);
+    expect(res.text).toContain('<form method="post" action="/signout?x=%22%3E">');
+  });
+
   describe('apps that take over', () => {
     it('hands failures to next(err) with a typed error, after setting the headers', async () => {
       let seen: unknown;

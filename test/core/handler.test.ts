@@ -1,0 +1,101 @@
+// The framework-neutral core on its own: a plain request description in, a plain answer out.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakePortal, type FakePortal } from 'sso-signout/testing';
+import { createSignOutCore, type SessionBinding, type SignOutRequest } from '../../src/core/handler.js';
+
+let portal: FakePortal;
+beforeAll(async () => {
+  portal = await startFakePortal();
+});
+afterAll(async () => {
+  await portal.close();
+});
+
+function plainRequest(overrides: Partial<SignOutRequest<null>> = {}): SignOutRequest<null> {
+  return {
+    native: null,
+    method: 'POST',
+    headers: {},
+    origin: 'https://portal.example.com',
+    url: '/signout',
+    query: () => undefined,
+    body: () => Promise.resolve(undefined),
+    session: { kind: 'none' },
+    ...overrides,
+  };
+}
+
+function session(data: unknown, ended: { value: boolean }): SessionBinding {
+  return {
+    kind: 'supported',
+    data,
+    cookies: () => [{ name: 'sid', path: '/', httpOnly: true }],
+    end: () => {
+      ended.value = true;
+      return Promise.resolve();
+    },
+  };
+}
+
+describe('sign-out core', () => {
+  it('revokes, ends the session and answers 303 with the clearing cookie', async () => {
+    const core = createSignOutCore<null>({ endpoint: portal.url, destination: '/bye' });
+    const token = portal.issueToken();
+    const ended = { value: false };
+    const answer = await core.handle(plainRequest({ session: session({ sso: { accessToken: token } }, ended) }));
+    expect(answer.status).toBe(303);
+    expect(answer.headers).toContainEqual(['location', '/bye']);
+    expect(answer.headers).toContainEqual([
+      'set-cookie',
+      'sid=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly',
+    ]);
+    expect(ended.value).toBe(true);
+    expect(portal.isActive(token)).toBe(false);
+    await core.client.close();
+  });
+
+  it('keeps the retry form action on this site for a request-target starting with //', async () => {
+    const core = createSignOutCore<null>({ endpoint: portal.url });
+    portal.enqueue({ kind: 'throttle', retryAfter: 9 });
+    const ended = { value: false };
+    const answer = await core.handle(
+      plainRequest({
+        url: '//evil.example/signout',
+        session: session({ sso: { accessToken: portal.issueToken() } }, ended),
+      }),
+    );
+    expect(answer.status).toBe(429);
+    expect(answer.body).toContain('<form method="post" action="/evil.example/signout">');
+    expect(ended.value).toBe(false);
+    await core.client.close();
+  });
+
+  it('vets relative destinations even when the request names no host', async () => {
+    const core = createSignOutCore<null>({ endpoint: portal.url });
+    const answer = await core.handle(plainRequest({ origin: undefined, query: () => '/next' }));
+    expect(answer.headers).toContainEqual(['location', '/next']);
+    const refused = await core.handle(plainRequest({ origin: undefined, query: () => '//evil.example' }));
+    expect(refused.headers).toContainEqual(['location', '/']);
+    await core.client.close();
+  });
+
+  it('survives an event hook and a render function that throw', async () => {
+    const core = createSignOutCore<null>({
+      endpoint: portal.url,
+      onEvent: () => {
+        throw new Error('logger down');
+      },
+      render: () => {
+        throw new Error('template missing');
+      },
+    });
+    portal.enqueue('unauthorized');
+    const answer = await core.handle(
+      plainRequest({ session: session({ sso: { accessToken: portal.issueToken() } }, { value: false }) }),
+    );
+    expect(answer.status).toBe(401);
+    expect(answer.body).toContain('had already ended');
+    await core.client.close();
+  });
+});

@@ -1,15 +1,15 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
 // Tests import the package by its public names; these resolve them to the sources.
 export default defineConfig({
   resolve: {
     alias: [
-      {
-        find: /^sso-signout\/testing$/,
-        replacement: fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)),
-      },
-      { find: /^sso-signout$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+      { find: /^sso-signout\/testing$/, replacement: source('./src/testing/index.ts') },
+      { find: /^sso-signout\/koa$/, replacement: source('./src/koa.ts') },
+      { find: /^sso-signout$/, replacement: source('./src/index.ts') },
     ],
   },
   test: {

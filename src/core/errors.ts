@@ -48,8 +48,13 @@ export class SignOutError extends Error {
   readonly requestId: string | undefined;
   /** The HTTP status the portal answered with, when it answered. */
   readonly upstreamStatus: number | undefined;
-  /** Express: errors with `expose` render their message to the client in dev handlers. */
+  /** Express and Koa: errors with `expose` may show their message to the client. */
   readonly expose = true;
+  /**
+   * The headers the route's answer carries (`Cache-Control`, `Retry-After`, `Set-Cookie` clearing,
+   * …). Express's and Koa's default error handlers apply `err.headers`.
+   */
+  headers: Readonly<Record<string, string | readonly string[]>> = {};
 
   constructor(code: SignOutErrorCode, init: SignOutErrorInit) {
     super(init.detail, init.cause === undefined ? undefined : { cause: init.cause });

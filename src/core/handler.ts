@@ -67,6 +67,16 @@ export interface SignOutCore<Req> {
   readonly options: ResolvedOptions<Req>;
 }
 
+function headerRecord(headers: readonly (readonly [string, string])[]): Record<string, string | string[]> {
+  const record: Record<string, string | string[]> = {};
+  for (const [name, value] of headers) {
+    const existing = record[name];
+    if (existing === undefined) record[name] = name === 'set-cookie' ? [value] : value;
+    else record[name] = Array.isArray(existing) ? [...existing, value] : `${existing}, ${value}`;
+  }
+  return record;
+}
+
 // Relative paths are vetted against this when the request names no host: only the path is kept.
 const PLACEHOLDER_ORIGIN = 'http://app.invalid';
 const MAX_EVENT_VALUE = 200;
@@ -203,6 +213,7 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
       error,
     };
     if (options.delegateErrors) {
+      error.headers = headerRecord(headers);
       return { status: error.status, headers, body: undefined, delegate: error, result };
     }
     const kept = !error.signedOut && upstream !== undefined && upstream !== 'not_called';

@@ -22,3 +22,8 @@ declare module 'cookie-session' {
   function cookieSession(options: CookieSessionOptions): RequestHandler;
   export default cookieSession;
 }
+
+declare module 'koa2' {
+  import Koa from 'koa';
+  export default Koa;
+}

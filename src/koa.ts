@@ -1,0 +1,154 @@
+// The Koa adapter: translates a Koa context into the core's terms and the core's answer back.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readSmallBody } from './core/body.js';
+import { originOf } from './core/cross-site.js';
+import { SignOutConfigError } from './core/errors.js';
+import { createSignOutCore, type SessionBinding } from './core/handler.js';
+import type { SignOutOptions } from './core/options.js';
+
+/**
+ * The slice of a Koa context the adapter reads and writes. Typed structurally so Koa 2 and 3 (with
+ * or without `@types/koa`) fit.
+ */
+export interface KoaLikeContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly method: string;
+  readonly url: string;
+  readonly originalUrl?: string;
+  /** `http` or `https`, honouring `X-Forwarded-Proto` only when `app.proxy` is set. */
+  readonly protocol: string;
+  /** Host and port, honouring `X-Forwarded-Host` only when `app.proxy` is set. */
+  readonly host: string;
+  readonly query?: unknown;
+  readonly request: { readonly body?: unknown };
+  session?: unknown;
+  readonly sessionOptions?: unknown;
+  status: number;
+  body: unknown;
+  set(field: string, value: string): void;
+  append(field: string, value: string): void;
+}
+
+export type KoaNext = () => Promise<unknown>;
+
+/** A Koa middleware: `(ctx, next) => Promise<void>`. */
+export type KoaSignOutMiddleware = (ctx: KoaLikeContext, next: KoaNext) => Promise<void>;
+
+/** Options of the Koa route; `getToken`, `endSession` and `render` receive the Koa context. */
+export type KoaSignOutOptions<Ctx extends KoaLikeContext = KoaLikeContext> = SignOutOptions<Ctx>;
+
+interface KoaSessionLike {
+  manuallyCommit?: () => Promise<unknown>;
+  toJSON?: () => Record<string, unknown>;
+}
+
+function sessionBinding(ctx: KoaLikeContext): SessionBinding {
+  // koa-session: `ctx.sessionOptions` is its mark. Setting the session to null makes it destroy the
+  // store entry (external stores) and delete its cookie and `.sig` companion with its own options.
+  if (ctx.sessionOptions !== undefined && ctx.sessionOptions !== null) {
+    const store = (ctx.sessionOptions as { store?: unknown }).store;
+    return {
+      kind: 'supported',
+      data: ctx.session ?? undefined,
+      cookies: () => [],
+      end: async () => {
+        const current = ctx.session as KoaSessionLike | null | undefined;
+        ctx.session = null;
+        // With an external store, commit now so a store that fails is reported, not discovered
+        // after the answer is written. koa-session's own commit then finds nothing left to do.
+        if (store === undefined || typeof current?.manuallyCommit !== 'function') return;
+        try {
+          await current.manuallyCommit();
+        } catch (error) {
+          // Put the session back as it was, so koa-session neither retries the removal nor
+          // drops the cookie of a session that still exists.
+          ctx.session = current.toJSON?.() ?? {};
+          throw error;
+        }
+      },
+    };
+  }
+  const session = ctx.session;
+  if (session === undefined || session === null) return { kind: 'none' };
+  return { kind: 'unknown', data: session };
+}
+
+function queryValue(ctx: KoaLikeContext, name: string): unknown {
+  const query = ctx.query;
+  return query !== null && typeof query === 'object' ? (query as Record<string, unknown>)[name] : undefined;
+}
+
+function bodyOf(ctx: KoaLikeContext): Promise<unknown> {
+  const parsed = ctx.request.body;
+  return parsed === undefined ? readSmallBody(ctx.req) : Promise.resolve(parsed);
+}
+
+function looksLikeContext(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && 'req' in value && 'res' in value && 'request' in value;
+}
+
+/**
+ * Creates the sign-out route for Koa 2 and 3. It answers every request it is given: mount it on
+ * one path with a router.
+ *
+ * @example
+ * import Koa from 'koa';
+ * import Router from '@koa/router';
+ * import session from 'koa-session';
+ * import { ssoSignOut } from 'sso-signout/koa';
+ *
+ * const app = new Koa();
+ * app.keys = [process.env.SESSION_KEY];
+ * app.use(session({ key: 'portal.sess' }, app));
+ * const router = new Router();
+ * router.all('/signout', ssoSignOut({ region: 'eu-west-1', destination: '/signed-out' }));
+ * app.use(router.routes());
+ */
+export function ssoSignOut<Ctx extends KoaLikeContext = KoaLikeContext>(
+  options?: KoaSignOutOptions<Ctx>,
+): KoaSignOutMiddleware {
+  if (looksLikeContext(options) || arguments.length === 2) {
+    throw new SignOutConfigError(
+      'options',
+      'ssoSignOut is a factory: mount `ssoSignOut({ region: … })`, not `ssoSignOut` itself, e.g. router.all("/signout", ssoSignOut({ region: "us-east-1" })).',
+    );
+  }
+  const core = createSignOutCore<Ctx>(options);
+
+  return async function signOutMiddleware(ctx) {
+    let bodyRead: Promise<unknown> | undefined;
+    const answer = await core.handle({
+      native: ctx as Ctx,
+      method: ctx.method,
+      headers: ctx.req.headers,
+      origin: originOf(ctx.protocol, ctx.host),
+      url: ctx.originalUrl ?? ctx.url,
+      query: (name) => queryValue(ctx, name),
+      body: () => (bodyRead ??= bodyOf(ctx)),
+      session: sessionBinding(ctx),
+    });
+    // Set-Cookie and Vary add to what the app or other middleware already set; the rest are ours.
+    for (const [name, value] of answer.headers) {
+      if (name === 'set-cookie' || name === 'vary') ctx.append(name, value);
+      else ctx.set(name, value);
+    }
+    if (answer.delegate !== undefined) throw answer.delegate;
+    ctx.status = answer.status;
+    ctx.body = answer.body;
+  };
+}
+
+export { SignOutConfigError, SignOutError } from './core/errors.js';
+export type { SignOutErrorCode } from './core/errors.js';
+export type {
+  ClearSiteDataDirective,
+  RenderOutput,
+  SignOutEvent,
+  SignOutOptions,
+  SignOutResult,
+  TokenInfo,
+} from './core/options.js';
+export { createLogoutClient } from './core/logout-client.js';
+export type { LogoutClient, LogoutClientOptions, LogoutResult } from './core/logout-client.js';

@@ -1,0 +1,66 @@
+// Koa specifics: factory misuse, and delegate mode through Koa's own error handling.
+
+import Koa from 'koa';
+import koaSession from 'koa-session';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogoutClient, type LogoutClient } from 'sso-signout';
+import { SignOutError, ssoSignOut } from 'sso-signout/koa';
+import { startFakePortal, type FakePortal } from 'sso-signout/testing';
+
+let portal: FakePortal;
+let client: LogoutClient;
+beforeAll(async () => {
+  portal = await startFakePortal();
+  client = createLogoutClient({ endpoint: portal.url });
+});
+afterAll(async () => {
+  await client.close();
+  await portal.close();
+});
+
+describe('Koa only', () => {
+  it('catches app.use(ssoSignOut) instead of app.use(ssoSignOut())', () => {
+    const ctx = { req: {}, res: {}, request: {} };
+    const call = ssoSignOut as unknown as (...args: unknown[]) => unknown;
+    expect(() => call(ctx, () => Promise.resolve())).toThrow(/ssoSignOut is a factory/);
+  });
+
+  it('throws the typed error in delegate mode; Koa’s default handler answers with its status and headers', async () => {
+    const app = new Koa();
+    app.keys = ['k'];
+    const errors: unknown[] = [];
+    app.on('error', (err) => errors.push(err));
+    app.use(koaSession({ key: 'sess' }, app));
+    app.use(async (ctx, next) => {
+      if (ctx.path === '/in') {
+        (ctx.session as unknown as Record<string, unknown>).sso = { accessToken: portal.issueToken() };
+        ctx.body = 'ok';
+        return;
+      }
+      await next();
+    });
+    app.use(ssoSignOut({ client, delegateErrors: true }) as never);
+    const signin = await request(app.callback()).get('/in').expect(200);
+    const cookie = (signin.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';', 1)[0]).join('; ');
+    portal.enqueue('unauthorized');
+    const rejected = await request(app.callback()).post('/signout').set('Cookie', cookie).expect(401);
+    expect(rejected.text).toContain('already ended');
+    const again = await request(app.callback()).get('/in').expect(200);
+    const cookie2 = (again.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';', 1)[0]).join('; ');
+    portal.enqueue({ kind: 'throttle', retryAfter: 6 });
+    const res = await request(app.callback()).post('/signout').set('Cookie', cookie2).expect(429);
+    expect(res.headers['retry-after']).toBe('6');
+    expect(res.headers['cache-control']).toBe('no-store');
+    // Koa shows the message of an error with `expose`.
+    expect(res.text).toContain('throttling');
+    // Koa emits every error; its default logger stays quiet for errors with `expose`, as ours have.
+    expect(errors.map((e) => (e as SignOutError).code)).toEqual(['sso_token_rejected', 'sso_throttled']);
+    expect(errors.every((e) => e instanceof SignOutError && e.expose)).toBe(true);
+  });
+
+  it('exports the same error class as the main entry point', async () => {
+    const main = await import('sso-signout');
+    expect(SignOutError).toBe(main.SignOutError);
+  });
+});

@@ -8,6 +8,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 // @ts-expect-error: the example app is plain JavaScript without declarations.
 import { createApp as untypedCreateApp } from '../example-app/app.js';
+// @ts-expect-error: the example app is plain JavaScript without declarations.
+import { createKoaApp as untypedCreateKoaApp } from '../example-app/koa-app.js';
+import type { RequestListener } from 'node:http';
 import { applySetCookies, cookieHeaderFrom, setCookies } from './helpers/apps.js';
 
 interface ExampleConfig {
@@ -17,7 +20,25 @@ interface ExampleConfig {
   sessionSecret: string;
   log?: (line: string) => void;
 }
-const createApp = untypedCreateApp as (config: ExampleConfig) => import('express').Express;
+const createExpressApp = untypedCreateApp as (config: ExampleConfig) => RequestListener;
+const createKoaApp = untypedCreateKoaApp as (config: ExampleConfig) => {
+  callback(): (...args: Parameters<RequestListener>) => Promise<void>;
+};
+
+const EXAMPLES = [
+  { name: 'Express', createApp: createExpressApp, server: '../example-app/server.js', sessionCookie: 'portal.sid' },
+  {
+    name: 'Koa',
+    createApp: (config: ExampleConfig): RequestListener => {
+      const callback = createKoaApp(config).callback();
+      return (req, res) => {
+        void callback(req, res);
+      };
+    },
+    server: '../example-app/koa-server.js',
+    sessionCookie: 'portal.sess',
+  },
+];
 
 let portal: FakePortal;
 beforeAll(async () => {
@@ -30,178 +51,181 @@ afterAll(async () => {
   await portal.close();
 });
 
-function embeddedApp(log?: (line: string) => void) {
-  return createApp({
-    signOut: { endpoint: portal.url },
-    portal,
-    devSignIn: true,
-    sessionSecret: 'test',
-    ...(log ? { log } : {}),
-  });
-}
-
-async function signInThroughPortal(app: ReturnType<typeof embeddedApp>) {
-  const res = await request(app).post('/signin').expect(303);
-  expect(res.headers.location).toBe('/');
-  return cookieHeaderFrom(res);
-}
-
-describe('example app', () => {
-  it('shows sign-in when signed out and sign-out (a POST form) when signed in', async () => {
-    const app = embeddedApp();
-    const before = await request(app).get('/').expect(200);
-    expect(before.text).toContain('signed out');
-    expect(before.text).toContain('action="/signin"');
-    expect(before.headers['content-security-policy']).toContain("form-action 'self'");
-    const cookie = await signInThroughPortal(app);
-    const after = await request(app).get('/').set('Cookie', cookie).expect(200);
-    expect(after.text).toContain('signed in');
-    expect(after.text).toContain('<form method="post" action="/signout">');
-    expect((await request(app).get('/me').set('Cookie', cookie)).body).toEqual({ signedIn: true });
-  });
-
-  it('signs out through the embedded portal: token revoked, session gone, cookies cleared', async () => {
-    const lines: string[] = [];
-    const app = embeddedApp((line) => lines.push(line));
-    const cookie = await signInThroughPortal(app);
-    expect(portal.calls).toHaveLength(0);
-    await request(app).get('/account').set('Cookie', cookie).expect(200);
-    const res = await request(app)
-      .post('/signout')
-      .set('Cookie', cookie)
-      .set('Origin', 'http://127.0.0.1')
-      .set('Host', '127.0.0.1')
-      .expect(303);
-    expect(res.headers.location).toBe('/signed-out');
-    expect(setCookies(res).get('portal.sid')?.value).toBe('');
-    expect(setCookies(res).get('portal_prefs')?.value).toBe('');
-    expect(portal.calls).toHaveLength(1);
-    expect(portal.isActive(portal.calls[0]!.token!)).toBe(false);
-    const browser = applySetCookies(cookie, res);
-    expect((await request(app).get('/me').set('Cookie', browser)).body).toEqual({ signedIn: false });
-    expect((await request(app).get('/me').set('Cookie', cookie)).body).toEqual({ signedIn: false });
-    const account = await request(app).get('/account').set('Cookie', cookie).expect(303);
-    expect(account.headers.location).toBe('/signin');
-    await request(app).get('/signed-out').expect(200);
-    expect(lines.join('\n')).toMatch(/sign-out event type="signout" code="signed_out".*upstream="revoked"/);
-    expect(lines.join('\n')).not.toContain(portal.calls[0]!.token!);
-  });
-
-  it('refuses a sign-out posted by another site', async () => {
-    const app = embeddedApp();
-    const cookie = await signInThroughPortal(app);
-    await request(app).post('/signout').set('Cookie', cookie).set('Origin', 'http://127.0.0.1:9999').expect(403);
-    expect(portal.calls).toHaveLength(0);
-    expect((await request(app).get('/me').set('Cookie', cookie)).body).toEqual({ signedIn: true });
-  });
-
-  it('shows the 429 page with a retry form when the portal throttles, keeping the session', async () => {
-    const app = embeddedApp();
-    const cookie = await signInThroughPortal(app);
-    portal.enqueue({ kind: 'throttle', retryAfter: 30 });
-    const res = await request(app).post('/signout').set('Cookie', cookie).expect(429);
-    expect(res.headers['retry-after']).toBe('30');
-    expect(res.text).toContain('<form method="post" action="/signout">');
-    expect((await request(app).get('/me').set('Cookie', cookie)).body).toEqual({ signedIn: true });
-  });
-
-  it('offers the development sign-in only when enabled', async () => {
-    const on = embeddedApp();
-    const token = portal.issueToken();
-    const res = await request(on)
-      .post('/dev/signin')
-      .type('form')
-      .send({ accessToken: token, region: 'eu-west-1' })
-      .expect(303);
-    const cookie = cookieHeaderFrom(res);
-    expect((await request(on).get('/me').set('Cookie', cookie)).body).toEqual({ signedIn: true });
-    await request(on).post('/dev/signin').type('form').send({ accessToken: '' }).expect(400);
-
-    const off = createApp({ signOut: { region: 'us-east-1' }, devSignIn: false, sessionSecret: 'test' });
-    await request(off).post('/dev/signin').type('form').send({ accessToken: token }).expect(404);
-    await request(off).post('/signin').expect(404);
-    const home = await request(off).get('/').expect(200);
-    expect(home.text).toContain('SSO_DEV_SIGNIN=1');
-  });
-});
-
-describe('npm start (example-app/server.js)', () => {
-  const server = fileURLToPath(new URL('../example-app/server.js', import.meta.url));
-
-  async function start(env: Record<string, string>) {
-    const child = spawn(process.execPath, [server], {
-      env: { ...process.env, PORT: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+describe.each(EXAMPLES)('example app on $name', ({ createApp, server: serverPath, sessionCookie, name }) => {
+  function embeddedApp(log?: (line: string) => void) {
+    return createApp({
+      signOut: { endpoint: portal.url },
+      portal,
+      devSignIn: true,
+      sessionSecret: 'test',
+      ...(log ? { log } : {}),
     });
-    let output = '';
-    const exited = once(child, 'exit');
-    // Ready once the last start-up line is out, or the process has ended.
-    await new Promise<void>((resolve) => {
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Development sign-in')) resolve();
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      void exited.then(() => {
-        resolve();
-      });
-    });
-    return { child, output: () => output, exited };
   }
 
-  it('starts with the embedded portal, prints its URL and Logout endpoint, and signs out end to end', async () => {
-    const { child, output, exited } = await start({});
-    try {
-      const url = /example portal: (http:\/\/[^\s]+)/.exec(output())?.[1];
-      expect(url, output()).toBeDefined();
-      expect(output()).toMatch(/Logout endpoint: http:\/\/127\.0\.0\.1:\d+\/logout \(embedded/);
-      expect(output()).toContain('Development sign-in: ON');
-      const signin = await fetch(new URL('/signin', url), { method: 'POST', redirect: 'manual' });
-      const cookie = signin.headers
-        .getSetCookie()
-        .map((c) => c.split(';', 1)[0])
-        .join('; ');
-      const signout = await fetch(new URL('/signout', url), {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { cookie },
+  async function signInThroughPortal(app: RequestListener) {
+    const res = await request(app).post('/signin').expect(303);
+    expect(res.headers.location).toBe('/');
+    return cookieHeaderFrom(res);
+  }
+
+  describe('routes', () => {
+    it('shows sign-in when signed out and sign-out (a POST form) when signed in', async () => {
+      const app = embeddedApp();
+      const before = await request(app).get('/').expect(200);
+      expect(before.text).toContain('signed out');
+      expect(before.text).toContain('action="/signin"');
+      expect(before.headers['content-security-policy']).toContain("form-action 'self'");
+      const cookie = await signInThroughPortal(app);
+      const after = await request(app).get('/').set('Cookie', cookie).expect(200);
+      expect(after.text).toContain('signed in');
+      expect(after.text).toContain('<form method="post" action="/signout">');
+      expect((await request(app).get('/me').set('Cookie', cookie)).body).toEqual({ signedIn: true });
+    });
+
+    it('signs out through the embedded portal: token revoked, session gone, cookies cleared', async () => {
+      const lines: string[] = [];
+      const app = embeddedApp((line) => lines.push(line));
+      const cookie = await signInThroughPortal(app);
+      expect(portal.calls).toHaveLength(0);
+      await request(app).get('/account').set('Cookie', cookie).expect(200);
+      const res = await request(app)
+        .post('/signout')
+        .set('Cookie', cookie)
+        .set('Origin', 'http://127.0.0.1')
+        .set('Host', '127.0.0.1')
+        .expect(303);
+      expect(res.headers.location).toBe('/signed-out');
+      expect(setCookies(res).get(sessionCookie)?.value).toBe('');
+      expect(setCookies(res).get('portal_prefs')?.value).toBe('');
+      expect(portal.calls).toHaveLength(1);
+      expect(portal.isActive(portal.calls[0]!.token!)).toBe(false);
+      const browser = applySetCookies(cookie, res);
+      expect((await request(app).get('/me').set('Cookie', browser)).body).toEqual({ signedIn: false });
+      expect((await request(app).get('/me').set('Cookie', cookie)).body).toEqual({ signedIn: false });
+      const account = await request(app).get('/account').set('Cookie', cookie).expect(303);
+      expect(account.headers.location).toBe('/signin');
+      await request(app).get('/signed-out').expect(200);
+      expect(lines.join('\n')).toMatch(/sign-out event type="signout" code="signed_out".*upstream="revoked"/);
+      expect(lines.join('\n')).not.toContain(portal.calls[0]!.token!);
+    });
+
+    it('refuses a sign-out posted by another site', async () => {
+      const app = embeddedApp();
+      const cookie = await signInThroughPortal(app);
+      await request(app).post('/signout').set('Cookie', cookie).set('Origin', 'http://127.0.0.1:9999').expect(403);
+      expect(portal.calls).toHaveLength(0);
+      expect((await request(app).get('/me').set('Cookie', cookie)).body).toEqual({ signedIn: true });
+    });
+
+    it('shows the 429 page with a retry form when the portal throttles, keeping the session', async () => {
+      const app = embeddedApp();
+      const cookie = await signInThroughPortal(app);
+      portal.enqueue({ kind: 'throttle', retryAfter: 30 });
+      const res = await request(app).post('/signout').set('Cookie', cookie).expect(429);
+      expect(res.headers['retry-after']).toBe('30');
+      expect(res.text).toContain('<form method="post" action="/signout">');
+      expect((await request(app).get('/me').set('Cookie', cookie)).body).toEqual({ signedIn: true });
+    });
+
+    it('offers the development sign-in only when enabled', async () => {
+      const on = embeddedApp();
+      const token = portal.issueToken();
+      const res = await request(on)
+        .post('/dev/signin')
+        .type('form')
+        .send({ accessToken: token, region: 'eu-west-1' })
+        .expect(303);
+      const cookie = cookieHeaderFrom(res);
+      expect((await request(on).get('/me').set('Cookie', cookie)).body).toEqual({ signedIn: true });
+      await request(on).post('/dev/signin').type('form').send({ accessToken: '' }).expect(400);
+
+      const off = createApp({ signOut: { region: 'us-east-1' }, devSignIn: false, sessionSecret: 'test' });
+      await request(off).post('/dev/signin').type('form').send({ accessToken: token }).expect(404);
+      await request(off).post('/signin').expect(404);
+      const home = await request(off).get('/').expect(200);
+      expect(home.text).toContain('SSO_DEV_SIGNIN=1');
+    });
+  });
+
+  describe(`the server (${serverPath.replace('../', '')})`, () => {
+    const server = fileURLToPath(new URL(serverPath, import.meta.url));
+
+    async function start(env: Record<string, string>) {
+      const child = spawn(process.execPath, [server], {
+        env: { ...process.env, PORT: '0', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
-      expect(signout.status).toBe(303);
-      const me = await fetch(new URL('/me', url), { headers: { cookie } });
-      expect(await me.json()).toEqual({ signedIn: false });
-    } finally {
-      child.kill('SIGTERM');
-      await exited;
+      let output = '';
+      const exited = once(child, 'exit');
+      // Ready once the last start-up line is out, or the process has ended.
+      await new Promise<void>((resolve) => {
+        const onData = (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes('Development sign-in')) resolve();
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+        void exited.then(() => {
+          resolve();
+        });
+      });
+      return { child, output: () => output, exited };
     }
-  });
 
-  it('names the real regional endpoint with SSO_REGION and keeps development sign-in off', async () => {
-    const { child, output, exited } = await start({ SSO_REGION: 'eu-west-1', SSO_FIPS: '1' });
-    try {
-      expect(output()).toContain('Logout endpoint: https://portal.sso-fips.eu-west-1.amazonaws.com/logout');
-      expect(output()).toContain('Development sign-in: OFF');
-    } finally {
-      child.kill('SIGTERM');
-      await exited;
-    }
-  });
+    it('starts with the embedded portal, prints its URL and Logout endpoint, and signs out end to end', async () => {
+      const { child, output, exited } = await start({});
+      try {
+        const url = /example portal \(\w+\): (http:\/\/[^\s]+)/.exec(output())?.[1];
+        expect(output()).toContain(`example portal (${name})`);
+        expect(url, output()).toBeDefined();
+        expect(output()).toMatch(/Logout endpoint: http:\/\/127\.0\.0\.1:\d+\/logout \(embedded/);
+        expect(output()).toContain('Development sign-in: ON');
+        const signin = await fetch(new URL('/signin', url), { method: 'POST', redirect: 'manual' });
+        const cookie = signin.headers
+          .getSetCookie()
+          .map((c) => c.split(';', 1)[0])
+          .join('; ');
+        const signout = await fetch(new URL('/signout', url), {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { cookie },
+        });
+        expect(signout.status).toBe(303);
+        const me = await fetch(new URL('/me', url), { headers: { cookie } });
+        expect(await me.json()).toEqual({ signedIn: false });
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    });
 
-  it('sends Logout to SSO_ENDPOINT and turns development sign-in on with SSO_DEV_SIGNIN=1', async () => {
-    const { child, output, exited } = await start({ SSO_ENDPOINT: portal.url, SSO_DEV_SIGNIN: '1' });
-    try {
-      expect(output()).toContain(`Logout endpoint: ${portal.url}/logout`);
-      expect(output()).toContain('Development sign-in: ON (POST /dev/signin, because SSO_DEV_SIGNIN=1)');
-    } finally {
-      child.kill('SIGTERM');
-      await exited;
-    }
-  });
+    it('names the real regional endpoint with SSO_REGION and keeps development sign-in off', async () => {
+      const { child, output, exited } = await start({ SSO_REGION: 'eu-west-1', SSO_FIPS: '1' });
+      try {
+        expect(output()).toContain('Logout endpoint: https://portal.sso-fips.eu-west-1.amazonaws.com/logout');
+        expect(output()).toContain('Development sign-in: OFF');
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    });
 
-  it('refuses bad settings with a clear message and exit code 1', async () => {
-    const { output, exited } = await start({ SSO_ENDPOINT: portal.url, SSO_FIPS: '1' });
-    const [code] = await exited;
-    expect(code).toBe(1);
-    expect(output()).toMatch(/cannot be combined with `useFipsEndpoint`/);
+    it('sends Logout to SSO_ENDPOINT and turns development sign-in on with SSO_DEV_SIGNIN=1', async () => {
+      const { child, output, exited } = await start({ SSO_ENDPOINT: portal.url, SSO_DEV_SIGNIN: '1' });
+      try {
+        expect(output()).toContain(`Logout endpoint: ${portal.url}/logout`);
+        expect(output()).toContain('Development sign-in: ON (POST /dev/signin, because SSO_DEV_SIGNIN=1)');
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    });
+
+    it('refuses bad settings with a clear message and exit code 1', async () => {
+      const { output, exited } = await start({ SSO_ENDPOINT: portal.url, SSO_FIPS: '1' });
+      const [code] = await exited;
+      expect(code).toBe(1);
+      expect(output()).toMatch(/cannot be combined with `useFipsEndpoint`/);
+    });
   });
 });

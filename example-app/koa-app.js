@@ -1,0 +1,122 @@
+// The example portal on Koa: the same routes and pages as the Express one, without the process around it.
+
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import helmet from 'helmet';
+import Koa from 'koa';
+import session from 'koa-session';
+import { ssoSignOut } from 'sso-signout/koa';
+import { devSignInFields, eventLogger, HELMET_OPTIONS, PAGES, PREFS_COOKIE, signInForms } from './shared.js';
+
+// Sessions live server-side, as an internal portal keeping tokens should have them.
+class MemoryStore {
+  #data = new Map();
+  get(key) {
+    return this.#data.get(key);
+  }
+  set(key, value) {
+    this.#data.set(key, value);
+  }
+  destroy(key) {
+    this.#data.delete(key);
+  }
+}
+
+// helmet is written for Node's (req, res, next); it sets headers on the raw response, which Koa keeps.
+function koaHelmet(options) {
+  const middleware = helmet(options);
+  return (ctx, next) =>
+    new Promise((resolve, reject) => {
+      middleware(ctx.req, ctx.res, (error) => (error ? reject(error) : resolve()));
+    }).then(next);
+}
+
+function signedIn(ctx) {
+  return typeof ctx.session?.sso?.accessToken === 'string';
+}
+
+/** Builds the example portal on Koa; the same settings as the Express `createApp`. */
+export function createKoaApp({ signOut, portal, devSignIn, sessionSecret, log = () => {} }) {
+  const app = new Koa();
+  app.keys = [sessionSecret];
+  app.use(koaHelmet(HELMET_OPTIONS));
+  app.use(
+    session({ key: 'portal.sess', store: new MemoryStore(), httpOnly: true, sameSite: 'lax', signed: true }, app),
+  );
+  app.use(bodyParser({ enableTypes: ['form'], formLimit: '16kb' }));
+  const forms = signInForms({ portal, devSignIn });
+  const router = new Router();
+
+  async function startSession(ctx, sso) {
+    // A new session id at sign-in, so a session fixed before sign-in is worth nothing.
+    await ctx.session.regenerate();
+    ctx.session.sso = sso;
+    ctx.cookies.set(PREFS_COOKIE, 'theme=light', { httpOnly: true, sameSite: 'lax', path: '/', signed: false });
+    ctx.status = 303;
+    ctx.redirect('/');
+  }
+
+  router.get('/', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'html';
+    ctx.body = PAGES.home(signedIn(ctx), forms);
+  });
+
+  router.get('/signin', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'html';
+    ctx.body = PAGES.signIn(forms);
+  });
+
+  if (portal !== undefined) {
+    router.post('/signin', (ctx) => startSession(ctx, { accessToken: portal.issueToken() }));
+  }
+
+  if (devSignIn) {
+    router.post('/dev/signin', async (ctx) => {
+      const fields = devSignInFields(ctx.request.body);
+      if (fields === undefined) {
+        ctx.status = 400;
+        ctx.type = 'html';
+        ctx.body = PAGES.noToken();
+        return;
+      }
+      await startSession(ctx, fields);
+    });
+  }
+
+  // The protected page: private, never cached, and only for signed-in users.
+  router.get('/account', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    if (!signedIn(ctx)) {
+      ctx.status = 303;
+      ctx.redirect('/signin');
+      return;
+    }
+    ctx.type = 'html';
+    ctx.body = PAGES.account();
+  });
+
+  router.get('/signed-out', (ctx) => {
+    ctx.type = 'html';
+    ctx.body = PAGES.signedOut();
+  });
+
+  router.get('/me', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { signedIn: signedIn(ctx) };
+  });
+
+  router.all(
+    '/signout',
+    ssoSignOut({
+      ...signOut,
+      destination: '/signed-out',
+      clearCookies: [{ name: PREFS_COOKIE, httpOnly: true, sameSite: 'lax' }],
+      onEvent: eventLogger(log),
+    }),
+  );
+
+  app.use(router.routes());
+  return app;
+}

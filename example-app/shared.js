@@ -1,0 +1,165 @@
+// What both example servers share: environment settings, start-up lines, and the pages they show.
+
+import { randomBytes } from 'node:crypto';
+import { createLogoutClient } from 'sso-signout';
+import { startFakePortal } from 'sso-signout/testing';
+
+export const PREFS_COOKIE = 'portal_prefs';
+
+function flag(env, name) {
+  const value = env[name];
+  if (value === undefined || value === '') return false;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new Error(`${name} must be 1 or 0 (true/false); got ${JSON.stringify(value)}`);
+}
+
+function portNumber(env) {
+  const raw = env.PORT ?? '3000';
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new Error(`PORT must be a port number; got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/**
+ * Reads the settings from the environment and, with no SSO target, starts the embedded fake portal.
+ * Throws with a clear message on a setting that cannot work.
+ */
+export async function settingsFromEnv(env = process.env) {
+  const region = env.SSO_REGION || undefined;
+  const endpoint = env.SSO_ENDPOINT || undefined;
+  const embedded = region === undefined && endpoint === undefined;
+  const listen = { host: env.HOST || '127.0.0.1', port: portNumber(env) };
+  const fips = flag(env, 'SSO_FIPS');
+  const dualStack = flag(env, 'SSO_DUALSTACK');
+  const devSignIn = embedded || flag(env, 'SSO_DEV_SIGNIN');
+
+  const portal = embedded ? await startFakePortal() : undefined;
+  const signOut = embedded
+    ? { endpoint: portal.url }
+    : {
+        ...(endpoint === undefined ? {} : { endpoint }),
+        ...(region === undefined ? {} : { region }),
+        useFipsEndpoint: fips,
+        useDualstackEndpoint: dualStack,
+      };
+  // Validates the settings the way the route will, and names the endpoint Logout goes to.
+  let logoutUrl;
+  try {
+    const probe = createLogoutClient(signOut);
+    logoutUrl = `${probe.endpointFor()}/logout`;
+    await probe.close();
+  } catch (error) {
+    await portal?.close();
+    throw error;
+  }
+  return {
+    signOut,
+    portal,
+    embedded,
+    devSignIn,
+    listen,
+    logoutUrl,
+    sessionSecret: env.SESSION_SECRET || randomBytes(32).toString('hex'),
+  };
+}
+
+/** The lines a server prints once it listens. */
+export function startLines(settings, framework, port) {
+  const host = settings.listen.host.includes(':') ? `[${settings.listen.host}]` : settings.listen.host;
+  const embeddedNote = ' (embedded fake IAM Identity Center portal; set SSO_REGION or SSO_ENDPOINT for a real one)';
+  const devReason = settings.embedded ? ', because the embedded portal is in use' : ', because SSO_DEV_SIGNIN=1';
+  return [
+    `sso-signout example portal (${framework}): http://${host}:${port}/`,
+    `Logout endpoint: ${settings.logoutUrl}${settings.embedded ? embeddedNote : ''}`,
+    settings.devSignIn
+      ? `Development sign-in: ON (POST /dev/signin${devReason})`
+      : 'Development sign-in: OFF (set SSO_DEV_SIGNIN=1 to sign in with a pasted access token)',
+  ];
+}
+
+/** Runs a server start function, turning a bad setting into a message and exit code 1. */
+export function run(start) {
+  start().catch((error) => {
+    console.error(`example portal: ${error.message}`);
+    process.exitCode = 1;
+  });
+}
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export function page(title, body) {
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title></head>
+<body><main>
+<h1>${escapeHtml(title)}</h1>
+${body}
+</main></body>
+</html>
+`;
+}
+
+export function signInForms({ portal, devSignIn }) {
+  const forms = [];
+  if (portal !== undefined) {
+    forms.push(
+      '<form method="post" action="/signin"><button type="submit">Sign in (embedded IAM Identity Center portal)</button></form>',
+    );
+  }
+  if (devSignIn) {
+    forms.push(`<form method="post" action="/dev/signin">
+<p><label>Access token <input name="accessToken" autocomplete="off" required></label></p>
+<p><label>Region <input name="region" placeholder="optional, e.g. eu-west-1"></label></p>
+<button type="submit">Development sign-in with this token</button>
+</form>`);
+  }
+  if (forms.length === 0) {
+    forms.push(
+      '<p>Sign-in belongs to your IAM Identity Center integration, which this example does not include. Set <code>SSO_DEV_SIGNIN=1</code> to sign in with a token you paste.</p>',
+    );
+  }
+  return forms.join('\n');
+}
+
+export const PAGES = {
+  home: (signedIn, forms) =>
+    signedIn
+      ? page(
+          'Internal portal',
+          `<p>You are <strong>signed in</strong>.</p>
+<p><a href="/account">Your account</a></p>
+<form method="post" action="/signout"><button type="submit">Sign out</button></form>`,
+        )
+      : page('Internal portal', `<p>You are <strong>signed out</strong>.</p>\n${forms}`),
+  signIn: (forms) => page('Sign in', forms),
+  account: () => page('Your account', '<p>Only signed-in users see this page.</p><p><a href="/">Home</a></p>'),
+  signedOut: () => page('Signed out', '<p>You are signed out.</p><p><a href="/">Home</a></p>'),
+  noToken: () => page('Sign-in failed', '<p>Give an access token.</p><p><a href="/signin">Back</a></p>'),
+  sessionFailed: () => page('Sign-in failed', '<p>The session could not be created.</p>'),
+};
+
+/** The token and region a development sign-in form posted, or undefined without a token. */
+export function devSignInFields(body) {
+  const accessToken = typeof body?.accessToken === 'string' ? body.accessToken.trim() : '';
+  if (accessToken === '') return undefined;
+  const region = typeof body?.region === 'string' && body.region.trim() !== '' ? body.region.trim() : undefined;
+  return { accessToken, region };
+}
+
+/** One log line per sign-out event; events never hold the token. */
+export function eventLogger(log) {
+  return (event) => {
+    const fields = Object.entries(event)
+      .filter(([, value]) => value !== undefined)
+      .map(([key, value]) => `${key}=${JSON.stringify(value)}`);
+    log(`sign-out event ${fields.join(' ')}`);
+  };
+}
+
+// The example serves plain HTTP on loopback; upgrading its form posts to https would break them.
+export const HELMET_OPTIONS = { contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } };

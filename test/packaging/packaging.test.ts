@@ -1,0 +1,292 @@
+// The packed tarball, installed into throwaway ESM, CommonJS and TypeScript projects, works in each.
+
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+let root: string;
+
+async function write(dir: string, files: Record<string, string>): Promise<string> {
+  const path = join(root, dir);
+  await mkdir(path, { recursive: true });
+  for (const [name, text] of Object.entries(files)) await writeFile(join(path, name), text);
+  return path;
+}
+
+/** Type-checks (and, without noEmit, compiles) a project; tsc's report becomes the error message. */
+async function typecheck(cwd: string): Promise<void> {
+  try {
+    await run(process.execPath, [tsc, '-p', '.'], { cwd, timeout: 120_000 });
+  } catch (error) {
+    throw new Error(`tsc failed in ${cwd}:\n${String((error as { stdout?: unknown }).stdout)}`);
+  }
+}
+
+async function node(cwd: string, file: string): Promise<string> {
+  const { stdout } = await run(process.execPath, [file], { cwd, timeout: 30_000 });
+  return stdout;
+}
+
+// One sign-out through the route against the fake portal; prints "signed out" on success.
+const EXPRESS_SCENARIO = `
+const portal = await startFakePortal();
+const token = portal.issueToken();
+const app = express();
+app.all('/signout', ssoSignOut({ endpoint: portal.url, getToken: () => token, endSession: () => {} }));
+const server = app.listen(0, '127.0.0.1');
+await new Promise((resolve) => server.once('listening', resolve));
+const res = await fetch('http://127.0.0.1:' + server.address().port + '/signout', { method: 'POST', redirect: 'manual' });
+server.close();
+await portal.close();
+if (res.status !== 303 || portal.isActive(token)) throw new Error('sign-out failed: ' + res.status);
+if (typeof koa.ssoSignOut !== 'function' || typeof createLogoutClient !== 'function') throw new Error('exports missing');
+console.log('signed out');
+`;
+
+const KOA_SCENARIO = `
+  const portal = await startFakePortal();
+  const token = portal.issueToken();
+  const app = new Koa();
+  const router = new Router();
+  router.all('/signout', koa.ssoSignOut({ endpoint: portal.url, getToken: () => token, endSession: () => {} }));
+  app.use(router.routes());
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const res = await fetch('http://127.0.0.1:' + server.address().port + '/signout', { method: 'POST', redirect: 'manual' });
+  server.close();
+  await portal.close();
+  if (res.status !== 303 || portal.isActive(token)) throw new Error('sign-out failed: ' + res.status);
+  if (typeof main.ssoSignOut !== 'function' || !(new main.SignOutError('sso_timeout', { status: 504, title: 't', detail: 'd', signedOut: false }) instanceof koa.SignOutError)) throw new Error('exports missing');
+  console.log('signed out');
+`;
+
+const TS_SOURCE = `
+import express from 'express';
+import Koa from 'koa';
+import Router from '@koa/router';
+import { createLogoutClient, ssoSignOut, SignOutError, type SignOutEvent, type LogoutResult } from 'sso-signout';
+import { ssoSignOut as koaSignOut, type KoaSignOutOptions } from 'sso-signout/koa';
+import { startFakePortal, type FakePortal } from 'sso-signout/testing';
+
+const events: SignOutEvent[] = [];
+const app = express();
+app.all('/signout', ssoSignOut({ region: 'eu-west-1', destination: '/bye', onEvent: (e) => events.push(e) }));
+app.all('/signout2', ssoSignOut<express.Request>({ endpoint: 'http://127.0.0.1:1', getToken: (req) => req.get('x-token') }));
+app.use((err: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+  if (err instanceof SignOutError) res.status(err.status).send(err.code);
+  else next(err);
+});
+
+const koaOptions: KoaSignOutOptions = { region: 'us-east-1', allowGet: true };
+const koa = new Koa();
+const router = new Router();
+router.all('/signout', koaSignOut(koaOptions));
+koa.use(router.routes());
+
+export async function check(): Promise<string> {
+  const portal: FakePortal = await startFakePortal();
+  const client = createLogoutClient({ endpoint: portal.url });
+  const result: LogoutResult = await client.logout({ accessToken: portal.issueToken() });
+  await client.close();
+  await portal.close();
+  return result.outcome;
+}
+`;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'sso-signout-pack-'));
+  const { stdout } = await run(npm, ['pack', '--silent', '--pack-destination', root], { cwd: repo, timeout: 120_000 });
+  const tarball = join(root, stdout.trim().split('\n').pop() ?? '');
+  await writeFile(join(root, 'package.json'), JSON.stringify({ name: 'consumers', private: true }));
+  // The projects below share this one install; the npm cache already holds every package.
+  await run(
+    npm,
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      '--loglevel=error',
+      tarball,
+      'express@5',
+      'koa@3',
+      '@koa/router@15',
+      '@types/express@5',
+      '@types/koa@3',
+      '@types/koa__router@12',
+      '@types/node@20',
+    ],
+    { cwd: root, timeout: 240_000 },
+  );
+}, 300_000);
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+// Uses of every public type, with no framework typings involved, so the shipped declarations
+// themselves can be checked strictly (skipLibCheck off).
+const DECLARATIONS_SOURCE = `
+import { createLogoutClient, ssoSignOut, SignOutError, SignOutConfigError, portalEndpoint, type CookieToClear,
+  type ExpressSignOutOptions, type LogoutClient, type LogoutClientOptions, type LogoutResult, type SignOutErrorCode,
+  type SignOutEvent, type SignOutResult, type TokenInfo, type UpstreamOutcome } from 'sso-signout';
+import { ssoSignOut as koaSignOut, type KoaLikeContext, type KoaSignOutMiddleware } from 'sso-signout/koa';
+import { startFakePortal, type FakePortal, type PortalCall, type PortalReply } from 'sso-signout/testing';
+
+const options: ExpressSignOutOptions = { region: 'us-east-1', clearCookies: ['a', { name: 'b', path: '/x' } satisfies CookieToClear] };
+const clientOptions: LogoutClientOptions = { region: 'eu-west-1', timeoutMs: 2000 };
+const route = ssoSignOut(options);
+const koaRoute: KoaSignOutMiddleware = koaSignOut<KoaLikeContext>({ endpoint: 'http://127.0.0.1:1' });
+const reply: PortalReply = { kind: 'throttle', retryAfter: 3 };
+const code: SignOutErrorCode = 'sso_throttled';
+export const used: unknown[] = [route, koaRoute, reply, code, clientOptions, portalEndpoint('us-east-1', { useFips: false, useDualStack: false }),
+  SignOutError, SignOutConfigError, createLogoutClient, startFakePortal];
+export type Used = [LogoutClient, LogoutResult, SignOutEvent, SignOutResult, TokenInfo, UpstreamOutcome, FakePortal, PortalCall];
+`;
+
+describe('the packed tarball', () => {
+  it('installs only its runtime dependencies and its built files', async () => {
+    const installed = JSON.parse(await readFile(join(root, 'node_modules', 'sso-signout', 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    expect(Object.keys(installed.dependencies).sort()).toEqual(['cookie', 'negotiator', 'undici']);
+    const listing = await run(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: repo,
+      timeout: 120_000,
+    });
+    const files = (JSON.parse(listing.stdout) as [{ files: { path: string }[] }])[0].files.map((f) => f.path);
+    expect(files).toContain('dist/esm/index.js');
+    expect(files).toContain('dist/cjs/koa.d.ts');
+    expect(files).toContain('dist/cjs/package.json');
+    expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('example-app/'))).toBe(
+      false,
+    );
+  }, 120_000);
+
+  it('works from an ESM project: every subpath imports, Express signs out', async () => {
+    const dir = await write('esm', {
+      'package.json': JSON.stringify({ type: 'module' }),
+      'main.js': `import express from 'express';
+import { ssoSignOut, createLogoutClient } from 'sso-signout';
+import * as koa from 'sso-signout/koa';
+import { startFakePortal } from 'sso-signout/testing';
+${EXPRESS_SCENARIO}`,
+    });
+    expect(await node(dir, 'main.js')).toContain('signed out');
+  });
+
+  it('works from a CommonJS project: every subpath requires, Koa signs out', async () => {
+    const dir = await write('cjs', {
+      'package.json': JSON.stringify({ type: 'commonjs' }),
+      'main.js': `const Koa = require('koa');
+const Router = require('@koa/router');
+const main = require('sso-signout');
+const koa = require('sso-signout/koa');
+const { startFakePortal } = require('sso-signout/testing');
+(async () => {
+${KOA_SCENARIO}
+})().catch((error) => { console.error(error); process.exitCode = 1; });`,
+    });
+    expect(await node(dir, 'main.js')).toContain('signed out');
+  });
+
+  it('type-checks and runs in a TypeScript project with moduleResolution node16', async () => {
+    const dir = await write('ts-node16', {
+      'package.json': JSON.stringify({ type: 'module' }),
+      'tsconfig.json': JSON.stringify({
+        compilerOptions: {
+          module: 'node16',
+          moduleResolution: 'node16',
+          target: 'es2022',
+          strict: true,
+          outDir: 'out',
+          esModuleInterop: true,
+          skipLibCheck: true,
+          types: ['node'],
+        },
+        files: ['main.ts'],
+      }),
+      'main.ts': `${TS_SOURCE}\nconsole.log('outcome', await check());\n`,
+    });
+    await typecheck(dir);
+    expect(await node(dir, 'out/main.js')).toContain('outcome revoked');
+  }, 120_000);
+
+  it('type-checks in a TypeScript project with moduleResolution bundler', async () => {
+    const dir = await write('ts-bundler', {
+      'package.json': JSON.stringify({ type: 'module' }),
+      'tsconfig.json': JSON.stringify({
+        compilerOptions: {
+          module: 'esnext',
+          moduleResolution: 'bundler',
+          target: 'es2022',
+          strict: true,
+          noEmit: true,
+          esModuleInterop: true,
+          skipLibCheck: true,
+          types: ['node'],
+        },
+        files: ['main.ts'],
+      }),
+      'main.ts': TS_SOURCE,
+    });
+    await typecheck(dir);
+  }, 120_000);
+
+  it('type-checks from a CommonJS TypeScript project (node16, require conditions)', async () => {
+    const dir = await write('ts-cjs', {
+      'package.json': JSON.stringify({ type: 'commonjs' }),
+      'tsconfig.json': JSON.stringify({
+        compilerOptions: {
+          module: 'node16',
+          moduleResolution: 'node16',
+          target: 'es2022',
+          strict: true,
+          noEmit: true,
+          esModuleInterop: true,
+          skipLibCheck: true,
+          types: ['node'],
+        },
+        files: ['main.ts'],
+      }),
+      'main.ts': TS_SOURCE.replace('export async function check', 'async function check') + '\nvoid check;\n',
+    });
+    await typecheck(dir);
+  }, 120_000);
+
+  it.each([
+    ['node16', { module: 'node16', moduleResolution: 'node16' }],
+    ['bundler', { module: 'esnext', moduleResolution: 'bundler' }],
+  ])(
+    'ships declarations that pass a strict check on their own (%s, skipLibCheck off)',
+    async (name, resolution) => {
+      const dir = await write(`declarations-${name}`, {
+        'package.json': JSON.stringify({ type: 'module' }),
+        'tsconfig.json': JSON.stringify({
+          compilerOptions: {
+            ...resolution,
+            target: 'es2022',
+            strict: true,
+            noEmit: true,
+            skipLibCheck: false,
+            types: ['node'],
+            exactOptionalPropertyTypes: true,
+          },
+          files: ['main.ts'],
+        }),
+        'main.ts': DECLARATIONS_SOURCE,
+      });
+      await typecheck(dir);
+    },
+    120_000,
+  );
+});

@@ -18,6 +18,7 @@ export interface LogoutClientOptions {
   /**
    * Send Logout to this base URL instead of the regional endpoint (a proxy, a VPC endpoint, the
    * fake portal in tests). Cannot be combined with `useFipsEndpoint` or `useDualstackEndpoint`.
+   * Default: the regional endpoint of the region.
    */
   readonly endpoint?: string | URL | undefined;
   /** Use the FIPS endpoint of the region. Default `false`. */

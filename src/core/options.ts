@@ -72,6 +72,23 @@ export type SignOutEvent =
 
 /**
  * Options of the sign-out route. `Req` is the framework's request (Express `Request`, Koa `Context`).
+ * Validated once, when the route is created.
+ *
+ * @example Express
+ * app.all('/signout', ssoSignOut({
+ *   region: 'eu-west-1',
+ *   destination: '/signed-out',
+ *   allowedReturnToOrigins: ['https://home.example.com'],
+ *   onEvent: (event) => logger.info(event),
+ * }));
+ *
+ * @example Koa
+ * router.all('/signout', ssoSignOut({
+ *   region: 'eu-west-1',
+ *   destination: '/signed-out',
+ *   getToken: (ctx) => ctx.state.user?.ssoToken,
+ *   endSession: async (ctx) => { await ctx.state.sessions.end(ctx.state.user.id); },
+ * }));
  */
 export interface SignOutOptions<Req> extends LogoutClientOptions {
   /** Where the browser goes after sign-out: a path on this site or an absolute URL. Default `/`. */
@@ -113,7 +130,7 @@ export interface SignOutOptions<Req> extends LogoutClientOptions {
   readonly endSessionOnFailure?: boolean | undefined;
   /**
    * Receives a token the portal did not revoke when `endSessionOnFailure` ends the session anyway
-   * (to queue it for a later retry). If it throws, the session is kept.
+   * (to queue it for a later retry). If it throws, the session is kept. Default: none.
    */
   readonly onUnrevokedToken?: ((token: TokenInfo, result: SignOutResult) => void | Promise<void>) | undefined;
   /**
@@ -123,15 +140,19 @@ export interface SignOutOptions<Req> extends LogoutClientOptions {
   readonly delegateErrors?: boolean | undefined;
   /**
    * Renders the body of every non-redirect answer. Return `undefined` for the default page. The
-   * status and headers stay the route's, so the status keeps telling the truth.
+   * status and headers stay the route's, so the status keeps telling the truth. Default: the
+   * built-in pages and problem documents.
    */
   readonly render?:
     ((result: SignOutResult, req: Req) => RenderOutput | undefined | Promise<RenderOutput | undefined>) | undefined;
-  /** Hears every sign-out, refusal and refused `return_to`. Exceptions it throws are ignored. */
+  /** Hears every sign-out, refusal and refused `return_to`. Exceptions it throws are ignored. Default: none. */
   readonly onEvent?: ((event: SignOutEvent) => void) | undefined;
   /** Prefix of the problem `type` URIs. Default `urn:sso-signout:problem:`. */
   readonly problemTypeBase?: string | undefined;
-  /** A Logout client to share between routes; the client options must then not be given. */
+  /**
+   * A Logout client to share between routes; the client options must then not be given.
+   * Default: a client made from the client options given here.
+   */
   readonly client?: LogoutClient | undefined;
 }
 

@@ -317,7 +317,9 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
     const headers = response.headers;
     let text = '';
     if (response.statusCode >= 200 && response.statusCode < 300) {
-      await response.body.dump({ limit: MAX_ERROR_BODY_BYTES });
+      // The status line already says the token is revoked; a body cut short (it is empty by
+      // contract) changes nothing about that.
+      await response.body.dump({ limit: MAX_ERROR_BODY_BYTES }).catch(() => undefined);
     } else {
       text = await readBounded(response.body, MAX_ERROR_BODY_BYTES);
     }

@@ -29,7 +29,25 @@ export type PortalReply =
       readonly body?: string;
       readonly headers?: Readonly<Record<string, string>>;
     } & Delay)
-  | ({ readonly kind: 'redirect'; readonly status?: number; readonly location?: string } & Delay);
+  | ({ readonly kind: 'redirect'; readonly status?: number; readonly location?: string } & Delay)
+  | ({
+      /** Sends the status line, headers and the first part of a body, then drops the connection. */
+      readonly kind: 'reset-during';
+      readonly status?: number;
+    } & Delay)
+  | ({
+      /** Sends headers at once, then the body in `chunks` pieces `intervalMs` apart. */
+      readonly kind: 'slow-body';
+      readonly status?: number;
+      readonly body?: string;
+      readonly chunks?: number;
+      readonly intervalMs?: number;
+    } & Delay)
+  | ({
+      /** Sends an error status and then body bytes for as long as the client keeps reading. */
+      readonly kind: 'endless-body';
+      readonly status?: number;
+    } & Delay);
 
 /**
  * - `real`: what the portal does: revokes an active token (200), else 401 `UnauthorizedException`;
@@ -39,7 +57,18 @@ export type PortalReply =
  * - `garbage`: answers with bytes that are not HTTP. `redirect`: 307 elsewhere.
  */
 export type PortalReplyKind =
-  'real' | 'ok' | 'unauthorized' | 'invalid-request' | 'throttle' | 'hang' | 'reset' | 'garbage' | 'redirect';
+  | 'real'
+  | 'ok'
+  | 'unauthorized'
+  | 'invalid-request'
+  | 'throttle'
+  | 'hang'
+  | 'reset'
+  | 'garbage'
+  | 'redirect'
+  | 'reset-during'
+  | 'slow-body'
+  | 'endless-body';
 
 interface Delay {
   /** Wait this long before replying. */
@@ -156,6 +185,10 @@ export async function startFakePortal(options: FakePortalOptions = {}): Promise<
     const record = (answered: Pick<PortalCall, 'reply' | 'status'>): void => {
       call.reply = answered.reply;
       call.status = answered.status;
+      // Whatever the script, a 2xx answer is the portal saying the token is revoked.
+      if (token !== undefined && answered.status !== undefined && answered.status >= 200 && answered.status < 300) {
+        active.delete(token);
+      }
     };
     switch (chosen.kind) {
       case 'real': {
@@ -165,7 +198,7 @@ export async function startFakePortal(options: FakePortalOptions = {}): Promise<
         } else if (token === undefined || token === '') {
           record({ reply: 'real', status: 400 });
           sendError(res, 400, 'InvalidRequestException', 'Missing access token', requestId);
-        } else if (active.delete(token)) {
+        } else if (active.has(token)) {
           record({ reply: 'real', status: 200 });
           res.writeHead(200, { 'x-amzn-requestid': requestId, 'content-length': 0 });
           res.end();
@@ -176,7 +209,6 @@ export async function startFakePortal(options: FakePortalOptions = {}): Promise<
         return;
       }
       case 'ok':
-        if (token !== undefined) active.delete(token);
         record({ reply: 'ok', status: 200 });
         res.writeHead(200, { 'x-amzn-requestid': requestId, 'content-length': 0 });
         res.end();
@@ -229,6 +261,54 @@ export async function startFakePortal(options: FakePortalOptions = {}): Promise<
         record({ reply: 'garbage', status: undefined });
         req.socket.end('\u0000\u0001 this is not HTTP \r\n\r\n');
         return;
+      case 'reset-during': {
+        const status = chosen.status ?? 200;
+        record({ reply: 'reset-during', status });
+        res.writeHead(status, { 'x-amzn-requestid': requestId, 'content-length': 1000 });
+        res.write('{"message":"cut sh', () => {
+          req.socket.destroy();
+        });
+        return;
+      }
+      case 'slow-body': {
+        const status = chosen.status ?? 500;
+        const text = chosen.body ?? JSON.stringify({ message: 'slowly failing' });
+        const chunks = Math.max(1, chosen.chunks ?? 5);
+        const size = Math.ceil(text.length / chunks);
+        record({ reply: 'slow-body', status });
+        res.writeHead(status, { 'x-amzn-requestid': requestId, 'content-length': Buffer.byteLength(text) });
+        let sent = 0;
+        const next = (): void => {
+          if (res.destroyed) return;
+          const piece = text.slice(sent, sent + size);
+          sent += size;
+          if (sent >= text.length) {
+            res.end(piece);
+            return;
+          }
+          res.write(piece);
+          const timer = setTimeout(() => {
+            timers.delete(timer);
+            next();
+          }, chosen.intervalMs ?? 100);
+          timers.add(timer);
+        };
+        next();
+        return;
+      }
+      case 'endless-body': {
+        const status = chosen.status ?? 400;
+        record({ reply: 'endless-body', status });
+        res.writeHead(status, { 'x-amzn-requestid': requestId, 'content-type': 'application/json' });
+        const chunk = Buffer.alloc(64 * 1024, 'x');
+        const pump = (): void => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        res.write('{"message":"');
+        pump();
+        return;
+      }
     }
   }
 

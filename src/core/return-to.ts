@@ -54,7 +54,11 @@ function vetPath(value: string, appOrigin: string): ReturnToDecision {
   const url = new URL(value, appOrigin);
   if (url.origin !== appOrigin) return { ok: false, reason: 'scheme_relative' };
   // Re-serialised by the WHATWG parser, so the Location is exactly what a browser would follow.
-  return { ok: true, location: `${url.pathname}${url.search}${url.hash}` };
+  const location = `${url.pathname}${url.search}${url.hash}`;
+  // Dot segments can normalise to a path that starts with '//' ('/.//evil.example',
+  // '/a/..//evil.example'): as a Location that would name another host.
+  if (location.startsWith('//')) return { ok: false, reason: 'scheme_relative' };
+  return { ok: true, location };
 }
 
 function vetAbsolute(value: string, allowed: ReadonlySet<string>): ReturnToDecision {

@@ -1,0 +1,99 @@
+// Logout CSRF: the full matrix of method × Origin × Sec-Fetch-Site, on both frameworks, proxy trusted or not.
+
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLogoutClient, type LogoutClient } from 'sso-signout';
+import { startFakePortal, type FakePortal } from 'sso-signout/testing';
+import { ADAPTERS } from '../helpers/adapters.js';
+import { cookieHeaderFrom } from '../helpers/apps.js';
+
+let portal: FakePortal;
+let client: LogoutClient;
+beforeAll(async () => {
+  portal = await startFakePortal();
+  client = createLogoutClient({ endpoint: portal.url });
+});
+afterEach(() => {
+  portal.reset();
+});
+afterAll(async () => {
+  await client.close();
+  await portal.close();
+});
+
+const HOST = 'portal.example.com';
+const ORIGINS = {
+  same: `http://${HOST}`,
+  other: 'https://evil.example',
+  null: 'null',
+  absent: undefined,
+} as const;
+const FETCH_SITES = [undefined, 'same-origin', 'same-site', 'none', 'cross-site'] as const;
+const METHODS = ['POST', 'GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+
+type OriginKind = keyof typeof ORIGINS;
+const MATRIX = METHODS.flatMap((method) =>
+  (Object.keys(ORIGINS) as OriginKind[]).flatMap((origin) => FETCH_SITES.map((site) => ({ method, origin, site }))),
+);
+
+function expectedStatus(method: string, origin: OriginKind, site: (typeof FETCH_SITES)[number]): number {
+  if (method !== 'POST' && method !== 'GET') return 405;
+  if (site === 'cross-site' || origin === 'other' || origin === 'null') return 403;
+  return 303;
+}
+
+const FRAMEWORKS = [ADAPTERS[0], ADAPTERS[4]].filter((a) => a !== undefined);
+
+describe.each(FRAMEWORKS)('cross-site matrix on $name', (adapter) => {
+  it.each(MATRIX)('$method, Origin $origin, Sec-Fetch-Site $site', async ({ method, origin, site }) => {
+    const app = adapter.build(client, { signOut: { allowGet: true } });
+    const token = portal.issueToken();
+    const signin = await request(app).post('/test/signin').send({ accessToken: token }).expect(200);
+    const verb = method.toLowerCase() as 'post';
+    let req = request(app)[verb]('/signout').set('Host', HOST).set('Cookie', cookieHeaderFrom(signin));
+    if (ORIGINS[origin] !== undefined) req = req.set('Origin', ORIGINS[origin]);
+    if (site !== undefined) req = req.set('Sec-Fetch-Site', site);
+    const res = await req;
+    const status = expectedStatus(method, origin, site);
+    expect(res.status).toBe(status);
+    // A refusal calls nothing and changes nothing; an acceptance revokes.
+    expect(portal.calls).toHaveLength(status === 303 ? 1 : 0);
+    expect(portal.isActive(token)).toBe(status !== 303);
+    if (status === 405) expect(res.headers.allow).toBe('GET, POST');
+  });
+});
+
+describe.each(FRAMEWORKS)('forwarded headers on $name', (adapter) => {
+  const forged = { 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Proto': 'https', Origin: 'https://evil.example' };
+
+  it('lets no forwarded header pick the origin compared against when the proxy is not trusted', async () => {
+    const app = adapter.build(client, { trustProxy: false });
+    const res = await request(app)
+      .post('/signout')
+      .set('Host', HOST)
+      .set('Accept', 'application/json')
+      .set(forged)
+      .expect(403);
+    expect(JSON.parse(res.text)).toMatchObject({ code: 'cross_site_request' });
+  });
+
+  it('still accepts the real origin when forwarded headers are sent but not trusted', async () => {
+    const app = adapter.build(client, { trustProxy: false });
+    await request(app)
+      .post('/signout')
+      .set('Host', HOST)
+      .set({ 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Proto': 'https', Origin: `http://${HOST}` })
+      .expect(303);
+  });
+
+  it('compares against the forwarded origin when the app trusts its proxy', async () => {
+    const app = adapter.build(client, { trustProxy: true });
+    await request(app).post('/signout').set('Host', 'internal:8080').set(forged).expect(303);
+    // The trusted proxy said https: the app's own origin is https, so http is another origin.
+    await request(app)
+      .post('/signout')
+      .set('Host', HOST)
+      .set({ 'X-Forwarded-Proto': 'https', Origin: `http://${HOST}` })
+      .expect(403);
+  });
+});

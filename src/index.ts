@@ -18,6 +18,8 @@ export type {
 } from './core/logout-client.js';
 export type { UpstreamOutcome } from './core/classify.js';
 export { portalEndpoint } from './core/endpoint.js';
+export { guardSessionStore } from './core/session-guard.js';
+export type { ExpressSessionStoreLike, SessionGuardOptions } from './core/session-guard.js';
 export { SignOutConfigError, SignOutError } from './core/errors.js';
 export type { SignOutErrorCode } from './core/errors.js';
 export type { CookieToClear } from './core/cookies.js';

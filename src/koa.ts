@@ -151,4 +151,6 @@ export type {
   TokenInfo,
 } from './core/options.js';
 export { createLogoutClient } from './core/logout-client.js';
+export { guardKoaSessionStore as guardSessionStore } from './core/session-guard.js';
+export type { KoaSessionStoreLike, SessionGuardOptions } from './core/session-guard.js';
 export type { LogoutClient, LogoutClientOptions, LogoutResult } from './core/logout-client.js';

@@ -1,5 +1,6 @@
 // Calls the IAM Identity Center portal `Logout` API: one bounded, retried, de-duplicated call per token.
 
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
 import { classifyResponse, requestIdOf, type UpstreamOutcome } from './classify.js';
@@ -107,6 +108,10 @@ const DEFAULTS = {
 export const MAX_ERROR_BODY_BYTES = 8192;
 // When the portal throttles without saying how long to wait, this is the window we announce.
 const DEFAULT_THROTTLE_WINDOW_MS = 1000;
+// A token just revoked (or refused) is answered from memory for this long: other tabs of the same
+// session that read the token just before the session ended must not call the portal again.
+const RECENT_TTL_MS = 60_000;
+const RECENT_MAX = 10_000;
 
 class DeadlineReached extends Error {
   override readonly name = 'DeadlineReached';
@@ -300,6 +305,27 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
   const now = internals.now ?? Date.now;
 
   const inFlight = new Map<string, Promise<LogoutResult>>();
+  // Keyed by a digest, so the tokens themselves are not kept once their call is over.
+  const recent = new Map<string, { readonly result: LogoutResult; readonly until: number }>();
+
+  function remember(digest: string, r: LogoutResult): void {
+    if (r.outcome !== 'revoked' && r.outcome !== 'rejected') return;
+    if (recent.size >= RECENT_MAX) {
+      const oldest = recent.keys().next().value;
+      if (oldest !== undefined) recent.delete(oldest);
+    }
+    recent.set(digest, { result: { ...r, cause: undefined }, until: now() + RECENT_TTL_MS });
+  }
+
+  function recalled(digest: string): LogoutResult | undefined {
+    const entry = recent.get(digest);
+    if (entry === undefined) return undefined;
+    if (entry.until <= now()) {
+      recent.delete(digest);
+      return undefined;
+    }
+    return { ...entry.result, attempts: 0, durationMs: 0, shared: true };
+  }
   const throttledUntil = new Map<string, number>();
 
   async function attempt(base: Base, token: string, signal: AbortSignal): Promise<AttemptAnswer> {
@@ -433,6 +459,9 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
     const key = `${base.origin}${base.path}\n${token}`;
     const existing = inFlight.get(key);
     if (existing !== undefined) return existing.then((r) => ({ ...r, shared: true }));
+    const digest = createHash('sha256').update(key).digest('base64url');
+    const known = recalled(digest);
+    if (known !== undefined) return Promise.resolve(known);
     if (inFlight.size >= maxPending) {
       return Promise.resolve(result({ outcome: 'unavailable', reason: 'overloaded' }));
     }
@@ -440,6 +469,7 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
       if (r.outcome === 'throttled' && r.retryAfterMs !== undefined) {
         throttledUntil.set(base.origin, now() + r.retryAfterMs);
       }
+      remember(digest, r);
       return r;
     });
     inFlight.set(key, pending);

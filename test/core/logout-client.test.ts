@@ -184,13 +184,29 @@ describe('single flight', () => {
     expect(portal.calls).toHaveLength(2);
   });
 
-  it('starts a new call once the previous one is over', async () => {
-    const c = client();
+  it('answers a token revoked in the last minute from memory, then calls again', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const c = client();
+      const token = portal.issueToken();
+      await c.logout({ accessToken: token });
+      const again = await c.logout({ accessToken: token });
+      expect(again).toMatchObject({ outcome: 'revoked', shared: true, attempts: 0 });
+      expect(portal.calls).toHaveLength(1);
+      vi.setSystemTime(Date.now() + 61_000);
+      expect(await c.logout({ accessToken: token })).toMatchObject({ outcome: 'rejected', shared: false, attempts: 1 });
+      expect(portal.calls).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('never remembers a failure: the next sign-out tries again', async () => {
+    const c = client({ maxAttempts: 1 });
     const token = portal.issueToken();
-    await c.logout({ accessToken: token });
-    const second = await c.logout({ accessToken: token });
-    expect(second).toMatchObject({ outcome: 'rejected', shared: false });
-    expect(portal.calls).toHaveLength(2);
+    portal.enqueue({ kind: 'status', status: 503 });
+    expect(await c.logout({ accessToken: token })).toMatchObject({ outcome: 'unavailable' });
+    expect(await c.logout({ accessToken: token })).toMatchObject({ outcome: 'revoked', attempts: 1 });
   });
 
   it('fails fast as overloaded past maxPending distinct calls', async () => {

@@ -29,6 +29,12 @@ export interface BuildOptions {
   readonly catchErrors?: (err: unknown) => void;
   /** The session store's destroy fails (server-side stores only). */
   readonly failingDestroy?: boolean;
+  /** The session store to use instead of an in-memory one (an express-session or koa-session store). */
+  readonly store?: unknown;
+  /** More session middleware options (`resave`, `rolling`, …). */
+  readonly sessionOptions?: AnyRecord;
+  /** A `GET /slow` route that waits for `release`, then (with `modify`) changes the session. */
+  readonly slow?: { readonly entered: () => void; readonly release: Promise<void>; readonly modify: boolean };
 }
 
 export interface Adapter {
@@ -67,7 +73,7 @@ function expressAdapter(name: string, express: typeof express5, kind: 'express-s
       const app = express();
       if (options.trustProxy === true) app.set('trust proxy', 'loopback');
       if (kind === 'express-session') {
-        const store = new session.MemoryStore();
+        const store = (options.store as session.Store | undefined) ?? new session.MemoryStore();
         if (options.failingDestroy === true) {
           store.destroy = (_sid, callback) => {
             callback?.(failingStoreDestroy());
@@ -81,6 +87,7 @@ function expressAdapter(name: string, express: typeof express5, kind: 'express-s
             saveUninitialized: false,
             store,
             cookie: { sameSite: 'lax', ...options.sessionCookie },
+            ...options.sessionOptions,
           }),
         );
       } else {
@@ -103,6 +110,17 @@ function expressAdapter(name: string, express: typeof express5, kind: 'express-s
         const s = (req as unknown as { session?: AnyRecord | null }).session;
         res.json({ signedIn: s?.sso !== undefined && s.sso !== null });
       });
+      if (options.slow !== undefined) {
+        const slow = options.slow;
+        app.get('/slow', (req, res) => {
+          slow.entered();
+          void slow.release.then(() => {
+            const s = (req as unknown as { session?: AnyRecord | null }).session;
+            if (slow.modify && s) s.visits = Number(s.visits ?? 0) + 1;
+            res.json({ ok: true });
+          });
+        });
+      }
       app.all('/signout', expressSignOut({ client, destination: '/signed-out', ...options.signOut }));
       if (options.catchErrors !== undefined) {
         const onError = options.catchErrors;
@@ -191,8 +209,9 @@ function koaAdapter(name: string, KoaClass: typeof Koa, external: boolean): Adap
           }
         });
       }
-      const store = external ? new MemoryKoaStore() : undefined;
-      if (store !== undefined && options.failingDestroy === true) store.failDestroy = true;
+      const memory = external ? new MemoryKoaStore() : undefined;
+      if (memory !== undefined && options.failingDestroy === true) memory.failDestroy = true;
+      const store = options.store ?? memory;
       app.use(
         koaSession(
           {
@@ -200,6 +219,7 @@ function koaAdapter(name: string, KoaClass: typeof Koa, external: boolean): Adap
             sameSite: 'lax',
             ...(store === undefined ? {} : { store }),
             ...options.sessionCookie,
+            ...options.sessionOptions,
           } as Parameters<typeof koaSession>[0],
           app as never,
         ),
@@ -221,6 +241,16 @@ function koaAdapter(name: string, KoaClass: typeof Koa, external: boolean): Adap
         const s = ctx.session as unknown as AnyRecord | null;
         ctx.body = { signedIn: s?.sso !== undefined && s.sso !== null };
       });
+      if (options.slow !== undefined) {
+        const slow = options.slow;
+        router.get('/slow', async (ctx) => {
+          const s = ctx.session as unknown as AnyRecord | null;
+          slow.entered();
+          await slow.release;
+          if (slow.modify && s) s.visits = Number(s.visits ?? 0) + 1;
+          ctx.body = { ok: true };
+        });
+      }
       router.all('/signout', koaSignOut({ client, destination: '/signed-out', ...options.signOut }) as never);
       app.use(router.routes());
       return listener(app);

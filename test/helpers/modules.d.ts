@@ -27,3 +27,8 @@ declare module 'koa2' {
   import Koa from 'koa';
   export default Koa;
 }
+
+declare module 'koa-redis' {
+  function redisStore(options: { url?: string; [key: string]: unknown }): unknown;
+  export default redisStore;
+}

@@ -1,7 +1,7 @@
 // Session payloads of the wrong shape, and tokens no header may carry: a clear answer, never a crash or a send.
 
 import request from 'supertest';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogoutClient, type LogoutClient } from 'sso-signout';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { ADAPTERS } from '../helpers/adapters.js';
@@ -11,13 +11,16 @@ let portal: FakePortal;
 let client: LogoutClient;
 beforeAll(async () => {
   portal = await startFakePortal();
+});
+// A client per test: a client remembers tokens it just saw revoked or refused.
+beforeEach(() => {
   client = createLogoutClient({ endpoint: portal.url, maxAttempts: 1 });
 });
-afterEach(() => {
+afterEach(async () => {
   portal.reset();
+  await client.close();
 });
 afterAll(async () => {
-  await client.close();
   await portal.close();
 });
 
@@ -41,7 +44,7 @@ const SHAPES: readonly [string, unknown, string, number, boolean][] = [
 ];
 
 describe.each(ADAPTERS.filter((a) => a.serverSide))('wrong-shaped sessions on $name', (adapter) => {
-  it.each(SHAPES)('session.sso as %s: %s, %i', async (_label, sso, upstream, status, called) => {
+  it.each(SHAPES)('session.sso as %s', async (_label, sso, upstream, status, called) => {
     const app = adapter.build(client);
     const signin = await request(app).post('/test/signin').send({ sso }).expect(200);
     const cookie = cookieHeaderFrom(signin);

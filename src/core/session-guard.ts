@@ -1,0 +1,170 @@
+// Keeps a signed-out session dead: a revoked marker in the session store stops late writes from resurrecting it.
+//
+// A request of the same session that was already in flight when sign-out destroyed the session
+// still holds it in memory; when it ends, express-session (a modified session, or `resave: true`)
+// and koa-session (a changed or rolling session) write it back to the store, and the signed-out
+// cookie works again. The guard writes a marker next to the session when it is destroyed; while the
+// marker lives, writes of that session are dropped and reads of it find nothing. The marker lives in
+// the same store, so every app instance sharing the store sees it.
+
+import { SignOutConfigError, describeValue } from './errors.js';
+
+export interface SessionGuardOptions {
+  /**
+   * How long the revoked marker lives, in milliseconds: at least as long as a session can live.
+   * Default 24 hours.
+   */
+  readonly ttlMs?: number | undefined;
+  /** Prefix of the marker's key (the session id follows). Default `sso-signout:revoked:`. */
+  readonly prefix?: string | undefined;
+}
+
+const DEFAULT_TTL_MS = 86_400_000;
+
+function resolve(options: SessionGuardOptions | undefined): { ttlMs: number; prefix: string } {
+  const ttlMs = options?.ttlMs ?? DEFAULT_TTL_MS;
+  if (!Number.isInteger(ttlMs) || ttlMs < 1000) {
+    throw new SignOutConfigError(
+      'ttlMs',
+      `\`ttlMs\` must be a whole number of milliseconds, at least 1000; got ${describeValue(ttlMs)}.`,
+    );
+  }
+  const prefix = options?.prefix ?? 'sso-signout:revoked:';
+  if (typeof prefix !== 'string' || prefix.length === 0) {
+    throw new SignOutConfigError('prefix', `\`prefix\` must be a non-empty string; got ${describeValue(prefix)}.`);
+  }
+  return { ttlMs, prefix };
+}
+
+type Callback<T = unknown> = (error?: unknown, value?: T) => void;
+
+/** The callback store interface of express-session (`MemoryStore`, connect-redis, …). */
+export interface ExpressSessionStoreLike {
+  get(sid: string, callback: Callback): void;
+  set(sid: string, session: unknown, callback?: Callback): void;
+  destroy(sid: string, callback?: Callback): void;
+  touch?(sid: string, session: unknown, callback?: Callback): void;
+}
+
+function checkStore(store: unknown, methods: readonly string[], what: string): void {
+  const ok =
+    store !== null &&
+    typeof store === 'object' &&
+    methods.every((m) => typeof (store as Record<string, unknown>)[m] === 'function');
+  if (!ok) throw new SignOutConfigError('store', `guardSessionStore needs ${what} with ${methods.join(', ')} methods.`);
+}
+
+/**
+ * Wraps an express-session store so a signed-out session cannot be written back by a request that
+ * was in flight during sign-out. Use the returned store in `session({ store })`.
+ *
+ * @example
+ * import { RedisStore } from 'connect-redis';
+ * import { guardSessionStore } from 'sso-signout';
+ *
+ * app.use(session({ store: guardSessionStore(new RedisStore({ client })), secret, resave: false, saveUninitialized: false }));
+ */
+export function guardSessionStore<S extends ExpressSessionStoreLike>(store: S, options?: SessionGuardOptions): S {
+  checkStore(store, ['get', 'set', 'destroy'], 'an express-session store');
+  const { ttlMs, prefix } = resolve(options);
+  const marker = (sid: string): string => `${prefix}${sid}`;
+  const isRevoked = (sid: string, then: (error: unknown, revoked: boolean) => void): void => {
+    store.get(marker(sid), (error, value) => {
+      then(error, value !== undefined && value !== null);
+    });
+  };
+  // Inherits everything else (events, createSession, load, regenerate, all, clear, …) from the
+  // store itself, so express-session sees the store it expects.
+  const guarded = Object.create(store) as S;
+  guarded.get = (sid, callback) => {
+    isRevoked(sid, (error, revoked) => {
+      if (error !== undefined && error !== null) callback(error);
+      // A write that slipped in between the check and the destroy is cleaned up here.
+      else if (revoked)
+        store.destroy(sid, () => {
+          callback(undefined, undefined);
+        });
+      else store.get(sid, callback);
+    });
+  };
+  guarded.set = (sid, session, callback) => {
+    isRevoked(sid, (error, revoked) => {
+      if (error !== undefined && error !== null) callback?.(error);
+      else if (revoked) callback?.();
+      else store.set(sid, session, callback);
+    });
+  };
+  if (typeof store.touch === 'function') {
+    const touch = store.touch.bind(store);
+    guarded.touch = (sid, session, callback) => {
+      isRevoked(sid, (error, revoked) => {
+        if (error !== undefined && error !== null) callback?.(error);
+        else if (revoked) callback?.();
+        else touch(sid, session, callback);
+      });
+    };
+  }
+  guarded.destroy = (sid, callback) => {
+    const expires = new Date(Date.now() + ttlMs);
+    // Shaped like a session so every store accepts it and expires it with its own TTL logic.
+    const revoked = { cookie: { expires: expires.toISOString(), originalMaxAge: ttlMs }, revoked: true };
+    store.set(marker(sid), revoked, (error) => {
+      if (error !== undefined && error !== null) callback?.(error);
+      else store.destroy(sid, callback);
+    });
+  };
+  return guarded;
+}
+
+/** The store interface of koa-session's external stores (koa-redis, …). */
+export interface KoaSessionStoreLike {
+  get(
+    key: string,
+    maxAge: number | 'session' | undefined,
+    options: { rolling: boolean | undefined; ctx: unknown },
+  ): unknown;
+  set(
+    key: string,
+    session: unknown,
+    maxAge: number | 'session' | undefined,
+    options: { rolling: boolean | undefined; changed: boolean; ctx: unknown },
+  ): unknown;
+  destroy(key: string, options: { ctx: unknown }): unknown;
+}
+
+/**
+ * Wraps a koa-session external store so a signed-out session cannot be written back by a request
+ * that was in flight during sign-out. Use the returned store as koa-session's `store`.
+ *
+ * @example
+ * import redisStore from 'koa-redis';
+ * import { guardSessionStore } from 'sso-signout/koa';
+ *
+ * app.use(session({ store: guardSessionStore(redisStore({ url })) }, app));
+ */
+export function guardKoaSessionStore<S extends KoaSessionStoreLike>(store: S, options?: SessionGuardOptions): S {
+  checkStore(store, ['get', 'set', 'destroy'], 'a koa-session store');
+  const { ttlMs, prefix } = resolve(options);
+  const marker = (key: string): string => `${prefix}${key}`;
+  const isRevoked = async (key: string, ctx: unknown): Promise<boolean> => {
+    const value: unknown = await store.get(marker(key), ttlMs, { rolling: false, ctx });
+    return value !== undefined && value !== null;
+  };
+  const guarded = Object.create(store) as S;
+  guarded.get = async (key, maxAge, opts) => {
+    if (await isRevoked(key, opts.ctx)) {
+      await store.destroy(key, { ctx: opts.ctx });
+      return undefined;
+    }
+    return store.get(key, maxAge, opts);
+  };
+  guarded.set = async (key, session, maxAge, opts) => {
+    if (await isRevoked(key, opts.ctx)) return undefined;
+    return store.set(key, session, maxAge, opts);
+  };
+  guarded.destroy = async (key, opts) => {
+    await store.set(marker(key), { revoked: true }, ttlMs, { rolling: false, changed: true, ctx: opts.ctx });
+    return store.destroy(key, opts);
+  };
+  return guarded;
+}

@@ -1,0 +1,201 @@
+// Concurrency: many tabs, requests in flight during sign-out (session resurrection), and app
+// instances sharing a real Redis session store.
+
+import { RedisStore } from 'connect-redis';
+import session from 'express-session';
+import redisStore from 'koa-redis';
+import type { RequestListener } from 'node:http';
+import { createClient, type RedisClientType } from 'redis';
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLogoutClient, guardSessionStore, type LogoutClient } from 'sso-signout';
+import { guardSessionStore as guardKoaStore, type KoaSessionStoreLike } from 'sso-signout/koa';
+import { startFakePortal, type FakePortal } from 'sso-signout/testing';
+import { ADAPTERS, type Adapter, type BuildOptions } from './helpers/adapters.js';
+import { cookieHeaderFrom } from './helpers/apps.js';
+import { startRedis, type RedisServer } from './helpers/redis.js';
+
+let portal: FakePortal;
+let client: LogoutClient;
+let redis: RedisServer;
+const redisClients: RedisClientType[] = [];
+const koaStores: { quit(): Promise<unknown> }[] = [];
+
+beforeAll(async () => {
+  [portal, redis] = await Promise.all([startFakePortal(), startRedis()]);
+  client = createLogoutClient({ endpoint: portal.url });
+});
+afterEach(() => {
+  portal.reset();
+});
+afterAll(async () => {
+  await Promise.all(redisClients.map((c) => c.quit()));
+  await Promise.all(koaStores.map((s) => s.quit()));
+  await client.close();
+  await portal.close();
+  await redis.stop();
+});
+
+const express = ADAPTERS.find((a) => a.name === 'Express 5 + express-session') as Adapter;
+const koa = ADAPTERS.find((a) => a.name === 'Koa 3 + koa-session (external store)') as Adapter;
+
+async function connectRedisStore(): Promise<session.Store> {
+  const c: RedisClientType = createClient({ url: redis.url });
+  await c.connect();
+  redisClients.push(c);
+  return new RedisStore({ client: c, prefix: 'sess:' });
+}
+
+function koaRedisStore(): KoaSessionStoreLike {
+  const store = redisStore({ url: redis.url }) as KoaSessionStoreLike & { quit(): Promise<unknown> };
+  koaStores.push(store);
+  return store;
+}
+
+async function signIn(app: RequestListener): Promise<{ token: string; cookie: string }> {
+  const token = portal.issueToken();
+  const res = await request(app).post('/test/signin').send({ accessToken: token }).expect(200);
+  return { token, cookie: cookieHeaderFrom(res) };
+}
+
+async function signedIn(app: RequestListener, cookie: string): Promise<boolean> {
+  const res = await request(app).get('/me').set('Cookie', cookie).expect(200);
+  return (res.body as { signedIn: boolean }).signedIn;
+}
+
+describe('several tabs signing out at once', () => {
+  it.each([express, koa])('makes one upstream call for one token ($name)', async (adapter) => {
+    const app = adapter.build(client);
+    const { cookie, token } = await signIn(app);
+    portal.pause();
+    const tabs = Promise.all(
+      Array.from({ length: 12 }, () =>
+        request(app).post('/signout').set('Cookie', cookie).set('Accept', 'application/json'),
+      ),
+    );
+    await portal.waitForCalls(1);
+    portal.resume();
+    const answers = await tabs;
+    expect(portal.calls).toHaveLength(1);
+    expect(answers.every((a) => a.status === 200 && (a.body as { signedOut: boolean }).signedOut)).toBe(true);
+    expect(portal.isActive(token)).toBe(false);
+    expect(await signedIn(app, cookie)).toBe(false);
+  });
+});
+
+/**
+ * A slow request of the session is in flight while the session signs out; then it finishes.
+ * Returns whether the old cookie works again afterwards.
+ */
+async function resurrects(adapter: Adapter, options: BuildOptions & { modify: boolean }): Promise<boolean> {
+  let entered!: () => void;
+  let release!: () => void;
+  const inside = new Promise<void>((resolve) => (entered = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const app = adapter.build(client, { ...options, slow: { entered, release: released, modify: options.modify } });
+  const { cookie } = await signIn(app);
+  const slow = request(app)
+    .get('/slow')
+    .set('Cookie', cookie)
+    .then((r) => r);
+  await inside;
+  const out = await request(app).post('/signout').set('Cookie', cookie).set('Accept', 'application/json').expect(200);
+  expect((out.body as { signedOut: boolean }).signedOut).toBe(true);
+  expect(await signedIn(app, cookie)).toBe(false);
+  release();
+  await slow;
+  return signedIn(app, cookie);
+}
+
+const EXPRESS_VARIANTS = [
+  { name: 'resave false, the slow request changes the session', sessionOptions: { resave: false }, modify: true },
+  { name: 'resave true', sessionOptions: { resave: true }, modify: false },
+  { name: 'rolling, the slow request changes the session', sessionOptions: { rolling: true }, modify: true },
+  { name: 'rolling, the slow request only reads', sessionOptions: { rolling: true, resave: false }, modify: false },
+];
+
+describe('session resurrection: express-session', () => {
+  const stores = [
+    { store: 'MemoryStore', make: () => Promise.resolve<session.Store>(new session.MemoryStore()) },
+    { store: 'connect-redis', make: connectRedisStore },
+  ];
+  const unguarded: Record<string, boolean> = {};
+
+  describe.each(stores)('$store', ({ store, make }) => {
+    it.each(EXPRESS_VARIANTS)('without the guard: $name', async ({ name, sessionOptions, modify }) => {
+      unguarded[`${store}: ${name}`] = await resurrects(express, { store: await make(), sessionOptions, modify });
+    });
+
+    it.each(EXPRESS_VARIANTS)('with guardSessionStore, stays signed out: $name', async ({ sessionOptions, modify }) => {
+      const guarded = guardSessionStore(await make());
+      expect(await resurrects(express, { store: guarded, sessionOptions, modify })).toBe(false);
+    });
+  });
+
+  it('shows the hazard is real: express-session alone writes a signed-out session back', () => {
+    expect(unguarded).toMatchObject({
+      'MemoryStore: resave false, the slow request changes the session': true,
+      'MemoryStore: resave true': true,
+      'connect-redis: resave false, the slow request changes the session': true,
+      'connect-redis: resave true': true,
+    });
+  });
+});
+
+describe('session resurrection: koa-session', () => {
+  const KOA_VARIANTS = [
+    { name: 'the slow request changes the session', sessionOptions: {}, modify: true },
+    { name: 'rolling', sessionOptions: { rolling: true }, modify: false },
+  ];
+
+  it.each(KOA_VARIANTS)('without the guard, koa-redis: $name', async ({ sessionOptions, modify }) => {
+    const result = await resurrects(koa, { store: koaRedisStore(), sessionOptions, modify });
+    // The hazard exists for a changed session; a rolling one is written back too.
+    expect(result).toBe(true);
+  });
+
+  it.each(KOA_VARIANTS)(
+    'with guardSessionStore, koa-redis stays signed out: $name',
+    async ({ sessionOptions, modify }) => {
+      expect(await resurrects(koa, { store: guardKoaStore(koaRedisStore()), sessionOptions, modify })).toBe(false);
+    },
+  );
+});
+
+describe('two app instances sharing one Redis session store', () => {
+  it('express-session + connect-redis: a sign-out on one is refused on the other at once', async () => {
+    const [storeA, storeB] = await Promise.all([connectRedisStore(), connectRedisStore()]);
+    const a = express.build(client, { store: guardSessionStore(storeA) });
+    const b = express.build(client, { store: guardSessionStore(storeB) });
+    const { cookie, token } = await signIn(a);
+    expect(await signedIn(b, cookie)).toBe(true);
+    await request(b).post('/signout').set('Cookie', cookie).expect(303);
+    expect(portal.isActive(token)).toBe(false);
+    expect(await signedIn(a, cookie)).toBe(false);
+    expect(await signedIn(b, cookie)).toBe(false);
+  });
+
+  it('koa-session + koa-redis: a sign-out on one is refused on the other at once', async () => {
+    const a = koa.build(client, { store: guardKoaStore(koaRedisStore()) });
+    const b = koa.build(client, { store: guardKoaStore(koaRedisStore()) });
+    const { cookie, token } = await signIn(a);
+    expect(await signedIn(b, cookie)).toBe(true);
+    await request(b).post('/signout').set('Cookie', cookie).expect(303);
+    expect(portal.isActive(token)).toBe(false);
+    expect(await signedIn(a, cookie)).toBe(false);
+    expect(await signedIn(b, cookie)).toBe(false);
+  });
+
+  it('keeps the revoked marker in Redis with a TTL, not forever', async () => {
+    const store = await connectRedisStore();
+    const app = express.build(client, { store: guardSessionStore(store, { ttlMs: 60_000, prefix: 'ttl-check:' }) });
+    const { cookie } = await signIn(app);
+    await request(app).post('/signout').set('Cookie', cookie).expect(303);
+    const c = redisClients[redisClients.length - 1] as RedisClientType;
+    const keys = await c.keys('sess:ttl-check:*');
+    expect(keys).toHaveLength(1);
+    const ttl = await c.ttl(keys[0] as string);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60);
+  });
+});

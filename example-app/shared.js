@@ -137,7 +137,13 @@ export const PAGES = {
         )
       : page('Internal portal', `<p>You are <strong>signed out</strong>.</p>\n${forms}`),
   signIn: (forms) => page('Sign in', forms),
-  account: () => page('Your account', '<p>Only signed-in users see this page.</p><p><a href="/">Home</a></p>'),
+  account: () =>
+    page(
+      'Your account',
+      `<p>Only signed-in users see this page.</p>
+<p><a href="/">Home</a></p>
+<form method="post" action="/signout"><button type="submit">Sign out</button></form>`,
+    ),
   signedOut: () => page('Signed out', '<p>You are signed out.</p><p><a href="/">Home</a></p>'),
   noToken: () => page('Sign-in failed', '<p>Give an access token.</p><p><a href="/signin">Back</a></p>'),
   sessionFailed: () => page('Sign-in failed', '<p>The session could not be created.</p>'),

@@ -12,21 +12,25 @@ function single(value: string | string[] | undefined): string | undefined {
 
 /**
  * A request passes when its `Origin` (if any) is the app's own origin or an allowed one, and its
- * `Sec-Fetch-Site` (if any) is not `cross-site`. A request with neither header (curl, a server)
- * passes: it cannot carry a victim's cookies by way of a browser.
+ * `Sec-Fetch-Site` (if any) is not `cross-site`. `Origin: null` passes only with
+ * `Sec-Fetch-Site: same-origin`. A request with neither header (curl, a server) passes: it cannot
+ * carry a victim's cookies by way of a browser.
  */
 export function checkCrossSite(
   headers: IncomingHttpHeaders,
   appOrigin: string,
   allowedOrigins: ReadonlySet<string>,
 ): CrossSiteVerdict {
-  if (single(headers['sec-fetch-site'])?.trim().toLowerCase() === 'cross-site') {
-    return { ok: false, reason: 'sec_fetch_site' };
-  }
+  const site = single(headers['sec-fetch-site'])?.trim().toLowerCase();
+  if (site === 'cross-site') return { ok: false, reason: 'sec_fetch_site' };
   const origin = single(headers.origin)?.trim();
   if (origin === undefined || origin === '') return { ok: true };
-  // Sandboxed frames, data: URLs and some redirects send "null": never trustworthy.
-  if (origin === 'null') return { ok: false, reason: 'origin_null' };
+  if (origin === 'null') {
+    // A page served with `Referrer-Policy: no-referrer` (helmet's default) posts its own forms
+    // with `Origin: null`; the browser still says `Sec-Fetch-Site: same-origin`. Sandboxed frames
+    // and data: documents also send "null", but they are always `cross-site`.
+    return site === 'same-origin' ? { ok: true } : { ok: false, reason: 'origin_null' };
+  }
   let normalised: string;
   try {
     normalised = new URL(origin).origin;

@@ -1,0 +1,184 @@
+// A real browser (Debian's Chromium, driven by playwright-core) against the example apps on loopback.
+
+import { existsSync } from 'node:fs';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFakePortal, type FakePortal } from 'sso-signout/testing';
+// @ts-expect-error: the example app is plain JavaScript without declarations.
+import { createApp as untypedCreateApp } from '../../example-app/app.js';
+// @ts-expect-error: the example app is plain JavaScript without declarations.
+import { createKoaApp as untypedCreateKoaApp } from '../../example-app/koa-app.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+interface ExampleConfig {
+  signOut: Record<string, unknown>;
+  portal: FakePortal;
+  devSignIn: boolean;
+  sessionSecret: string;
+}
+type KoaLike = { callback(): (...args: Parameters<RequestListener>) => Promise<void> };
+
+const EXAMPLES: { name: string; listener: (config: ExampleConfig) => RequestListener; sessionCookie: string }[] = [
+  {
+    name: 'Express',
+    listener: untypedCreateApp as (config: ExampleConfig) => RequestListener,
+    sessionCookie: 'portal.sid',
+  },
+  {
+    name: 'Koa',
+    listener: (config) => {
+      const callback = (untypedCreateKoaApp as (config: ExampleConfig) => KoaLike)(config).callback();
+      return (req, res) => {
+        void callback(req, res);
+      };
+    },
+    sessionCookie: 'portal.sess',
+  },
+];
+
+async function listen(listener: RequestListener): Promise<{ server: Server; url: string }> {
+  const server = createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${String((server.address() as AddressInfo).port)}` };
+}
+
+async function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+}
+
+let browser: Browser;
+let portal: FakePortal;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  portal = await startFakePortal();
+}, 60_000);
+
+afterAll(async () => {
+  await browser.close();
+  await portal.close();
+});
+
+describe.each(EXAMPLES)('in Chromium, the example app on $name', ({ listener, sessionCookie }) => {
+  let app: { server: Server; url: string };
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeEach(async () => {
+    portal.reset();
+    app = await listen(
+      listener({
+        // A short deadline, so a throttle announcing a wait past it is answered at once.
+        signOut: { endpoint: portal.url, timeoutMs: 500 },
+        portal,
+        devSignIn: true,
+        sessionSecret: 'browser test',
+      }),
+    );
+    context = await browser.newContext();
+    page = await context.newPage();
+  });
+
+  afterEach(async () => {
+    await context.close();
+    await close(app.server);
+  });
+
+  async function signIn(): Promise<string> {
+    await page.goto(`${app.url}/`);
+    await page.getByRole('button', { name: /Sign in \(embedded/ }).click();
+    await expect.poll(() => page.textContent('main')).toContain('You are signed in');
+    const cookie = (await context.cookies()).find((c) => c.name === sessionCookie);
+    expect(cookie).toBeDefined();
+    return cookie?.value ?? '';
+  }
+
+  async function jarHasSession(): Promise<boolean> {
+    return (await context.cookies()).some((c) => c.name === sessionCookie);
+  }
+
+  it('signs out with the button: token revoked, cookie gone from the jar, protected page sends you to sign-in', async () => {
+    await signIn();
+    await page.goto(`${app.url}/account`);
+    expect(await page.textContent('h1')).toBe('Your account');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${app.url}/signed-out`);
+    expect(await page.textContent('h1')).toBe('Signed out');
+    expect(portal.calls).toHaveLength(1);
+    expect(portal.isActive(portal.calls[0]?.token ?? '')).toBe(false);
+    expect(await jarHasSession()).toBe(false);
+    await page.goto(`${app.url}/account`);
+    await page.waitForURL(`${app.url}/signin`);
+    expect(await page.textContent('h1')).toBe('Sign in');
+  });
+
+  it('does not show the protected page from cache on Back after sign-out', async () => {
+    await signIn();
+    await page.goto(`${app.url}/account`);
+    expect(await page.textContent('main')).toContain('Only signed-in users see this page');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${app.url}/signed-out`);
+    await page.goBack();
+    await page.waitForLoadState();
+    expect(await page.textContent('main')).not.toContain('Only signed-in users see this page');
+    expect(page.url()).toBe(`${app.url}/signin`);
+  });
+
+  it('cannot be signed out by a form on another origin', async () => {
+    await signIn();
+    // Another loopback port: another origin of the same site, so the Lax session cookie is sent
+    // along and only the route's own origin check stands in the way.
+    const attacker = await listen((_req, res) => {
+      res.setHeader('content-type', 'text/html');
+      res.end(`<!doctype html><form id="f" method="post" action="${app.url}/signout"></form>
+<script>document.getElementById('f').submit()</script>`);
+    });
+    try {
+      const response = page.waitForResponse((r) => r.url() === `${app.url}/signout`);
+      await page.goto(attacker.url);
+      expect((await response).status()).toBe(403);
+      expect(portal.calls).toHaveLength(0);
+      expect(await jarHasSession()).toBe(true);
+      await page.goto(`${app.url}/me`);
+      expect(await page.textContent('body')).toContain('"signedIn":true');
+    } finally {
+      await close(attacker.server);
+    }
+  });
+
+  it('completes the sign-out with the 429 page’s retry button once the portal recovers', async () => {
+    await signIn();
+    // Asks for 600 ms, past the 500 ms deadline: answered at once as 429, Retry-After 1.
+    portal.enqueue({ kind: 'throttle', amzRetryAfterMs: 600 });
+    const throttled = page.waitForResponse((r) => r.url() === `${app.url}/signout`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    const answer = await throttled;
+    expect(answer.status()).toBe(429);
+    expect(answer.headers()['retry-after']).toBe('1');
+    await expect.poll(() => page.textContent('h1')).toContain('throttling');
+    expect(await jarHasSession()).toBe(true);
+    // Wait out the announced window, as a person reading the page would.
+    await page.waitForTimeout(1100);
+    await page.getByRole('button', { name: 'Try signing out again' }).click();
+    await page.waitForURL(`${app.url}/signed-out`);
+    expect(portal.calls.map((c) => c.status)).toEqual([429, 200]);
+    expect(await jarHasSession()).toBe(false);
+  });
+});

@@ -105,8 +105,11 @@ export interface FakePortal {
   revoke(token: string): void;
   /** The next calls get these replies, in order; then the default applies again. */
   enqueue(...replies: PortalReply[]): void;
-  /** The reply for calls with nothing enqueued. Default `real`. */
-  setDefault(reply: PortalReply): void;
+  /**
+   * The reply for calls with nothing enqueued, or a function choosing one per call (for fault
+   * mixes). Default `real`.
+   */
+  setDefault(reply: PortalReply | ((call: PortalCall) => PortalReply)): void;
   /** Holds every call from now on (recorded, not answered) until `resume()`. */
   pause(): void;
   /** Answers the held calls and stops holding. */
@@ -159,7 +162,7 @@ export async function startFakePortal(options: FakePortalOptions = {}): Promise<
   const active = new Set<string>();
   const calls: MutableCall[] = [];
   let queue: PortalReply[] = [];
-  let fallback: PortalReply = 'real';
+  let fallback: PortalReply | ((call: PortalCall) => PortalReply) = 'real';
   let paused = false;
   let held: (() => void)[] = [];
   let waiters: { count: number; resolve: () => void }[] = [];
@@ -328,7 +331,7 @@ export async function startFakePortal(options: FakePortalOptions = {}): Promise<
         requestId: randomUUID(),
       };
       arrive(call);
-      const chosen = normalise(queue.shift() ?? fallback);
+      const chosen = normalise(queue.shift() ?? (typeof fallback === 'function' ? fallback(call) : fallback));
       const go = (): void => {
         if (chosen.delayMs !== undefined && chosen.delayMs > 0) {
           const timer = setTimeout(() => {

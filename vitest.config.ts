@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -14,6 +15,13 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // The token sweep: workers record outputs, events and errors; the run fails on any token.
+    globalSetup: ['test/setup/global.ts'],
+    setupFiles: ['test/setup/sweep.ts'],
+    onConsoleLog(log) {
+      const file = process.env.SSO_SIGNOUT_SWEEP_FILE;
+      if (file !== undefined) appendFileSync(file, `${JSON.stringify({ kind: 'console', text: log })}\n`);
+    },
     testTimeout: 15_000,
     hookTimeout: 15_000,
   },

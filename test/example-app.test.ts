@@ -12,6 +12,7 @@ import { createApp as untypedCreateApp } from '../example-app/app.js';
 import { createKoaApp as untypedCreateKoaApp } from '../example-app/koa-app.js';
 import type { RequestListener } from 'node:http';
 import { applySetCookies, cookieHeaderFrom, setCookies } from './helpers/apps.js';
+import { sweep } from './setup/sweep.js';
 
 interface ExampleConfig {
   signOut: Record<string, unknown>;
@@ -168,6 +169,9 @@ describe.each(EXAMPLES)('example app on $name', ({ createApp, server: serverPath
         void exited.then(() => {
           resolve();
         });
+      });
+      void exited.then(() => {
+        sweep('child process', output);
       });
       return { child, output: () => output, exited };
     }

@@ -1,5 +1,6 @@
 // The framework-neutral sign-out: takes a plain description of the request and its session, returns a plain answer.
 
+import { channel } from 'node:diagnostics_channel';
 import type { IncomingHttpHeaders } from 'node:http';
 import { clearingHeader, type CookieToClear } from './cookies.js';
 import { checkCrossSite } from './cross-site.js';
@@ -81,6 +82,13 @@ function headerRecord(headers: readonly (readonly [string, string])[]): Record<s
 const PLACEHOLDER_ORIGIN = 'http://app.invalid';
 const MAX_EVENT_VALUE = 200;
 
+/**
+ * Diagnostics channels: every event on `sso-signout:event`, every typed error the route answers
+ * or hands on with on `sso-signout:error`. Published only while someone subscribes.
+ */
+const eventChannel = channel('sso-signout:event');
+const errorChannel = channel('sso-signout:error');
+
 // Once per hook and process: a failing hook warns without flooding the log.
 const warnedHooks = new Set<string>();
 function warnOnce(hook: string, error: unknown): void {
@@ -126,6 +134,7 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
   const client = options.client ?? createLogoutClient(options.clientOptions);
 
   function emit(event: SignOutEvent): void {
+    if (eventChannel.hasSubscribers) eventChannel.publish(event);
     if (options.onEvent === undefined) return;
     try {
       options.onEvent(event);
@@ -187,6 +196,7 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
     const row = ROWS[code];
     const error = new SignOutError(code, { status: row.status, title: row.title, detail, signedOut: false });
     emit({ type: 'refused', code, status: row.status, method: request.method, reason });
+    if (errorChannel.hasSubscribers) errorChannel.publish(error);
     const headers = baseHeaders();
     if (code === 'method_not_allowed') headers.push(['allow', options.allowHeader]);
     return answerFor(request, error, headers, format, options.destination, undefined);
@@ -268,6 +278,7 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
 
   function reported(answer: SignOutAnswer, logout: LogoutResult | undefined): SignOutAnswer {
     emit(signOutEvent(answer.result, logout));
+    if (answer.result.error !== undefined && errorChannel.hasSubscribers) errorChannel.publish(answer.result.error);
     return answer;
   }
 

@@ -1,8 +1,9 @@
 // The Express adapter: translates an Express request into the core's terms and the core's answer back.
 
-import { parse as parseCookies } from 'cookie';
+import type { parse as parseFn } from 'cookie';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readSmallBody } from './core/body.js';
+import { requireDependency } from './core/cjs-require.js';
 import type { CookieToClear } from './core/cookies.js';
 import { originOf } from './core/cross-site.js';
 import { describeValue, SignOutConfigError } from './core/errors.js';
@@ -78,7 +79,8 @@ function expressSessionCookieName(req: ExpressLikeRequest, configured: string | 
   const cookieHeader = header(req, 'cookie');
   if (cookieHeader !== undefined && typeof req.sessionID === 'string') {
     const prefix = `s:${req.sessionID}.`;
-    for (const [name, value] of Object.entries(parseCookies(cookieHeader))) {
+    const { parse } = requireDependency('cookie') as { parse: typeof parseFn };
+    for (const [name, value] of Object.entries(parse(cookieHeader))) {
       if (value?.startsWith(prefix) === true) return name;
     }
   }

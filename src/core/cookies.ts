@@ -1,7 +1,11 @@
 // Builds the Set-Cookie headers that delete cookies, with the attributes they were set with.
 
-import { serialize } from 'cookie';
+import type { serialize as serializeFn } from 'cookie';
+import { requireDependency } from './cjs-require.js';
 import { SignOutConfigError } from './errors.js';
+
+// Loaded on first use, not on import (see cjs-require.js).
+let serialize: typeof serializeFn | undefined;
 
 /** A cookie to delete, described by the attributes it was set with. */
 export interface CookieToClear {
@@ -25,6 +29,7 @@ const EPOCH = new Date(0);
 export function clearingHeader(cookie: CookieToClear): string {
   const host = cookie.name.startsWith('__Host-');
   const securePrefix = host || cookie.name.startsWith('__Secure-');
+  serialize ??= (requireDependency('cookie') as { serialize: typeof serializeFn }).serialize;
   return serialize(cookie.name, '', {
     path: host ? '/' : (cookie.path ?? '/'),
     ...(host || cookie.domain === undefined ? {} : { domain: cookie.domain }),

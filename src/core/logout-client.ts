@@ -2,7 +2,7 @@
 
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { classifyResponse, requestIdOf, type UpstreamOutcome } from './classify.js';
 import { isValidRegion, portalEndpoint, type EndpointVariant } from './endpoint.js';
 import { describeValue, SignOutConfigError } from './errors.js';
@@ -103,6 +103,13 @@ const DEFAULTS = {
   maxConnections: 16,
   maxPending: 1000,
 } as const;
+
+// undici takes 100 ms and more to load; importing this package must not cost that. It is loaded in
+// the background when a client that needs its own Agent is created, well before the first sign-out.
+let undici: Promise<typeof import('undici')> | undefined;
+function loadUndici(): Promise<typeof import('undici')> {
+  return (undici ??= import('undici'));
+}
 
 /** Error bodies are read up to this many bytes; the SDK's longest real error body is far shorter. */
 export const MAX_ERROR_BODY_BYTES = 8192;
@@ -291,16 +298,23 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
   if (options.dispatcher !== undefined && typeof (options.dispatcher as { request?: unknown }).request !== 'function') {
     throw new SignOutConfigError('dispatcher', '`dispatcher` must be an undici Dispatcher (Agent, Pool, ProxyAgent…).');
   }
-  const ownDispatcher =
-    options.dispatcher === undefined
-      ? new Agent({
-          connections: maxConnections,
-          connect: { timeout: connectTimeoutMs },
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-        })
-      : undefined;
-  const dispatcher: Dispatcher = options.dispatcher ?? (ownDispatcher as Agent);
+  let ownDispatcher: Agent | undefined;
+  let dispatcher: Dispatcher | undefined = options.dispatcher;
+  const dispatcherReady: Promise<Dispatcher> =
+    dispatcher !== undefined
+      ? Promise.resolve(dispatcher)
+      : loadUndici().then(({ Agent }) => {
+          ownDispatcher = new Agent({
+            connections: maxConnections,
+            connect: { timeout: connectTimeoutMs },
+            headersTimeout: timeoutMs,
+            bodyTimeout: timeoutMs,
+          });
+          dispatcher = ownDispatcher;
+          return ownDispatcher;
+        });
+  // A failed load surfaces on the first call (as a connection error), not as an unhandled rejection.
+  dispatcherReady.catch(() => undefined);
   const random = internals.random ?? Math.random;
   const now = internals.now ?? Date.now;
 
@@ -329,7 +343,7 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
   const throttledUntil = new Map<string, number>();
 
   async function attempt(base: Base, token: string, signal: AbortSignal): Promise<AttemptAnswer> {
-    const response = await dispatcher.request({
+    const response = await (dispatcher ?? (await dispatcherReady)).request({
       origin: base.origin,
       path: base.path,
       method: 'POST',
@@ -487,6 +501,8 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
       return `${base.origin}${base.path.replace(/\/logout$/, '')}`;
     },
     async close(): Promise<void> {
+      if (options.dispatcher !== undefined) return;
+      await dispatcherReady.catch(() => undefined);
       await ownDispatcher?.close();
     },
   };

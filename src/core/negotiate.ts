@@ -1,7 +1,11 @@
 // Chooses between the browser answers (redirect, HTML) and the JSON answers.
 
-import Negotiator from 'negotiator';
+import type NegotiatorClass from 'negotiator';
 import type { IncomingHttpHeaders } from 'node:http';
+import { requireDependency } from './cjs-require.js';
+
+// Loaded on the first request that names an Accept header, not on import (see cjs-require.js).
+let Negotiator: typeof NegotiatorClass | undefined;
 
 export type ResponseFormat = 'html' | 'json';
 
@@ -11,6 +15,7 @@ const OFFERED = ['text/html', 'application/json', 'application/problem+json'];
 /** `json` when the client's `Accept` prefers JSON over HTML, otherwise `html`. */
 export function negotiateFormat(headers: IncomingHttpHeaders): ResponseFormat {
   if (headers.accept === undefined) return 'html';
+  Negotiator ??= requireDependency('negotiator') as typeof NegotiatorClass;
   const best = new Negotiator({ headers }).mediaType(OFFERED);
   return best === 'application/json' || best === 'application/problem+json' ? 'json' : 'html';
 }

@@ -12,8 +12,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..');
 const smoke = process.argv.includes('--smoke');
 
-const SIGN_OUTS = smoke ? 200 : 20_000;
-const ROUNDS = smoke ? 1 : 3;
+const routesOnly = process.argv.includes('--routes-only');
+const SIGN_OUTS = smoke ? 200 : Number(process.env.BENCH_SIGN_OUTS ?? 20_000);
+const ROUNDS = smoke ? 1 : Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 64;
 const WARM_UP = smoke ? 50 : 3000;
 const HANG_SIGN_OUTS = smoke ? 20 : 200;
@@ -172,6 +173,8 @@ async function measure(portal, app, appUrl) {
   console.log(
     `ours/peer throughput ${round(vsPeer, 2)} (target ≥ ${TARGETS.throughputVsPeer}: ${verdict(vsPeer >= TARGETS.throughputVsPeer)})`,
   );
+
+  if (routesOnly) return;
 
   // Cold start: import time in fresh processes.
   const importTime = (specifier) =>

@@ -1,9 +1,7 @@
 // The Express adapter: translates an Express request into the core's terms and the core's answer back.
 
-import type { parse as parseFn } from 'cookie';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readSmallBody } from './core/body.js';
-import { requireDependency } from './core/cjs-require.js';
 import type { CookieToClear } from './core/cookies.js';
 import { originOf } from './core/cross-site.js';
 import { describeValue, SignOutConfigError } from './core/errors.js';
@@ -78,10 +76,12 @@ function expressSessionCookieName(req: ExpressLikeRequest, configured: string | 
   if (configured !== undefined) return configured;
   const cookieHeader = header(req, 'cookie');
   if (cookieHeader !== undefined && typeof req.sessionID === 'string') {
-    const prefix = `s:${req.sessionID}.`;
-    const { parse } = requireDependency('cookie') as { parse: typeof parseFn };
-    for (const [name, value] of Object.entries(parse(cookieHeader))) {
-      if (value?.startsWith(prefix) === true) return name;
+    // express-session writes `name=s%3A<id>.<signature>`: find that value, take the name before it.
+    const at = cookieHeader.indexOf(`=s%3A${req.sessionID}.`);
+    if (at > 0) {
+      const start = cookieHeader.lastIndexOf(';', at) + 1;
+      const name = cookieHeader.slice(start, at).trim();
+      if (name !== '') return name;
     }
   }
   return EXPRESS_SESSION_DEFAULT_NAME;
@@ -193,7 +193,7 @@ export function ssoSignOut<Req extends ExpressLikeRequest = ExpressLikeRequest>(
         native: request,
         method: req.method ?? 'GET',
         headers: req.headers,
-        origin: originOf(req.protocol, hostOf(req)),
+        origin: () => originOf(req.protocol, hostOf(req)),
         url: req.originalUrl ?? req.url ?? '/',
         query: (name) => queryValue(req, name),
         body: () => (bodyRead ??= bodyOf(req)),

@@ -123,7 +123,7 @@ export function ssoSignOut<Ctx extends KoaLikeContext = KoaLikeContext>(
       native: ctx as Ctx,
       method: ctx.method,
       headers: ctx.req.headers,
-      origin: originOf(ctx.protocol, ctx.host),
+      origin: () => originOf(ctx.protocol, ctx.host),
       url: ctx.originalUrl ?? ctx.url,
       query: (name) => queryValue(ctx, name),
       body: () => (bodyRead ??= bodyOf(ctx)),

@@ -27,6 +27,21 @@ const EPOCH = new Date(0);
  * so the attributes are repeated as set. `__Host-` and `__Secure-` prefixes force what they require.
  */
 export function clearingHeader(cookie: CookieToClear): string {
+  // An app clears the same one or two cookies with the same attributes every time.
+  const key = `${cookie.name}\u0000${String(cookie.path)}\u0000${String(cookie.domain)}\u0000${String(cookie.secure)}\u0000${String(cookie.httpOnly)}\u0000${String(cookie.sameSite)}\u0000${String(cookie.partitioned)}`;
+  let header = written.get(key);
+  if (header === undefined) {
+    header = serialiseClearing(cookie);
+    if (written.size >= MEMO_MAX) written.clear();
+    written.set(key, header);
+  }
+  return header;
+}
+
+const written = new Map<string, string>();
+const MEMO_MAX = 256;
+
+function serialiseClearing(cookie: CookieToClear): string {
   const host = cookie.name.startsWith('__Host-');
   const securePrefix = host || cookie.name.startsWith('__Secure-');
   serialize ??= (requireDependency('cookie') as { serialize: typeof serializeFn }).serialize;

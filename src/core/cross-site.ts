@@ -18,7 +18,7 @@ function single(value: string | string[] | undefined): string | undefined {
  */
 export function checkCrossSite(
   headers: IncomingHttpHeaders,
-  appOrigin: string,
+  appOrigin: () => string,
   allowedOrigins: ReadonlySet<string>,
 ): CrossSiteVerdict {
   const site = single(headers['sec-fetch-site'])?.trim().toLowerCase();
@@ -38,7 +38,7 @@ export function checkCrossSite(
     return { ok: false, reason: 'origin_invalid' };
   }
   if (normalised === 'null') return { ok: false, reason: 'origin_invalid' };
-  if (normalised === appOrigin || allowedOrigins.has(normalised)) return { ok: true };
+  if (normalised === appOrigin() || allowedOrigins.has(normalised)) return { ok: true };
   return { ok: false, reason: 'origin_mismatch' };
 }
 

@@ -43,8 +43,11 @@ export interface SignOutRequest<Req> {
   readonly native: Req;
   readonly method: string;
   readonly headers: IncomingHttpHeaders;
-  /** The app's own origin (`scheme://host[:port]`), trusting proxy headers only where the app does. */
-  readonly origin: string | undefined;
+  /**
+   * The app's own origin (`scheme://host[:port]`), trusting proxy headers only where the app does.
+   * Asked for only when a check needs it.
+   */
+  readonly origin: () => string | undefined;
   /** Path and query the request was made to, used as the retry form's action. */
   readonly url: string;
   readonly query: (name: string) => unknown;
@@ -133,6 +136,8 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
   const options = resolveOptions<Req>(rawOptions);
   const client = options.client ?? createLogoutClient(options.clientOptions);
 
+  const listened = (): boolean => options.onEvent !== undefined || eventChannel.hasSubscribers;
+
   function emit(event: SignOutEvent): void {
     if (eventChannel.hasSubscribers) eventChannel.publish(event);
     if (options.onEvent === undefined) return;
@@ -143,7 +148,7 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
     }
   }
 
-  async function destinationFor(request: SignOutRequest<Req>, appOrigin: string): Promise<string> {
+  async function destinationFor(request: SignOutRequest<Req>, appOrigin: () => string): Promise<string> {
     const field = options.returnToParam;
     if (field === undefined) return options.destination;
     const body = await request.body();
@@ -151,7 +156,7 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
       body !== null && typeof body === 'object' ? (body as Record<string, unknown>)[field] : undefined;
     if (wanted === undefined) wanted = request.query(field);
     if (wanted === undefined || wanted === '') return options.destination;
-    const decision = vetReturnTo(wanted, appOrigin, options.allowedReturnToOrigins);
+    const decision = vetReturnTo(wanted, appOrigin(), options.allowedReturnToOrigins);
     if (decision.ok) return decision.location;
     emit({
       type: 'return_to_rejected',
@@ -277,7 +282,7 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
   }
 
   function reported(answer: SignOutAnswer, logout: LogoutResult | undefined): SignOutAnswer {
-    emit(signOutEvent(answer.result, logout));
+    if (listened()) emit(signOutEvent(answer.result, logout));
     if (answer.result.error !== undefined && errorChannel.hasSubscribers) errorChannel.publish(answer.result.error);
     return answer;
   }
@@ -306,8 +311,9 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
     if (!options.methods.has(method)) {
       return refuse(request, 'method_not_allowed', format, undefined, `Sign out with ${options.allowHeader}.`);
     }
-    const appOrigin = request.origin ?? PLACEHOLDER_ORIGIN;
-    const crossSite = checkCrossSite(request.headers, appOrigin, options.allowedOrigins);
+    let appOrigin: string | undefined;
+    const origin = (): string => (appOrigin ??= request.origin() ?? PLACEHOLDER_ORIGIN);
+    const crossSite = checkCrossSite(request.headers, origin, options.allowedOrigins);
     if (!crossSite.ok) {
       return refuse(
         request,
@@ -317,7 +323,7 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
         'Sign-out requests from other sites are refused.',
       );
     }
-    const redirectTo = await destinationFor(request, appOrigin);
+    const redirectTo = await destinationFor(request, origin);
     const session = request.session;
 
     // Work out how the session ends before anything is called, so a setup that cannot end it

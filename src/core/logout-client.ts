@@ -1,6 +1,5 @@
 // Calls the IAM Identity Center portal `Logout` API: one bounded, retried, de-duplicated call per token.
 
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Agent, Dispatcher } from 'undici';
 import { classifyResponse, requestIdOf, type UpstreamOutcome } from './classify.js';
@@ -205,22 +204,6 @@ function result(partial: Partial<LogoutResult> & Pick<LogoutResult, 'outcome'>):
   };
 }
 
-async function readBounded(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    const room = limit - size;
-    chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
-    size += Math.min(chunk.length, room);
-    if (size >= limit) {
-      // Stop reading: the rest is not needed and may be endless. This closes the connection.
-      body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 function isParseError(error: unknown): boolean {
   const code = errorCodeOf(error);
   return (error instanceof Error && error.name === 'HTTPParserError') || (code?.startsWith('HPE_') ?? false);
@@ -243,6 +226,28 @@ function regionalBases(defaultRegion: string, variant: EndpointVariant): (sessio
     }
     return base;
   };
+}
+
+type RawHeaders = readonly (Buffer | string)[];
+
+// undici hands headers over raw (name, value, name, value, …); the classifier wants them by name.
+function headersOf(raw: RawHeaders): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as Buffer | string).toString('latin1').toLowerCase();
+    const value = (raw[i + 1] as Buffer | string).toString('latin1');
+    const existing = headers[name];
+    headers[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  return headers;
+}
+
+/** How often in-flight calls are checked against their deadline. */
+const SWEEP_MS = 10;
+
+interface InFlightAttempt {
+  readonly deadline: number;
+  readonly expire: () => void;
 }
 
 interface AttemptAnswer {
@@ -319,106 +324,188 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
   const now = internals.now ?? Date.now;
 
   const inFlight = new Map<string, Promise<LogoutResult>>();
-  // Keyed by a digest, so the tokens themselves are not kept once their call is over.
+  // Only tokens the portal revoked or refused are kept here: dead tokens, worth nothing to anyone.
   const recent = new Map<string, { readonly result: LogoutResult; readonly until: number }>();
 
-  function remember(digest: string, r: LogoutResult): void {
+  function remember(key: string, r: LogoutResult): void {
     if (r.outcome !== 'revoked' && r.outcome !== 'rejected') return;
     if (recent.size >= RECENT_MAX) {
       const oldest = recent.keys().next().value;
       if (oldest !== undefined) recent.delete(oldest);
     }
-    recent.set(digest, { result: { ...r, cause: undefined }, until: now() + RECENT_TTL_MS });
+    recent.set(key, { result: { ...r, cause: undefined }, until: now() + RECENT_TTL_MS });
   }
 
-  function recalled(digest: string): LogoutResult | undefined {
-    const entry = recent.get(digest);
+  function recalled(key: string): LogoutResult | undefined {
+    const entry = recent.get(key);
     if (entry === undefined) return undefined;
     if (entry.until <= now()) {
-      recent.delete(digest);
+      recent.delete(key);
       return undefined;
     }
     return { ...entry.result, attempts: 0, durationMs: 0, shared: true };
   }
   const throttledUntil = new Map<string, number>();
 
-  async function attempt(base: Base, token: string, signal: AbortSignal): Promise<AttemptAnswer> {
-    const response = await (dispatcher ?? (await dispatcherReady)).request({
-      origin: base.origin,
-      path: base.path,
-      method: 'POST',
-      headers: {
-        'x-amz-sso_bearer_token': token,
-        'content-length': '0',
-        'user-agent': `sso-signout/${VERSION}`,
-      },
-      signal,
-    });
-    const headers = response.headers;
-    let text = '';
-    if (response.statusCode >= 200 && response.statusCode < 300) {
-      // The status line already says the token is revoked; a body cut short (it is empty by
-      // contract) changes nothing about that.
-      await response.body.dump({ limit: MAX_ERROR_BODY_BYTES }).catch(() => undefined);
-    } else {
-      text = await readBounded(response.body, MAX_ERROR_BODY_BYTES);
+  // Deadlines are enforced by one sweep over the calls in flight, not a timer and an
+  // AbortController per call: the sweep runs only while something is in flight.
+  const attempts = new Set<InFlightAttempt>();
+  let sweeper: NodeJS.Timeout | undefined;
+  function sweep(): void {
+    const t = performance.now();
+    for (const entry of attempts) if (entry.deadline <= t) entry.expire();
+  }
+  function track(entry: InFlightAttempt): void {
+    attempts.add(entry);
+    if (sweeper === undefined) {
+      sweeper = setInterval(sweep, SWEEP_MS);
+      sweeper.unref();
     }
-    const classified = classifyResponse(response.statusCode, headers, text);
-    return {
-      status: response.statusCode,
-      ...classified,
-      message: scrub(classified.message, token),
-      requestId: requestIdOf(headers),
-      hintMs: retryAfterHintMs(headers, now()),
-    };
+  }
+  function untrack(entry: InFlightAttempt): void {
+    attempts.delete(entry);
+    if (attempts.size === 0 && sweeper !== undefined) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  }
+
+  // One HTTP request through undici's low-level handler interface: the status, the headers and at
+  // most MAX_ERROR_BODY_BYTES of an error body, with no stream in between.
+  async function attempt(base: Base, token: string, deadline: number): Promise<AttemptAnswer> {
+    const target = dispatcher ?? (await dispatcherReady);
+    return new Promise<AttemptAnswer>((resolve, reject) => {
+      let status = 0;
+      let rawHeaders: RawHeaders = [];
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let abort: ((reason: Error) => void) | undefined;
+      let aborted: Error | undefined;
+      let settled = false;
+      const succeeded = (): boolean => status >= 200 && status < 300;
+      const settle = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        untrack(entry);
+        return true;
+      };
+      const answer = (): void => {
+        if (!settle()) return;
+        const headers = headersOf(rawHeaders);
+        const classified = classifyResponse(
+          status,
+          headers,
+          succeeded() ? '' : Buffer.concat(chunks, size).toString('utf8'),
+        );
+        resolve({
+          status,
+          ...classified,
+          message: scrub(classified.message, token),
+          requestId: requestIdOf(headers),
+          hintMs: retryAfterHintMs(headers, now()),
+        });
+      };
+      const fail = (error: Error): void => {
+        if (settle()) reject(error);
+      };
+      const stop = (reason: Error): void => {
+        aborted = reason;
+        abort?.(reason);
+      };
+      const entry: InFlightAttempt = {
+        deadline,
+        expire: () => {
+          // The status line of a 2xx already said the token is revoked; its (empty) body changes nothing.
+          if (succeeded()) answer();
+          else fail(new DeadlineReached(timeoutMs));
+          stop(new DeadlineReached(timeoutMs));
+        },
+      };
+      track(entry);
+      try {
+        target.dispatch(
+          {
+            origin: base.origin,
+            path: base.path,
+            method: 'POST',
+            headers: { 'x-amz-sso_bearer_token': token, 'content-length': '0', 'user-agent': `sso-signout/${VERSION}` },
+            body: null,
+          },
+          /* eslint-disable @typescript-eslint/no-deprecated --
+             The classic handler interface: undici 7's newer one (onRequestStart, …) is not
+             understood by every dispatcher (MockAgent calls these methods directly). */
+          {
+            onConnect(abortRequest: (reason: Error) => void) {
+              abort = abortRequest;
+              // Expired while queued for a connection: cancel it now that it can be.
+              if (aborted !== undefined) abortRequest(aborted);
+            },
+            onHeaders(statusCode: number, raw: RawHeaders) {
+              status = statusCode;
+              rawHeaders = raw;
+              return true;
+            },
+            onData(chunk: Buffer) {
+              if (succeeded()) return true;
+              const room = MAX_ERROR_BODY_BYTES - size;
+              chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+              size += Math.min(chunk.length, room);
+              if (size < MAX_ERROR_BODY_BYTES) return true;
+              // Enough of the body to classify it; the rest may be endless. This closes the connection.
+              answer();
+              stop(new Error('error body read up to its bound'));
+              return false;
+            },
+            onComplete() {
+              answer();
+            },
+            onError(error: Error) {
+              if (succeeded()) answer();
+              else fail(error);
+            },
+          },
+          /* eslint-enable @typescript-eslint/no-deprecated */
+        );
+      } catch (error) {
+        fail(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
   }
 
   async function call(base: Base, token: string): Promise<LogoutResult> {
-    const started = now();
+    const started = performance.now();
     const deadline = started + timeoutMs;
-    const controller = new AbortController();
-    const timer = setTimeout(() => {
-      controller.abort(new DeadlineReached(timeoutMs));
-    }, timeoutMs);
     let attempts = 0;
     let last: AttemptAnswer | undefined;
     let lastError: Error | undefined;
-    try {
-      for (let retry = 0; ; retry++) {
-        attempts++;
-        last = undefined;
-        lastError = undefined;
-        try {
-          last = await attempt(base, token, controller.signal);
-        } catch (error) {
-          if (controller.signal.aborted) {
-            return result({
-              outcome: 'timeout',
-              attempts,
-              durationMs: now() - started,
-              reason: 'deadline',
-              cause: controller.signal.reason as Error,
-            });
-          }
-          lastError = error instanceof Error ? error : new Error(String(error));
+    for (let retry = 0; ; retry++) {
+      attempts++;
+      last = undefined;
+      lastError = undefined;
+      try {
+        last = await attempt(base, token, deadline);
+      } catch (error) {
+        if (error instanceof DeadlineReached) {
+          return result({
+            outcome: 'timeout',
+            attempts,
+            durationMs: performance.now() - started,
+            reason: 'deadline',
+            cause: error,
+          });
         }
-        const throttled = last?.outcome === 'throttled';
-        const retryable =
-          throttled || last?.outcome === 'unavailable' || (lastError !== undefined && isTransientError(lastError));
-        if (!retryable || attempts >= maxAttempts) break;
-        const wait = Math.max(backoffMs(retry, throttled, random), last?.hintMs ?? 0);
-        // Never wait past the deadline: answer now with what the portal said.
-        if (now() + wait >= deadline) break;
-        try {
-          await sleep(wait, undefined, { signal: controller.signal });
-        } catch {
-          break;
-        }
+        lastError = error instanceof Error ? error : new Error(String(error));
       }
-    } finally {
-      clearTimeout(timer);
+      const throttled = last?.outcome === 'throttled';
+      const retryable =
+        throttled || last?.outcome === 'unavailable' || (lastError !== undefined && isTransientError(lastError));
+      if (!retryable || attempts >= maxAttempts) break;
+      const wait = Math.max(backoffMs(retry, throttled, random), last?.hintMs ?? 0);
+      // Never wait past the deadline: answer now with what the portal said.
+      if (performance.now() + wait >= deadline) break;
+      await sleep(wait);
     }
-    const durationMs = now() - started;
+    const durationMs = performance.now() - started;
     if (last === undefined) {
       return result({
         // Bytes that are not HTTP are an answer, just not one we understand.
@@ -473,8 +560,7 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
     const key = `${base.origin}${base.path}\n${token}`;
     const existing = inFlight.get(key);
     if (existing !== undefined) return existing.then((r) => ({ ...r, shared: true }));
-    const digest = createHash('sha256').update(key).digest('base64url');
-    const known = recalled(digest);
+    const known = recalled(key);
     if (known !== undefined) return Promise.resolve(known);
     if (inFlight.size >= maxPending) {
       return Promise.resolve(result({ outcome: 'unavailable', reason: 'overloaded' }));
@@ -483,7 +569,7 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
       if (r.outcome === 'throttled' && r.retryAfterMs !== undefined) {
         throttledUntil.set(base.origin, now() + r.retryAfterMs);
       }
-      remember(digest, r);
+      remember(key, r);
       return r;
     });
     inFlight.set(key, pending);

@@ -26,7 +26,6 @@ const result = await autocannon({
 process.stdout.write(
   JSON.stringify({
     requests: result.requests.total,
-    // Seconds, measured here: autocannon's own duration is coarse.
     duration: (performance.now() - started) / 1000,
     statusCodes: result.statusCodeStats,
     errors: result.errors,

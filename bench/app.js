@@ -38,16 +38,20 @@ app.all('/signout/ours-1s', ssoSignOut({ endpoint: portalUrl, destination: '/', 
 // ours, on a client of its own, for the throttling figures (its throttle gate must not touch the others)
 app.all('/signout/ours-throttle', ssoSignOut({ endpoint: portalUrl, destination: '/' }));
 
-// limit: one raw undici request on a keep-alive pool, destroy, clear the cookie, 303.
+// What limit and peer do once the portal has answered: destroy, clear the cookie, 303.
+function endSession(req, res, next) {
+  req.session.destroy((error) => {
+    if (error) return next(error);
+    res.clearCookie('connect.sid');
+    res.redirect(303, '/');
+  });
+}
+
+// limit: one raw undici request on a keep-alive pool, then endSession.
 const pool = new Pool(portalUrl, { connections: 16 });
 app.post('/signout/limit', (req, res, next) => {
   const token = req.session.sso?.accessToken;
-  const finish = () =>
-    req.session.destroy((error) => {
-      if (error) return next(error);
-      res.clearCookie('connect.sid');
-      res.redirect(303, '/');
-    });
+  const finish = () => endSession(req, res, next);
   if (token === undefined) return finish();
   pool
     .request({ path: '/logout', method: 'POST', headers: { 'x-amz-sso_bearer_token': token, 'content-length': '0' } })
@@ -59,12 +63,7 @@ app.post('/signout/limit', (req, res, next) => {
 const sso = new SSOClient({ region: 'us-east-1', endpoint: portalUrl });
 app.post('/signout/peer', (req, res, next) => {
   const token = req.session.sso?.accessToken;
-  const finish = () =>
-    req.session.destroy((error) => {
-      if (error) return next(error);
-      res.clearCookie('connect.sid');
-      res.redirect(303, '/');
-    });
+  const finish = () => endSession(req, res, next);
   if (token === undefined) return finish();
   sso.send(new LogoutCommand({ accessToken: token })).then(finish, finish);
 });

@@ -80,6 +80,20 @@ export function startLines(settings, framework, port) {
   ];
 }
 
+/** Listens with a built app (Express or Koa), prints the start-up lines, and stops on SIGINT/SIGTERM. */
+export function serve(app, settings, framework) {
+  const server = app.listen(settings.listen.port, settings.listen.host, () => {
+    for (const line of startLines(settings, framework, server.address().port)) console.log(line);
+  });
+  const stop = () => {
+    server.close();
+    server.closeAllConnections();
+    void settings.portal?.close();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
 /** Runs a server start function, turning a bad setting into a message and exit code 1. */
 export function run(start) {
   start().catch((error) => {

@@ -48,7 +48,6 @@ function sessionBinding(ctx: KoaLikeContext): SessionBinding {
   // koa-session: `ctx.sessionOptions` is its mark. Setting the session to null makes it destroy the
   // store entry (external stores) and delete its cookie and `.sig` companion with its own options.
   if (ctx.sessionOptions !== undefined && ctx.sessionOptions !== null) {
-    const store = (ctx.sessionOptions as { store?: unknown }).store;
     return {
       kind: 'supported',
       data: ctx.session ?? undefined,
@@ -56,9 +55,11 @@ function sessionBinding(ctx: KoaLikeContext): SessionBinding {
       end: async () => {
         const current = ctx.session as KoaSessionLike | null | undefined;
         ctx.session = null;
-        // With an external store, commit now so a store that fails is reported, not discovered
-        // after the answer is written. koa-session's own commit then finds nothing left to do.
-        if (store === undefined || typeof current?.manuallyCommit !== 'function') return;
+        // Commit the removal now: a store that fails is then reported, not discovered after the
+        // answer is written, and the cookie clearing is on the response before any error is
+        // thrown (Koa's error handler keeps only the error's own headers). koa-session's own
+        // commit then finds nothing left to do.
+        if (typeof current?.manuallyCommit !== 'function') return;
         try {
           await current.manuallyCommit();
         } catch (error) {
@@ -134,7 +135,18 @@ export function ssoSignOut<Ctx extends KoaLikeContext = KoaLikeContext>(
       if (name === 'set-cookie' || name === 'vary') ctx.append(name, value);
       else ctx.set(name, value);
     }
-    if (answer.delegate !== undefined) throw answer.delegate;
+    if (answer.delegate !== undefined) {
+      // Koa's default error handler drops every header but the error's own: carry the cookie
+      // clearing (the session middleware's included) along with it.
+      const cookies = ctx.res.getHeader('set-cookie');
+      if (cookies !== undefined) {
+        answer.delegate.headers = {
+          ...answer.delegate.headers,
+          'set-cookie': Array.isArray(cookies) ? cookies : [String(cookies)],
+        };
+      }
+      throw answer.delegate;
+    }
     ctx.status = answer.status;
     ctx.body = answer.body;
   };

@@ -59,6 +59,36 @@ describe('Koa only', () => {
     expect(errors.every((e) => e instanceof SignOutError && e.expose)).toBe(true);
   });
 
+  it('delegate mode with Koa’s default handler still clears a cookie-mode session on a signedOut: true answer', async () => {
+    const app = new Koa();
+    app.keys = ['k'];
+    app.on('error', () => undefined);
+    app.use(koaSession({ key: 'sess' }, app));
+    app.use(async (ctx, next) => {
+      if (ctx.path === '/in') {
+        (ctx.session as unknown as Record<string, unknown>).sso = { accessToken: portal.issueToken() };
+        ctx.body = 'ok';
+        return;
+      }
+      if (ctx.path === '/me') {
+        ctx.body = { signedIn: (ctx.session as unknown as Record<string, unknown> | null)?.sso !== undefined };
+        return;
+      }
+      await next();
+    });
+    // A client of its own: the shared one's throttle gate is closed by the test before.
+    const own = createLogoutClient({ endpoint: portal.url });
+    app.use(ssoSignOut({ client: own, delegateErrors: true }) as never);
+    const signin = await request(app.callback()).get('/in').expect(200);
+    const jar = (signin.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';', 1)[0]).join('; ');
+    portal.enqueue('unauthorized');
+    const res = await request(app.callback()).post('/signout').set('Cookie', jar).expect(401);
+    const cleared = (res.headers['set-cookie'] as unknown as string[] | undefined) ?? [];
+    expect(cleared.some((c) => c.startsWith('sess=;') && /expires=Thu, 01 Jan 1970/i.test(c))).toBe(true);
+    expect(cleared.some((c) => c.startsWith('sess.sig=') && /expires=Thu, 01 Jan 1970/i.test(c))).toBe(true);
+    await own.close();
+  });
+
   it('exports the same error class as the main entry point', async () => {
     const main = await import('sso-signout');
     expect(SignOutError).toBe(main.SignOutError);

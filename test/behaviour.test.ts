@@ -14,7 +14,7 @@ import {
 } from 'sso-signout';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { ADAPTERS, type BuildOptions } from './helpers/adapters.js';
-import { applySetCookies, cookieHeaderFrom, setCookies } from './helpers/apps.js';
+import { applySetCookies, cookieHeaderFrom, setCookies } from './helpers/cookies.js';
 
 let portal: FakePortal;
 const clients: LogoutClient[] = [];

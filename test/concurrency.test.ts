@@ -12,7 +12,7 @@ import { createLogoutClient, guardSessionStore, type LogoutClient } from 'sso-si
 import { guardSessionStore as guardKoaStore, type KoaSessionStoreLike } from 'sso-signout/koa';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { ADAPTERS, type Adapter, type BuildOptions } from './helpers/adapters.js';
-import { cookieHeaderFrom } from './helpers/apps.js';
+import { cookieHeaderFrom } from './helpers/cookies.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 
 let portal: FakePortal;

@@ -11,7 +11,7 @@ import { createApp as untypedCreateApp } from '../example-app/app.js';
 // @ts-expect-error: the example app is plain JavaScript without declarations.
 import { createKoaApp as untypedCreateKoaApp } from '../example-app/koa-app.js';
 import type { RequestListener } from 'node:http';
-import { applySetCookies, cookieHeaderFrom, setCookies } from './helpers/apps.js';
+import { applySetCookies, cookieHeaderFrom, setCookies } from './helpers/cookies.js';
 import { sweep } from './setup/sweep.js';
 
 interface ExampleConfig {

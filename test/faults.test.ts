@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogoutClient, type LogoutClient, type LogoutClientOptions } from 'sso-signout';
 import { startFakePortal, type FakePortal, type PortalReply } from 'sso-signout/testing';
 import { ADAPTERS } from './helpers/adapters.js';
-import { cookieHeaderFrom } from './helpers/apps.js';
+import { cookieHeaderFrom } from './helpers/cookies.js';
 
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogoutClient, ssoSignOut, type LogoutClient } from 'sso-signout';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { ADAPTERS } from '../helpers/adapters.js';
-import { cookieHeaderFrom, setCookies } from '../helpers/apps.js';
+import { cookieHeaderFrom, setCookies } from '../helpers/cookies.js';
 
 let portal: FakePortal;
 let client: LogoutClient;

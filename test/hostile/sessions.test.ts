@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createLogoutClient, type LogoutClient } from 'sso-signout';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { ADAPTERS } from '../helpers/adapters.js';
-import { cookieHeaderFrom } from '../helpers/apps.js';
+import { cookieHeaderFrom } from '../helpers/cookies.js';
 
 let portal: FakePortal;
 let client: LogoutClient;

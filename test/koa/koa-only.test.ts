@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogoutClient, type LogoutClient } from 'sso-signout';
 import { SignOutError, ssoSignOut } from 'sso-signout/koa';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
+import { cookieHeaderFrom } from '../helpers/cookies.js';
 
 let portal: FakePortal;
 let client: LogoutClient;
@@ -19,6 +20,28 @@ afterAll(async () => {
   await portal.close();
 });
 
+/** Koa with koa-session (cookie mode), `GET /in` to sign in, and the route in delegate mode. */
+function delegatingApp(routeClient: LogoutClient, onError: (err: unknown) => void) {
+  const app = new Koa();
+  app.keys = ['k'];
+  app.on('error', onError);
+  app.use(koaSession({ key: 'sess' }, app));
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/in') {
+      (ctx.session as unknown as Record<string, unknown>).sso = { accessToken: portal.issueToken() };
+      ctx.body = 'ok';
+      return;
+    }
+    await next();
+  });
+  app.use(ssoSignOut({ client: routeClient, delegateErrors: true }) as never);
+  return app.callback();
+}
+
+async function signedInCookie(app: ReturnType<typeof delegatingApp>): Promise<string> {
+  return cookieHeaderFrom(await request(app).get('/in').expect(200));
+}
+
 describe('Koa only', () => {
   it('catches app.use(ssoSignOut) instead of app.use(ssoSignOut())', () => {
     const ctx = { req: {}, res: {}, request: {} };
@@ -27,29 +50,15 @@ describe('Koa only', () => {
   });
 
   it('throws the typed error in delegate mode; Koa’s default handler answers with its status and headers', async () => {
-    const app = new Koa();
-    app.keys = ['k'];
     const errors: unknown[] = [];
-    app.on('error', (err) => errors.push(err));
-    app.use(koaSession({ key: 'sess' }, app));
-    app.use(async (ctx, next) => {
-      if (ctx.path === '/in') {
-        (ctx.session as unknown as Record<string, unknown>).sso = { accessToken: portal.issueToken() };
-        ctx.body = 'ok';
-        return;
-      }
-      await next();
-    });
-    app.use(ssoSignOut({ client, delegateErrors: true }) as never);
-    const signin = await request(app.callback()).get('/in').expect(200);
-    const cookie = (signin.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';', 1)[0]).join('; ');
+    const app = delegatingApp(client, (err) => errors.push(err));
+    const cookie = await signedInCookie(app);
     portal.enqueue('unauthorized');
-    const rejected = await request(app.callback()).post('/signout').set('Cookie', cookie).expect(401);
+    const rejected = await request(app).post('/signout').set('Cookie', cookie).expect(401);
     expect(rejected.text).toContain('already ended');
-    const again = await request(app.callback()).get('/in').expect(200);
-    const cookie2 = (again.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';', 1)[0]).join('; ');
+    const cookie2 = await signedInCookie(app);
     portal.enqueue({ kind: 'throttle', retryAfter: 6 });
-    const res = await request(app.callback()).post('/signout').set('Cookie', cookie2).expect(429);
+    const res = await request(app).post('/signout').set('Cookie', cookie2).expect(429);
     expect(res.headers['retry-after']).toBe('6');
     expect(res.headers['cache-control']).toBe('no-store');
     // Koa shows the message of an error with `expose`.
@@ -60,29 +69,12 @@ describe('Koa only', () => {
   });
 
   it('delegate mode with Koa’s default handler still clears a cookie-mode session on a signedOut: true answer', async () => {
-    const app = new Koa();
-    app.keys = ['k'];
-    app.on('error', () => undefined);
-    app.use(koaSession({ key: 'sess' }, app));
-    app.use(async (ctx, next) => {
-      if (ctx.path === '/in') {
-        (ctx.session as unknown as Record<string, unknown>).sso = { accessToken: portal.issueToken() };
-        ctx.body = 'ok';
-        return;
-      }
-      if (ctx.path === '/me') {
-        ctx.body = { signedIn: (ctx.session as unknown as Record<string, unknown> | null)?.sso !== undefined };
-        return;
-      }
-      await next();
-    });
     // A client of its own: the shared one's throttle gate is closed by the test before.
     const own = createLogoutClient({ endpoint: portal.url });
-    app.use(ssoSignOut({ client: own, delegateErrors: true }) as never);
-    const signin = await request(app.callback()).get('/in').expect(200);
-    const jar = (signin.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';', 1)[0]).join('; ');
+    const app = delegatingApp(own, () => undefined);
+    const jar = await signedInCookie(app);
     portal.enqueue('unauthorized');
-    const res = await request(app.callback()).post('/signout').set('Cookie', jar).expect(401);
+    const res = await request(app).post('/signout').set('Cookie', jar).expect(401);
     const cleared = (res.headers['set-cookie'] as unknown as string[] | undefined) ?? [];
     expect(cleared.some((c) => c.startsWith('sess=;') && /expires=Thu, 01 Jan 1970/i.test(c))).toBe(true);
     expect(cleared.some((c) => c.startsWith('sess.sig=') && /expires=Thu, 01 Jan 1970/i.test(c))).toBe(true);

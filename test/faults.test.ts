@@ -111,8 +111,22 @@ const CASES: readonly Case[] = [
   { name: 'slow headers, past the deadline', replies: [{ kind: 'real', delayMs: 5000 }], expected: TIMEOUT, calls: 1 },
   {
     name: 'slow body, in time',
-    replies: [{ kind: 'slow-body', status: 401, chunks: 3, intervalMs: 50, body: '{"message":"gone"}' }],
+    replies: [
+      {
+        kind: 'slow-body',
+        status: 401,
+        chunks: 3,
+        intervalMs: 50,
+        body: '{"__type":"UnauthorizedException","message":"gone"}',
+      },
+    ],
     expected: REJECTED,
+  },
+  {
+    name: 'slow body, in time, a 401 that names no error (not the portal’s words)',
+    replies: [{ kind: 'slow-body', status: 401, chunks: 3, intervalMs: 50, body: '{"message":"gone"}' }],
+    expected: BAD,
+    calls: 1,
   },
   {
     name: 'slow body, past the deadline',
@@ -121,9 +135,9 @@ const CASES: readonly Case[] = [
   },
   { name: 'hang past the deadline', replies: ['hang'], expected: TIMEOUT, calls: 1 },
   {
-    name: 'an endless body on a 400 (read bounded)',
+    name: 'an endless body on a 400 that names no error (read bounded)',
     replies: [{ kind: 'endless-body', status: 400 }],
-    expected: REJECTED,
+    expected: BAD,
     calls: 1,
   },
   {
@@ -132,9 +146,10 @@ const CASES: readonly Case[] = [
     expected: UNAVAILABLE,
   },
   {
-    name: 'malformed JSON on a 401',
+    name: 'malformed JSON on a 401 (no error name can be read)',
     replies: [{ kind: 'status', status: 401, body: '{"message": "unterminated' }],
-    expected: REJECTED,
+    expected: BAD,
+    calls: 1,
   },
   { name: 'malformed JSON on a 200', replies: [{ kind: 'status', status: 200, body: '{{{' }], expected: REVOKED },
   {
@@ -196,10 +211,10 @@ const CASES: readonly Case[] = [
     calls: 1,
   },
   {
-    name: '429 asking for a wait longer than the deadline',
+    name: '429 asking for a wait longer than the deadline (announced capped at 60 s)',
     replies: [{ kind: 'throttle', retryAfter: 3600 }],
     expected: THROTTLED,
-    retryAfter: [3600, 3600],
+    retryAfter: [60, 60],
     calls: 1,
   },
 ];

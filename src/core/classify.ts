@@ -1,15 +1,62 @@
-// Turns one portal answer into an outcome, naming errors exactly as the official AWS SDKs do.
+// Turns one portal answer into what it means: retry or not, and the outcome if it is the last one, as the official AWS SDKs decide.
 
-/** What one Logout answer (or the whole call) means for the sign-out. */
-export type UpstreamOutcome = 'revoked' | 'rejected' | 'throttled' | 'unavailable' | 'timeout' | 'bad_response';
+/**
+ * What a Logout call ended with. `not_sent` is a call refused locally: the token or the session's
+ * region could not be put on the wire, so the portal said nothing about the token.
+ */
+export type UpstreamOutcome =
+  'revoked' | 'rejected' | 'throttled' | 'unavailable' | 'timeout' | 'bad_response' | 'not_sent';
+
+/** Why an answer may be retried, in the SDK's terms (`THROTTLING`, `TRANSIENT`). */
+export type RetryKind = 'throttling' | 'transient';
 
 export interface Classification {
+  /** What the answer means if no retry follows it. */
   readonly outcome: UpstreamOutcome;
+  /** Set when the SDKs' standard retry mode would try again after this answer. */
+  readonly retry: RetryKind | undefined;
+  /** The error name, cleaned as the SDK cleans it (raw: the caller scrubs it before showing it). */
   readonly errorName: string | undefined;
+  /** The error message from the body (raw). */
   readonly message: string | undefined;
 }
 
 type Headers = Record<string, string | string[] | undefined>;
+
+/**
+ * Error names the SDK's standard retry mode treats as throttling, whatever the status
+ * (`THROTTLING_ERROR_CODES` of `@smithy/service-error-classification`; the conformance suite
+ * checks this list against the SDK's own).
+ */
+export const THROTTLING_ERROR_NAMES: ReadonlySet<string> = new Set([
+  'BandwidthLimitExceeded',
+  'EC2ThrottledException',
+  'LimitExceededException',
+  'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'ThrottledException',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'TransactionInProgressException',
+]);
+
+/** Error names the SDK treats as transient (`TRANSIENT_ERROR_CODES`), whatever the status. */
+export const TRANSIENT_ERROR_NAMES: ReadonlySet<string> = new Set([
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
+
+/** Statuses the SDK treats as transient (`TRANSIENT_ERROR_STATUS_CODES`). */
+export const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([500, 502, 503, 504]);
+
+/** The only words by which the portal says a token is dead: not found, expired, revoked, or malformed. */
+const TOKEN_DEAD_NAMES: ReadonlySet<string> = new Set(['UnauthorizedException', 'InvalidRequestException']);
 
 function findKey(object: object, key: string): string | undefined {
   return Object.keys(object).find((k) => k.toLowerCase() === key);
@@ -50,63 +97,63 @@ export function errorNameOf(headers: Headers, data: unknown): string | undefined
   return undefined;
 }
 
-function parseJson(text: string): unknown {
+const NOT_JSON = Symbol('not JSON');
+
+// The SDK parses any non-empty error body as JSON and fails the whole answer when it is not.
+function parseBody(text: string): unknown {
   if (text.length === 0) return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    return undefined;
+    return NOT_JSON;
   }
 }
-
-const MODELLED: Readonly<Record<string, UpstreamOutcome>> = {
-  UnauthorizedException: 'rejected',
-  InvalidRequestException: 'rejected',
-  TooManyRequestsException: 'throttled',
-};
-
-/** Unmodelled statuses the official retry strategy treats as transient. */
-export const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([500, 502, 503, 504]);
-
-function outcomeByStatus(status: number): UpstreamOutcome {
-  if (status === 400 || status === 401) return 'rejected';
-  if (status === 429) return 'throttled';
-  if (TRANSIENT_STATUSES.has(status)) return 'unavailable';
-  return 'bad_response';
-}
-
-const MAX_MESSAGE_LENGTH = 300;
 
 function messageOf(data: unknown): string | undefined {
   if (data === null || typeof data !== 'object') return undefined;
   const record = data as Record<string, unknown>;
   const message = record.message ?? record.Message;
-  if (typeof message !== 'string') return undefined;
-  // Keep it printable and short: it may end up in a log line.
-  // eslint-disable-next-line no-control-regex
-  return message.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, MAX_MESSAGE_LENGTH);
+  return typeof message === 'string' ? message : undefined;
 }
 
-/** Classifies one HTTP answer of the portal. `bodyText` is the (bounded) start of the body. */
-export function classifyResponse(status: number, headers: Headers, bodyText: string): Classification {
+function retryKind(status: number, errorName: string | undefined, message: string | undefined): RetryKind | undefined {
+  if (status === 429 || (errorName !== undefined && THROTTLING_ERROR_NAMES.has(errorName))) return 'throttling';
+  if (TRANSIENT_STATUSES.has(status)) return 'transient';
+  if (errorName === undefined) return undefined;
+  if (TRANSIENT_ERROR_NAMES.has(errorName)) return 'transient';
+  // The SDK's one message-based rule: an expired signature is a clock problem worth a retry.
+  if (errorName === 'InvalidSignatureException' && message?.includes('Signature expired') === true) return 'transient';
+  return undefined;
+}
+
+/**
+ * Classifies one HTTP answer of the portal. `bodyText` is the (bounded) start of the body;
+ * `complete` is false when the body was cut at its bound, so its JSON cannot be judged.
+ */
+export function classifyResponse(status: number, headers: Headers, bodyText: string, complete = true): Classification {
   if (status >= 200 && status < 300) {
-    return { outcome: 'revoked', errorName: undefined, message: undefined };
+    return { outcome: 'revoked', retry: undefined, errorName: undefined, message: undefined };
   }
-  const data = parseJson(bodyText);
-  const errorName = errorNameOf(headers, data);
-  const modelled = errorName === undefined ? undefined : MODELLED[errorName];
-  return {
-    outcome: modelled ?? outcomeByStatus(status),
-    errorName,
-    message: messageOf(data),
-  };
+  const data = parseBody(bodyText);
+  // A complete body that is not JSON makes the SDK fail before it reads any name (a proxy's HTML
+  // page, say): only the status speaks then. A body cut at our bound is judged by its header.
+  const named = data !== NOT_JSON || !complete;
+  const errorName = named ? errorNameOf(headers, data === NOT_JSON ? undefined : data) : undefined;
+  const message = messageOf(data);
+  const retry = retryKind(status, errorName, message);
+  let outcome: UpstreamOutcome;
+  if (errorName !== undefined && TOKEN_DEAD_NAMES.has(errorName)) outcome = 'rejected';
+  else if (retry === 'throttling') outcome = 'throttled';
+  else if (retry === 'transient') outcome = 'unavailable';
+  else outcome = 'bad_response';
+  return { outcome, retry, errorName, message };
 }
 
-/** The portal's request id, from whichever of its spellings the answer carries. */
+/** The portal's request id, from whichever of its spellings the answer carries (raw). */
 export function requestIdOf(headers: Headers): string | undefined {
   for (const name of ['x-amzn-requestid', 'x-amzn-request-id', 'x-amz-request-id']) {
     const value = headerValue(headers, name);
-    if (value !== undefined && value.length > 0) return value.slice(0, 200);
+    if (value !== undefined && value.length > 0) return value;
   }
   return undefined;
 }

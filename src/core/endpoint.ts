@@ -111,3 +111,30 @@ export function portalEndpoint(region: string, variant: EndpointVariant): string
   if (variant.useDualStack) return `https://portal.sso.${region}.${p.dualStackDnsSuffix}`;
   return `https://portal.sso.${region}.${p.dnsSuffix}`;
 }
+
+/** A region as read from a session, made ready for an endpoint: SDK pseudo-regions resolved. */
+export interface SessionRegion {
+  readonly region: string;
+  /** The session named a FIPS pseudo-region (`fips-us-east-1`, `us-east-1-fips`). */
+  readonly fips: boolean;
+}
+
+/**
+ * Normalises a region read from a session as the SDK's region resolver does: `fips-…` and `…-fips`
+ * pseudo-regions become the region with FIPS on, and (beyond the SDK, which would send them as
+ * they are) case and surrounding blanks are ignored, since DNS ignores them too. Undefined when
+ * what remains cannot be a host label.
+ */
+export function normaliseSessionRegion(raw: unknown): SessionRegion | undefined {
+  if (typeof raw !== 'string') return undefined;
+  let region = raw.trim().toLowerCase();
+  let fips = false;
+  if (region === 'fips-aws-global' || region === 'aws-fips') {
+    region = 'us-east-1';
+    fips = true;
+  } else if (region.startsWith('fips-') || region.endsWith('-fips')) {
+    region = region.replace(/fips-(dkr-|prod-)?|-fips/, '');
+    fips = true;
+  }
+  return isValidRegion(region) ? { region, fips } : undefined;
+}

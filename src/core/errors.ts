@@ -7,10 +7,13 @@ export type SignOutErrorCode =
   | 'sso_unavailable'
   | 'sso_timeout'
   | 'sso_bad_response'
+  | 'sso_token_unusable'
   | 'method_not_allowed'
   | 'cross_site_request'
+  | 'session_missing'
   | 'session_unsupported'
-  | 'session_error';
+  | 'session_error'
+  | 'wrong_adapter';
 
 export interface SignOutErrorInit {
   readonly status: number;
@@ -80,6 +83,27 @@ export class SignOutError extends Error {
       requestId: this.requestId,
       upstreamStatus: this.upstreamStatus,
     };
+  }
+}
+
+/** Why a request to the portal got no HTTP answer. */
+export type PortalRequestFailure = 'deadline' | 'connection' | 'malformed_response';
+
+/**
+ * A request to the portal that got no HTTP answer: the deadline passed, the connection failed, or
+ * the bytes were not HTTP. The library's own type in place of the HTTP client's errors, which can
+ * carry raw response bytes; its message is fixed text plus the system error code.
+ */
+export class PortalRequestError extends Error {
+  override readonly name = 'PortalRequestError';
+  readonly failure: PortalRequestFailure;
+  /** The system or HTTP client error code, e.g. `ECONNRESET`, `UND_ERR_SOCKET`, `HPE_INVALID_CONSTANT`. */
+  readonly code: string | undefined;
+
+  constructor(failure: PortalRequestFailure, message: string, code?: string) {
+    super(message);
+    this.failure = failure;
+    this.code = code;
   }
 }
 

@@ -2,12 +2,18 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Agent, Dispatcher } from 'undici';
-import { classifyResponse, requestIdOf, type UpstreamOutcome } from './classify.js';
-import { isValidRegion, portalEndpoint, type EndpointVariant } from './endpoint.js';
-import { describeValue, SignOutConfigError } from './errors.js';
-import { backoffMs, errorCodeOf, isTransientError, retryAfterHintMs } from './retry.js';
+import { classifyResponse, requestIdOf, type RetryKind, type UpstreamOutcome } from './classify.js';
+import { DeadlineSweep } from './deadlines.js';
+import { isValidRegion, normaliseSessionRegion, portalEndpoint, type EndpointVariant } from './endpoint.js';
+import { describeValue, PortalRequestError, SignOutConfigError } from './errors.js';
+import { PortalGate } from './portal-gate.js';
+import { RecentResults, tokenDigest } from './recent-results.js';
+import { backoffMs, isTransientError, retryAfterHintMs, RetryQuota } from './retry.js';
+import { printable } from './scrub.js';
 import { checkAccessToken } from './token.js';
-import { VERSION } from './version.js';
+import { sendLogout, type PortalAnswer, type PortalBase } from './transport.js';
+
+export { MAX_ERROR_BODY_BYTES } from './transport.js';
 
 export interface LogoutClientOptions {
   /**
@@ -17,8 +23,8 @@ export interface LogoutClientOptions {
   readonly region?: string | undefined;
   /**
    * Send Logout to this base URL instead of the regional endpoint (a proxy, a VPC endpoint, the
-   * fake portal in tests). Cannot be combined with `useFipsEndpoint` or `useDualstackEndpoint`.
-   * Default: the regional endpoint of the region.
+   * fake portal in tests). A region stored in the session is then ignored. Cannot be combined with
+   * `useFipsEndpoint` or `useDualstackEndpoint`. Default: the regional endpoint of the region.
    */
   readonly endpoint?: string | URL | undefined;
   /** Use the FIPS endpoint of the region. Default `false`. */
@@ -31,10 +37,16 @@ export interface LogoutClientOptions {
   readonly connectTimeoutMs?: number | undefined;
   /** Attempts in all, as the SDKs' standard retry mode. Default `3`; `1` disables retries. */
   readonly maxAttempts?: number | undefined;
-  /** Upper bound on open connections per portal host. Default `16`. */
+  /** Upper bound on requests in flight per portal host; the rest wait their turn. Default `16`. */
   readonly maxConnections?: number | undefined;
   /** Upper bound on distinct Logout calls in progress; past it, calls fail fast as unavailable. Default `1000`. */
   readonly maxPending?: number | undefined;
+  /**
+   * Upper bound on any wait the portal (or a proxy in front of it) asks for, in milliseconds: the
+   * throttle window during which no call is sent, and the `Retry-After` announced to the browser.
+   * One odd `Retry-After: 86400` must not lock every user out for a day. Default `60000`.
+   */
+  readonly maxRetryAfterMs?: number | undefined;
   /**
    * An undici dispatcher to send requests through (a `ProxyAgent`, an `Agent` with a custom CA, a
    * `MockAgent`). Default: an own keep-alive `Agent`, closed by `close()`.
@@ -51,33 +63,34 @@ export interface LogoutInput {
 /** Why a call ended without an HTTP answer from the portal, where that matters. */
 export type LogoutReason =
   | 'invalid_token'
+  | 'invalid_region'
   | 'connection_error'
   | 'malformed_response'
   | 'deadline'
   | 'throttle_gate'
-  | 'overloaded'
-  | 'invalid_region';
+  | 'overloaded';
 
 /** What happened to one Logout call, after retries. Never contains the token. */
 export interface LogoutResult {
   readonly outcome: UpstreamOutcome;
   /** The last HTTP status the portal answered with, if it answered at all. */
   readonly upstreamStatus: number | undefined;
-  /** The portal's error name, cleaned as the SDKs clean it, e.g. `UnauthorizedException`. */
+  /** The portal's error name, cleaned as the SDKs clean it (token removed, escaped, bounded). */
   readonly errorName: string | undefined;
-  /** The portal's error message (bounded, control characters removed). */
+  /** The portal's error message (token removed, escaped, bounded). */
   readonly message: string | undefined;
+  /** The portal's request id (token removed, escaped, bounded). */
   readonly requestId: string | undefined;
   /** HTTP requests made (0 when the call was refused locally or by the throttle gate). */
   readonly attempts: number;
   readonly durationMs: number;
-  /** The wait the portal asked for (throttled or unavailable), in milliseconds. */
+  /** The wait the portal asked for (throttled or unavailable), in milliseconds, capped by `maxRetryAfterMs`. */
   readonly retryAfterMs: number | undefined;
   readonly reason: LogoutReason | undefined;
-  /** True when this caller joined a call already in flight for the same token. */
+  /** True when this caller joined a call already in flight for the same token, or one just made. */
   readonly shared: boolean;
-  /** The low-level failure behind `unavailable` or `timeout`. */
-  readonly cause: Error | undefined;
+  /** The failure behind an answer-less call (`unavailable`, `timeout`, `bad_response`). */
+  readonly cause: PortalRequestError | undefined;
 }
 
 export interface LogoutClient {
@@ -101,6 +114,7 @@ const DEFAULTS = {
   maxAttempts: 3,
   maxConnections: 16,
   maxPending: 1000,
+  maxRetryAfterMs: 60_000,
 } as const;
 
 // undici takes 100 ms and more to load; importing this package must not cost that. It is loaded in
@@ -110,22 +124,16 @@ function loadUndici(): Promise<typeof import('undici')> {
   return (undici ??= import('undici'));
 }
 
-/** Error bodies are read up to this many bytes; the SDK's longest real error body is far shorter. */
-export const MAX_ERROR_BODY_BYTES = 8192;
-// When the portal throttles without saying how long to wait, this is the window we announce.
-const DEFAULT_THROTTLE_WINDOW_MS = 1000;
+/** The throttle window announced when the portal throttles without naming a wait. */
+export const DEFAULT_THROTTLE_WINDOW_MS = 1000;
 // A token just revoked (or refused) is answered from memory for this long: other tabs of the same
 // session that read the token just before the session ended must not call the portal again.
 const RECENT_TTL_MS = 60_000;
 const RECENT_MAX = 10_000;
-
-class DeadlineReached extends Error {
-  override readonly name = 'DeadlineReached';
-  readonly code = 'SSO_SIGNOUT_DEADLINE';
-  constructor(ms: number) {
-    super(`the Logout deadline of ${String(ms)} ms was reached`);
-  }
-}
+// Strings from the portal are cut to these lengths before anyone sees them.
+const MAX_NAME_LENGTH = 100;
+const MAX_MESSAGE_LENGTH = 300;
+const MAX_REQUEST_ID_LENGTH = 200;
 
 function positiveInteger(option: string, value: unknown, fallback: number, max: number): number {
   if (value === undefined) return fallback;
@@ -163,12 +171,7 @@ function checkRegion(option: string, region: unknown): string | undefined {
   return region;
 }
 
-interface Base {
-  readonly origin: string;
-  readonly path: string;
-}
-
-function parseEndpoint(endpoint: string | URL): Base {
+function parseEndpoint(endpoint: string | URL): PortalBase {
   let url: URL;
   try {
     url = new URL(endpoint);
@@ -204,58 +207,59 @@ function result(partial: Partial<LogoutResult> & Pick<LogoutResult, 'outcome'>):
   };
 }
 
-function isParseError(error: unknown): boolean {
-  const code = errorCodeOf(error);
-  return (error instanceof Error && error.name === 'HTTPParserError') || (code?.startsWith('HPE_') ?? false);
-}
+/** Where a call goes: the portal base for the token's region, or why there is none. */
+type Destination = { readonly base: PortalBase } | { readonly refused: LogoutReason };
 
-/** Removes every occurrence of the token from text the portal sent back. */
-function scrub(text: string | undefined, token: string): string | undefined {
-  return text === undefined || !text.includes(token) ? text : text.split(token).join('[redacted]');
-}
-
-// Endpoints are derived once per region seen, not per call.
-function regionalBases(defaultRegion: string, variant: EndpointVariant): (sessionRegion: string | undefined) => Base {
-  const cache = new Map<string, Base>();
-  return (sessionRegion) => {
-    const chosen = sessionRegion ?? defaultRegion;
-    let base = cache.get(chosen);
-    if (base === undefined) {
-      base = { origin: portalEndpoint(chosen, variant), path: '/logout' };
-      cache.set(chosen, base);
+/** Picks the portal for a call: the fixed endpoint, or the session's region, else the configured one. */
+function destinations(
+  options: LogoutClientOptions,
+  region: string | undefined,
+  variant: EndpointVariant,
+): (sessionRegion: unknown) => Destination {
+  if (options.endpoint !== undefined) {
+    // A fixed endpoint is where every call goes: the session's region has no say.
+    const fixed = { base: parseEndpoint(options.endpoint) };
+    return () => fixed;
+  }
+  if (region === undefined) {
+    throw new SignOutConfigError(
+      'region',
+      'set `region` (the IAM Identity Center region, e.g. "us-east-1") or `endpoint`: without either there is nowhere to send Logout.',
+    );
+  }
+  // Endpoints are derived once per region seen, not per call.
+  const cache = new Map<string, Destination>();
+  const regional = (name: string, fips: boolean): Destination => {
+    const key = `${name}\n${String(fips)}`;
+    let found = cache.get(key);
+    if (found === undefined) {
+      found = {
+        base: { origin: portalEndpoint(name, { ...variant, useFips: variant.useFips || fips }), path: '/logout' },
+      };
+      if (cache.size < 1000) cache.set(key, found);
     }
-    return base;
+    return found;
+  };
+  const configured = regional(region, false);
+  return (sessionRegion) => {
+    if (sessionRegion === undefined || sessionRegion === null || sessionRegion === '') return configured;
+    const normal = normaliseSessionRegion(sessionRegion);
+    // A region that is not a host label names no portal: the token is not sent anywhere.
+    if (normal === undefined) return { refused: 'invalid_region' };
+    return regional(normal.region, normal.fips);
   };
 }
 
-type RawHeaders = readonly (Buffer | string)[];
-
-// undici hands headers over raw (name, value, name, value, …); the classifier wants them by name.
-function headersOf(raw: RawHeaders): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = {};
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as Buffer | string).toString('latin1').toLowerCase();
-    const value = (raw[i + 1] as Buffer | string).toString('latin1');
-    const existing = headers[name];
-    headers[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
-  }
-  return headers;
-}
-
-/** How often in-flight calls are checked against their deadline. */
-const SWEEP_MS = 10;
-
-interface InFlightAttempt {
-  readonly deadline: number;
-  readonly expire: () => void;
-}
-
-interface AttemptAnswer {
-  readonly status: number;
+/** What one attempt came back with, strings already made safe to show. */
+interface Attempt {
+  readonly answer: PortalAnswer | undefined;
+  readonly error: PortalRequestError | undefined;
   readonly outcome: UpstreamOutcome;
+  readonly retry: RetryKind | undefined;
   readonly errorName: string | undefined;
   readonly message: string | undefined;
   readonly requestId: string | undefined;
+  /** The wait the portal named, capped. */
   readonly hintMs: number | undefined;
 }
 
@@ -278,18 +282,7 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
       `a custom \`endpoint\` cannot be combined with \`${variant}\`: point \`endpoint\` at the variant you want.`,
     );
   }
-  let baseFor: (sessionRegion: string | undefined) => Base;
-  if (options.endpoint !== undefined) {
-    const fixed = parseEndpoint(options.endpoint);
-    baseFor = () => fixed;
-  } else if (region !== undefined) {
-    baseFor = regionalBases(region, { useFips, useDualStack });
-  } else {
-    throw new SignOutConfigError(
-      'region',
-      'set `region` (the IAM Identity Center region, e.g. "us-east-1") or `endpoint`: without either there is nowhere to send Logout.',
-    );
-  }
+  const destinationFor = destinations(options, region, { useFips, useDualStack });
   const timeoutMs = positiveInteger('timeoutMs', options.timeoutMs, DEFAULTS.timeoutMs, 600_000);
   const connectTimeoutMs = positiveInteger(
     'connectTimeoutMs',
@@ -300,6 +293,12 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
   const maxAttempts = positiveInteger('maxAttempts', options.maxAttempts, DEFAULTS.maxAttempts, 10);
   const maxConnections = positiveInteger('maxConnections', options.maxConnections, DEFAULTS.maxConnections, 10_000);
   const maxPending = positiveInteger('maxPending', options.maxPending, DEFAULTS.maxPending, 1_000_000);
+  const maxRetryAfterMs = positiveInteger(
+    'maxRetryAfterMs',
+    options.maxRetryAfterMs,
+    DEFAULTS.maxRetryAfterMs,
+    86_400_000,
+  );
   if (options.dispatcher !== undefined && typeof (options.dispatcher as { request?: unknown }).request !== 'function') {
     throw new SignOutConfigError('dispatcher', '`dispatcher` must be an undici Dispatcher (Agent, Pool, ProxyAgent…).');
   }
@@ -323,253 +322,173 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
   const random = internals.random ?? Math.random;
   const now = internals.now ?? Date.now;
 
+  const sweep = new DeadlineSweep();
+  const quota = new RetryQuota();
+  const gates = new Map<string, PortalGate>();
+  const gateOf = (origin: string): PortalGate => {
+    let gate = gates.get(origin);
+    if (gate === undefined) {
+      gate = new PortalGate(maxConnections, sweep, now);
+      gates.set(origin, gate);
+    }
+    return gate;
+  };
   const inFlight = new Map<string, Promise<LogoutResult>>();
   // Only tokens the portal revoked or refused are kept here: dead tokens, worth nothing to anyone.
-  const recent = new Map<string, { readonly result: LogoutResult; readonly until: number }>();
+  const recent = new RecentResults<LogoutResult>(RECENT_TTL_MS, RECENT_MAX, now);
+  const capHint = (ms: number | undefined): number | undefined =>
+    ms === undefined ? undefined : Math.min(ms, maxRetryAfterMs);
 
-  function remember(key: string, r: LogoutResult): void {
-    if (r.outcome !== 'revoked' && r.outcome !== 'rejected') return;
-    if (recent.size >= RECENT_MAX) {
-      const oldest = recent.keys().next().value;
-      if (oldest !== undefined) recent.delete(oldest);
+  async function attempt(base: PortalBase, token: string, deadline: number): Promise<Attempt> {
+    let answer: PortalAnswer;
+    try {
+      answer = await sendLogout(dispatcher ?? (await dispatcherReady), base, token, deadline, sweep);
+    } catch (error) {
+      const own =
+        error instanceof PortalRequestError
+          ? error
+          : new PortalRequestError('connection', 'the request to the portal failed');
+      const outcome: UpstreamOutcome =
+        own.failure === 'deadline' ? 'timeout' : own.failure === 'malformed_response' ? 'bad_response' : 'unavailable';
+      return {
+        answer: undefined,
+        error: own,
+        outcome,
+        retry: own.failure === 'connection' && isTransientError(own) ? 'transient' : undefined,
+        errorName: undefined,
+        message: undefined,
+        requestId: undefined,
+        hintMs: undefined,
+      };
     }
-    recent.set(key, { result: { ...r, cause: undefined }, until: now() + RECENT_TTL_MS });
+    const meaning = classifyResponse(answer.status, answer.headers, answer.body, answer.complete);
+    const requestId = requestIdOf(answer.headers);
+    // Everything the portal said is scrubbed here, once: nothing downstream sees it raw.
+    return {
+      answer,
+      error: undefined,
+      ...meaning,
+      errorName: meaning.errorName === undefined ? undefined : printable(meaning.errorName, MAX_NAME_LENGTH, token),
+      message: meaning.message === undefined ? undefined : printable(meaning.message, MAX_MESSAGE_LENGTH, token),
+      requestId: requestId === undefined ? undefined : printable(requestId, MAX_REQUEST_ID_LENGTH, token),
+      hintMs: meaning.retry === undefined ? undefined : capHint(retryAfterHintMs(answer.headers, now())),
+    };
   }
 
-  function recalled(key: string): LogoutResult | undefined {
-    const entry = recent.get(key);
-    if (entry === undefined) return undefined;
-    if (entry.until <= now()) {
-      recent.delete(key);
-      return undefined;
-    }
-    return { ...entry.result, attempts: 0, durationMs: 0, shared: true };
-  }
-  const throttledUntil = new Map<string, number>();
-
-  // Deadlines are enforced by one sweep over the calls in flight, not a timer and an
-  // AbortController per call: the sweep runs only while something is in flight.
-  const attempts = new Set<InFlightAttempt>();
-  let sweeper: NodeJS.Timeout | undefined;
-  function sweep(): void {
-    const t = performance.now();
-    for (const entry of attempts) if (entry.deadline <= t) entry.expire();
-  }
-  function track(entry: InFlightAttempt): void {
-    attempts.add(entry);
-    if (sweeper === undefined) {
-      sweeper = setInterval(sweep, SWEEP_MS);
-      sweeper.unref();
-    }
-  }
-  function untrack(entry: InFlightAttempt): void {
-    attempts.delete(entry);
-    if (attempts.size === 0 && sweeper !== undefined) {
-      clearInterval(sweeper);
-      sweeper = undefined;
-    }
-  }
-
-  // One HTTP request through undici's low-level handler interface: the status, the headers and at
-  // most MAX_ERROR_BODY_BYTES of an error body, with no stream in between.
-  async function attempt(base: Base, token: string, deadline: number): Promise<AttemptAnswer> {
-    const target = dispatcher ?? (await dispatcherReady);
-    return new Promise<AttemptAnswer>((resolve, reject) => {
-      let status = 0;
-      let rawHeaders: RawHeaders = [];
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let abort: ((reason: Error) => void) | undefined;
-      let aborted: Error | undefined;
-      let settled = false;
-      const succeeded = (): boolean => status >= 200 && status < 300;
-      const settle = (): boolean => {
-        if (settled) return false;
-        settled = true;
-        untrack(entry);
-        return true;
-      };
-      const answer = (): void => {
-        if (!settle()) return;
-        const headers = headersOf(rawHeaders);
-        const classified = classifyResponse(
-          status,
-          headers,
-          succeeded() ? '' : Buffer.concat(chunks, size).toString('utf8'),
-        );
-        resolve({
-          status,
-          ...classified,
-          message: scrub(classified.message, token),
-          requestId: requestIdOf(headers),
-          hintMs: retryAfterHintMs(headers, now()),
-        });
-      };
-      const fail = (error: Error): void => {
-        if (settle()) reject(error);
-      };
-      const stop = (reason: Error): void => {
-        aborted = reason;
-        abort?.(reason);
-      };
-      const entry: InFlightAttempt = {
-        deadline,
-        expire: () => {
-          // The status line of a 2xx already said the token is revoked; its (empty) body changes nothing.
-          if (succeeded()) answer();
-          else fail(new DeadlineReached(timeoutMs));
-          stop(new DeadlineReached(timeoutMs));
-        },
-      };
-      track(entry);
-      try {
-        target.dispatch(
-          {
-            origin: base.origin,
-            path: base.path,
-            method: 'POST',
-            headers: { 'x-amz-sso_bearer_token': token, 'content-length': '0', 'user-agent': `sso-signout/${VERSION}` },
-            body: null,
-          },
-          /* eslint-disable @typescript-eslint/no-deprecated --
-             The classic handler interface: undici 7's newer one (onRequestStart, …) is not
-             understood by every dispatcher (MockAgent calls these methods directly). */
-          {
-            onConnect(abortRequest: (reason: Error) => void) {
-              abort = abortRequest;
-              // Expired while queued for a connection: cancel it now that it can be.
-              if (aborted !== undefined) abortRequest(aborted);
-            },
-            onHeaders(statusCode: number, raw: RawHeaders) {
-              status = statusCode;
-              rawHeaders = raw;
-              return true;
-            },
-            onData(chunk: Buffer) {
-              if (succeeded()) return true;
-              const room = MAX_ERROR_BODY_BYTES - size;
-              chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
-              size += Math.min(chunk.length, room);
-              if (size < MAX_ERROR_BODY_BYTES) return true;
-              // Enough of the body to classify it; the rest may be endless. This closes the connection.
-              answer();
-              stop(new Error('error body read up to its bound'));
-              return false;
-            },
-            onComplete() {
-              answer();
-            },
-            onError(error: Error) {
-              if (succeeded()) answer();
-              else fail(error);
-            },
-          },
-          /* eslint-enable @typescript-eslint/no-deprecated */
-        );
-      } catch (error) {
-        fail(error instanceof Error ? error : new Error(String(error)));
-      }
-    });
-  }
-
-  async function call(base: Base, token: string): Promise<LogoutResult> {
+  // The retry policy of the SDKs' standard mode, inside one deadline, behind the portal's gate.
+  async function call(base: PortalBase, token: string): Promise<LogoutResult> {
     const started = performance.now();
     const deadline = started + timeoutMs;
+    const gate = gateOf(base.origin);
     let attempts = 0;
-    let last: AttemptAnswer | undefined;
-    let lastError: Error | undefined;
+    let last: Attempt | undefined;
+    let lastRetryCost: number | undefined;
+    // The end of the throttle window this call's own last answer opened.
+    let ownWindowUntil = 0;
     for (let retry = 0; ; retry++) {
-      attempts++;
-      last = undefined;
-      lastError = undefined;
-      try {
-        last = await attempt(base, token, deadline);
-      } catch (error) {
-        if (error instanceof DeadlineReached) {
+      const refusal = await gate.acquire(deadline, ownWindowUntil);
+      if (refusal !== undefined) {
+        if (last === undefined || refusal === 'deadline') {
           return result({
-            outcome: 'timeout',
+            outcome: refusal === 'deadline' ? 'timeout' : 'throttled',
+            reason: refusal === 'deadline' ? 'deadline' : 'throttle_gate',
+            retryAfterMs: refusal === 'throttled' ? gate.remaining() : undefined,
             attempts,
             durationMs: performance.now() - started,
-            reason: 'deadline',
-            cause: error,
+            upstreamStatus: last?.answer?.status,
+            requestId: last?.requestId,
           });
         }
-        lastError = error instanceof Error ? error : new Error(String(error));
+        // Another call's answer closed the gate while this one waited to retry: what this call
+        // last heard stands, and it waits no longer.
+        break;
       }
-      const throttled = last?.outcome === 'throttled';
-      const retryable =
-        throttled || last?.outcome === 'unavailable' || (lastError !== undefined && isTransientError(lastError));
-      if (!retryable || attempts >= maxAttempts) break;
-      const wait = Math.max(backoffMs(retry, throttled, random), last?.hintMs ?? 0);
+      attempts++;
+      try {
+        last = await attempt(base, token, deadline);
+        // Closed before the slot is passed on: the next caller in line must already see it.
+        if (last.retry === 'throttling' && last.hintMs !== undefined) {
+          gate.close(last.hintMs);
+          ownWindowUntil = gate.until;
+        }
+      } finally {
+        gate.release();
+      }
+      if (last.outcome === 'timeout' || last.retry === undefined || attempts >= maxAttempts) break;
+      const backoff = backoffMs(retry, last.retry === 'throttling', random);
+      // After a named wait, the retries of every caller the portal throttled must not land together.
+      const wait = last.hintMs === undefined ? backoff : last.hintMs + backoff;
       // Never wait past the deadline: answer now with what the portal said.
       if (performance.now() + wait >= deadline) break;
+      const cost = quota.take(last.retry === 'throttling');
+      if (cost === undefined) break;
+      lastRetryCost = cost;
       await sleep(wait);
     }
-    const durationMs = performance.now() - started;
-    if (last === undefined) {
-      return result({
-        // Bytes that are not HTTP are an answer, just not one we understand.
-        outcome: isParseError(lastError) ? 'bad_response' : 'unavailable',
-        attempts,
-        durationMs,
-        reason: isParseError(lastError) ? 'malformed_response' : 'connection_error',
-        cause: lastError,
-      });
+    return finish(last, attempts, started, gate, lastRetryCost);
+  }
+
+  function finish(
+    last: Attempt,
+    attempts: number,
+    started: number,
+    gate: PortalGate,
+    lastRetryCost: number | undefined,
+  ): LogoutResult {
+    if (last.outcome === 'revoked') quota.succeeded(lastRetryCost);
+    let retryAfterMs: number | undefined;
+    if (last.outcome === 'throttled') {
+      // A named wait closed the gate when it was heard; an unnamed one closes it now, for the
+      // default window. Either way the wait announced is what is left of the gate's window.
+      if (last.hintMs === undefined) gate.close(DEFAULT_THROTTLE_WINDOW_MS);
+      retryAfterMs = gate.remaining();
+    } else if (last.outcome === 'unavailable') {
+      retryAfterMs = last.hintMs;
     }
+    const reason: LogoutReason | undefined =
+      last.error === undefined
+        ? undefined
+        : last.error.failure === 'deadline'
+          ? 'deadline'
+          : last.error.failure === 'malformed_response'
+            ? 'malformed_response'
+            : 'connection_error';
     return result({
       outcome: last.outcome,
-      upstreamStatus: last.status,
+      upstreamStatus: last.answer?.status,
       errorName: last.errorName,
       message: last.message,
       requestId: last.requestId,
       attempts,
-      durationMs,
-      retryAfterMs:
-        last.outcome === 'throttled'
-          ? (last.hintMs ?? DEFAULT_THROTTLE_WINDOW_MS)
-          : last.outcome === 'unavailable'
-            ? last.hintMs
-            : undefined,
+      durationMs: performance.now() - started,
+      retryAfterMs,
+      reason,
+      cause: last.error,
     });
-  }
-
-  function gateResult(origin: string): LogoutResult | undefined {
-    const until = throttledUntil.get(origin);
-    if (until === undefined) return undefined;
-    const left = until - now();
-    if (left <= 0) {
-      throttledUntil.delete(origin);
-      return undefined;
-    }
-    return result({ outcome: 'throttled', retryAfterMs: left, reason: 'throttle_gate' });
   }
 
   function logout(input: LogoutInput): Promise<LogoutResult> {
     const token = checkAccessToken(input.accessToken);
     if (token === undefined) {
-      return Promise.resolve(result({ outcome: 'rejected', reason: 'invalid_token' }));
+      return Promise.resolve(result({ outcome: 'not_sent', reason: 'invalid_token' }));
     }
-    const sessionRegion: unknown = input.region ?? undefined;
-    if (sessionRegion !== undefined && (typeof sessionRegion !== 'string' || !isValidRegion(sessionRegion))) {
-      // A region that is not a DNS label cannot name a portal host: the stored sign-in is unusable.
-      return Promise.resolve(result({ outcome: 'rejected', reason: 'invalid_region' }));
-    }
-    const base = baseFor(sessionRegion);
-    const gated = gateResult(base.origin);
-    if (gated !== undefined) return Promise.resolve(gated);
-    const key = `${base.origin}${base.path}\n${token}`;
+    const destination = destinationFor(input.region);
+    if ('refused' in destination) return Promise.resolve(result({ outcome: 'not_sent', reason: destination.refused }));
+    const { base } = destination;
+    const key = tokenDigest(`${base.origin}${base.path}`, token);
     const existing = inFlight.get(key);
     if (existing !== undefined) return existing.then((r) => ({ ...r, shared: true }));
-    const known = recalled(key);
-    if (known !== undefined) return Promise.resolve(known);
+    const known = recent.get(key);
+    if (known !== undefined) return Promise.resolve({ ...known, attempts: 0, durationMs: 0, shared: true });
+    const gated = gateOf(base.origin).remaining();
+    if (gated > 0) {
+      return Promise.resolve(result({ outcome: 'throttled', retryAfterMs: gated, reason: 'throttle_gate' }));
+    }
     if (inFlight.size >= maxPending) {
       return Promise.resolve(result({ outcome: 'unavailable', reason: 'overloaded' }));
     }
     const pending = call(base, token).then((r) => {
-      if (r.outcome === 'throttled' && r.retryAfterMs !== undefined) {
-        throttledUntil.set(base.origin, now() + r.retryAfterMs);
-      }
-      remember(key, r);
+      if (r.outcome === 'revoked' || r.outcome === 'rejected') recent.set(key, { ...r, cause: undefined });
       return r;
     });
     inFlight.set(key, pending);
@@ -583,8 +502,11 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
   return {
     logout,
     endpointFor(sessionRegion?: string): string {
-      const base = baseFor(sessionRegion);
-      return `${base.origin}${base.path.replace(/\/logout$/, '')}`;
+      const destination = destinationFor(sessionRegion);
+      if ('refused' in destination) {
+        throw new SignOutConfigError('region', `${describeValue(sessionRegion)} is not an AWS region name.`);
+      }
+      return `${destination.base.origin}${destination.base.path.replace(/\/logout$/, '')}`;
     },
     async close(): Promise<void> {
       if (options.dispatcher !== undefined) return;

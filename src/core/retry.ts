@@ -62,11 +62,42 @@ export function retryAfterHintMs(headers: Headers, now: number): number | undefi
   if (amz !== undefined && /^\d+$/.test(amz)) return Math.min(Number(amz), MAX_HINT_MS);
   const standard = single(headers['retry-after'])?.trim();
   if (standard === undefined || standard.length === 0) return undefined;
-  if (/^\d+$/.test(standard)) return Math.min(Number(standard) * 1000, MAX_HINT_MS);
+  if (/^\d+(\.\d+)?$/.test(standard)) return Math.min(Math.ceil(Number(standard) * 1000), MAX_HINT_MS);
   // An HTTP-date names its weekday or month; anything else (e.g. "-5") is no hint at all, however
   // leniently Date.parse would read it.
   if (!/[a-z]{3}/i.test(standard)) return undefined;
   const date = Date.parse(standard);
   if (Number.isNaN(date)) return undefined;
   return Math.min(Math.max(0, date - now), MAX_HINT_MS);
+}
+
+/**
+ * The retry quota of the SDKs' standard mode: every retry spends from one budget per client and
+ * every success earns a little back, so a failing portal gets fewer retries, not three times the
+ * load. Figures of `@smithy/util-retry` (500 in all, 14 per transient retry, 5 per throttled one,
+ * a success refunds its retry's cost or 1).
+ */
+export class RetryQuota {
+  static readonly CAPACITY = 500;
+  static readonly TRANSIENT_COST = 14;
+  static readonly THROTTLING_COST = 5;
+  static readonly NO_RETRY_REFUND = 1;
+  private capacity = RetryQuota.CAPACITY;
+
+  /** Spends the cost of one retry and returns it, or undefined when the budget cannot cover it. */
+  take(throttling: boolean): number | undefined {
+    const cost = throttling ? RetryQuota.THROTTLING_COST : RetryQuota.TRANSIENT_COST;
+    if (this.capacity < cost) return undefined;
+    this.capacity -= cost;
+    return cost;
+  }
+
+  /** A call succeeded: refund what its last retry cost, or a little when it needed none. */
+  succeeded(lastRetryCost: number | undefined): void {
+    this.capacity = Math.min(RetryQuota.CAPACITY, this.capacity + (lastRetryCost ?? RetryQuota.NO_RETRY_REFUND));
+  }
+
+  get available(): number {
+    return this.capacity;
+  }
 }

@@ -274,7 +274,8 @@ describe('tokens and regions', () => {
     ['too long', 'a'.repeat(8193)],
   ])('refuses an %s token locally and sends nothing', async (_label, accessToken) => {
     const result = await client().logout({ accessToken });
-    expect(result).toMatchObject({ outcome: 'rejected', reason: 'invalid_token', attempts: 0 });
+    // Not sent, so not called dead either: the portal said nothing about it.
+    expect(result).toMatchObject({ outcome: 'not_sent', reason: 'invalid_token', attempts: 0 });
     expect(portal.calls).toHaveLength(0);
   });
 
@@ -293,7 +294,7 @@ describe('tokens and regions', () => {
     agent
       .get('https://portal.sso.us-west-2.amazonaws.com')
       .intercept({ path: '/logout', method: 'POST' })
-      .reply(401, '');
+      .reply(401, '', { headers: { 'x-amzn-errortype': 'UnauthorizedException' } });
     const c = createLogoutClient({ region: 'us-west-2', dispatcher: agent });
     expect(await c.logout({ accessToken: 'aoa1', region: 'eu-central-1' })).toMatchObject({ outcome: 'revoked' });
     expect(await c.logout({ accessToken: 'aoa2' })).toMatchObject({ outcome: 'rejected' });
@@ -318,16 +319,41 @@ describe('tokens and regions', () => {
     await agent.close();
   });
 
-  it.each(['evil.example/x', 'EU-WEST-1', 'a'.repeat(64), 42])(
-    'refuses a session region %j that is not a DNS label, sending nothing',
+  it.each(['evil.example/x', 'a'.repeat(64), 42, 'us_east_1', '-us-east-1'])(
+    'refuses a session region %j that cannot name a host: not sent, and not called dead',
     async (region) => {
       const agent = mocked();
       const c = createLogoutClient({ region: 'us-east-1', dispatcher: agent });
       const result = await c.logout({ accessToken: 'aoa1', region: region as string });
-      expect(result).toMatchObject({ outcome: 'rejected', reason: 'invalid_region', attempts: 0 });
+      expect(result).toMatchObject({ outcome: 'not_sent', reason: 'invalid_region', attempts: 0 });
       await agent.close();
     },
   );
+
+  it.each([
+    ['EU-WEST-1', 'https://portal.sso.eu-west-1.amazonaws.com'],
+    ['  eu-west-1 ', 'https://portal.sso.eu-west-1.amazonaws.com'],
+    ['CN-NORTH-1', 'https://portal.sso.cn-north-1.amazonaws.com.cn'],
+    ['fips-us-east-1', 'https://portal.sso-fips.us-east-1.amazonaws.com'],
+    ['us-east-1-fips', 'https://portal.sso-fips.us-east-1.amazonaws.com'],
+    ['fips-us-gov-west-1', 'https://portal.sso.us-gov-west-1.amazonaws.com'],
+    ['aws-fips', 'https://portal.sso-fips.us-east-1.amazonaws.com'],
+  ])('normalises the session region %j as the SDK does and sends to %s', async (region, host) => {
+    const agent = mocked();
+    agent.get(host).intercept({ path: '/logout', method: 'POST' }).reply(200, '');
+    const c = createLogoutClient({ region: 'eu-central-1', dispatcher: agent });
+    expect(await c.logout({ accessToken: 'aoa1', region })).toMatchObject({ outcome: 'revoked', attempts: 1 });
+    agent.assertNoPendingInterceptors();
+    await agent.close();
+  });
+
+  it('ignores the session region, however odd, when the endpoint is fixed', async () => {
+    for (const region of ['evil.example/x', 'eu-west-1', 42]) {
+      const result = await client().logout({ accessToken: portal.issueToken(), region: region as string });
+      expect(result).toMatchObject({ outcome: 'revoked', attempts: 1 });
+    }
+    expect(portal.calls.map((c) => c.path)).toEqual(['/logout', '/logout', '/logout']);
+  });
 });
 
 describe('configuration', () => {

@@ -7,7 +7,10 @@ import { clearingHeader } from '../../src/core/cookies.js';
 import { checkCrossSite, originOf } from '../../src/core/cross-site.js';
 import { negotiateFormat } from '../../src/core/negotiate.js';
 import { suggestOption } from '../../src/core/options.js';
-import { backoffMs, retryAfterHintMs } from '../../src/core/retry.js';
+import { normaliseSessionRegion } from '../../src/core/endpoint.js';
+import { RecentResults, tokenDigest } from '../../src/core/recent-results.js';
+import { backoffMs, retryAfterHintMs, RetryQuota } from '../../src/core/retry.js';
+import { bound, escapeControls, printable, redactToken } from '../../src/core/scrub.js';
 import { vetReturnTo } from '../../src/core/return-to.js';
 import { sanitizeErrorName } from '../../src/core/classify.js';
 
@@ -232,5 +235,99 @@ describe('SignOutError', () => {
       upstreamStatus: 503,
     });
     expect(inspect(error)).toContain('sso_unavailable');
+  });
+});
+
+describe('text from outside', () => {
+  const token = 'aoaABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop:0123456789';
+
+  it('redacts the whole token, and any run of 12 or more of its characters', () => {
+    expect(redactToken(`x ${token} y`, token)).toBe('x [redacted] y');
+    expect(redactToken(`cut: ${token.slice(0, 20)}`, token)).toBe('cut: [redacted]');
+    expect(redactToken(`tail ${token.slice(-15)}!`, token)).toBe('tail [redacted]!');
+    expect(redactToken(`${token}${token}`, token)).toBe('[redacted][redacted]');
+    // Shorter runs are left: they are as likely in any text.
+    expect(redactToken(`short ${token.slice(3, 14)}`, token)).toBe(`short ${token.slice(3, 14)}`);
+    // A token shorter than a run is redacted where it appears whole.
+    expect(redactToken('a tok b', 'tok')).toBe('a [redacted] b');
+  });
+
+  it('escapes control, line-breaking and bidi characters so text stays on one line as written', () => {
+    expect(escapeControls('a\r\nb\tc\u001b[31md\u0000')).toBe('a\\r\\nb\\tc\\u001b[31md\\u0000');
+    expect(escapeControls('x\u2028y\u202ez\u0085')).toBe('x\\u2028y\\u202ez\\u0085');
+    expect(escapeControls('plain é 中')).toBe('plain é 中');
+  });
+
+  it('bounds text, never splitting a surrogate pair', () => {
+    expect(bound('abcdef', 4)).toBe('abcd…');
+    expect(bound('abc😀', 4)).toBe('abc…');
+    expect(bound('abc', 4)).toBe('abc');
+    expect(printable(`\n${token}`, 100, token)).toBe('\\n[redacted]');
+  });
+});
+
+describe('recent results', () => {
+  it('keys tokens by a SHA-256 digest, never the token', () => {
+    const key = tokenDigest('https://portal/logout', 'aoa-secret-token-value');
+    expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(key).not.toContain('secret');
+    expect(tokenDigest('https://portal/logout', 'aoa-secret-token-value')).toBe(key);
+    expect(tokenDigest('https://other/logout', 'aoa-secret-token-value')).not.toBe(key);
+  });
+
+  it('forgets entries after their time and sweeps the expired ones on the next write', () => {
+    let now = 0;
+    const memory = new RecentResults<string>(60_000, 1000, () => now);
+    for (let i = 0; i < 500; i++) memory.set(`k${String(i)}`, 'revoked');
+    expect(memory.size).toBe(500);
+    expect(memory.get('k1')).toBe('revoked');
+    now = 60_001;
+    expect(memory.get('k2')).toBeUndefined();
+    memory.set('fresh', 'revoked');
+    expect(memory.size).toBe(1);
+  });
+
+  it('holds at most its bound, dropping the oldest', () => {
+    const memory = new RecentResults<string>(60_000, 3, () => 0);
+    for (const k of ['a', 'b', 'c', 'd']) memory.set(k, k);
+    expect(memory.size).toBe(3);
+    expect(memory.get('a')).toBeUndefined();
+    expect(memory.get('d')).toBe('d');
+  });
+});
+
+describe('retry quota', () => {
+  it('spends 14 per transient retry and 5 per throttled one out of 500, and refunds on success', () => {
+    const quota = new RetryQuota();
+    expect(quota.take(false)).toBe(14);
+    expect(quota.take(true)).toBe(5);
+    expect(quota.available).toBe(481);
+    quota.succeeded(14);
+    expect(quota.available).toBe(495);
+    quota.succeeded(undefined);
+    quota.succeeded(undefined);
+    expect(quota.available).toBe(497);
+    quota.succeeded(14);
+    expect(quota.available).toBe(500);
+    while (quota.take(false) !== undefined);
+    expect(quota.available).toBeLessThan(14);
+    expect(quota.take(true)).toBe(5);
+  });
+});
+
+describe('session regions', () => {
+  it.each([
+    ['eu-west-1', { region: 'eu-west-1', fips: false }],
+    [' EU-WEST-1\t', { region: 'eu-west-1', fips: false }],
+    ['fips-us-east-1', { region: 'us-east-1', fips: true }],
+    ['us-east-1-fips', { region: 'us-east-1', fips: true }],
+    ['fips-dkr-us-east-1', { region: 'us-east-1', fips: true }],
+    ['aws-fips', { region: 'us-east-1', fips: true }],
+    ['evil.example', undefined],
+    ['us_east_1', undefined],
+    ['', undefined],
+    [42, undefined],
+  ])('normalises %j', (raw, expected) => {
+    expect(normaliseSessionRegion(raw)).toEqual(expected);
   });
 });

@@ -1,0 +1,65 @@
+// Makes text from outside (the portal, a request) safe for logs, events and errors: token removed, controls escaped, length bounded.
+
+/** Shortest run of the token's characters that counts as an echo of it when it appears in other text. */
+const MIN_ECHO = 12;
+const REDACTED = '[redacted]';
+
+/**
+ * Replaces every echo of `token` in `text` with `[redacted]`: the whole token, and any run of 12 or
+ * more of its characters in a row (a cut-off or partial echo leaks as much as a whole one).
+ */
+export function redactToken(text: string, token: string): string {
+  if (token.length === 0 || text.length === 0) return text;
+  const k = Math.min(MIN_ECHO, token.length);
+  if (text.length < k) return text;
+  // Fast path: no k-long run of the token can be in the text if not even its shortest piece is.
+  let grams: Set<string> | undefined;
+  let out = '';
+  let i = 0;
+  let copied = 0;
+  while (i + k <= text.length) {
+    grams ??= kGrams(token, k);
+    if (!grams.has(text.slice(i, i + k))) {
+      i++;
+      continue;
+    }
+    // Extend the run as far as it stays a piece of the token.
+    let end = i + k;
+    while (end < text.length && token.includes(text.slice(i, end + 1))) end++;
+    out += text.slice(copied, i) + REDACTED;
+    copied = end;
+    i = end;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+function kGrams(token: string, k: number): Set<string> {
+  const grams = new Set<string>();
+  for (let i = 0; i + k <= token.length; i++) grams.add(token.slice(i, i + k));
+  return grams;
+}
+
+// C0 and C1 controls, DEL, and the Unicode line and paragraph separators and bidirectional
+// overrides that can make one log line display as two or in another order.
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** Escapes control and line-breaking characters (`\n`, `\u001b`, …) so text stays on one line, as typed. */
+export function escapeControls(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Cuts `text` to at most `max` characters (plus an ellipsis), never inside a surrogate pair. */
+export function bound(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
+}
+
+/** Text from outside, made fit for a log line, an event or an error: token removed, escaped, bounded. */
+export function printable(text: string, max: number, token?: string): string {
+  return bound(escapeControls(token === undefined ? text : redactToken(text, token)), max);
+}

@@ -1,0 +1,166 @@
+// One Logout request on the wire: the exact request of the SDKs, bounded in time and in bytes read, never redirected.
+
+import type { Dispatcher } from 'undici';
+import type { DeadlineSweep, Expiring } from './deadlines.js';
+import { PortalRequestError } from './errors.js';
+import { errorCodeOf } from './retry.js';
+import { printable } from './scrub.js';
+import { VERSION } from './version.js';
+
+/** Error bodies are read up to this many bytes; the SDK's longest real error body is far shorter. */
+export const MAX_ERROR_BODY_BYTES = 8192;
+
+/** Where Logout goes: an origin and the operation's path on it. */
+export interface PortalBase {
+  readonly origin: string;
+  readonly path: string;
+}
+
+/** The portal's HTTP answer: status, headers by lower-case name, and the start of an error body. */
+export interface PortalAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[]>;
+  /** Empty for 2xx (its body is never read). */
+  readonly body: string;
+  /** False when the error body was cut at {@link MAX_ERROR_BODY_BYTES}. */
+  readonly complete: boolean;
+}
+
+type RawHeaders = readonly (Buffer | string)[];
+
+// undici hands headers over raw (name, value, name, value, …); the classifier wants them by name.
+function headersOf(raw: RawHeaders): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as Buffer | string).toString('latin1').toLowerCase();
+    const value = (raw[i + 1] as Buffer | string).toString('latin1');
+    const existing = headers[name];
+    headers[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  return headers;
+}
+
+function isParseError(error: unknown): boolean {
+  const code = errorCodeOf(error);
+  return (error instanceof Error && error.name === 'HTTPParserError') || (code?.startsWith('HPE_') ?? false);
+}
+
+/**
+ * The library's own error for a failed request. The HTTP client's error is not kept: a parser error
+ * carries the raw bytes the portal sent, and those may echo the token.
+ */
+function ownError(error: unknown, token: string): PortalRequestError {
+  const code = errorCodeOf(error);
+  const detail = error instanceof Error ? printable(error.message, 200, token) : 'unknown failure';
+  if (isParseError(error)) {
+    return new PortalRequestError('malformed_response', `the portal's answer is not HTTP (${detail})`, code);
+  }
+  return new PortalRequestError('connection', `the request to the portal failed (${detail})`, code);
+}
+
+/**
+ * Sends one Logout request through undici's low-level handler interface: the status, the headers
+ * and at most {@link MAX_ERROR_BODY_BYTES} of an error body, with no stream in between. Rejects
+ * with a {@link PortalRequestError} when no HTTP answer came by `deadline` (`performance.now()`).
+ */
+export function sendLogout(
+  dispatcher: Dispatcher,
+  base: PortalBase,
+  token: string,
+  deadline: number,
+  sweep: DeadlineSweep,
+): Promise<PortalAnswer> {
+  return new Promise<PortalAnswer>((resolve, reject) => {
+    let status = 0;
+    let rawHeaders: RawHeaders = [];
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let abort: ((reason: Error) => void) | undefined;
+    let aborted: Error | undefined;
+    let settled = false;
+    const succeeded = (): boolean => status >= 200 && status < 300;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      sweep.untrack(entry);
+      return true;
+    };
+    const answer = (complete: boolean): void => {
+      if (!settle()) return;
+      resolve({
+        status,
+        headers: headersOf(rawHeaders),
+        body: succeeded() ? '' : Buffer.concat(chunks, size).toString('utf8'),
+        complete,
+      });
+    };
+    const fail = (error: PortalRequestError): void => {
+      if (settle()) reject(error);
+    };
+    const stop = (reason: Error): void => {
+      aborted = reason;
+      abort?.(reason);
+    };
+    const deadlineError = (): PortalRequestError =>
+      new PortalRequestError('deadline', 'the Logout deadline was reached before the portal answered');
+    const entry: Expiring = {
+      deadline,
+      expire: () => {
+        // The status line of a 2xx already said the token is revoked; its (empty) body changes nothing.
+        if (succeeded()) answer(true);
+        else fail(deadlineError());
+        stop(deadlineError());
+      },
+    };
+    sweep.track(entry);
+    try {
+      dispatcher.dispatch(
+        {
+          origin: base.origin,
+          path: base.path,
+          method: 'POST',
+          headers: { 'x-amz-sso_bearer_token': token, 'content-length': '0', 'user-agent': `sso-signout/${VERSION}` },
+          body: null,
+        },
+        /* eslint-disable @typescript-eslint/no-deprecated --
+           The classic handler interface: undici 7's newer one (onRequestStart, …) is not
+           understood by every dispatcher (MockAgent calls these methods directly). */
+        {
+          onConnect(abortRequest: (reason: Error) => void) {
+            abort = abortRequest;
+            // Expired while queued for a connection: cancel it now that it can be.
+            if (aborted !== undefined) abortRequest(aborted);
+          },
+          onHeaders(statusCode: number, raw: RawHeaders) {
+            status = statusCode;
+            rawHeaders = raw;
+            return true;
+          },
+          onData(chunk: Buffer) {
+            if (succeeded()) return true;
+            const room = MAX_ERROR_BODY_BYTES - size;
+            chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+            size += Math.min(chunk.length, room);
+            if (size < MAX_ERROR_BODY_BYTES) return true;
+            // Enough of the body to classify it; the rest may be endless. This closes the connection.
+            answer(false);
+            stop(new Error('error body read up to its bound'));
+            return false;
+          },
+          onComplete() {
+            answer(true);
+          },
+          onError(error: Error) {
+            // A 2xx status line already said the token is revoked. A 304 has no body whatever its
+            // Content-Length says (undici counts it anyway): the status line is the whole answer.
+            if (succeeded() || status === 304) answer(true);
+            else fail(ownError(error, token));
+          },
+        },
+        /* eslint-enable @typescript-eslint/no-deprecated */
+      );
+    } catch (error) {
+      fail(ownError(error, token));
+    }
+  });
+}

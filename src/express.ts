@@ -2,10 +2,10 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readSmallBody } from './core/body.js';
-import type { CookieToClear } from './core/cookies.js';
+import { parseCookieHeader, type CookieToClear } from './core/cookies.js';
 import { originOf } from './core/cross-site.js';
 import { describeValue, SignOutConfigError } from './core/errors.js';
-import { createSignOutCore, type SessionBinding, type SignOutAnswer } from './core/handler.js';
+import { createSignOutCore, type SessionBinding, type SignOutAnswer, type SignOutCore } from './core/handler.js';
 import type { SignOutOptions } from './core/options.js';
 
 /**
@@ -15,6 +15,12 @@ import type { SignOutOptions } from './core/options.js';
 export interface ExpressLikeRequest extends IncomingMessage {
   readonly protocol: string;
   readonly originalUrl?: string;
+  /** The mount path of the router or `app.use` that led here (Express sets it). */
+  readonly baseUrl?: string;
+  /** The path below `baseUrl`. */
+  readonly path?: string;
+  /** The route that matched (set by `app.all`, `app.post`, `router.route`, …). */
+  readonly route?: unknown;
   readonly query?: unknown;
   body?: unknown;
   session?: unknown;
@@ -69,22 +75,27 @@ interface ExpressSessionLike {
 }
 
 const EXPRESS_SESSION_DEFAULT_NAME = 'connect.sid';
+// express-session's cookie value: `s:` + the id + `.` + an unpadded base64 HMAC-SHA-256.
+const SIGNED_VALUE = /^s:(.+)\.[A-Za-z0-9+/]{43}$/;
 
-// express-session does not expose its cookie's name; the request cookie whose signed value holds
-// this session's id is the one.
+/**
+ * express-session does not expose its cookie's name: it is the request cookie whose signed value
+ * holds this session's id, or failing that the only cookie signed the express-session way (a stale
+ * cookie the store no longer knows). Values are compared parsed and decoded, so ids of any
+ * alphabet match.
+ */
 function expressSessionCookieName(req: ExpressLikeRequest, configured: string | undefined): string {
   if (configured !== undefined) return configured;
   const cookieHeader = header(req, 'cookie');
-  if (cookieHeader !== undefined && typeof req.sessionID === 'string') {
-    // express-session writes `name=s%3A<id>.<signature>`: find that value, take the name before it.
-    const at = cookieHeader.indexOf(`=s%3A${req.sessionID}.`);
-    if (at > 0) {
-      const start = cookieHeader.lastIndexOf(';', at) + 1;
-      const name = cookieHeader.slice(start, at).trim();
-      if (name !== '') return name;
-    }
+  if (cookieHeader === undefined) return EXPRESS_SESSION_DEFAULT_NAME;
+  const signed: string[] = [];
+  for (const [name, value] of Object.entries(parseCookieHeader(cookieHeader))) {
+    const match = value === undefined ? null : SIGNED_VALUE.exec(value);
+    if (match === null) continue;
+    if (match[1] === req.sessionID) return name;
+    signed.push(name);
   }
-  return EXPRESS_SESSION_DEFAULT_NAME;
+  return signed.length === 1 ? (signed[0] as string) : EXPRESS_SESSION_DEFAULT_NAME;
 }
 
 function sessionBinding(req: ExpressLikeRequest, configuredName: string | undefined): SessionBinding {
@@ -103,7 +114,7 @@ function sessionBinding(req: ExpressLikeRequest, configuredName: string | undefi
     };
   }
   if (session === undefined || session === null) return { kind: 'none' };
-  if (req.sessionStore !== undefined && typeof session.destroy === 'function') {
+  if (typeof session.destroy === 'function' && req.sessionStore !== undefined) {
     return {
       kind: 'supported',
       data: session,
@@ -160,9 +171,54 @@ function looksLikeRequest(value: unknown): boolean {
   return value !== null && typeof value === 'object' && 'headers' in value && 'method' in value && 'socket' in value;
 }
 
+/** What Koa hands a middleware: a context holding Node's request and response. */
+interface KoaContextLike {
+  readonly req: IncomingMessage;
+  status: number;
+  body: unknown;
+  set(field: string, value: string): void;
+}
+
+function isKoaContext(value: unknown): value is KoaContextLike {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    'req' in value &&
+    'res' in value &&
+    'app' in value &&
+    typeof (value as { set?: unknown }).set === 'function'
+  );
+}
+
+const WRONG_ADAPTER =
+  'This is the Express sign-out route (`sso-signout` or `sso-signout/express`), mounted in a Koa app. Import the Koa route instead: import { ssoSignOut } from "sso-signout/koa".';
+
+/** Answers a Koa request that reached the Express route: a 500 that names the right entry. */
+function answerInKoa<Req>(core: SignOutCore<Req>, ctx: KoaContextLike): void {
+  core.warn('SSO_SIGNOUT_WRONG_ADAPTER', WRONG_ADAPTER);
+  const answer = core.misconfigured('wrong_adapter', WRONG_ADAPTER, ctx.req.headers);
+  for (const [name, value] of answer.headers) ctx.set(name, value);
+  ctx.status = answer.status;
+  ctx.body = answer.body;
+}
+
+const NOT_ROUTED =
+  'the sign-out route was mounted without a path (`app.use(ssoSignOut(…))`), so it passes every request on and signs nobody out. Mount it on its path: app.all("/signout", ssoSignOut(…)) or app.use("/signout", ssoSignOut(…)).';
+
 /**
- * Creates the sign-out route for Express 4 and 5. Mount it with `app.all` so other methods get a
- * truthful `405` instead of a `404`.
+ * Whether Express routed this request to the sign-out route: a route (`app.all('/signout', …)`,
+ * `router.post(…)`), or `app.use('/signout', …)` for that exact path. Mounted with no path, the
+ * middleware would see every request of the app; it must sign nobody out then.
+ */
+function routedHere(req: ExpressLikeRequest): boolean {
+  if (req.route !== undefined && req.route !== null) return true;
+  return typeof req.baseUrl === 'string' && req.baseUrl !== '' && req.path === '/';
+}
+
+/**
+ * Creates the sign-out route for Express 4 and 5. Mount it on its path, with `app.all` so other
+ * methods get a truthful `405` instead of a `404`. Mounted without a path (`app.use(ssoSignOut())`)
+ * it passes every request on to `next()` and warns once, signing nobody out.
  *
  * @example
  * import express from 'express';
@@ -186,6 +242,17 @@ export function ssoSignOut<Req extends ExpressLikeRequest = ExpressLikeRequest>(
   const configuredName = core.options.sessionCookieName;
 
   return function signOutMiddleware(req, res, next) {
+    // Koa calls a middleware with (ctx, next): answer it (synchronously, which Koa accepts), never
+    // crash its process.
+    if (isKoaContext(req)) {
+      answerInKoa(core, req);
+      return;
+    }
+    if (!routedHere(req)) {
+      core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_ROUTED);
+      next();
+      return;
+    }
     const request = req as Req;
     let bodyRead: Promise<unknown> | undefined;
     core

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readSmallBody } from './core/body.js';
 import { originOf } from './core/cross-site.js';
 import { SignOutConfigError } from './core/errors.js';
-import { createSignOutCore, type SessionBinding } from './core/handler.js';
+import { createSignOutCore, type SessionBinding, type SignOutCore } from './core/handler.js';
 import type { SignOutOptions } from './core/options.js';
 
 /**
@@ -44,10 +44,37 @@ interface KoaSessionLike {
   toJSON?: () => Record<string, unknown>;
 }
 
+/**
+ * Whether koa-session's middleware has started on this request. koa-session defines `ctx.session`
+ * on the app's context prototype as soon as it is created, so the getter works even when its
+ * middleware is mounted after the route, where nothing it does is ever committed. Its middleware
+ * opens the per-request session state first thing: an own symbol-keyed object of the context
+ * that points back at it.
+ */
+function koaSessionStarted(ctx: KoaLikeContext): boolean {
+  for (const key of Object.getOwnPropertySymbols(ctx)) {
+    const value: unknown = (ctx as unknown as Record<symbol, unknown>)[key];
+    if (
+      value !== null &&
+      typeof value === 'object' &&
+      (value as { ctx?: unknown }).ctx === ctx &&
+      typeof (value as { commit?: unknown }).commit === 'function'
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
+const KOA_SESSION_NOT_STARTED =
+  'koa-session is set up for this app, but its middleware has not run for this request: app.use(session(…, app)) must come before the router that mounts the sign-out route.';
+
 function sessionBinding(ctx: KoaLikeContext): SessionBinding {
-  // koa-session: `ctx.sessionOptions` is its mark. Setting the session to null makes it destroy the
+  // koa-session: `ctx.sessionOptions` is its mark (checked with `in`: reading it would start the
+  // session state and hide a missing middleware). Setting the session to null makes it destroy the
   // store entry (external stores) and delete its cookie and `.sig` companion with its own options.
-  if (ctx.sessionOptions !== undefined && ctx.sessionOptions !== null) {
+  if ('sessionOptions' in ctx) {
+    if (!koaSessionStarted(ctx)) return { kind: 'none', detail: KOA_SESSION_NOT_STARTED };
     return {
       kind: 'supported',
       data: ctx.session ?? undefined,
@@ -90,9 +117,65 @@ function looksLikeContext(value: unknown): boolean {
   return value !== null && typeof value === 'object' && 'req' in value && 'res' in value && 'request' in value;
 }
 
+/** What Express hands a middleware as its second argument: Node's response. */
+function isNodeResponse(value: unknown): value is ServerResponse {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { setHeader?: unknown }).setHeader === 'function' &&
+    typeof (value as { end?: unknown }).end === 'function'
+  );
+}
+
+const WRONG_ADAPTER =
+  'This is the Koa sign-out route (`sso-signout/koa`), mounted in an Express (or Connect) app. Import the Express route instead: import { ssoSignOut } from "sso-signout".';
+
+/** Answers an Express request that reached the Koa route: a 500 that names the right entry. */
+function answerInExpress<Ctx extends KoaLikeContext>(
+  core: SignOutCore<Ctx>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
+  core.warn('SSO_SIGNOUT_WRONG_ADAPTER', WRONG_ADAPTER);
+  const answer = core.misconfigured('wrong_adapter', WRONG_ADAPTER, req.headers);
+  if (res.headersSent) return;
+  for (const [name, value] of answer.headers) res.setHeader(name, value);
+  res.statusCode = answer.status;
+  res.end(answer.body);
+}
+
+/** The slice of @koa/router's and koa-mount's routing state the route reads. */
+interface RouterLayer {
+  readonly methods?: readonly string[];
+  readonly stack?: readonly unknown[];
+}
+interface RoutedContext {
+  readonly matched?: readonly RouterLayer[];
+  readonly mountPath?: string;
+  readonly path?: string;
+}
+
+const NOT_ROUTED =
+  'the Koa sign-out route was mounted without a path (`app.use(ssoSignOut(…))` or `router.use(…)`), so it passes every request on and signs nobody out. Mount it on its path with a router: router.all("/signout", ssoSignOut(…)), or with koa-mount.';
+
 /**
- * Creates the sign-out route for Koa 2 and 3. It answers every request it is given: mount it on
- * one path with a router.
+ * Whether this request was routed to the sign-out route: a @koa/router (or koa-router) route that
+ * lists it, or a route it is wrapped in, or koa-mount at exactly its path. Mounted with no path,
+ * the middleware would see every request of the app; it must sign nobody out then.
+ */
+function routedHere(ctx: KoaLikeContext, self: unknown): boolean {
+  const routed = ctx as unknown as RoutedContext;
+  const layers: readonly RouterLayer[] = Array.isArray(routed.matched) ? routed.matched : [];
+  const isRoute = (layer: RouterLayer): boolean => Array.isArray(layer.methods) && layer.methods.length > 0;
+  const own = layers.filter((layer) => Array.isArray(layer.stack) && layer.stack.includes(self));
+  if (own.length > 0 ? own.some(isRoute) : layers.some(isRoute)) return true;
+  return typeof routed.mountPath === 'string' && routed.path === '/';
+}
+
+/**
+ * Creates the sign-out route for Koa 2 and 3. Mount it on its path with a router (or koa-mount);
+ * mounted without one (`app.use(ssoSignOut())`) it passes every request on and warns once,
+ * signing nobody out.
  *
  * @example
  * import Koa from 'koa';
@@ -118,7 +201,18 @@ export function ssoSignOut<Ctx extends KoaLikeContext = KoaLikeContext>(
   }
   const core = createSignOutCore<Ctx>(options);
 
-  return async function signOutMiddleware(ctx) {
+  return async function signOutMiddleware(ctx, next) {
+    // Express calls a middleware with (req, res, next): answer it, never throw into a framework
+    // that may not catch a rejected promise (Express 4).
+    if (!looksLikeContext(ctx) && isNodeResponse(next)) {
+      answerInExpress(core, ctx as unknown as IncomingMessage, next);
+      return;
+    }
+    if (!routedHere(ctx, signOutMiddleware)) {
+      core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_ROUTED);
+      await next();
+      return;
+    }
     let bodyRead: Promise<unknown> | undefined;
     const answer = await core.handle({
       native: ctx as Ctx,

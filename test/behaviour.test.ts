@@ -480,7 +480,9 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         .send({ return_to: value })
         .expect(303);
       expect(res.headers.location).toBe('/signed-out');
-      expect(events).toContainEqual(expect.objectContaining({ type: 'return_to_rejected', value }));
+      // Reported with its control characters escaped: the event may become a log line.
+      const reported = value.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+      expect(events).toContainEqual(expect.objectContaining({ type: 'return_to_rejected', value: reported }));
     });
 
     it('allows an absolute URL on an allowlisted origin', async () => {
@@ -636,18 +638,31 @@ describe.each(ADAPTERS)('$name', (adapter) => {
     // A megabyte fits in a server-side session, not in a cookie.
     if (adapter.serverSide) badTokens.push(['a megabyte', 'a'.repeat(1024 * 1024)]);
     it.each(badTokens)(
-      'refuses a token with %s locally: 401, session ended, nothing sent',
+      'refuses a token with %s locally: nothing sent, never called dead, session kept (500 sso_token_unusable)',
       async (_label, accessToken) => {
         const app = build();
         const cookie = await signIn(app, { sso: { accessToken } });
-        const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(401);
+        const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(500);
         const body = JSON.parse(res.text) as Record<string, unknown>;
-        expect(body).toMatchObject({ code: 'sso_token_rejected', signedOut: true });
-        expect(body.detail).toContain('not sent');
+        expect(body).toMatchObject({ code: 'sso_token_unusable', signedOut: false });
+        expect(body.detail).toContain('cannot be sent');
         expect(portal.calls).toHaveLength(0);
-        expect(await stillSignedIn(app, cookie, res)).toBe(false);
+        expect(await stillSignedIn(app, cookie, res)).toBe(true);
       },
     );
+
+    it('ends the session with an unusable token only when the app takes the token over', async () => {
+      const handed: unknown[] = [];
+      const app = build({
+        signOut: { endSessionOnFailure: true, onUnrevokedToken: (token) => void handed.push(token) },
+      });
+      const cookie = await signIn(app, { sso: { accessToken: 'abc\r\ndef' } });
+      const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(500);
+      expect(JSON.parse(res.text)).toMatchObject({ code: 'sso_token_unusable', signedOut: true });
+      expect(handed).toEqual([{ accessToken: 'abc\r\ndef', region: undefined }]);
+      expect(portal.calls).toHaveLength(0);
+      expect(await stillSignedIn(app, cookie, res)).toBe(false);
+    });
 
     it('never puts the token in events', async () => {
       const { app, cookie, token, events } = await signedIn();

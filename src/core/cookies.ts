@@ -1,11 +1,18 @@
 // Builds the Set-Cookie headers that delete cookies, with the attributes they were set with.
 
-import type { serialize as serializeFn } from 'cookie';
+import type { parse as parseFn, serialize as serializeFn } from 'cookie';
 import { requireDependency } from './cjs-require.js';
 import { SignOutConfigError } from './errors.js';
 
 // Loaded on first use, not on import (see cjs-require.js).
 let serialize: typeof serializeFn | undefined;
+let parse: typeof parseFn | undefined;
+
+/** The cookies of a `Cookie` header by name, values percent-decoded (the first of a repeated name wins). */
+export function parseCookieHeader(header: string): Record<string, string | undefined> {
+  parse ??= (requireDependency('cookie') as { parse: typeof parseFn }).parse;
+  return parse(header);
+}
 
 /** A cookie to delete, described by the attributes it was set with. */
 export interface CookieToClear {

@@ -7,14 +7,7 @@ import { checkCrossSite } from './cross-site.js';
 import { describeValue, SignOutError, type SignOutErrorCode } from './errors.js';
 import { createLogoutClient, type LogoutClient, type LogoutResult } from './logout-client.js';
 import { negotiateFormat, type ResponseFormat } from './negotiate.js';
-import {
-  DEFAULT_UNAVAILABLE_RETRY_AFTER_S,
-  FAILURE_CODE,
-  ROWS,
-  failureDetail,
-  retryAfterSeconds,
-  type UpstreamReport,
-} from './outcomes.js';
+import { decide, endsSession, ROWS, type Decision, type UpstreamReport } from './outcomes.js';
 import {
   resolveOptions,
   type ResolvedOptions,
@@ -24,10 +17,13 @@ import {
 } from './options.js';
 import { htmlPage, problemJson, type PageActions } from './render.js';
 import { vetReturnTo } from './return-to.js';
+import { printable } from './scrub.js';
+import { createWarner, type Warn } from './warnings.js';
 
 /** How the adapter found the request's session. */
 export type SessionBinding =
-  | { readonly kind: 'none' }
+  /** No session middleware ran before the route; `detail` says what the adapter saw. */
+  | { readonly kind: 'none'; readonly detail?: string | undefined }
   /** A session object from a middleware the adapter does not know how to end. */
   | { readonly kind: 'unknown'; readonly data: unknown }
   | {
@@ -67,6 +63,13 @@ export interface SignOutAnswer {
 
 export interface SignOutCore<Req> {
   handle(request: SignOutRequest<Req>): Promise<SignOutAnswer>;
+  /**
+   * The answer to a request the route cannot serve as set up (mounted in the wrong framework): a
+   * `500` that says what to fix. Nothing is read, called or changed.
+   */
+  misconfigured(code: 'wrong_adapter', detail: string, headers: IncomingHttpHeaders): SignOutAnswer;
+  /** This route's once-only process warnings. */
+  readonly warn: Warn;
   readonly client: LogoutClient;
   readonly options: ResolvedOptions<Req>;
 }
@@ -84,6 +87,8 @@ function headerRecord(headers: readonly (readonly [string, string])[]): Record<s
 // Relative paths are vetted against this when the request names no host: only the path is kept.
 const PLACEHOLDER_ORIGIN = 'http://app.invalid';
 const MAX_EVENT_VALUE = 200;
+// A content type an app's render function returns must be one a header can carry.
+const HEADER_VALUE = /^[\t\x20-\x7e]+$/;
 
 /**
  * Diagnostics channels: every event on `sso-signout:event`, every typed error the route answers
@@ -92,17 +97,13 @@ const MAX_EVENT_VALUE = 200;
 const eventChannel = channel('sso-signout:event');
 const errorChannel = channel('sso-signout:error');
 
-// Once per hook and process: a failing hook warns without flooding the log.
-const warnedHooks = new Set<string>();
-function warnOnce(hook: string, error: unknown): void {
-  if (warnedHooks.has(hook)) return;
-  warnedHooks.add(hook);
-  process.emitWarning(
-    `sso-signout: the \`${hook}\` hook threw (${error instanceof Error ? error.name : typeof error}); ignored.`,
-    {
-      code: 'SSO_SIGNOUT_HOOK_FAILED',
-    },
-  );
+/** Every string of an event escaped and bounded: an event is a log line waiting to happen. */
+function printableEvent(event: SignOutEvent): SignOutEvent {
+  const clean: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(event)) {
+    clean[key] = typeof value === 'string' ? printable(value, MAX_EVENT_VALUE) : value;
+  }
+  return clean as unknown as SignOutEvent;
 }
 
 type ReadToken = { readonly kind: 'none' } | { readonly kind: 'token'; readonly token: TokenInfo };
@@ -129,23 +130,40 @@ function normaliseToken(value: unknown): ReadToken {
   return { kind: 'token', token: { accessToken: value as string } };
 }
 
+const MISSING_SESSION_DETAIL =
+  'No session was found on the request: the session middleware (express-session, cookie-session, koa-session) must be mounted before the sign-out route, or its store could not load the session. Nothing was changed. (An app without such a middleware gives both `getToken` and `endSession`.)';
+
 /**
  * Creates the framework-neutral sign-out. Options are validated here, once.
  */
 export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
   const options = resolveOptions<Req>(rawOptions);
   const client = options.client ?? createLogoutClient(options.clientOptions);
+  const warn = createWarner();
 
   const listened = (): boolean => options.onEvent !== undefined || eventChannel.hasSubscribers;
 
-  function emit(event: SignOutEvent): void {
+  function hookFailed(hook: string, error: unknown): void {
+    warn(
+      'SSO_SIGNOUT_HOOK_FAILED',
+      `the \`${hook}\` hook threw (${error instanceof Error ? error.name : typeof error}); ignored.`,
+      hook,
+    );
+  }
+
+  function emit(raw: SignOutEvent): void {
+    const event = printableEvent(raw);
     if (eventChannel.hasSubscribers) eventChannel.publish(event);
     if (options.onEvent === undefined) return;
     try {
       options.onEvent(event);
     } catch (error) {
-      warnOnce('onEvent', error);
+      hookFailed('onEvent', error);
     }
+  }
+
+  function publishError(error: SignOutError | undefined): void {
+    if (error !== undefined && errorChannel.hasSubscribers) errorChannel.publish(error);
   }
 
   async function destinationFor(request: SignOutRequest<Req>, appOrigin: () => string): Promise<string> {
@@ -161,7 +179,7 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
     emit({
       type: 'return_to_rejected',
       reason: decision.reason,
-      value: (typeof wanted === 'string' ? wanted : describeValue(wanted)).slice(0, MAX_EVENT_VALUE),
+      value: typeof wanted === 'string' ? wanted : describeValue(wanted),
     });
     return options.destination;
   }
@@ -175,63 +193,94 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
 
   async function renderBody(
     result: SignOutResult,
-    request: SignOutRequest<Req>,
+    native: Req,
     fallback: () => [string, string],
   ): Promise<[string, string]> {
     if (options.render !== undefined) {
       try {
-        const rendered = await options.render(result, request.native);
+        const rendered = await options.render(result, native);
         if (typeof rendered === 'string') return [rendered, 'text/html; charset=utf-8'];
-        if (rendered !== undefined) return [rendered.body, rendered.contentType];
+        if (rendered !== undefined) {
+          if (typeof rendered.body === 'string' && HEADER_VALUE.test(rendered.contentType)) {
+            return [rendered.body, rendered.contentType];
+          }
+          throw new TypeError('render returned a body without a string body and a valid content type');
+        }
       } catch (error) {
-        warnOnce('render', error);
+        hookFailed('render', error);
       }
     }
     return fallback();
   }
 
-  // Pre-check refusals: nothing was called, nothing was changed.
-  async function refuse(
-    request: SignOutRequest<Req>,
-    code: 'method_not_allowed' | 'cross_site_request',
-    format: ResponseFormat,
-    reason: string | undefined,
-    detail: string,
-  ): Promise<SignOutAnswer> {
-    const row = ROWS[code];
-    const error = new SignOutError(code, { status: row.status, title: row.title, detail, signedOut: false });
-    emit({ type: 'refused', code, status: row.status, method: request.method, reason });
-    if (errorChannel.hasSubscribers) errorChannel.publish(error);
-    const headers = baseHeaders();
-    if (code === 'method_not_allowed') headers.push(['allow', options.allowHeader]);
-    return answerFor(request, error, headers, format, options.destination, undefined);
+  function typedError(decision: Decision, logout: LogoutResult | undefined, cause?: unknown): SignOutError {
+    return new SignOutError(decision.code as SignOutErrorCode, {
+      status: decision.status,
+      title: decision.title,
+      detail: decision.detail,
+      signedOut: decision.signedOut,
+      retryAfter: decision.retryAfter,
+      requestId: logout?.requestId,
+      upstreamStatus: logout?.upstreamStatus,
+      cause: cause ?? logout?.cause,
+    });
   }
 
-  async function answerFor(
-    request: SignOutRequest<Req>,
-    error: SignOutError,
-    headers: [string, string][],
-    format: ResponseFormat,
+  /** The one place a SignOutResult is made. */
+  function resultOf(
+    decision: Decision,
+    upstream: UpstreamReport,
     redirectTo: string,
-    upstream: UpstreamReport | undefined,
-  ): Promise<SignOutAnswer> {
-    if (error.retryAfter !== undefined) headers.push(['retry-after', String(error.retryAfter)]);
-    const result: SignOutResult = {
-      code: error.code,
-      status: error.status,
-      signedOut: error.signedOut,
-      upstream: upstream ?? 'not_called',
+    format: ResponseFormat,
+    logout: LogoutResult | undefined,
+    error: SignOutError | undefined,
+  ): SignOutResult {
+    return {
+      code: decision.code,
+      status: decision.status,
+      signedOut: decision.signedOut,
+      upstream,
       redirectTo,
       format,
-      retryAfter: error.retryAfter,
-      requestId: error.requestId,
+      retryAfter: decision.retryAfter,
+      requestId: logout?.requestId,
       error,
     };
+  }
+
+  /** The answer for a decision: a redirect or JSON for the success rows, a page or problem otherwise. */
+  async function answerFor(
+    request: SignOutRequest<Req>,
+    decision: Decision,
+    context: {
+      readonly headers: [string, string][];
+      readonly format: ResponseFormat;
+      readonly redirectTo: string;
+      readonly upstream: UpstreamReport;
+      readonly logout: LogoutResult | undefined;
+      readonly cause?: unknown;
+    },
+  ): Promise<SignOutAnswer> {
+    const { headers, format, redirectTo, upstream, logout } = context;
+    if (decision.code === 'signed_out') {
+      const result = resultOf(decision, upstream, redirectTo, format, logout, undefined);
+      if (format === 'json') {
+        headers.push(['content-type', 'application/json; charset=utf-8']);
+        const body = JSON.stringify({ signedOut: true, upstream, redirectTo });
+        return { status: decision.status, headers, body, delegate: undefined, result };
+      }
+      headers.push(['location', redirectTo], ['content-type', 'text/plain; charset=utf-8']);
+      const body = `Signed out. Redirecting to ${redirectTo}`;
+      return { status: decision.status, headers, body, delegate: undefined, result };
+    }
+    const error = typedError(decision, logout, context.cause);
+    if (error.retryAfter !== undefined) headers.push(['retry-after', String(error.retryAfter)]);
+    const result = resultOf(decision, upstream, redirectTo, format, logout, error);
     if (options.delegateErrors) {
       error.headers = headerRecord(headers);
       return { status: error.status, headers, body: undefined, delegate: error, result };
     }
-    const kept = !error.signedOut && upstream !== undefined && upstream !== 'not_called';
+    const kept = !error.signedOut && upstream !== 'not_called' && upstream !== 'skipped';
     const actions: PageActions = {
       continueTo: error.signedOut ? redirectTo : undefined,
       retry:
@@ -245,7 +294,7 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
             }
           : undefined,
     };
-    const [body, contentType] = await renderBody(result, request, () =>
+    const [body, contentType] = await renderBody(result, request.native, () =>
       format === 'json'
         ? [problemJson(error, options.problemTypeBase, redirectTo), 'application/problem+json']
         : [htmlPage(error.title, error.message, actions), 'text/html; charset=utf-8'],
@@ -254,14 +303,10 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
     return { status: error.status, headers, body, delegate: undefined, result };
   }
 
-  function cookiesOf(session: SessionBinding): CookieToClear[] {
-    const list: CookieToClear[] = [];
-    if (session.kind === 'supported') list.push(...session.cookies());
-    if (options.sessionCookieName !== undefined && !list.some((c) => c.name === options.sessionCookieName)) {
-      list.push({ name: options.sessionCookieName });
-    }
-    list.push(...options.clearCookies);
-    return list;
+  /** A row with no upstream call: refusals and setups that cannot work. Nothing was changed. */
+  function localDecision(code: SignOutErrorCode, detail: string): Decision {
+    const row = ROWS[code];
+    return { code, status: row.status, signedOut: false, retryAfter: undefined, title: row.title, detail };
   }
 
   function signOutEvent(result: SignOutResult, logout: LogoutResult | undefined): SignOutEvent {
@@ -283,186 +328,169 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
 
   function reported(answer: SignOutAnswer, logout: LogoutResult | undefined): SignOutAnswer {
     if (listened()) emit(signOutEvent(answer.result, logout));
-    if (answer.result.error !== undefined && errorChannel.hasSubscribers) errorChannel.publish(answer.result.error);
+    publishError(answer.result.error);
     return answer;
   }
 
-  function sessionFailure(
-    code: 'session_unsupported' | 'session_error',
-    detail: string,
-    cause: unknown,
-    logout?: LogoutResult,
-  ): SignOutError {
-    const row = ROWS[code];
-    return new SignOutError(code, {
-      status: row.status,
-      title: row.title,
-      detail,
-      signedOut: false,
-      requestId: logout?.requestId,
-      upstreamStatus: logout?.upstreamStatus,
-      cause,
-    });
+  // Step 1: checks before anything changes.
+  function preCheck(request: SignOutRequest<Req>, origin: () => string): Decision | undefined {
+    const method = request.method.toUpperCase();
+    if (!options.methods.has(method)) {
+      emit({ type: 'refused', code: 'method_not_allowed', status: 405, method: request.method, reason: undefined });
+      return localDecision('method_not_allowed', `Sign out with ${options.allowHeader}.`);
+    }
+    const crossSite = checkCrossSite(request.headers, origin, options.allowedOrigins);
+    if (!crossSite.ok) {
+      emit({
+        type: 'refused',
+        code: 'cross_site_request',
+        status: 403,
+        method: request.method,
+        reason: crossSite.reason,
+      });
+      return localDecision('cross_site_request', 'Sign-out requests from other sites are refused.');
+    }
+    return undefined;
+  }
+
+  // Step 3: how the session ends, worked out before anything is called, so a setup that cannot end
+  // it changes nothing.
+  function sessionEnding(
+    request: SignOutRequest<Req>,
+  ): { readonly end: () => Promise<void> } | { readonly refused: Decision } {
+    const session = request.session;
+    if (session.kind === 'none' && (options.endSession === undefined || options.getToken === undefined)) {
+      const detail = session.detail === undefined ? MISSING_SESSION_DETAIL : `${session.detail} Nothing was changed.`;
+      warn('SSO_SIGNOUT_SESSION_MISSING', `no session on a sign-out request. ${detail}`);
+      return { refused: localDecision('session_missing', detail) };
+    }
+    if (options.endSession !== undefined) {
+      const custom = options.endSession;
+      return {
+        end: async () => {
+          await custom(request.native);
+        },
+      };
+    }
+    if (session.kind === 'supported') return { end: session.end };
+    return {
+      refused: localDecision(
+        'session_unsupported',
+        'This app keeps sessions in a way sso-signout cannot end by itself; give the `endSession` option.',
+      ),
+    };
+  }
+
+  // Step 4: the token, from the app's getter or the session.
+  async function readToken(request: SignOutRequest<Req>): Promise<ReadToken> {
+    if (options.getToken !== undefined) return normaliseToken(await options.getToken(request.native));
+    return tokenFromSession(request.session.kind === 'none' ? undefined : request.session.data);
+  }
+
+  function cookiesOf(session: SessionBinding): CookieToClear[] {
+    const list: CookieToClear[] = [];
+    if (session.kind === 'supported') list.push(...session.cookies());
+    if (options.sessionCookieName !== undefined && !list.some((c) => c.name === options.sessionCookieName)) {
+      list.push({ name: options.sessionCookieName });
+    }
+    list.push(...options.clearCookies);
+    return list;
   }
 
   async function handle(request: SignOutRequest<Req>): Promise<SignOutAnswer> {
     const format = negotiateFormat(request.headers);
-    const method = request.method.toUpperCase();
-    if (!options.methods.has(method)) {
-      return refuse(request, 'method_not_allowed', format, undefined, `Sign out with ${options.allowHeader}.`);
-    }
     let appOrigin: string | undefined;
     const origin = (): string => (appOrigin ??= request.origin() ?? PLACEHOLDER_ORIGIN);
-    const crossSite = checkCrossSite(request.headers, origin, options.allowedOrigins);
-    if (!crossSite.ok) {
-      return refuse(
-        request,
-        'cross_site_request',
-        format,
-        crossSite.reason,
-        'Sign-out requests from other sites are refused.',
-      );
-    }
-    const redirectTo = await destinationFor(request, origin);
-    const session = request.session;
+    const headers = baseHeaders();
+    const local = (decision: Decision, redirectTo: string, cause?: unknown): Promise<SignOutAnswer> =>
+      answerFor(request, decision, { headers, format, redirectTo, upstream: 'not_called', logout: undefined, cause });
 
-    // Work out how the session ends before anything is called, so a setup that cannot end it
-    // changes nothing.
-    let end: (() => Promise<void>) | undefined;
-    if (options.endSession !== undefined) {
-      const custom = options.endSession;
-      end = async () => {
-        await custom(request.native);
-      };
-    } else if (session.kind === 'supported') {
-      end = session.end;
-    } else if (session.kind === 'unknown') {
-      const error = sessionFailure(
-        'session_unsupported',
-        'This app keeps sessions in a way sso-signout cannot end by itself; give the `endSession` option.',
-        undefined,
-      );
-      return reported(await answerFor(request, error, baseHeaders(), format, redirectTo, undefined), undefined);
+    const refusal = preCheck(request, origin);
+    if (refusal !== undefined) {
+      if (refusal.code === 'method_not_allowed') headers.push(['allow', options.allowHeader]);
+      const answer = await local(refusal, options.destination);
+      publishError(answer.result.error);
+      return answer;
     }
+
+    // Step 2: where the browser goes next.
+    const redirectTo = await destinationFor(request, origin);
+
+    const ending = sessionEnding(request);
+    if ('refused' in ending) return reported(await local(ending.refused, redirectTo), undefined);
 
     let read: ReadToken;
     try {
-      read =
-        options.getToken === undefined
-          ? tokenFromSession(session.kind === 'none' ? undefined : session.data)
-          : normaliseToken(await options.getToken(request.native));
+      read = await readToken(request);
     } catch (cause) {
-      const error = sessionFailure('session_error', 'The sign-in token could not be read from the session.', cause);
-      return reported(await answerFor(request, error, baseHeaders(), format, redirectTo, undefined), undefined);
+      const decision = localDecision('session_error', 'The sign-in token could not be read from the session.');
+      return reported(await local(decision, redirectTo, cause), undefined);
     }
 
+    // Step 5: revoke.
     const logout = read.kind === 'token' ? await client.logout(read.token) : undefined;
-    const upstream = logout?.outcome ?? 'skipped';
-    const succeeded = upstream === 'revoked' || upstream === 'skipped' || upstream === 'rejected';
-    const failureCode: SignOutErrorCode | undefined =
-      upstream === 'revoked' || upstream === 'skipped' ? undefined : FAILURE_CODE[upstream];
-    let endLocal = succeeded || options.endSessionOnFailure;
+    const upstream: UpstreamReport = logout?.outcome ?? 'skipped';
+    if (upstream === 'not_sent') {
+      warn(
+        'SSO_SIGNOUT_TOKEN_UNUSABLE',
+        `a sign-in stored in a session could not be sent to IAM Identity Center (${logout?.reason ?? 'unknown'}): check what the app stores as the access token and region.`,
+      );
+    }
 
-    const headers = baseHeaders();
-    const failureFor = (signedOut: boolean): SignOutError | undefined => {
-      if (failureCode === undefined || logout === undefined) return undefined;
-      const row = ROWS[failureCode];
-      const retryAfter =
-        failureCode === 'sso_throttled'
-          ? retryAfterSeconds(logout.retryAfterMs, 1)
-          : failureCode === 'sso_unavailable'
-            ? retryAfterSeconds(logout.retryAfterMs, DEFAULT_UNAVAILABLE_RETRY_AFTER_S)
-            : undefined;
-      return new SignOutError(failureCode, {
-        status: row.status,
-        title: row.title,
-        detail: failureDetail(logout, failureCode, signedOut),
-        signedOut,
-        retryAfter,
-        requestId: logout.requestId,
-        upstreamStatus: logout.upstreamStatus,
-        cause: logout.cause,
-      });
-    };
-
-    if (endLocal && !succeeded && read.kind === 'token' && options.onUnrevokedToken !== undefined) {
+    // Step 6: whether the local session ends, and with what.
+    let endLocal = endsSession(upstream, options.endSessionOnFailure);
+    const failed = upstream !== 'revoked' && upstream !== 'skipped' && upstream !== 'rejected';
+    if (endLocal && failed && read.kind === 'token' && options.onUnrevokedToken !== undefined) {
       // The token outlives the session: hand it over first, and keep the session if that fails.
-      const pending = failureFor(true) as SignOutError;
+      const pending = decide(upstream, logout, true, format);
+      const error = typedError(pending, logout);
       try {
-        await options.onUnrevokedToken(read.token, {
-          code: pending.code,
-          status: pending.status,
-          signedOut: true,
-          upstream,
-          redirectTo,
-          format,
-          retryAfter: pending.retryAfter,
-          requestId: pending.requestId,
-          error: pending,
-        });
+        await options.onUnrevokedToken(read.token, resultOf(pending, upstream, redirectTo, format, logout, error));
       } catch (cause) {
-        warnOnce('onUnrevokedToken', cause);
+        hookFailed('onUnrevokedToken', cause);
         endLocal = false;
       }
     }
 
+    // Step 7: end the session and clear its cookies.
     if (endLocal) {
-      const cookies = cookiesOf(session);
+      const cookies = cookiesOf(request.session);
       try {
-        await end?.();
+        await ending.end();
       } catch (cause) {
-        const error = sessionFailure(
+        const decision = localDecision(
           'session_error',
           upstream === 'revoked'
             ? 'The SSO session was ended, but this app’s session could not be ended.'
             : 'This app’s session could not be ended.',
-          cause,
-          logout,
         );
-        return reported(await answerFor(request, error, headers, format, redirectTo, upstream), logout);
+        const answer = await answerFor(request, decision, { headers, format, redirectTo, upstream, logout, cause });
+        return reported(answer, logout);
       }
       for (const cookie of cookies) headers.push(['set-cookie', clearingHeader(cookie)]);
       if (options.clearSiteData !== undefined) headers.push(['clear-site-data', options.clearSiteData]);
     }
 
-    const failure = failureFor(endLocal);
-    let answer: SignOutAnswer;
-    if (failure !== undefined) {
-      answer = await answerFor(request, failure, headers, format, redirectTo, upstream);
-    } else {
-      const result: SignOutResult = {
-        code: 'signed_out',
-        status: format === 'json' ? 200 : 303,
-        signedOut: true,
-        upstream,
-        redirectTo,
-        format,
-        retryAfter: undefined,
-        requestId: logout?.requestId,
-        error: undefined,
-      };
-      if (format === 'json') {
-        headers.push(['content-type', 'application/json; charset=utf-8']);
-        answer = {
-          status: 200,
-          headers,
-          body: JSON.stringify({ signedOut: true, upstream, redirectTo }),
-          delegate: undefined,
-          result,
-        };
-      } else {
-        headers.push(['location', redirectTo], ['content-type', 'text/plain; charset=utf-8']);
-        answer = {
-          status: 303,
-          headers,
-          body: `Signed out. Redirecting to ${redirectTo}`,
-          delegate: undefined,
-          result,
-        };
-      }
-    }
-    return reported(answer, logout);
+    // Step 8: answer.
+    const decision = decide(upstream, logout, endLocal, format);
+    return reported(await answerFor(request, decision, { headers, format, redirectTo, upstream, logout }), logout);
   }
 
-  return { handle, client, options };
+  function misconfigured(code: 'wrong_adapter', detail: string, requestHeaders: IncomingHttpHeaders): SignOutAnswer {
+    const format = negotiateFormat(requestHeaders);
+    const decision = localDecision(code, detail);
+    const error = typedError(decision, undefined);
+    const headers = baseHeaders();
+    const [body, contentType] =
+      format === 'json'
+        ? [problemJson(error, options.problemTypeBase, undefined), 'application/problem+json']
+        : [htmlPage(error.title, error.message, {}), 'text/html; charset=utf-8'];
+    headers.push(['content-type', contentType]);
+    const result = resultOf(decision, 'not_called', options.destination, format, undefined, error);
+    if (listened()) emit(signOutEvent(result, undefined));
+    publishError(error);
+    return { status: error.status, headers, body, delegate: undefined, result };
+  }
+
+  return { handle, misconfigured, warn, client, options };
 }

@@ -167,6 +167,7 @@ const KNOWN: Readonly<Record<keyof SignOutOptions<unknown>, true>> = {
   maxAttempts: true,
   maxConnections: true,
   maxPending: true,
+  maxRetryAfterMs: true,
   dispatcher: true,
   destination: true,
   returnToParam: true,
@@ -197,6 +198,7 @@ const CLIENT_OPTIONS: readonly (keyof LogoutClientOptions)[] = [
   'maxAttempts',
   'maxConnections',
   'maxPending',
+  'maxRetryAfterMs',
   'dispatcher',
 ];
 

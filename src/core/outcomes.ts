@@ -1,20 +1,26 @@
-// The outcome table of the contract: for each way a sign-out can end, its status and its words.
+// The outcome table of the contract: for each way a sign-out can end, its status, its words and whether the session ended.
 
 import type { UpstreamOutcome } from './classify.js';
-import type { LogoutResult } from './logout-client.js';
 import type { SignOutErrorCode } from './errors.js';
+import type { LogoutResult } from './logout-client.js';
+import type { ResponseFormat } from './negotiate.js';
 
 /** What the route reports about the upstream call. */
 export type UpstreamReport = UpstreamOutcome | 'skipped' | 'not_called';
 
+/** Every answer the route can give: the success rows, or an error code. */
+export type SignOutCode = 'signed_out' | SignOutErrorCode;
+
 type FailureOutcome = Exclude<UpstreamOutcome, 'revoked'>;
 
+/** The error code of each upstream outcome that is not a plain success. */
 export const FAILURE_CODE: Readonly<Record<FailureOutcome, SignOutErrorCode>> = {
   rejected: 'sso_token_rejected',
   throttled: 'sso_throttled',
   unavailable: 'sso_unavailable',
   timeout: 'sso_timeout',
   bad_response: 'sso_bad_response',
+  not_sent: 'sso_token_unusable',
 };
 
 interface Row {
@@ -28,10 +34,13 @@ export const ROWS: Readonly<Record<SignOutErrorCode, Row>> = {
   sso_unavailable: { status: 503, title: 'IAM Identity Center is unavailable' },
   sso_timeout: { status: 504, title: 'IAM Identity Center did not answer in time' },
   sso_bad_response: { status: 502, title: 'IAM Identity Center gave an unexpected answer' },
+  sso_token_unusable: { status: 500, title: 'The stored sign-in could not be sent to IAM Identity Center' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   cross_site_request: { status: 403, title: 'Cross-site sign-out refused' },
+  session_missing: { status: 500, title: 'No session middleware ran before the sign-out route' },
   session_unsupported: { status: 500, title: 'Session middleware not supported' },
   session_error: { status: 500, title: 'The session could not be ended' },
+  wrong_adapter: { status: 500, title: 'The sign-out route is mounted in the wrong framework' },
 };
 
 /** Seconds announced in `Retry-After` when the portal failed without naming a wait. */
@@ -42,26 +51,84 @@ export function retryAfterSeconds(ms: number | undefined, fallbackSeconds: numbe
   return ms === undefined ? fallbackSeconds : Math.max(1, Math.ceil(ms / 1000));
 }
 
+/** How one sign-out ends, before anything is rendered. */
+export interface Decision {
+  readonly code: SignOutCode;
+  readonly status: number;
+  /** True when the local session was ended (and its cookies cleared). */
+  readonly signedOut: boolean;
+  /** Seconds to wait before retrying (429, 503). */
+  readonly retryAfter: number | undefined;
+  readonly title: string;
+  readonly detail: string;
+}
+
+/** Whether the local session ends for this upstream result: on success, on a dead token, or when the app says so. */
+export function endsSession(upstream: UpstreamReport, endSessionOnFailure: boolean): boolean {
+  return upstream === 'revoked' || upstream === 'skipped' || upstream === 'rejected' || endSessionOnFailure;
+}
+
+/**
+ * The row of the outcome table for an upstream result: `signedOut` is whether the session really
+ * ended (it may have been meant to and failed, which the caller reports as `session_error`).
+ */
+export function decide(
+  upstream: UpstreamReport,
+  logout: LogoutResult | undefined,
+  signedOut: boolean,
+  format: ResponseFormat,
+): Decision {
+  if (upstream === 'revoked' || upstream === 'skipped' || upstream === 'not_called' || logout === undefined) {
+    return {
+      code: 'signed_out',
+      status: format === 'json' ? 200 : 303,
+      signedOut: true,
+      retryAfter: undefined,
+      title: 'Signed out',
+      detail:
+        upstream === 'revoked'
+          ? 'You are signed out of this app and of IAM Identity Center.'
+          : 'You are signed out of this app.',
+    };
+  }
+  const code = FAILURE_CODE[upstream];
+  const row = ROWS[code];
+  return {
+    code,
+    status: row.status,
+    signedOut,
+    retryAfter:
+      upstream === 'throttled'
+        ? retryAfterSeconds(logout.retryAfterMs, 1)
+        : upstream === 'unavailable'
+          ? retryAfterSeconds(logout.retryAfterMs, DEFAULT_UNAVAILABLE_RETRY_AFTER_S)
+          : undefined,
+    title: row.title,
+    detail: failureDetail(logout, upstream, signedOut),
+  };
+}
+
 /** The human sentence for a failed upstream call, truthful about both sessions. */
-export function failureDetail(result: LogoutResult, code: SignOutErrorCode, signedOut: boolean): string {
+function failureDetail(result: LogoutResult, upstream: FailureOutcome, signedOut: boolean): string {
   const local = signedOut
     ? 'You are signed out of this app.'
     : 'You are still signed in to this app, so you can try again.';
-  switch (code) {
-    case 'sso_token_rejected':
-      if (result.reason === 'invalid_token' || result.reason === 'invalid_region') {
-        return `${local} The stored IAM Identity Center sign-in was not usable and was not sent; it cannot be revoked from here.`;
-      }
+  switch (upstream) {
+    case 'rejected':
       return `${local} IAM Identity Center no longer accepted the access token: the SSO session had already ended.`;
-    case 'sso_throttled':
+    case 'not_sent':
+      return result.reason === 'invalid_region'
+        ? `${local} The region stored with the sign-in is not an AWS region name, so the access token was not sent and the SSO session has not been ended.`
+        : `${local} The stored access token cannot be sent as it is (it is empty, too long or holds characters a header cannot carry), so the SSO session has not been ended.`;
+    case 'throttled':
       return `${local} IAM Identity Center is throttling requests, so the SSO session has not been ended yet.`;
-    case 'sso_unavailable':
+    case 'unavailable':
       return result.reason === 'overloaded'
         ? `${local} Too many sign-outs are in progress; the SSO session has not been ended yet.`
         : `${local} IAM Identity Center could not be reached or failed, so the SSO session has not been ended yet.`;
-    case 'sso_timeout':
+    case 'timeout':
       return `${local} IAM Identity Center did not answer in time, so the SSO session may not have been ended.`;
-    default:
+    case 'bad_response':
       return `${local} IAM Identity Center answered in a way this app does not understand, so the SSO session may not have been ended.`;
   }
 }

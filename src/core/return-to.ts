@@ -1,6 +1,6 @@
 // Decides where the browser goes after sign-out: the configured default, or a vetted `return_to`.
 
-import { SignOutConfigError } from './errors.js';
+import { describeValue, SignOutConfigError } from './errors.js';
 
 export type ReturnToRejection =
   | 'not_a_string'
@@ -32,32 +32,50 @@ function checkPathLayer(value: string): ReturnToRejection | undefined {
   return undefined;
 }
 
+// Any origin serves to resolve a path; only the path of the result is kept.
+const PLACEHOLDER_ORIGIN = 'http://app.invalid';
+
+/** The path with its dot segments resolved as a browser resolves them ('/a/../b' is '/b'). */
+function resolveDots(layer: string): string {
+  const url = new URL(layer, PLACEHOLDER_ORIGIN);
+  return `${url.pathname}${url.search}${url.hash}`;
+}
+
 /**
- * Vets a same-site relative path: one leading '/', not '//', no backslash, no control
- * characters, at every layer of percent-decoding; then it must resolve to `appOrigin`.
+ * Checks a path at every layer of percent-decoding, each layer both as written and with its dot
+ * segments resolved: one leading '/', not '//', no backslash, no control characters.
  */
-function vetPath(value: string, appOrigin: string): ReturnToDecision {
+function checkLayers(value: string): ReturnToRejection | undefined {
   let layer = value;
   for (let depth = 0; depth <= MAX_DECODE_DEPTH; depth++) {
-    const problem = checkPathLayer(layer);
-    if (problem !== undefined) return { ok: false, reason: problem };
+    const problem = checkPathLayer(layer) ?? checkPathLayer(resolveDots(layer));
+    if (problem !== undefined) return problem;
     let decoded: string;
     try {
       decoded = decodeURIComponent(layer);
     } catch {
-      return { ok: false, reason: 'bad_encoding' };
+      return 'bad_encoding';
     }
-    if (decoded === layer) break;
-    if (depth === MAX_DECODE_DEPTH) return { ok: false, reason: 'bad_encoding' };
+    if (decoded === layer) return undefined;
+    if (depth === MAX_DECODE_DEPTH) return 'bad_encoding';
     layer = decoded;
   }
+  return undefined;
+}
+
+/**
+ * Vets a same-site relative path and returns the Location a browser would follow for it, as the
+ * WHATWG parser serialises it. The Location itself must pass the same checks: resolving dot
+ * segments can uncover an encoded '//' ('/%2e/%2fevil.example' serialises as '/%2fevil.example').
+ */
+function vetPath(value: string, appOrigin: string): ReturnToDecision {
+  const problem = checkLayers(value);
+  if (problem !== undefined) return { ok: false, reason: problem };
   const url = new URL(value, appOrigin);
   if (url.origin !== appOrigin) return { ok: false, reason: 'scheme_relative' };
-  // Re-serialised by the WHATWG parser, so the Location is exactly what a browser would follow.
   const location = `${url.pathname}${url.search}${url.hash}`;
-  // Dot segments can normalise to a path that starts with '//' ('/.//evil.example',
-  // '/a/..//evil.example'): as a Location that would name another host.
-  if (location.startsWith('//')) return { ok: false, reason: 'scheme_relative' };
+  const again = checkLayers(location);
+  if (again !== undefined) return { ok: false, reason: again };
   return { ok: true, location };
 }
 
@@ -129,8 +147,12 @@ export function parseOriginList(option: string, value: unknown): ReadonlySet<str
 export function parseDestination(option: string, value: unknown): string {
   if (value === undefined) return '/';
   if (typeof value === 'string') {
-    if (value.startsWith('/') && checkPathLayer(value) === undefined) return value;
-    if (/^https?:\/\//i.test(value)) {
+    // Serialised as a browser would send it back: '/登出' becomes '/%E7%99%BB%E5%87%BA', which a
+    // Location header can carry.
+    if (value.startsWith('/')) {
+      const decision = vetPath(value, PLACEHOLDER_ORIGIN);
+      if (decision.ok) return decision.location;
+    } else if (/^https?:\/\//i.test(value) && !CONTROL.test(value)) {
       try {
         return new URL(value).href;
       } catch {
@@ -140,6 +162,6 @@ export function parseDestination(option: string, value: unknown): string {
   }
   throw new SignOutConfigError(
     option,
-    `\`${option}\` must be a path on this site such as "/signed-out" or an absolute http(s) URL; got ${JSON.stringify(value)}.`,
+    `\`${option}\` must be a path on this site such as "/signed-out" (one leading "/", no "//", no backslash, no control characters) or an absolute http(s) URL; got ${describeValue(value)}.`,
   );
 }

@@ -21,7 +21,7 @@ function plainRequest(overrides: Partial<SignOutRequest<null>> = {}): SignOutReq
     url: '/signout',
     query: () => undefined,
     body: () => Promise.resolve(undefined),
-    session: { kind: 'none' },
+    session: session({}, { value: false }),
     ...overrides,
   };
 }
@@ -77,6 +77,19 @@ describe('sign-out core', () => {
     expect(answer.headers).toContainEqual(['location', '/next']);
     const refused = await core.handle(plainRequest({ origin: () => undefined, query: () => '//evil.example' }));
     expect(refused.headers).toContainEqual(['location', '/']);
+    await core.client.close();
+  });
+
+  it('answers 500 session_missing, calling and changing nothing, when no session middleware ran', async () => {
+    portal.reset();
+    const core = createSignOutCore<null>({ endpoint: portal.url });
+    const answer = await core.handle(
+      plainRequest({ session: { kind: 'none' }, headers: { accept: 'application/json' } }),
+    );
+    expect(answer.status).toBe(500);
+    expect(JSON.parse(answer.body ?? '')).toMatchObject({ code: 'session_missing', signedOut: false });
+    expect(answer.headers.some(([name]) => name === 'set-cookie')).toBe(false);
+    expect(portal.calls).toHaveLength(0);
     await core.client.close();
   });
 

@@ -1,6 +1,7 @@
 // Behaviour that exists only because of Express and its session middlewares (documented exceptions).
 
 import express from 'express';
+import session from 'express-session';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogoutClient, ssoSignOut, type LogoutClient } from 'sso-signout';
@@ -25,6 +26,7 @@ afterAll(async () => {
 describe('Express only', () => {
   it('reads a form body that body-parser (Express 4) left unread as {}', async () => {
     const app = express();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
     // body-parser marks any body it did not parse as {}, without reading the stream.
     app.use((req, _res, next) => {
       (req as unknown as { body: object }).body = {};
@@ -46,5 +48,58 @@ describe('Express only', () => {
     expect(setCookies(res).get('portal.sid')?.value).toBe('');
     expect(setCookies(res).has('connect.sid')).toBe(false);
     expect(setCookies(res).has('other')).toBe(false);
+  });
+
+  describe('which cookie express-session set, without sessionCookieName', () => {
+    let n = 0;
+    // Session ids in the full base64 alphabet: `+`, `/` and `=` are percent-encoded in the cookie.
+    const base64Ids = () => `${Buffer.from(`id-${String(n++)}-\u00ff\u00fe>?`).toString('base64')}+/=`;
+
+    function app(genid?: () => string) {
+      const a = express();
+      a.use(
+        session({
+          name: 'portal.sid',
+          secret: 'test secret',
+          resave: false,
+          saveUninitialized: false,
+          ...(genid === undefined ? {} : { genid }),
+        }),
+      );
+      a.post('/in', (req, res) => {
+        (req.session as unknown as Record<string, unknown>).sso = { accessToken: portal.issueToken() };
+        res.send('ok');
+      });
+      a.all('/signout', ssoSignOut({ client }));
+      return a;
+    }
+
+    it('clears the right cookie for 50 ids with +, / and = in them', async () => {
+      const a = app(base64Ids);
+      for (let i = 0; i < 50; i++) {
+        const cookie = cookieHeaderFrom(await request(a).post('/in').expect(200));
+        expect(cookie).toMatch(/%2B|%2F|%3D/);
+        const res = await request(a).post('/signout').set('Cookie', `theme=dark; ${cookie}`).expect(303);
+        expect(setCookies(res).get('portal.sid')?.value, cookie).toBe('');
+        expect([...setCookies(res).keys()]).toEqual(['portal.sid']);
+      }
+    });
+
+    it('clears a stale session cookie the store no longer knows', async () => {
+      const a = app();
+      const cookie = cookieHeaderFrom(await request(a).post('/in').expect(200));
+      const other = app();
+      // Another instance with its own (empty) store: the cookie is stale there.
+      const res = await request(other).post('/signout').set('Cookie', cookie).expect(303);
+      expect([...setCookies(res).keys()]).toEqual(['portal.sid']);
+    });
+
+    it('tells the session cookie from another signed cookie by the session id', async () => {
+      const a = app();
+      const cookie = cookieHeaderFrom(await request(a).post('/in').expect(200));
+      const signedOther = `prefs=${encodeURIComponent('s:dark.' + 'A'.repeat(43))}`;
+      const res = await request(a).post('/signout').set('Cookie', `${signedOther}; ${cookie}`).expect(303);
+      expect([...setCookies(res).keys()]).toEqual(['portal.sid']);
+    });
   });
 });

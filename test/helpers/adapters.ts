@@ -261,12 +261,16 @@ function koaAdapter(name: string, KoaClass: typeof Koa, external: boolean): Adap
         (ctx as unknown as { session: AnyRecord }).session = data;
         await next();
       });
-      app.use(koaSignOut({ client, ...signOut }) as never);
+      const router = new Router();
+      router.all('/signout', koaSignOut({ client, ...signOut }) as never);
+      app.use(router.routes());
       return listener(app);
     },
     buildBare(client, signOut) {
       const app: KoaApp = new KoaClass();
-      app.use(koaSignOut({ client, ...signOut }) as never);
+      const router = new Router();
+      router.all('/signout', koaSignOut({ client, ...signOut }) as never);
+      app.use(router.routes());
       return listener(app);
     },
     header(native, headerName) {

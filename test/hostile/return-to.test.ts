@@ -22,6 +22,30 @@ function safe(location: string): boolean {
   return origin === APP || origin === ALLOWED;
 }
 
+/**
+ * True when a path, at any layer of percent-decoding and with its dot segments resolved, starts
+ * with '//' or holds a backslash: something downstream that decodes it (a proxy, a router, the
+ * next redirect) would read another host.
+ */
+function hidesAnotherHost(location: string): boolean {
+  let layer = location;
+  for (let depth = 0; depth < 6; depth++) {
+    const resolved = new URL(layer, APP).pathname;
+    for (const candidate of [layer, resolved]) {
+      if (candidate.startsWith('//') || candidate.includes('\\')) return true;
+    }
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(layer);
+    } catch {
+      return false;
+    }
+    if (decoded === layer) return false;
+    layer = decoded;
+  }
+  return true;
+}
+
 // Characters that open-redirect tricks are made of, so generated strings hit the edge cases often.
 const TRICKY = [
   '/',
@@ -90,6 +114,33 @@ describe('return_to, by property', () => {
       }),
       { numRuns: 20_000 },
     );
+  });
+
+  it('accepts only a Location that stays safe when decoded and resolved again, and is its own fixed point', () => {
+    fc.assert(
+      fc.property(anyCandidate, (value) => {
+        const decision = vetReturnTo(value, APP, ALLOWED_SET);
+        if (!decision.ok) return true;
+        const again = vetReturnTo(decision.location, APP, ALLOWED_SET);
+        if (!again.ok || again.location !== decision.location) return false;
+        return !decision.location.startsWith('/') || !hidesAnotherHost(decision.location);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it.each([
+    '/%2e/%2fevil.example',
+    '/./%2fevil.example',
+    '/x/../%2fevil.example',
+    '/%2e%2e/%2fevil.example',
+    '/x/%2e%2e/%2fevil.example',
+    '/.%2f%2fevil.example',
+    '/%2e/%5cevil.example',
+    '/%252e/%252fevil.example',
+    '/a/..%2f%2fevil.example',
+  ])('refuses %s, whose dot segments uncover another host', (value) => {
+    expect(vetReturnTo(value, APP, ALLOWED_SET).ok).toBe(false);
   });
 
   it('accepts every plain path on this site', () => {

@@ -1,5 +1,6 @@
 // Koa specifics: factory misuse, and delegate mode through Koa's own error handling.
 
+import Router from '@koa/router';
 import Koa from 'koa';
 import koaSession from 'koa-session';
 import request from 'supertest';
@@ -34,7 +35,9 @@ function delegatingApp(routeClient: LogoutClient, onError: (err: unknown) => voi
     }
     await next();
   });
-  app.use(ssoSignOut({ client: routeClient, delegateErrors: true }) as never);
+  const router = new Router();
+  router.all('/signout', ssoSignOut({ client: routeClient, delegateErrors: true }) as never);
+  app.use(router.routes());
   return app.callback();
 }
 

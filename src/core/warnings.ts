@@ -1,0 +1,25 @@
+// Process warnings for setups that work badly or not at all: each with a stable code, each at most once per route.
+
+/** Stable codes of the process warnings the route emits (`process.on('warning')` sees `warning.code`). */
+export type SignOutWarningCode =
+  | 'SSO_SIGNOUT_SESSION_MISSING'
+  | 'SSO_SIGNOUT_WRONG_ADAPTER'
+  | 'SSO_SIGNOUT_NOT_ROUTED'
+  | 'SSO_SIGNOUT_TOKEN_UNUSABLE'
+  | 'SSO_SIGNOUT_HOOK_FAILED';
+
+/**
+ * Emits a warning once per code (and `about`, e.g. the hook's name) for the route that owns this
+ * function; repeats are dropped.
+ */
+export type Warn = (code: SignOutWarningCode, message: string, about?: string) => void;
+
+export function createWarner(): Warn {
+  const warned = new Set<string>();
+  return (code, message, about = '') => {
+    const key = `${code}\n${about}`;
+    if (warned.has(key)) return;
+    warned.add(key);
+    process.emitWarning(`sso-signout: ${message}`, { code });
+  };
+}

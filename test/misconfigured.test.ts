@@ -1,0 +1,467 @@
+// The integrator who mounts it wrong: middleware order, no session middleware, the wrong adapter, no
+// path, options a header cannot carry. Each gets a clear error or is passed on; none is told
+// "signed out" while the session lives, and no request crashes the process.
+
+import Router from '@koa/router';
+import cookieSession from 'cookie-session';
+import express5 from 'express';
+import session from 'express-session';
+import express4 from 'express4';
+import Koa from 'koa';
+import Koa2 from 'koa2';
+import mount from 'koa-mount';
+import koaSession from 'koa-session';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createLogoutClient,
+  ssoSignOut as expressSignOut,
+  SignOutConfigError,
+  type LogoutClient,
+  type SignOutEvent,
+} from 'sso-signout';
+import { ssoSignOut as koaSignOut } from 'sso-signout/koa';
+import { startFakePortal, type FakePortal } from 'sso-signout/testing';
+import { ADAPTERS } from './helpers/adapters.js';
+import { applySetCookies, cookieHeaderFrom, setCookies } from './helpers/cookies.js';
+
+let portal: FakePortal;
+let client: LogoutClient;
+const warnings: { code: string | undefined; message: string }[] = [];
+const onWarning = (w: Error & { code?: string }) => warnings.push({ code: w.code, message: w.message });
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+
+beforeAll(async () => {
+  portal = await startFakePortal();
+  process.on('warning', onWarning);
+  process.on('unhandledRejection', onUnhandled);
+});
+beforeEach(() => {
+  client = createLogoutClient({ endpoint: portal.url });
+  warnings.length = 0;
+});
+afterEach(async () => {
+  portal.reset();
+  await client.close();
+});
+afterAll(async () => {
+  process.off('warning', onWarning);
+  process.off('unhandledRejection', onUnhandled);
+  expect(unhandled).toEqual([]);
+  await portal.close();
+});
+
+/** Process warnings are emitted on the next tick. */
+async function warningsSoFar(): Promise<typeof warnings> {
+  await new Promise((resolve) => setImmediate(resolve));
+  return warnings;
+}
+
+type AnyRecord = Record<string, unknown>;
+
+function koaListener(app: {
+  callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+}): RequestListener {
+  const callback = app.callback();
+  return (req, res) => {
+    void callback(req, res);
+  };
+}
+
+async function signIn(app: RequestListener): Promise<{ token: string; cookie: string }> {
+  const token = portal.issueToken();
+  const res = await request(app).post('/test/signin').send({ accessToken: token }).expect(200);
+  return { token, cookie: cookieHeaderFrom(res) };
+}
+
+async function signedIn(app: RequestListener, cookie: string): Promise<boolean> {
+  const res = await request(app).get('/me').set('Cookie', cookie).expect(200);
+  return (res.body as { signedIn: boolean }).signedIn;
+}
+
+function expressRoutes(app: express5.Express, express: typeof express5): void {
+  app.post('/test/signin', express.json(), (req, res) => {
+    (req as unknown as { session: AnyRecord }).session.sso = { accessToken: (req.body as AnyRecord).accessToken };
+    res.json({ ok: true });
+  });
+  app.get('/me', (req, res) => {
+    const s = (req as unknown as { session?: AnyRecord | null }).session;
+    res.json({ signedIn: s?.sso !== undefined });
+  });
+}
+
+async function readJson(req: IncomingMessage): Promise<AnyRecord> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as AnyRecord;
+}
+
+function koaRoutes(): Router {
+  const router = new Router();
+  router.post('/test/signin', async (ctx) => {
+    const body = await readJson(ctx.req);
+    (ctx.session as unknown as AnyRecord).sso = { accessToken: body.accessToken };
+    ctx.body = { ok: true };
+  });
+  router.get('/me', (ctx) => {
+    const s = ctx.session as unknown as AnyRecord | null;
+    ctx.body = { signedIn: s?.sso !== undefined };
+  });
+  return router;
+}
+
+class MemoryKoaStore {
+  readonly data = new Map<string, unknown>();
+  get(key: string): unknown {
+    return this.data.get(key);
+  }
+  set(key: string, value: unknown): void {
+    this.data.set(key, value);
+  }
+  destroy(key: string): void {
+    this.data.delete(key);
+  }
+}
+
+interface MisorderedApp {
+  readonly name: string;
+  build(onEvent: (e: SignOutEvent) => void): RequestListener;
+}
+
+// The session middleware mounted after the sign-out route: sign-in and /me still work.
+const SESSION_AFTER_ROUTE: readonly MisorderedApp[] = [
+  ...(
+    [
+      ['Express 5', express5],
+      ['Express 4', express4],
+    ] as const
+  ).flatMap(([label, express]) => [
+    {
+      name: `${label} + express-session after the route`,
+      build: (onEvent: (e: SignOutEvent) => void) => {
+        const app = express();
+        app.all('/signout', expressSignOut({ client, onEvent }));
+        app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+        expressRoutes(app as express5.Express, express);
+        return app;
+      },
+    },
+    {
+      name: `${label} + cookie-session after the route`,
+      build: (onEvent: (e: SignOutEvent) => void) => {
+        const app = express();
+        app.all('/signout', expressSignOut({ client, onEvent }));
+        app.use(cookieSession({ name: 'sess', keys: ['k'] }));
+        expressRoutes(app as express5.Express, express);
+        return app;
+      },
+    },
+  ]),
+  ...(
+    [
+      ['Koa 3', Koa],
+      ['Koa 2', Koa2],
+    ] as const
+  ).flatMap(([label, KoaClass]) =>
+    [false, true].map((external) => ({
+      name: `${label} + koa-session (${external ? 'store' : 'cookie'}) after the router`,
+      build: (onEvent: (e: SignOutEvent) => void) => {
+        const app = new KoaClass();
+        app.keys = ['k'];
+        const signOut = new Router();
+        signOut.all('/signout', koaSignOut({ client, onEvent }) as never);
+        app.use(signOut.routes());
+        app.use(
+          koaSession({ key: 'sess', ...(external ? { store: new MemoryKoaStore() } : {}) } as never, app as never),
+        );
+        app.use(koaRoutes().routes());
+        return koaListener(app);
+      },
+    })),
+  ),
+];
+
+describe.each(SESSION_AFTER_ROUTE)('$name', (misordered) => {
+  it('answers 500 session_missing, calling and changing nothing, and warns once', async () => {
+    const events: SignOutEvent[] = [];
+    const app = misordered.build((e) => events.push(e));
+    const { token, cookie } = await signIn(app);
+    expect(await signedIn(app, cookie)).toBe(true);
+    const json = await request(app).post('/signout').set('Cookie', cookie).set('Accept', 'application/json');
+    expect(json.status).toBe(500);
+    expect(json.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const body = JSON.parse(json.text) as AnyRecord;
+    expect(body).toMatchObject({ code: 'session_missing', signedOut: false });
+    expect(String(body.detail)).toMatch(/before the (sign-out route|router)/);
+    const html = await request(app).post('/signout').set('Cookie', cookie).expect(500);
+    expect(html.headers['content-type']).toMatch(/^text\/html/);
+    expect(html.text).not.toMatch(/signed out\./i);
+    for (const res of [json, html]) expect(setCookies(res).size).toBe(0);
+    expect(portal.calls).toHaveLength(0);
+    expect(portal.isActive(token)).toBe(true);
+    expect(await signedIn(app, cookie)).toBe(true);
+    expect(events.map((e) => (e.type === 'signout' ? e.code : e.type))).toEqual(['session_missing', 'session_missing']);
+    const mine = (await warningsSoFar()).filter((w) => w.code === 'SSO_SIGNOUT_SESSION_MISSING');
+    expect(mine).toHaveLength(1);
+  });
+});
+
+describe('no session middleware at all', () => {
+  const bare: [string, () => RequestListener][] = [
+    [
+      'Express 5',
+      () => {
+        const app = express5();
+        app.all('/signout', expressSignOut({ client }));
+        return app;
+      },
+    ],
+    [
+      'Express 4',
+      () => {
+        const app = express4();
+        app.all('/signout', expressSignOut({ client }));
+        return app;
+      },
+    ],
+    [
+      'Koa 3',
+      () => {
+        const app = new Koa();
+        const router = new Router();
+        router.all('/signout', koaSignOut({ client }) as never);
+        app.use(router.routes());
+        return koaListener(app);
+      },
+    ],
+  ];
+  it.each(bare)('%s: answers 500 session_missing, never "signed out"', async (_name, build) => {
+    const res = await request(build()).post('/signout').set('Accept', 'application/json').expect(500);
+    expect(JSON.parse(res.text)).toMatchObject({ code: 'session_missing', signedOut: false });
+    expect(portal.calls).toHaveLength(0);
+  });
+
+  it('works without one when the app gives both getToken and endSession', async () => {
+    const token = portal.issueToken();
+    let ended = false;
+    const app = express5();
+    app.all(
+      '/signout',
+      expressSignOut({
+        client,
+        getToken: () => token,
+        endSession: () => {
+          ended = true;
+        },
+      }),
+    );
+    await request(app).post('/signout').expect(303);
+    expect(ended).toBe(true);
+    expect(portal.isActive(token)).toBe(false);
+  });
+
+  it('still refuses with only getToken: there is no session to end', async () => {
+    const app = express5();
+    app.all('/signout', expressSignOut({ client, getToken: () => 'aoa-x' }));
+    const res = await request(app).post('/signout').set('Accept', 'application/json').expect(500);
+    expect(JSON.parse(res.text)).toMatchObject({ code: 'session_missing', signedOut: false });
+    expect(portal.calls).toHaveLength(0);
+  });
+});
+
+describe('the wrong adapter for the framework', () => {
+  it.each([
+    ['app.use', (app: Koa) => app.use(expressSignOut({ client }) as never)],
+    [
+      'router.all',
+      (app: Koa) => {
+        const router = new Router();
+        router.all('/signout', expressSignOut({ client }) as never);
+        app.use(router.routes());
+      },
+    ],
+  ])(
+    'the Express route in a Koa app (%s) answers 500 naming sso-signout/koa, and the process lives on',
+    async (_how, mountIt) => {
+      const app = new Koa();
+      app.keys = ['k'];
+      app.use(koaSession({ key: 'sess' }, app as never));
+      mountIt(app);
+      const listener = koaListener(app);
+      for (let i = 0; i < 3; i++) {
+        const res = await request(listener).post('/signout').set('Accept', 'application/json').expect(500);
+        const body = JSON.parse(res.text) as AnyRecord;
+        expect(body).toMatchObject({ code: 'wrong_adapter', signedOut: false });
+        expect(String(body.detail)).toContain('sso-signout/koa');
+      }
+      const html = await request(listener).post('/signout').expect(500);
+      expect(html.text).toContain('sso-signout/koa');
+      expect(portal.calls).toHaveLength(0);
+      expect((await warningsSoFar()).filter((w) => w.code === 'SSO_SIGNOUT_WRONG_ADAPTER')).toHaveLength(1);
+    },
+  );
+
+  it.each([
+    ['Express 5', express5],
+    ['Express 4', express4],
+  ] as const)('the Koa route in %s answers 500 naming sso-signout, never a bare TypeError', async (_name, express) => {
+    for (const mountIt of [
+      (app: express5.Express) => app.all('/signout', koaSignOut({ client }) as never),
+      (app: express5.Express) => app.use(koaSignOut({ client }) as never),
+    ]) {
+      const app = express() as express5.Express;
+      app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+      mountIt(app);
+      const res = await request(app).post('/signout').set('Accept', 'application/json').expect(500);
+      const body = JSON.parse(res.text) as AnyRecord;
+      expect(body).toMatchObject({ code: 'wrong_adapter', signedOut: false });
+      expect(String(body.detail)).toContain('from "sso-signout"');
+      expect(res.text).not.toContain('TypeError');
+    }
+    expect(portal.calls).toHaveLength(0);
+  });
+});
+
+describe('mounted without a path', () => {
+  it('Express app.use(ssoSignOut()) signs nobody out on other paths: requests pass on, and it warns once', async () => {
+    const app = express5();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+    app.use(expressSignOut({ client }));
+    expressRoutes(app, express5);
+    app.post('/comments', (_req, res) => res.status(201).json({ posted: true }));
+    app.get('/', (_req, res) => res.send('home'));
+    const { token, cookie } = await signIn(app);
+    await request(app).post('/comments').set('Cookie', cookie).expect(201);
+    await request(app).get('/').set('Cookie', cookie).expect(200, 'home');
+    // Not even its own path: mounted nowhere, it is the route of nothing.
+    await request(app).post('/signout').set('Cookie', cookie).expect(404);
+    expect(portal.calls).toHaveLength(0);
+    expect(portal.isActive(token)).toBe(true);
+    expect(await signedIn(app, cookie)).toBe(true);
+    expect((await warningsSoFar()).filter((w) => w.code === 'SSO_SIGNOUT_NOT_ROUTED')).toHaveLength(1);
+  });
+
+  it('Express app.use("/signout", …) answers that path only', async () => {
+    const app = express5();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+    app.use('/signout', expressSignOut({ client }));
+    expressRoutes(app, express5);
+    const { cookie } = await signIn(app);
+    await request(app).post('/signout/deeper').set('Cookie', cookie).expect(404);
+    expect(await signedIn(app, cookie)).toBe(true);
+    await request(app).post('/signout').set('Cookie', cookie).expect(303);
+    expect(await signedIn(app, cookie)).toBe(false);
+  });
+
+  it('Express router.use(ssoSignOut()) in a router mounted on /auth signs nobody out under /auth', async () => {
+    const app = express5();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+    const router = express5.Router();
+    router.use(expressSignOut({ client }));
+    router.post('/profile', (_req, res) => res.send('saved'));
+    app.use('/auth', router);
+    expressRoutes(app, express5);
+    const { cookie } = await signIn(app);
+    await request(app).post('/auth/profile').set('Cookie', cookie).expect(200, 'saved');
+    expect(await signedIn(app, cookie)).toBe(true);
+  });
+
+  function koaApp(mountIt: (app: Koa) => void): RequestListener {
+    const app = new Koa();
+    app.keys = ['k'];
+    app.use(koaSession({ key: 'sess' }, app as never));
+    mountIt(app);
+    const routes = koaRoutes();
+    routes.post('/comments', (ctx) => {
+      ctx.status = 201;
+      ctx.body = { posted: true };
+    });
+    app.use(routes.routes());
+    return koaListener(app);
+  }
+
+  it.each([
+    ['app.use(ssoSignOut())', (app: Koa) => app.use(koaSignOut({ client }) as never)],
+    [
+      'router.use(ssoSignOut())',
+      (app: Koa) => {
+        const router = new Router();
+        router.use(koaSignOut({ client }) as never);
+        router.get('/unrelated', (ctx) => {
+          ctx.body = 'x';
+        });
+        app.use(router.routes());
+      },
+    ],
+  ])('Koa %s signs nobody out: requests pass on, and it warns once', async (how, mountIt) => {
+    const app = koaApp(mountIt);
+    const { token, cookie } = await signIn(app);
+    await request(app).post('/comments').set('Cookie', cookie).expect(201);
+    await request(app).get('/').set('Cookie', cookie).expect(404);
+    // A router runs its `use` middleware only for paths one of its routes matches.
+    await request(app)
+      .get('/unrelated')
+      .set('Cookie', cookie)
+      .expect(how.startsWith('router') ? 200 : 404);
+    expect(portal.calls).toHaveLength(0);
+    expect(portal.isActive(token)).toBe(true);
+    expect(await signedIn(app, cookie)).toBe(true);
+    expect((await warningsSoFar()).filter((w) => w.code === 'SSO_SIGNOUT_NOT_ROUTED')).toHaveLength(1);
+  });
+
+  it('Koa with koa-mount answers the mounted path only', async () => {
+    const app = koaApp((koa) => koa.use(mount('/signout', koaSignOut({ client }) as never)));
+    const { cookie } = await signIn(app);
+    await request(app).post('/signout/deeper').set('Cookie', cookie).expect(404);
+    expect(await signedIn(app, cookie)).toBe(true);
+    const res = await request(app).post('/signout').set('Cookie', cookie).expect(303);
+    expect(await signedIn(app, applySetCookies(cookie, res))).toBe(false);
+  });
+});
+
+describe('options a header cannot carry as written', () => {
+  describe.each(ADAPTERS)('$name', (adapter) => {
+    it('encodes a non-ASCII destination at construction and signs out with it, cookies cleared', async () => {
+      const app = adapter.build(client, { signOut: { destination: '/登出?q=é' } });
+      const { token, cookie } = await signIn(app);
+      const res = await request(app).post('/signout').set('Cookie', cookie).expect(303);
+      expect(res.headers.location).toBe('/%E7%99%BB%E5%87%BA?q=%C3%A9');
+      expect(portal.isActive(token)).toBe(false);
+      expect(await signedIn(app, applySetCookies(cookie, res))).toBe(false);
+    });
+  });
+
+  it('encodes a non-ASCII absolute destination (IDN host, path)', async () => {
+    const app = ADAPTERS[0]?.build(client, { signOut: { destination: 'https://bücher.example/ä' } }) as RequestListener;
+    const res = await request(app).post('/signout').expect(303);
+    expect(res.headers.location).toBe('https://xn--bcher-kva.example/%C3%A4');
+  });
+
+  it.each([
+    ['a cookie name with a non-ASCII letter', { clearCookies: ['séssion'] }, /clearCookies/],
+    ['a cookie name with a semicolon', { clearCookies: ['a;b'] }, /clearCookies/],
+    ['a session cookie name with a blank', { sessionCookieName: 'a b' }, /sessionCookieName/],
+    ['a destination with a line break', { destination: '/ok\r\nx: 1' }, /destination/],
+    ['a destination with a backslash', { destination: '/\\evil.example' }, /destination/],
+    ['a destination that resolves to //', { destination: '/./%2Fevil.example' }, /destination/],
+  ])('refuses %s when the route is created', (_label, options, message) => {
+    expect(() => expressSignOut({ client, ...options })).toThrow(SignOutConfigError);
+    expect(() => koaSignOut({ client, ...options })).toThrow(message);
+  });
+
+  it('keeps its own content type when render returns one a header cannot carry, after the session ended', async () => {
+    const adapter = ADAPTERS.find((a) => a.name.startsWith('Koa 2')) ?? ADAPTERS[0];
+    if (adapter === undefined) throw new Error('no adapter');
+    const app = adapter.build(client, {
+      signOut: { render: () => ({ body: '<p>bye</p>', contentType: 'text/html; charset=ütf-8' }) },
+    });
+    const { cookie } = await signIn(app);
+    portal.enqueue('unauthorized');
+    const res = await request(app).post('/signout').set('Cookie', cookie).expect(401);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(await signedIn(app, applySetCookies(cookie, res))).toBe(false);
+    expect((await warningsSoFar()).some((w) => w.code === 'SSO_SIGNOUT_HOOK_FAILED')).toBe(true);
+  });
+});

@@ -199,3 +199,54 @@ describe('two app instances sharing one Redis session store', () => {
     expect(ttl).toBeLessThanOrEqual(60);
   });
 });
+
+describe('sign-outs with no stored session', () => {
+  const WRITES = ['set', 'setex', 'psetex', 'getset', 'mset', 'del', 'unlink', 'expire', 'pexpire', 'hset'];
+
+  /** Write commands the Redis server has run so far, from INFO commandstats. */
+  async function writesSoFar(c: RedisClientType): Promise<number> {
+    const info = await c.info('commandstats');
+    let total = 0;
+    for (const match of info.matchAll(/^cmdstat_([a-z]+):calls=(\d+)/gm)) {
+      if (WRITES.includes(match[1] as string)) total += Number(match[2]);
+    }
+    return total;
+  }
+
+  async function redisClient(): Promise<RedisClientType> {
+    const c: RedisClientType = createClient({ url: redis.url });
+    await c.connect();
+    redisClients.push(c);
+    return c;
+  }
+
+  it.each([
+    ['express-session + connect-redis', express, () => connectRedisStore().then((s) => guardSessionStore(s))],
+    ['koa-session + koa-redis', koa, () => Promise.resolve(guardKoaStore(koaRedisStore()))],
+  ] as const)(
+    'write nothing to a guarded store (%s): no cookie, or a cookie the store forgot',
+    async (_name, adapter, makeStore) => {
+      const c = await redisClient();
+      const app = adapter.build(client, { store: await makeStore() });
+      // Cookies of real sessions, then forgotten by the store (expired, say).
+      const forgotten: string[] = [];
+      for (let i = 0; i < 20; i++) forgotten.push((await signIn(app)).cookie);
+      await c.flushDb();
+      const keys = await c.dbSize();
+      const before = await writesSoFar(c);
+      for (let i = 0; i < 100; i++) await request(app).post('/signout').expect(303);
+      for (const cookie of forgotten) await request(app).post('/signout').set('Cookie', cookie).expect(303);
+      expect(await writesSoFar(c)).toBe(before);
+      expect(await c.dbSize()).toBe(keys);
+      expect(portal.calls).toHaveLength(0);
+    },
+  );
+
+  it('still marks a session the store held', async () => {
+    const c = await redisClient();
+    const app = express.build(client, { store: guardSessionStore(await connectRedisStore(), { prefix: 'held:' }) });
+    const { cookie } = await signIn(app);
+    await request(app).post('/signout').set('Cookie', cookie).expect(303);
+    expect(await c.keys('sess:held:*')).toHaveLength(1);
+  });
+});

@@ -105,12 +105,25 @@ export function guardSessionStore<S extends ExpressSessionStoreLike>(store: S, o
     };
   }
   guarded.destroy = (sid, callback) => {
-    const expires = new Date(Date.now() + ttlMs);
-    // Shaped like a session so every store accepts it and expires it with its own TTL logic.
-    const revoked = { cookie: { expires: expires.toISOString(), originalMaxAge: ttlMs }, revoked: true };
-    store.set(marker(sid), revoked, (error) => {
-      if (error !== undefined && error !== null) callback?.(error);
-      else store.destroy(sid, callback);
+    // Only a session the store holds can be written back: one minted for this very request (a
+    // sign-out without a cookie, or with an unknown id) gets no marker, so anonymous sign-outs
+    // write nothing and cannot fill the store.
+    store.get(sid, (readError, held) => {
+      if (readError !== undefined && readError !== null) {
+        callback?.(readError);
+        return;
+      }
+      if (held === undefined || held === null) {
+        callback?.();
+        return;
+      }
+      const expires = new Date(Date.now() + ttlMs);
+      // Shaped like a session so every store accepts it and expires it with its own TTL logic.
+      const revoked = { cookie: { expires: expires.toISOString(), originalMaxAge: ttlMs }, revoked: true };
+      store.set(marker(sid), revoked, (error) => {
+        if (error !== undefined && error !== null) callback?.(error);
+        else store.destroy(sid, callback);
+      });
     });
   };
   return guarded;
@@ -163,6 +176,9 @@ export function guardKoaSessionStore<S extends KoaSessionStoreLike>(store: S, op
     return store.set(key, session, maxAge, opts);
   };
   guarded.destroy = async (key, opts) => {
+    // Only a session the store holds gets a marker: anonymous sign-outs write nothing.
+    const held: unknown = await store.get(key, ttlMs, { rolling: false, ctx: opts.ctx });
+    if (held === undefined || held === null) return undefined;
     await store.set(marker(key), { revoked: true }, ttlMs, { rolling: false, changed: true, ctx: opts.ctx });
     return store.destroy(key, opts);
   };

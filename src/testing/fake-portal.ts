@@ -47,6 +47,14 @@ export type PortalReply =
       /** Sends an error status and then body bytes for as long as the client keeps reading. */
       readonly kind: 'endless-body';
       readonly status?: number;
+    } & Delay)
+  | ({
+      /**
+       * Writes these exact bytes (as latin-1) on the connection and closes it: an answer no HTTP
+       * server would send, such as header values with control characters or a broken status line.
+       */
+      readonly kind: 'raw';
+      readonly bytes: string;
     } & Delay);
 
 /**
@@ -84,7 +92,7 @@ export interface PortalCall {
   readonly token: string | undefined;
   readonly body: string;
   /** The kind of reply the call got; undefined while it is held by `pause()` or delayed. */
-  readonly reply: PortalReplyKind | 'status' | undefined;
+  readonly reply: PortalReplyKind | 'status' | 'raw' | undefined;
   /** The HTTP status answered (undefined for hang, reset, garbage, and until answered). */
   readonly status: number | undefined;
   readonly requestId: string;
@@ -263,6 +271,10 @@ export async function startFakePortal(options: FakePortalOptions = {}): Promise<
       case 'garbage':
         record({ reply: 'garbage', status: undefined });
         req.socket.end('\u0000\u0001 this is not HTTP \r\n\r\n');
+        return;
+      case 'raw':
+        record({ reply: 'raw', status: undefined });
+        req.socket.end(Buffer.from(chosen.bytes, 'latin1'));
         return;
       case 'reset-during': {
         const status = chosen.status ?? 200;

@@ -1,0 +1,434 @@
+// The upstream or proxy that lies: it echoes the token, names nothing on a 401, throttles under
+// another status, asks for absurd waits, and answers storms of sign-outs with 429 or 503. The route
+// must stay truthful (`rejected` only on the portal's own words), leak nothing, and stay bounded.
+
+import request from 'supertest';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { inspect } from 'node:util';
+import { MockAgent } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  createLogoutClient,
+  SignOutError,
+  type LogoutClient,
+  type LogoutClientOptions,
+  type SignOutEvent,
+} from 'sso-signout';
+import { startFakePortal, type FakePortal, type PortalCall, type PortalReply } from 'sso-signout/testing';
+import { createLogoutClient as createWithInternals } from '../../src/core/logout-client.js';
+import { ADAPTERS } from '../helpers/adapters.js';
+import { applySetCookies, cookieHeaderFrom } from '../helpers/cookies.js';
+
+let portal: FakePortal;
+const clients: LogoutClient[] = [];
+beforeAll(async () => {
+  portal = await startFakePortal();
+});
+afterEach(async () => {
+  portal.reset();
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+afterAll(async () => {
+  await portal.close();
+});
+
+function client(options: Partial<LogoutClientOptions> = {}): LogoutClient {
+  const c = createWithInternals({ endpoint: portal.url, ...options }, { random: () => 0 });
+  clients.push(c);
+  return c;
+}
+
+/** True when `text` holds the token or any run of 12 of its characters (a cut echo leaks too). */
+function leaks(text: string, token: string): boolean {
+  for (let i = 0; i + 12 <= token.length; i++) if (text.includes(token.slice(i, i + 12))) return true;
+  return false;
+}
+
+// eslint-disable-next-line no-control-regex
+const RAW_CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** Ways to echo the token back, each a function of the call that carries it. */
+const ECHOES: readonly [string, (call: PortalCall) => PortalReply][] = [
+  ['as the error type', (c) => ({ kind: 'status', status: 401, errorType: c.token ?? '' })],
+  [
+    'after a modelled error type',
+    (c) => ({ kind: 'status', status: 401, errorType: `com.amazonaws.switchboard.portal#${c.token ?? ''}` }),
+  ],
+  [
+    'as the request id',
+    (c) => ({
+      kind: 'status',
+      status: 401,
+      errorType: 'UnauthorizedException',
+      headers: { 'x-amzn-requestid': c.token ?? '' },
+    }),
+  ],
+  [
+    'as a part of the request id',
+    (c) => ({
+      kind: 'status',
+      status: 429,
+      headers: { 'x-amzn-request-id': `req-${(c.token ?? '').slice(5, 45)}-end` },
+    }),
+  ],
+  [
+    'in the message',
+    (c) => ({ kind: 'status', status: 400, body: JSON.stringify({ message: `bad token ${c.token ?? ''}` }) }),
+  ],
+  [
+    'in __type and Message',
+    (c) => ({
+      kind: 'status',
+      status: 503,
+      body: JSON.stringify({ __type: `x#${c.token ?? ''}`, Message: (c.token ?? '').repeat(20) }),
+    }),
+  ],
+  [
+    'in bytes that are not HTTP',
+    (c) => ({ kind: 'raw', bytes: `HTTP/1.1 4O1 ${c.token ?? ''}\r\nx-amzn-errortype: ${c.token ?? ''}\r\n\r\n` }),
+  ],
+  [
+    'in a header with control characters',
+    (c) => ({
+      kind: 'raw',
+      bytes: `HTTP/1.1 401 Unauthorized\r\nx-amzn-errortype: Unauthorized\u001b[2J${c.token ?? ''}\r\ncontent-length: 0\r\n\r\n`,
+    }),
+  ],
+];
+
+describe.each(ADAPTERS)('an upstream echoing the token, on $name', (adapter) => {
+  it.each(ECHOES)('%s: the token reaches no answer, header, event, channel or error', async (_label, echo) => {
+    const events: SignOutEvent[] = [];
+    const errors: unknown[] = [];
+    const channelled: unknown[] = [];
+    const tokens: string[] = [];
+    const listen = (message: unknown) => channelled.push(message);
+    subscribe('sso-signout:event', listen);
+    subscribe('sso-signout:error', listen);
+    try {
+      portal.setDefault(echo);
+      for (const delegate of [false, true]) {
+        const app = adapter.build(client(), {
+          signOut: { onEvent: (e) => events.push(e), delegateErrors: delegate },
+          catchErrors: (err) => errors.push(err),
+        });
+        for (const accept of ['application/json', 'text/html']) {
+          const token = portal.issueToken();
+          const signin = await request(app).post('/test/signin').send({ accessToken: token }).expect(200);
+          const cookie = cookieHeaderFrom(signin);
+          const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', accept);
+          expect(res.status).toBeGreaterThanOrEqual(400);
+          expect(leaks(res.text, token), 'body').toBe(false);
+          expect(leaks(JSON.stringify(res.headers), token), 'headers').toBe(false);
+          tokens.push(token);
+        }
+        const seen = [
+          JSON.stringify(events),
+          ...channelled.map((m) => inspect(m, { depth: 10, showHidden: true })),
+          ...errors.map((e) =>
+            [(e as Error).message, JSON.stringify(e), inspect(e, { depth: 10, showHidden: true })].join('\n'),
+          ),
+        ].join('\n');
+        for (const token of tokens) expect(leaks(seen, token), 'events, channels, errors').toBe(false);
+        expect(RAW_CONTROL.test(JSON.stringify(events.map((e) => Object.values(e).join(' '))))).toBe(false);
+      }
+      expect(events.length).toBeGreaterThan(0);
+      expect(errors.length).toBeGreaterThan(0);
+      expect(errors.every((e) => e instanceof SignOutError)).toBe(true);
+    } finally {
+      unsubscribe('sso-signout:event', listen);
+      unsubscribe('sso-signout:error', listen);
+    }
+  });
+});
+
+describe('the Logout client against echoes', () => {
+  it.each(ECHOES)('%s: the result holds no run of the token, nor a raw control character', async (_label, echo) => {
+    portal.setDefault(echo);
+    const token = portal.issueToken();
+    const result = await client({ maxAttempts: 1 }).logout({ accessToken: token });
+    const text = [JSON.stringify(result), inspect(result, { depth: 20, showHidden: true })].join('\n');
+    expect(leaks(text, token)).toBe(false);
+    for (const field of [result.errorName, result.message, result.requestId, result.cause?.message]) {
+      if (field !== undefined) expect(RAW_CONTROL.test(field)).toBe(false);
+    }
+  });
+
+  it('escapes a line break in an error name instead of passing it on', async () => {
+    portal.enqueue({ kind: 'status', status: 418, body: JSON.stringify({ __type: 'Bad\nName\u001b[31m' }) });
+    const result = await client().logout({ accessToken: portal.issueToken() });
+    expect(result.errorName).toBe('Bad\\nName\\u001b[31m');
+  });
+
+  it('bounds what it keeps of a long message', async () => {
+    portal.enqueue({
+      kind: 'status',
+      status: 400,
+      errorType: 'InvalidRequestException',
+      body: JSON.stringify({ message: 'x'.repeat(5000) }),
+    });
+    const result = await client().logout({ accessToken: portal.issueToken() });
+    expect(result.message?.length).toBeLessThanOrEqual(301);
+  });
+});
+
+interface Lie {
+  readonly reply: PortalReply;
+  readonly status: number;
+  readonly code: string;
+  readonly signedOut: boolean;
+  readonly calls: number;
+}
+
+const html401 = '<!doctype html><html><body><h1>401 Authorization Required</h1><hr>nginx</body></html>';
+const LIES: readonly [string, Lie][] = [
+  [
+    'a proxy’s HTML 401',
+    {
+      reply: { kind: 'status', status: 401, body: html401 },
+      status: 502,
+      code: 'sso_bad_response',
+      signedOut: false,
+      calls: 1,
+    },
+  ],
+  [
+    'a WAF’s 400 page',
+    {
+      reply: { kind: 'status', status: 400, body: '<html>Request blocked</html>' },
+      status: 502,
+      code: 'sso_bad_response',
+      signedOut: false,
+      calls: 1,
+    },
+  ],
+  [
+    'a bare 401',
+    { reply: { kind: 'status', status: 401 }, status: 502, code: 'sso_bad_response', signedOut: false, calls: 1 },
+  ],
+  [
+    'a gateway’s 401 AccessDeniedException',
+    {
+      reply: { kind: 'status', status: 401, errorType: 'AccessDeniedException' },
+      status: 502,
+      code: 'sso_bad_response',
+      signedOut: false,
+      calls: 1,
+    },
+  ],
+  [
+    'a 400 ThrottlingException',
+    {
+      reply: { kind: 'status', status: 400, errorType: 'ThrottlingException' },
+      status: 429,
+      code: 'sso_throttled',
+      signedOut: false,
+      calls: 3,
+    },
+  ],
+  [
+    'a 403 SlowDown in the body',
+    {
+      reply: { kind: 'status', status: 403, body: '{"__type":"SlowDown"}' },
+      status: 429,
+      code: 'sso_throttled',
+      signedOut: false,
+      calls: 3,
+    },
+  ],
+  [
+    'a 400 RequestTimeoutException',
+    {
+      reply: { kind: 'status', status: 400, errorType: 'RequestTimeoutException' },
+      status: 503,
+      code: 'sso_unavailable',
+      signedOut: false,
+      calls: 3,
+    },
+  ],
+  [
+    'a 503 that names UnauthorizedException',
+    {
+      reply: { kind: 'status', status: 503, errorType: 'UnauthorizedException' },
+      status: 401,
+      code: 'sso_token_rejected',
+      signedOut: true,
+      calls: 3,
+    },
+  ],
+  [
+    'a 404 that names InvalidRequestException',
+    {
+      reply: { kind: 'status', status: 404, body: '{"code":"InvalidRequestException"}' },
+      status: 401,
+      code: 'sso_token_rejected',
+      signedOut: true,
+      calls: 1,
+    },
+  ],
+];
+
+describe.each(ADAPTERS)('statuses that lie, on $name', (adapter) => {
+  it.each(LIES)('%s', async (_label, lie) => {
+    const app = adapter.build(client());
+    const token = portal.issueToken();
+    const cookie = cookieHeaderFrom(await request(app).post('/test/signin').send({ accessToken: token }).expect(200));
+    portal.setDefault(lie.reply);
+    const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', 'application/json');
+    expect(res.status).toBe(lie.status);
+    expect(JSON.parse(res.text)).toMatchObject({ code: lie.code, signedOut: lie.signedOut });
+    expect(portal.calls).toHaveLength(lie.calls);
+    const after = applySetCookies(cookie, res);
+    const me = await request(app).get('/me').set('Cookie', after).expect(200);
+    expect((me.body as { signedIn: boolean }).signedIn).toBe(!lie.signedOut);
+    if (lie.code === 'sso_throttled') {
+      // The throttle window the last answer opened: the next sign-out is answered at once.
+      portal.reset();
+      await request(app).post('/signout').set('Cookie', after).expect(429);
+      expect(portal.calls).toHaveLength(0);
+    } else if (!lie.signedOut) {
+      // Not remembered as dead: the next sign-out asks the portal again.
+      portal.reset();
+      portal.setDefault('real');
+      await request(app).post('/signout').set('Cookie', after).expect(303);
+      expect(portal.calls).toHaveLength(1);
+      expect(portal.isActive(token)).toBe(false);
+    }
+  });
+
+  it('hands the token over when the app ends sessions on failure and a proxy’s 401 names nothing', async () => {
+    const handed: unknown[] = [];
+    const app = adapter.build(client(), {
+      signOut: { endSessionOnFailure: true, onUnrevokedToken: (t) => void handed.push(t) },
+    });
+    const token = portal.issueToken();
+    const cookie = cookieHeaderFrom(await request(app).post('/test/signin').send({ accessToken: token }).expect(200));
+    portal.setDefault({ kind: 'status', status: 401, body: html401 });
+    const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', 'application/json').expect(502);
+    expect(JSON.parse(res.text)).toMatchObject({ code: 'sso_bad_response', signedOut: true });
+    expect(handed).toEqual([{ accessToken: token, region: undefined }]);
+    expect(portal.isActive(token)).toBe(true);
+  });
+});
+
+describe('absurd wait hints', () => {
+  it.each([
+    ['Retry-After: 86400', { 'retry-after': '86400' }, 60],
+    ['Retry-After: 99999999999999999999', { 'retry-after': '99999999999999999999' }, 60],
+    ['x-amz-retry-after: 1e12 ms', { 'x-amz-retry-after': '1000000000000' }, 60],
+    ['an HTTP date in the year 9999', { 'retry-after': 'Fri, 31 Dec 9999 23:59:59 GMT' }, 60],
+    ['Retry-After: -5 (no hint at all)', { 'retry-after': '-5' }, 1],
+    ['Retry-After: soon (no hint at all)', { 'retry-after': 'soon' }, 1],
+  ])('%s: announces at most the cap, and the gate opens after it', async (_label, headers, seconds) => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const c = client();
+      portal.setDefault({ kind: 'status', status: 429, headers });
+      const first = await c.logout({ accessToken: portal.issueToken() });
+      expect(first.outcome).toBe('throttled');
+      expect(Math.ceil((first.retryAfterMs ?? 0) / 1000)).toBe(seconds);
+      const gated = await c.logout({ accessToken: portal.issueToken() });
+      expect(gated).toMatchObject({ outcome: 'throttled', reason: 'throttle_gate', attempts: 0 });
+      vi.setSystemTime(Date.now() + seconds * 1000 + 1);
+      portal.setDefault('real');
+      expect(await c.logout({ accessToken: portal.issueToken() })).toMatchObject({ outcome: 'revoked', attempts: 1 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('takes a lower cap from maxRetryAfterMs, for the gate and for Retry-After', async () => {
+    const adapter = ADAPTERS[0];
+    if (adapter === undefined) throw new Error('no adapter');
+    const app = adapter.build(client({ maxRetryAfterMs: 5000 }));
+    const cookie = cookieHeaderFrom(
+      await request(app).post('/test/signin').send({ accessToken: portal.issueToken() }).expect(200),
+    );
+    portal.setDefault({ kind: 'throttle', retryAfter: 86400 });
+    const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', 'application/json').expect(429);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(JSON.parse(res.text)).toMatchObject({ retryAfter: 5, signedOut: false });
+  });
+
+  it('caps a 503’s Retry-After too', async () => {
+    portal.setDefault({ kind: 'status', status: 503, headers: { 'retry-after': '86400' } });
+    const result = await client().logout({ accessToken: portal.issueToken() });
+    expect(result).toMatchObject({ outcome: 'unavailable', retryAfterMs: 60_000, attempts: 1 });
+  });
+
+  it('refuses a maxRetryAfterMs that is not a positive whole number', () => {
+    expect(() => createLogoutClient({ endpoint: portal.url, maxRetryAfterMs: 0 })).toThrow(/maxRetryAfterMs/);
+    expect(() => createLogoutClient({ endpoint: portal.url, maxRetryAfterMs: 1.5 })).toThrow(/maxRetryAfterMs/);
+  });
+
+  it('gates only the portal that throttled, not another region’s', async () => {
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    agent
+      .get('https://portal.sso.eu-west-1.amazonaws.com')
+      .intercept({ path: '/logout', method: 'POST' })
+      .reply(429, '', { headers: { 'retry-after': '30' } });
+    agent
+      .get('https://portal.sso.us-east-1.amazonaws.com')
+      .intercept({ path: '/logout', method: 'POST' })
+      .reply(200, '');
+    const c = createLogoutClient({ region: 'us-east-1', dispatcher: agent, maxAttempts: 1 });
+    expect(await c.logout({ accessToken: 'aoa1', region: 'eu-west-1' })).toMatchObject({ outcome: 'throttled' });
+    expect(await c.logout({ accessToken: 'aoa2', region: 'eu-west-1' })).toMatchObject({ reason: 'throttle_gate' });
+    expect(await c.logout({ accessToken: 'aoa3' })).toMatchObject({ outcome: 'revoked', attempts: 1 });
+    await agent.close();
+  });
+});
+
+describe('storms', () => {
+  function arrivals(reply: PortalReply): number[] {
+    const times: number[] = [];
+    portal.setDefault(() => {
+      times.push(performance.now());
+      return reply;
+    });
+    return times;
+  }
+
+  it('a 429 storm with Retry-After: 1 makes well under one call per sign-out, answers most at once, and spreads the retries', async () => {
+    const times = arrivals({ kind: 'throttle', retryAfter: 1 });
+    // Real jitter here: the point is that the retries do not land together.
+    const c = createLogoutClient({ endpoint: portal.url, maxConnections: 16 });
+    clients.push(c);
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => c.logout({ accessToken: `aoa-storm-${String(i)}` })),
+    );
+    expect(results.every((r) => r.outcome === 'throttled')).toBe(true);
+    // One wave per connection slot, and one wave of retries after the named wait.
+    expect(portal.calls.length).toBeLessThanOrEqual(2 * 16);
+    const answeredAtOnce = results.filter((r) => r.attempts === 0).length;
+    expect(answeredAtOnce).toBeGreaterThanOrEqual(200 - 16);
+    const retries = times.slice(16);
+    expect(retries.length).toBeGreaterThan(1);
+    expect(Math.max(...retries) - Math.min(...retries)).toBeGreaterThan(20);
+    expect(Math.min(...retries) - Math.max(...times.slice(0, 16))).toBeGreaterThanOrEqual(900);
+  });
+
+  it('a 503 storm spends the retry quota, not three calls per sign-out', async () => {
+    portal.setDefault({ kind: 'status', status: 503 });
+    const c = client({ maxConnections: 16 });
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => c.logout({ accessToken: `aoa-503-${String(i)}` })),
+    );
+    expect(results.every((r) => r.outcome === 'unavailable')).toBe(true);
+    // 200 first attempts, and as many retries as a quota of 500 at 14 each pays for.
+    expect(portal.calls.length).toBe(200 + Math.floor(500 / 14));
+  });
+
+  it('checks the gate for calls queued for a connection: none is sent once the portal throttles', async () => {
+    portal.setDefault(() => ({ kind: 'throttle', retryAfter: 30 }));
+    portal.pause();
+    const c = client({ maxConnections: 2 });
+    const pending = Array.from({ length: 10 }, (_, i) => c.logout({ accessToken: `aoa-queued-${String(i)}` }));
+    await portal.waitForCalls(2);
+    portal.resume();
+    const results = await Promise.all(pending);
+    expect(portal.calls).toHaveLength(2);
+    expect(results.filter((r) => r.reason === 'throttle_gate')).toHaveLength(8);
+  });
+});

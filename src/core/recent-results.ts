@@ -1,10 +1,10 @@
 // Remembers for a minute which tokens the portal just revoked or refused, keyed by digest, so other tabs need no second call.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** The key a token is remembered and coalesced under: a SHA-256 digest, never the token itself. */
 export function tokenDigest(scope: string, token: string): string {
-  return createHash('sha256').update(scope).update('\n').update(token).digest('base64url');
+  return hash('sha256', `${scope}\n${token}`, 'base64url');
 }
 
 interface Entry<R> {

@@ -1,17 +1,16 @@
-// A real browser (Debian's Chromium, driven by playwright-core) against the example apps on loopback.
+// A real browser (the system's Chromium, or the one inside @sparticuz/chromium, driven by playwright-core)
+// against the example apps on loopback.
 
-import { existsSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
+import { launchChromium } from '../helpers/chromium.js';
 // @ts-expect-error: the example app is plain JavaScript without declarations.
 import { createApp as untypedCreateApp } from '../../example-app/app.js';
 // @ts-expect-error: the example app is plain JavaScript without declarations.
 import { createKoaApp as untypedCreateKoaApp } from '../../example-app/koa-app.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 interface ExampleConfig {
   signOut: Record<string, unknown>;
@@ -54,26 +53,16 @@ let browser: Browser;
 let portal: FakePortal;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const launched = await launchChromium();
+  browser = launched.browser;
+  console.log(`browser suite: Chromium ${browser.version()} from ${launched.found.source} (${launched.found.executablePath})`);
   portal = await startFakePortal();
 }, 60_000);
 
 afterAll(async () => {
-  await browser.close();
-  await portal.close();
+  // Either may be missing when beforeAll failed; its error is the one to read.
+  await (browser as Browser | undefined)?.close();
+  await (portal as FakePortal | undefined)?.close();
 });
 
 describe.each(EXAMPLES)('in Chromium, the example app on $name', ({ listener, sessionCookie }) => {

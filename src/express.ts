@@ -1,18 +1,19 @@
 // The Express adapter: translates an Express request into the core's terms and the core's answer back.
 
+import type { NextFunction, Request, Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readSmallBody } from './core/body.js';
-import { parseCookieHeader, type CookieToClear } from './core/cookies.js';
+import { cookiePathCovers, cookiePathDetail, parseCookieHeader, type CookieToClear } from './core/cookies.js';
 import { originOf } from './core/cross-site.js';
 import { describeValue, SignOutConfigError } from './core/errors.js';
 import { createSignOutCore, type SessionBinding, type SignOutAnswer, type SignOutCore } from './core/handler.js';
 import type { SignOutOptions } from './core/options.js';
 
 /**
- * The slice of an Express request the adapter reads. Typed structurally so both Express 4 and 5
- * (and their type packages, or none) fit.
+ * The slice of an Express request the adapter reads, typed structurally so Express 4 and 5 both fit.
+ * Internal: the public types are Express's own.
  */
-export interface ExpressLikeRequest extends IncomingMessage {
+interface ExpressLikeRequest extends IncomingMessage {
   readonly protocol: string;
   readonly originalUrl?: string;
   /** The mount path of the router or `app.use` that led here (Express sets it). */
@@ -28,20 +29,16 @@ export interface ExpressLikeRequest extends IncomingMessage {
   sessionStore?: unknown;
   sessionOptions?: unknown;
   readonly app?: { get(setting: string): unknown };
-  get?(name: string): string | undefined;
 }
 
-export interface ExpressLikeResponse extends ServerResponse {
-  status?(code: number): unknown;
-}
+/** An Express middleware (also what `app.all`, `app.use` and routers take). */
+export type SignOutMiddleware<Req extends Request = Request> = (req: Req, res: Response, next: NextFunction) => void;
 
-export type ExpressNext = (error?: unknown) => void;
-
-/** An Express middleware: `(req, res, next) => void`. */
-export type SignOutMiddleware = (req: ExpressLikeRequest, res: ExpressLikeResponse, next: ExpressNext) => void;
-
-/** Options of the Express route; `getToken`, `endSession` and `render` receive the Express request. */
-export type ExpressSignOutOptions<Req extends ExpressLikeRequest = ExpressLikeRequest> = SignOutOptions<Req>;
+/**
+ * Options of the Express route. `getToken`, `endSession` and `render` receive Express's own
+ * `Request` (with `import 'sso-signout/express-session'`, `req.session.sso` is typed too).
+ */
+export type ExpressSignOutOptions<Req extends Request = Request> = SignOutOptions<Req>;
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
@@ -77,6 +74,8 @@ interface ExpressSessionLike {
 const EXPRESS_SESSION_DEFAULT_NAME = 'connect.sid';
 // express-session's cookie value: `s:` + the id + `.` + an unpadded base64 HMAC-SHA-256.
 const SIGNED_VALUE = /^s:(.+)\.[A-Za-z0-9+/]{43}$/;
+// A cookie name as RFC 6265 allows it (an HTTP token).
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * express-session does not expose its cookie's name: it is the request cookie whose signed value
@@ -90,6 +89,8 @@ function expressSessionCookieName(req: ExpressLikeRequest, configured: string | 
   if (cookieHeader === undefined) return EXPRESS_SESSION_DEFAULT_NAME;
   const signed: string[] = [];
   for (const [name, value] of Object.entries(parseCookieHeader(cookieHeader))) {
+    // A name no server can set is not the session's (and could not be written back to clear it).
+    if (!COOKIE_NAME.test(name)) continue;
     const match = value === undefined ? null : SIGNED_VALUE.exec(value);
     if (match === null) continue;
     if (match[1] === req.sessionID) return name;
@@ -103,6 +104,11 @@ function sessionBinding(req: ExpressLikeRequest, configuredName: string | undefi
   // cookie-session: `req.sessionOptions` is its mark; setting the session to null makes it delete
   // its cookie (and the `.sig` companion) with the options it set them with.
   if (req.sessionOptions !== undefined && typeof req.sessionOptions === 'object') {
+    const cookiePath = (req.sessionOptions as { path?: unknown }).path;
+    const requestPath = pathOf(req);
+    if (typeof cookiePath === 'string' && !cookiePathCovers(cookiePath, requestPath)) {
+      return { kind: 'none', detail: cookiePathDetail(cookiePath, requestPath) };
+    }
     return {
       kind: 'supported',
       data: session ?? undefined,
@@ -151,7 +157,7 @@ function queryValue(req: ExpressLikeRequest, name: string): unknown {
 }
 
 // Set-Cookie and Vary add to what the app or other middleware already set; the rest are ours.
-function applyHeaders(res: ExpressLikeResponse, headers: SignOutAnswer['headers']): void {
+function applyHeaders(res: ServerResponse, headers: SignOutAnswer['headers']): void {
   for (const [name, value] of headers) {
     if (name === 'set-cookie' || name === 'vary') res.appendHeader(name, value);
     else res.setHeader(name, value);
@@ -160,11 +166,11 @@ function applyHeaders(res: ExpressLikeResponse, headers: SignOutAnswer['headers'
 
 // body-parser (Express 4) sets `req.body = {}` even for a type it did not parse, leaving the stream
 // unread: such a body is read here, like a body no parser touched.
-function bodyOf(req: ExpressLikeRequest): Promise<unknown> {
+function bodyOf(req: ExpressLikeRequest, timeoutMs: number): Promise<unknown> {
   const parsed = req.body;
   const empty = parsed !== null && typeof parsed === 'object' && Object.keys(parsed).length === 0;
   if (parsed !== undefined && !empty) return Promise.resolve(parsed);
-  return readSmallBody(req).then((read) => read ?? parsed);
+  return readSmallBody(req, timeoutMs).then((read) => read ?? parsed);
 }
 
 function looksLikeRequest(value: unknown): boolean {
@@ -196,7 +202,7 @@ const WRONG_ADAPTER =
 /** Answers a Koa request that reached the Express route: a 500 that names the right entry. */
 function answerInKoa<Req>(core: SignOutCore<Req>, ctx: KoaContextLike): void {
   core.warn('SSO_SIGNOUT_WRONG_ADAPTER', WRONG_ADAPTER);
-  const answer = core.misconfigured('wrong_adapter', WRONG_ADAPTER, ctx.req.headers);
+  const answer = core.misconfigured('wrong_adapter', WRONG_ADAPTER, ctx.req.headers, ctx);
   for (const [name, value] of answer.headers) ctx.set(name, value);
   ctx.status = answer.status;
   ctx.body = answer.body;
@@ -210,9 +216,30 @@ const NOT_ROUTED =
  * `router.post(…)`), or `app.use('/signout', …)` for that exact path. Mounted with no path, the
  * middleware would see every request of the app; it must sign nobody out then.
  */
-function routedHere(req: ExpressLikeRequest): boolean {
-  if (req.route !== undefined && req.route !== null) return true;
+function routedHere(req: ExpressLikeRequest, self: unknown): boolean {
+  // `req.route` stays set after a route calls next() (a catch-all `app.all('*', …)` before us): it
+  // counts only when the route is one that lists this middleware.
+  const stack: unknown = (req.route as { stack?: unknown } | undefined)?.stack;
+  if (Array.isArray(stack) && stack.some((layer: { handle?: unknown }) => layer.handle === self)) return true;
   return typeof req.baseUrl === 'string' && req.baseUrl !== '' && req.path === '/';
+}
+
+/** The path of the request as the browser sent it (the mount path included), without the query. */
+function pathOf(req: ExpressLikeRequest): string {
+  const url = req.originalUrl ?? req.url ?? '/';
+  const end = url.search(/[?#]/);
+  return end === -1 ? url : url.slice(0, end);
+}
+
+// X-Forwarded-* the app does not trust, and how to trust them in Express.
+function untrustedProxyHint(req: ExpressLikeRequest): string | undefined {
+  if (header(req, 'x-forwarded-proto') === undefined && header(req, 'x-forwarded-host') === undefined) {
+    return undefined;
+  }
+  const trust = req.app?.get('trust proxy fn') as TrustFn | undefined;
+  return trust?.(req.socket.remoteAddress, 0) === true
+    ? undefined
+    : "app.set('trust proxy', …) with the proxy's address or hop count (see Express's \"behind proxies\" guide)";
 }
 
 /**
@@ -229,9 +256,9 @@ function routedHere(req: ExpressLikeRequest): boolean {
  * app.use(session({ secret: process.env.SESSION_SECRET, resave: false, saveUninitialized: false }));
  * app.all('/signout', ssoSignOut({ region: 'eu-west-1', destination: '/signed-out' }));
  */
-export function ssoSignOut<Req extends ExpressLikeRequest = ExpressLikeRequest>(
+export function ssoSignOut<Req extends Request = Request>(
   options?: ExpressSignOutOptions<Req>,
-): SignOutMiddleware {
+): SignOutMiddleware<Req> {
   if (looksLikeRequest(options) || arguments.length === 3) {
     throw new SignOutConfigError(
       'options',
@@ -241,29 +268,30 @@ export function ssoSignOut<Req extends ExpressLikeRequest = ExpressLikeRequest>(
   const core = createSignOutCore<Req>(options);
   const configuredName = core.options.sessionCookieName;
 
-  return function signOutMiddleware(req, res, next) {
+  return function signOutMiddleware(native, res, next) {
     // Koa calls a middleware with (ctx, next): answer it (synchronously, which Koa accepts), never
     // crash its process.
-    if (isKoaContext(req)) {
-      answerInKoa(core, req);
+    if (isKoaContext(native)) {
+      answerInKoa(core, native);
       return;
     }
-    if (!routedHere(req)) {
+    const req = native as unknown as ExpressLikeRequest;
+    if (!routedHere(req, signOutMiddleware)) {
       core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_ROUTED);
       next();
       return;
     }
-    const request = req as Req;
     let bodyRead: Promise<unknown> | undefined;
     core
       .handle({
-        native: request,
+        native,
         method: req.method ?? 'GET',
         headers: req.headers,
         origin: () => originOf(req.protocol, hostOf(req)),
+        untrustedProxyHint: () => untrustedProxyHint(req),
         url: req.originalUrl ?? req.url ?? '/',
         query: (name) => queryValue(req, name),
-        body: () => (bodyRead ??= bodyOf(req)),
+        body: (timeoutMs) => (bodyRead ??= bodyOf(req, timeoutMs)),
         session: sessionBinding(req, configuredName),
       })
       .then((answer) => {

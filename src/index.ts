@@ -1,13 +1,7 @@
 // Public entry point: the Express route, the Logout client and the types they speak.
 
 export { ssoSignOut } from './express.js';
-export type {
-  ExpressLikeRequest,
-  ExpressLikeResponse,
-  ExpressNext,
-  ExpressSignOutOptions,
-  SignOutMiddleware,
-} from './express.js';
+export type { ExpressSignOutOptions, SignOutMiddleware } from './express.js';
 export { createLogoutClient, MAX_ERROR_BODY_BYTES } from './core/logout-client.js';
 export type {
   LogoutClient,

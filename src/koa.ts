@@ -1,17 +1,19 @@
 // The Koa adapter: translates a Koa context into the core's terms and the core's answer back.
 
+import type { Context, Next } from 'koa';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readSmallBody } from './core/body.js';
+import { cookiePathCovers, cookiePathDetail } from './core/cookies.js';
 import { originOf } from './core/cross-site.js';
 import { SignOutConfigError } from './core/errors.js';
 import { createSignOutCore, type SessionBinding, type SignOutCore } from './core/handler.js';
 import type { SignOutOptions } from './core/options.js';
 
 /**
- * The slice of a Koa context the adapter reads and writes. Typed structurally so Koa 2 and 3 (with
- * or without `@types/koa`) fit.
+ * The slice of a Koa context the adapter reads and writes, typed structurally so Koa 2 and 3 both
+ * fit. Internal: the public types are Koa's own.
  */
-export interface KoaLikeContext {
+interface KoaLikeContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly method: string;
@@ -23,6 +25,7 @@ export interface KoaLikeContext {
   readonly host: string;
   readonly query?: unknown;
   readonly request: { readonly body?: unknown };
+  readonly app: { readonly proxy: boolean };
   session?: unknown;
   readonly sessionOptions?: unknown;
   status: number;
@@ -31,13 +34,14 @@ export interface KoaLikeContext {
   append(field: string, value: string): void;
 }
 
-export type KoaNext = () => Promise<unknown>;
+/** A Koa middleware (also what routers and koa-mount take). */
+export type KoaSignOutMiddleware<Ctx extends Context = Context> = (ctx: Ctx, next: Next) => Promise<void>;
 
-/** A Koa middleware: `(ctx, next) => Promise<void>`. */
-export type KoaSignOutMiddleware = (ctx: KoaLikeContext, next: KoaNext) => Promise<void>;
-
-/** Options of the Koa route; `getToken`, `endSession` and `render` receive the Koa context. */
-export type KoaSignOutOptions<Ctx extends KoaLikeContext = KoaLikeContext> = SignOutOptions<Ctx>;
+/**
+ * Options of the Koa route. `getToken`, `endSession` and `render` receive Koa's own `Context` (with
+ * `import 'sso-signout/koa-session'`, `ctx.session.sso` is typed too).
+ */
+export type KoaSignOutOptions<Ctx extends Context = Context> = SignOutOptions<Ctx>;
 
 interface KoaSessionLike {
   manuallyCommit?: () => Promise<unknown>;
@@ -75,6 +79,11 @@ function sessionBinding(ctx: KoaLikeContext): SessionBinding {
   // store entry (external stores) and delete its cookie and `.sig` companion with its own options.
   if ('sessionOptions' in ctx) {
     if (!koaSessionStarted(ctx)) return { kind: 'none', detail: KOA_SESSION_NOT_STARTED };
+    const cookiePath = (ctx.sessionOptions as { path?: unknown } | undefined)?.path;
+    const requestPath = (ctx.originalUrl ?? ctx.url).split(/[?#]/, 1)[0] ?? '/';
+    if (typeof cookiePath === 'string' && !cookiePathCovers(cookiePath, requestPath)) {
+      return { kind: 'none', detail: cookiePathDetail(cookiePath, requestPath) };
+    }
     return {
       kind: 'supported',
       data: ctx.session ?? undefined,
@@ -108,9 +117,9 @@ function queryValue(ctx: KoaLikeContext, name: string): unknown {
   return query !== null && typeof query === 'object' ? (query as Record<string, unknown>)[name] : undefined;
 }
 
-function bodyOf(ctx: KoaLikeContext): Promise<unknown> {
+function bodyOf(ctx: KoaLikeContext, timeoutMs: number): Promise<unknown> {
   const parsed = ctx.request.body;
-  return parsed === undefined ? readSmallBody(ctx.req) : Promise.resolve(parsed);
+  return parsed === undefined ? readSmallBody(ctx.req, timeoutMs) : Promise.resolve(parsed);
 }
 
 function looksLikeContext(value: unknown): boolean {
@@ -131,13 +140,9 @@ const WRONG_ADAPTER =
   'This is the Koa sign-out route (`sso-signout/koa`), mounted in an Express (or Connect) app. Import the Express route instead: import { ssoSignOut } from "sso-signout".';
 
 /** Answers an Express request that reached the Koa route: a 500 that names the right entry. */
-function answerInExpress<Ctx extends KoaLikeContext>(
-  core: SignOutCore<Ctx>,
-  req: IncomingMessage,
-  res: ServerResponse,
-): void {
+function answerInExpress<Ctx extends Context>(core: SignOutCore<Ctx>, req: IncomingMessage, res: ServerResponse): void {
   core.warn('SSO_SIGNOUT_WRONG_ADAPTER', WRONG_ADAPTER);
-  const answer = core.misconfigured('wrong_adapter', WRONG_ADAPTER, req.headers);
+  const answer = core.misconfigured('wrong_adapter', WRONG_ADAPTER, req.headers, req);
   if (res.headersSent) return;
   for (const [name, value] of answer.headers) res.setHeader(name, value);
   res.statusCode = answer.status;
@@ -160,15 +165,16 @@ const NOT_ROUTED =
 
 /**
  * Whether this request was routed to the sign-out route: a @koa/router (or koa-router) route that
- * lists it, or a route it is wrapped in, or koa-mount at exactly its path. Mounted with no path,
+ * lists it, or koa-mount at exactly its path. Mounted with no path,
  * the middleware would see every request of the app; it must sign nobody out then.
  */
 function routedHere(ctx: KoaLikeContext, self: unknown): boolean {
   const routed = ctx as unknown as RoutedContext;
   const layers: readonly RouterLayer[] = Array.isArray(routed.matched) ? routed.matched : [];
   const isRoute = (layer: RouterLayer): boolean => Array.isArray(layer.methods) && layer.methods.length > 0;
-  const own = layers.filter((layer) => Array.isArray(layer.stack) && layer.stack.includes(self));
-  if (own.length > 0 ? own.some(isRoute) : layers.some(isRoute)) return true;
+  // Only a route layer that lists this middleware: another route matching the path (for another
+  // method, or passing on with next()) says nothing about this one.
+  if (layers.some((layer) => isRoute(layer) && Array.isArray(layer.stack) && layer.stack.includes(self))) return true;
   return typeof routed.mountPath === 'string' && routed.path === '/';
 }
 
@@ -190,9 +196,7 @@ function routedHere(ctx: KoaLikeContext, self: unknown): boolean {
  * router.all('/signout', ssoSignOut({ region: 'eu-west-1', destination: '/signed-out' }));
  * app.use(router.routes());
  */
-export function ssoSignOut<Ctx extends KoaLikeContext = KoaLikeContext>(
-  options?: KoaSignOutOptions<Ctx>,
-): KoaSignOutMiddleware {
+export function ssoSignOut<Ctx extends Context = Context>(options?: KoaSignOutOptions<Ctx>): KoaSignOutMiddleware<Ctx> {
   if (looksLikeContext(options) || arguments.length === 2) {
     throw new SignOutConfigError(
       'options',
@@ -201,13 +205,15 @@ export function ssoSignOut<Ctx extends KoaLikeContext = KoaLikeContext>(
   }
   const core = createSignOutCore<Ctx>(options);
 
-  return async function signOutMiddleware(ctx, next) {
+  return async function signOutMiddleware(native, next) {
     // Express calls a middleware with (req, res, next): answer it, never throw into a framework
     // that may not catch a rejected promise (Express 4).
-    if (!looksLikeContext(ctx) && isNodeResponse(next)) {
-      answerInExpress(core, ctx as unknown as IncomingMessage, next);
+    const second: unknown = next;
+    if (!looksLikeContext(native) && isNodeResponse(second)) {
+      answerInExpress(core, native as unknown as IncomingMessage, second);
       return;
     }
+    const ctx = native as unknown as KoaLikeContext;
     if (!routedHere(ctx, signOutMiddleware)) {
       core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_ROUTED);
       await next();
@@ -215,13 +221,18 @@ export function ssoSignOut<Ctx extends KoaLikeContext = KoaLikeContext>(
     }
     let bodyRead: Promise<unknown> | undefined;
     const answer = await core.handle({
-      native: ctx as Ctx,
+      native,
       method: ctx.method,
       headers: ctx.req.headers,
       origin: () => originOf(ctx.protocol, ctx.host),
+      untrustedProxyHint: () =>
+        ctx.app.proxy ||
+        (ctx.req.headers['x-forwarded-proto'] === undefined && ctx.req.headers['x-forwarded-host'] === undefined)
+          ? undefined
+          : 'app.proxy = true (and app.proxyIpHeader or maxIpsCount as the proxy needs)',
       url: ctx.originalUrl ?? ctx.url,
       query: (name) => queryValue(ctx, name),
-      body: () => (bodyRead ??= bodyOf(ctx)),
+      body: (timeoutMs) => (bodyRead ??= bodyOf(ctx, timeoutMs)),
       session: sessionBinding(ctx),
     });
     // Set-Cookie and Vary add to what the app or other middleware already set; the rest are ours.

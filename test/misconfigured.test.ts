@@ -16,12 +16,13 @@ import request from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createLogoutClient,
+  guardSessionStore,
   ssoSignOut as expressSignOut,
   SignOutConfigError,
   type LogoutClient,
   type SignOutEvent,
 } from 'sso-signout';
-import { ssoSignOut as koaSignOut } from 'sso-signout/koa';
+import { guardSessionStore as guardKoaStore, ssoSignOut as koaSignOut } from 'sso-signout/koa';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { ADAPTERS } from './helpers/adapters.js';
 import { applySetCookies, cookieHeaderFrom, setCookies } from './helpers/cookies.js';
@@ -463,5 +464,167 @@ describe('options a header cannot carry as written', () => {
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(await signedIn(app, applySetCookies(cookie, res))).toBe(false);
     expect((await warningsSoFar()).some((w) => w.code === 'SSO_SIGNOUT_HOOK_FAILED')).toBe(true);
+  });
+});
+
+describe('more ways to mount it wrong', () => {
+  it('Express: a catch-all route that passes on before app.use(ssoSignOut()) signs nobody out', async () => {
+    for (const express of [express5, express4]) {
+      const app = express() as express5.Express;
+      app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+      expressRoutes(app, express);
+      app.all(express === express5 ? '/{*any}' : '*', (_req, _res, next) => {
+        next();
+      });
+      app.use(expressSignOut({ client }));
+      app.post('/api/save', (_req, res) => res.json({ saved: true }));
+      const { token, cookie } = await signIn(app);
+      await request(app).post('/api/save').set('Cookie', cookie).expect(200, { saved: true });
+      expect(portal.isActive(token)).toBe(true);
+      expect(await signedIn(app, cookie)).toBe(true);
+    }
+  });
+
+  it('Koa: app.use(ssoSignOut()) after a router signs nobody out on a path a route has for another method', async () => {
+    const app = new Koa();
+    app.keys = ['k'];
+    app.use(koaSession({ key: 'sess' }, app as never));
+    const routes = koaRoutes();
+    routes.get('/', (ctx) => {
+      ctx.body = 'home';
+    });
+    routes.all(/\/pass\/.*/, async (_ctx, next) => {
+      await next();
+    });
+    app.use(routes.routes());
+    app.use(koaSignOut({ client }) as never);
+    const listener = koaListener(app);
+    const { token, cookie } = await signIn(listener);
+    await request(listener).post('/').set('Cookie', cookie);
+    await request(listener).post('/pass/anything').set('Cookie', cookie);
+    expect(portal.calls).toHaveLength(0);
+    expect(portal.isActive(token)).toBe(true);
+    expect(await signedIn(listener, cookie)).toBe(true);
+  });
+
+  describe.each([
+    [
+      'cookie-session',
+      () => {
+        const app = express5();
+        app.use(cookieSession({ name: 'sess', keys: ['k'], path: '/app' }));
+        app.all('/signout', expressSignOut({ client }));
+        return app;
+      },
+    ],
+    [
+      'koa-session (cookie)',
+      () => {
+        const app = new Koa();
+        app.keys = ['k'];
+        app.use(koaSession({ key: 'sess', path: '/app' } as never, app as never));
+        const router = new Router();
+        router.all('/signout', koaSignOut({ client }) as never);
+        app.use(router.routes());
+        return koaListener(app);
+      },
+    ],
+    [
+      'koa-session (store)',
+      () => {
+        const app = new Koa();
+        app.keys = ['k'];
+        app.use(koaSession({ key: 'sess', path: '/app', store: new MemoryKoaStore() } as never, app as never));
+        const router = new Router();
+        router.all('/signout', koaSignOut({ client }) as never);
+        app.use(router.routes());
+        return koaListener(app);
+      },
+    ],
+  ])('%s with a cookie path that leaves the route out', (_name, build) => {
+    it('answers 500 session_missing naming the cookie path, not "signed out"', async () => {
+      const res = await request(build()).post('/signout').set('Accept', 'application/json').expect(500);
+      const body = JSON.parse(res.text) as AnyRecord;
+      expect(body).toMatchObject({ code: 'session_missing', signedOut: false });
+      expect(String(body.detail)).toContain('"/app"');
+    });
+  });
+
+  it('an async onEvent that rejects is warned about, and does not end the process', async () => {
+    const app = express5();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+    // An async hook where the type asks for a plain one: what this test is about.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises
+    app.all('/signout', expressSignOut({ client, onEvent: () => Promise.reject(new Error('log sink down')) }));
+    await request(app).get('/signout').expect(405);
+    await request(app).post('/signout').expect(303);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await warningsSoFar()).filter((w) => w.code === 'SSO_SIGNOUT_HOOK_FAILED')).toHaveLength(1);
+    // The file's afterAll also checks that no rejection went unhandled.
+  });
+
+  it.each([
+    ['{ body } with no content type', { body: '<p>x</p>' }],
+    ['a content type of null', { body: '<p>x</p>', contentType: null }],
+    ['a number as the body', { body: 42, contentType: 'text/html' }],
+  ])('render returning %s gets the built-in body and the truthful status', async (_label, rendered) => {
+    const adapter = ADAPTERS.find((a) => a.name.startsWith('Koa 2')) ?? ADAPTERS[0];
+    if (adapter === undefined) throw new Error('no adapter');
+    const app = adapter.build(client, { signOut: { render: () => rendered as never } });
+    const { cookie } = await signIn(app);
+    portal.enqueue('unauthorized');
+    const res = await request(app).post('/signout').set('Cookie', cookie).expect(401);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(res.text).toContain('had already ended');
+    expect(await signedIn(app, applySetCookies(cookie, res))).toBe(false);
+  });
+
+  it.each([
+    ['an object without accessToken', { token: 'aoa-x' }],
+    ['an array', ['aoa-x']],
+    ['a String object', new String('aoa-x')],
+    ['an empty string', ''],
+  ])('getToken returning %s answers sso_token_unusable, never "no token"', async (_label, value) => {
+    const app = express5();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+    app.all('/signout', expressSignOut({ client, getToken: () => value as never }));
+    const res = await request(app).post('/signout').set('Accept', 'application/json').expect(500);
+    expect(JSON.parse(res.text)).toMatchObject({ code: 'sso_token_unusable', signedOut: false });
+    expect(portal.calls).toHaveLength(0);
+  });
+});
+
+describe('guardSessionStore from the wrong entry point', () => {
+  it('the koa-session guard under express-session: a clear error through the store callback, no crash', async () => {
+    const app = express5();
+    const store = guardKoaStore(new session.MemoryStore() as never) as unknown as session.Store;
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false, store }));
+    expressRoutes(app, express5);
+    const errors: string[] = [];
+    app.use((err: Error, _req: express5.Request, res: express5.Response, _next: express5.NextFunction) => {
+      errors.push(err.message);
+      if (!res.headersSent) res.status(500).end();
+    });
+    // express-session saves after the answer is written, and hands the store's error to next().
+    await request(app).post('/test/signin').send({ accessToken: 'aoa-x' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(errors.join('\n')).toContain('guardSessionStore` from "sso-signout"');
+  });
+
+  it('the express-session guard under koa-session: a clear error, no crash', async () => {
+    const app = new Koa();
+    app.keys = ['k'];
+    const errors: Error[] = [];
+    app.on('error', (err: Error) => errors.push(err));
+    app.use(koaSession({ key: 'sess', store: guardSessionStore(new session.MemoryStore()) as never }, app as never));
+    app.use(koaRoutes().routes());
+    const listener = koaListener(app);
+    await request(listener).post('/test/signin').send({ accessToken: 'aoa-x' }).expect(500);
+    expect(errors.map((e) => e.message).join('\n')).toContain('from "sso-signout/koa"');
+  });
+
+  it('refuses a marker lifetime no date can hold', () => {
+    expect(() => guardSessionStore(new session.MemoryStore(), { ttlMs: Number.MAX_SAFE_INTEGER })).toThrow(/ttlMs/);
+    expect(() => guardSessionStore(new session.MemoryStore(), { ttlMs: Infinity })).toThrow(/got Infinity/);
   });
 });

@@ -4,7 +4,8 @@ import type { IncomingMessage } from 'node:http';
 
 /** Sign-out forms are tiny; anything larger is not read at all. */
 export const MAX_BODY_BYTES = 16_384;
-const READ_TIMEOUT_MS = 5000;
+/** The longest a body read may take; a route's deadline (`timeoutMs`) shortens it. */
+export const MAX_BODY_READ_MS = 5000;
 
 function mediaType(req: IncomingMessage): string | undefined {
   return req.headers['content-type']?.split(';', 1)[0]?.trim().toLowerCase();
@@ -25,7 +26,7 @@ function parseForm(text: string): Record<string, string | string[]> {
  * another type, it is over {@link MAX_BODY_BYTES}, it is malformed, or another middleware has
  * already consumed the stream. Never throws.
  */
-export async function readSmallBody(req: IncomingMessage): Promise<unknown> {
+export async function readSmallBody(req: IncomingMessage, timeoutMs = MAX_BODY_READ_MS): Promise<unknown> {
   const type = mediaType(req);
   if (type !== 'application/x-www-form-urlencoded' && type !== 'application/json') return undefined;
   if (req.readableDidRead || req.readableEnded || req.destroyed) return undefined;
@@ -57,10 +58,13 @@ export async function readSmallBody(req: IncomingMessage): Promise<unknown> {
     const onError = (): void => {
       finish(undefined);
     };
-    const timer = setTimeout(() => {
-      req.pause();
-      finish(undefined);
-    }, READ_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => {
+        req.pause();
+        finish(undefined);
+      },
+      Math.min(timeoutMs, MAX_BODY_READ_MS),
+    );
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);

@@ -135,9 +135,10 @@ export function classifyResponse(status: number, headers: Headers, bodyText: str
     return { outcome: 'revoked', retry: undefined, errorName: undefined, message: undefined };
   }
   const data = parseBody(bodyText);
-  // A complete body that is not JSON makes the SDK fail before it reads any name (a proxy's HTML
-  // page, say): only the status speaks then. A body cut at our bound is judged by its header.
-  const named = data !== NOT_JSON || !complete;
+  // A body that is not JSON makes the SDK fail before it reads any name (a proxy's HTML page, say):
+  // only the status speaks then. A body cut at our bound may have been JSON if it starts like it;
+  // then its header still names the error.
+  const named = data !== NOT_JSON || (!complete && /^[\s\uFEFF]*\{/.test(bodyText));
   const errorName = named ? errorNameOf(headers, data === NOT_JSON ? undefined : data) : undefined;
   const message = messageOf(data);
   const retry = retryKind(status, errorName, message);

@@ -103,3 +103,19 @@ export function parseCookieList(option: string, value: unknown): readonly Cookie
     return { ...spec };
   });
 }
+
+/**
+ * Whether a browser sends a cookie set for `cookiePath` with a request to `requestPath` (the
+ * path-match of RFC 6265 §5.1.4).
+ */
+export function cookiePathCovers(cookiePath: string | undefined, requestPath: string): boolean {
+  const path = cookiePath === undefined || cookiePath === '' ? '/' : cookiePath;
+  if (requestPath === path) return true;
+  if (!requestPath.startsWith(path)) return false;
+  return path.endsWith('/') || requestPath.charAt(path.length) === '/';
+}
+
+/** The session detail for a session cookie whose path leaves the sign-out route out. */
+export function cookiePathDetail(cookiePath: string, requestPath: string): string {
+  return `The session cookie is set for the path "${cookiePath}", which does not include this route's path "${requestPath}": browsers never send it here, so this request cannot see the session. Mount the sign-out route under "${cookiePath}" or widen the cookie's path.`;
+}

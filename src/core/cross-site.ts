@@ -13,8 +13,9 @@ function single(value: string | string[] | undefined): string | undefined {
 /**
  * A request passes when its `Origin` (if any) is the app's own origin or an allowed one, and its
  * `Sec-Fetch-Site` (if any) is not `cross-site`. `Origin: null` passes only with
- * `Sec-Fetch-Site: same-origin`. A request with neither header (curl, a server) passes: it cannot
- * carry a victim's cookies by way of a browser.
+ * `Sec-Fetch-Site: same-origin`; no `Origin` with `Sec-Fetch-Site: same-site` is refused (its
+ * origin is unknown). A request with neither header (curl, a server) passes: it cannot carry a
+ * victim's cookies by way of a browser.
  */
 export function checkCrossSite(
   headers: IncomingHttpHeaders,
@@ -24,7 +25,11 @@ export function checkCrossSite(
   const site = single(headers['sec-fetch-site'])?.trim().toLowerCase();
   if (site === 'cross-site') return { ok: false, reason: 'sec_fetch_site' };
   const origin = single(headers.origin)?.trim();
-  if (origin === undefined || origin === '') return { ok: true };
+  if (origin === undefined || origin === '') {
+    // No Origin to compare (a GET navigation, an <img>): a browser saying it came from another
+    // origin of this site (a sibling subdomain) cannot be checked against the allowed ones.
+    return site === 'same-site' ? { ok: false, reason: 'sec_fetch_site' } : { ok: true };
+  }
   if (origin === 'null') {
     // A page served with `Referrer-Policy: no-referrer` (helmet's default) posts its own forms
     // with `Origin: null`; the browser still says `Sec-Fetch-Site: same-origin`. Sandboxed frames

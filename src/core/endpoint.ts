@@ -1,12 +1,19 @@
 // Resolves the IAM Identity Center portal base URL for a region, as the service's endpoint rules do.
 
+import { describeValue, SignOutConfigError } from './errors.js';
+import { closest } from './suggest.js';
+
 /** One AWS partition, as the official endpoint rules describe it. */
 interface Partition {
   readonly id: string;
   readonly regionRegex: RegExp;
   readonly dnsSuffix: string;
   readonly dualStackDnsSuffix: string;
+  /** The regions the partition data of the SDK release this package was tested against lists. */
+  readonly regions: readonly string[];
 }
+
+const words = (text: string): readonly string[] => text.split(' ');
 
 // Order matters only for the regex fallback: the first partition whose pattern matches wins,
 // exactly as in the SDK's `aws.partition` function. Unknown regions fall back to `aws`.
@@ -16,48 +23,58 @@ const PARTITIONS: readonly Partition[] = [
     regionRegex: /^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$/,
     dnsSuffix: 'amazonaws.com',
     dualStackDnsSuffix: 'api.aws',
+    regions: words(
+      'af-south-1 ap-east-1 ap-east-2 ap-northeast-1 ap-northeast-2 ap-northeast-3 ap-south-1 ap-south-2 ap-southeast-1 ap-southeast-2 ap-southeast-3 ap-southeast-4 ap-southeast-5 ap-southeast-6 ap-southeast-7 aws-global ca-central-1 ca-west-1 eu-central-1 eu-central-2 eu-north-1 eu-south-1 eu-south-2 eu-west-1 eu-west-2 eu-west-3 il-central-1 me-central-1 me-south-1 me-west-1 mx-central-1 sa-east-1 sa-west-1 us-east-1 us-east-2 us-west-1 us-west-2',
+    ),
   },
   {
     id: 'aws-cn',
     regionRegex: /^cn-\w+-\d+$/,
     dnsSuffix: 'amazonaws.com.cn',
     dualStackDnsSuffix: 'api.amazonwebservices.com.cn',
+    regions: words('aws-cn-global cn-north-1 cn-northwest-1'),
   },
   {
     id: 'aws-eusc',
     regionRegex: /^eusc-(de)-\w+-\d+$/,
     dnsSuffix: 'amazonaws.eu',
     dualStackDnsSuffix: 'api.amazonwebservices.eu',
+    regions: words('eusc-de-east-1'),
   },
   {
     id: 'aws-iso',
     regionRegex: /^us-iso-\w+-\d+$/,
     dnsSuffix: 'c2s.ic.gov',
     dualStackDnsSuffix: 'api.aws.ic.gov',
+    regions: words('aws-iso-global us-iso-east-1 us-iso-west-1'),
   },
   {
     id: 'aws-iso-b',
     regionRegex: /^us-isob-\w+-\d+$/,
     dnsSuffix: 'sc2s.sgov.gov',
     dualStackDnsSuffix: 'api.aws.scloud',
+    regions: words('aws-iso-b-global us-isob-east-1 us-isob-west-1'),
   },
   {
     id: 'aws-iso-e',
     regionRegex: /^eu-isoe-\w+-\d+$/,
     dnsSuffix: 'cloud.adc-e.uk',
     dualStackDnsSuffix: 'api.cloud-aws.adc-e.uk',
+    regions: words('aws-iso-e-global eu-isoe-west-1'),
   },
   {
     id: 'aws-iso-f',
     regionRegex: /^us-isof-\w+-\d+$/,
     dnsSuffix: 'csp.hci.ic.gov',
     dualStackDnsSuffix: 'api.aws.hci.ic.gov',
+    regions: words('aws-iso-f-global us-isof-east-1 us-isof-south-1'),
   },
   {
     id: 'aws-us-gov',
     regionRegex: /^us-gov-\w+-\d+$/,
     dnsSuffix: 'amazonaws.com',
     dualStackDnsSuffix: 'api.aws',
+    regions: words('aws-us-gov-global us-gov-east-1 us-gov-west-1'),
   },
 ];
 
@@ -95,11 +112,11 @@ export interface EndpointVariant {
 }
 
 /**
- * The portal base URL (no trailing slash) for `region`, following the service's endpoint rules:
- * every partition supports FIPS and dual-stack; `aws-us-gov` FIPS without dual-stack is the plain
- * `portal.sso.{region}.amazonaws.com` host.
+ * The portal base URL (no trailing slash) for a region already checked, following the service's
+ * endpoint rules: every partition supports FIPS and dual-stack; `aws-us-gov` FIPS without
+ * dual-stack is the plain `portal.sso.{region}.amazonaws.com` host.
  */
-export function portalEndpoint(region: string, variant: EndpointVariant): string {
+export function regionalEndpoint(region: string, variant: EndpointVariant): string {
   const p = partitionOf(region);
   if (variant.useFips && variant.useDualStack) {
     return `https://portal.sso-fips.${region}.${p.dualStackDnsSuffix}`;
@@ -110,6 +127,71 @@ export function portalEndpoint(region: string, variant: EndpointVariant): string
   }
   if (variant.useDualStack) return `https://portal.sso.${region}.${p.dualStackDnsSuffix}`;
   return `https://portal.sso.${region}.${p.dnsSuffix}`;
+}
+
+export const KNOWN_REGIONS: ReadonlySet<string> = new Set(PARTITIONS.flatMap((p) => p.regions));
+
+/** How a configured region stands: in the partition table, only fitting a partition's pattern, or neither. */
+export type RegionStanding = 'known' | 'newer' | 'unknown';
+
+export function regionStanding(region: string): RegionStanding {
+  if (KNOWN_REGIONS.has(region)) return 'known';
+  return isValidRegion(region) && PARTITIONS.some((p) => p.regionRegex.test(region)) ? 'newer' : 'unknown';
+}
+
+/**
+ * Checks a configured region: a name the partition table knows, or one that fits a partition's
+ * pattern (a region newer than this package). Anything else is refused with the nearest known names,
+ * since every sign-out would otherwise fail on a host that does not exist.
+ */
+export function checkConfiguredRegion(option: string, region: unknown): RegionStanding {
+  if (typeof region === 'string' && (region.startsWith('fips-') || region.endsWith('-fips'))) {
+    throw new SignOutConfigError(
+      option,
+      `\`${option}\` is "${region}": name the plain region and set \`useFipsEndpoint: true\` instead.`,
+    );
+  }
+  const standing = typeof region === 'string' ? regionStanding(region) : 'unknown';
+  if (standing !== 'unknown') return standing;
+  const nearest = typeof region === 'string' ? closest(region, KNOWN_REGIONS, 3) : [];
+  const hint =
+    nearest.length === 0
+      ? ' Regions look like "us-east-1" or "eu-west-1".'
+      : ` Did you mean ${nearest.map((r) => `"${r}"`).join(' or ')}?`;
+  throw new SignOutConfigError(
+    option,
+    `\`${option}\` must be an AWS region that IAM Identity Center can be in; got ${describeValue(region)}.${hint}`,
+  );
+}
+
+/** Endpoint variants, named as the client's options are. */
+export interface PortalEndpointOptions {
+  /** The FIPS endpoint. Default `false`. */
+  readonly useFipsEndpoint?: boolean | undefined;
+  /** The dual-stack (IPv6) endpoint. Default `false`. */
+  readonly useDualstackEndpoint?: boolean | undefined;
+}
+
+/**
+ * The IAM Identity Center portal base URL for `region` (no trailing slash), as the service's
+ * endpoint rules give it. The region is checked as the client checks it.
+ *
+ * @example
+ * portalEndpoint('eu-west-1'); // 'https://portal.sso.eu-west-1.amazonaws.com'
+ * portalEndpoint('us-gov-west-1', { useFipsEndpoint: true }); // 'https://portal.sso.us-gov-west-1.amazonaws.com'
+ */
+export function portalEndpoint(region: string, options: PortalEndpointOptions = {}): string {
+  checkConfiguredRegion('region', region);
+  for (const name of ['useFipsEndpoint', 'useDualstackEndpoint'] as const) {
+    const value: unknown = options[name];
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw new SignOutConfigError(name, `\`${name}\` must be true or false; got ${describeValue(value)}.`);
+    }
+  }
+  return regionalEndpoint(region, {
+    useFips: options.useFipsEndpoint === true,
+    useDualStack: options.useDualstackEndpoint === true,
+  });
 }
 
 /** A region as read from a session, made ready for an endpoint: SDK pseudo-regions resolved. */

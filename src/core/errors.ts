@@ -36,7 +36,24 @@ export interface SignOutErrorInit {
  *   if (err instanceof SignOutError && err.code === 'sso_throttled') { ... }
  * });
  */
+// A brand in the global symbol registry: `instanceof` holds across copies of this package (its ESM
+// and CommonJS builds loaded side by side, or two installed versions), which each have a class.
+const SIGN_OUT_ERROR = Symbol.for('sso-signout.SignOutError');
+const CONFIG_ERROR = Symbol.for('sso-signout.SignOutConfigError');
+
+function brand(target: object, key: symbol): void {
+  Object.defineProperty(target, key, { value: true, enumerable: false });
+}
+
+function hasBrand(value: unknown, key: symbol): boolean {
+  return value !== null && typeof value === 'object' && (value as Record<symbol, unknown>)[key] === true;
+}
+
 export class SignOutError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(value, SIGN_OUT_ERROR);
+  }
+
   override readonly name = 'SignOutError';
   readonly code: SignOutErrorCode;
   /** HTTP status the route answers with (also exposed as `statusCode` for Express error handlers). */
@@ -61,6 +78,7 @@ export class SignOutError extends Error {
 
   constructor(code: SignOutErrorCode, init: SignOutErrorInit) {
     super(init.detail, init.cause === undefined ? undefined : { cause: init.cause });
+    brand(this, SIGN_OUT_ERROR);
     this.code = code;
     this.status = init.status;
     this.statusCode = init.status;
@@ -109,6 +127,10 @@ export class PortalRequestError extends Error {
 
 /** Thrown when the route or the client is created with options that cannot work. */
 export class SignOutConfigError extends TypeError {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(value, CONFIG_ERROR);
+  }
+
   override readonly name = 'SignOutConfigError';
   readonly code = 'invalid_option';
   /** The option at fault, e.g. `timeoutMs`. */
@@ -116,6 +138,7 @@ export class SignOutConfigError extends TypeError {
 
   constructor(option: string, message: string) {
     super(`sso-signout: ${message}`);
+    brand(this, CONFIG_ERROR);
     this.option = option;
   }
 }
@@ -123,6 +146,8 @@ export class SignOutConfigError extends TypeError {
 /** Quotes a configured value for an error message (JSON where possible). */
 export function describeValue(value: unknown): string {
   if (typeof value === 'function') return 'a function';
+  // JSON has no word for these (it would say null).
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   if (typeof value === 'symbol' || typeof value === 'bigint') return value.toString();
   try {
     const json = JSON.stringify(value) as string | undefined;

@@ -44,11 +44,19 @@ export interface SignOutRequest<Req> {
    * Asked for only when a check needs it.
    */
   readonly origin: () => string | undefined;
+  /**
+   * When the request carries `X-Forwarded-Proto`/`-Host` that the app does not trust: how to trust
+   * them in this framework (e.g. `app.set('trust proxy', …)`). Undefined otherwise.
+   */
+  readonly untrustedProxyHint?: () => string | undefined;
   /** Path and query the request was made to, used as the retry form's action. */
   readonly url: string;
   readonly query: (name: string) => unknown;
-  /** The parsed body (read on demand; `undefined` when there is none). */
-  readonly body: () => Promise<unknown>;
+  /**
+   * The parsed body (read on demand; `undefined` when there is none), read within `timeoutMs` when
+   * the adapter has to read it itself.
+   */
+  readonly body: (timeoutMs: number) => Promise<unknown>;
   readonly session: SessionBinding;
 }
 
@@ -67,7 +75,7 @@ export interface SignOutCore<Req> {
    * The answer to a request the route cannot serve as set up (mounted in the wrong framework): a
    * `500` that says what to fix. Nothing is read, called or changed.
    */
-  misconfigured(code: 'wrong_adapter', detail: string, headers: IncomingHttpHeaders): SignOutAnswer;
+  misconfigured(code: 'wrong_adapter', detail: string, headers: IncomingHttpHeaders, native: unknown): SignOutAnswer;
   /** This route's once-only process warnings. */
   readonly warn: Warn;
   readonly client: LogoutClient;
@@ -108,26 +116,37 @@ function printableEvent(event: SignOutEvent): SignOutEvent {
 
 type ReadToken = { readonly kind: 'none' } | { readonly kind: 'token'; readonly token: TokenInfo };
 
-// The default location: `session.sso = { accessToken, region }`. Wrong shapes are passed on as they
-// are, so the client refuses them as an unusable token instead of crashing here.
+/**
+ * A stored sign-in as the client takes it. Anything but a string token or an object with one is
+ * passed on as it is, for the client to refuse as unusable (`not_sent`, a clear 500): a sign-in of
+ * the wrong shape (`{ access_token }`, `{}`, `['…']`) must not pass for "no token" and skip the
+ * revocation without a word.
+ */
+function signInOf(value: unknown): ReadToken {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const { accessToken, region } = value as { accessToken?: unknown; region?: unknown };
+    return {
+      kind: 'token',
+      token: {
+        accessToken: accessToken as string,
+        region: region === null ? undefined : (region as string | undefined),
+      },
+    };
+  }
+  return { kind: 'token', token: { accessToken: value as string } };
+}
+
+// The default location: `session.sso = { accessToken, region }` (or the token alone). Only a
+// session with nothing at `sso` (absent or null) holds no token.
 function tokenFromSession(data: unknown): ReadToken {
   if (data === null || typeof data !== 'object') return { kind: 'none' };
   const sso = (data as { sso?: unknown }).sso;
-  if (sso === undefined || sso === null) return { kind: 'none' };
-  if (typeof sso !== 'object') return { kind: 'token', token: { accessToken: sso as string } };
-  const { accessToken, region } = sso as { accessToken?: unknown; region?: unknown };
-  if (accessToken === undefined || accessToken === null || accessToken === '') return { kind: 'none' };
-  return {
-    kind: 'token',
-    token: { accessToken: accessToken as string, region: region === null ? undefined : (region as string | undefined) },
-  };
+  return sso === undefined || sso === null ? { kind: 'none' } : signInOf(sso);
 }
 
+// What `getToken` returned: undefined or null for no token.
 function normaliseToken(value: unknown): ReadToken {
-  if (value === undefined || value === null || value === '') return { kind: 'none' };
-  if (typeof value === 'string') return { kind: 'token', token: { accessToken: value } };
-  if (typeof value === 'object') return tokenFromSession({ sso: value });
-  return { kind: 'token', token: { accessToken: value as string } };
+  return value === undefined || value === null ? { kind: 'none' } : signInOf(value);
 }
 
 const MISSING_SESSION_DETAIL =
@@ -151,12 +170,18 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
     );
   }
 
-  function emit(raw: SignOutEvent): void {
+  function emit(raw: SignOutEvent, native: Req): void {
     const event = printableEvent(raw);
     if (eventChannel.hasSubscribers) eventChannel.publish(event);
     if (options.onEvent === undefined) return;
     try {
-      options.onEvent(event);
+      // An async hook returns a promise: its rejection must not go unhandled (that ends the process).
+      const returned = options.onEvent(event, native);
+      if (returned instanceof Promise) {
+        returned.catch((error: unknown) => {
+          hookFailed('onEvent', error);
+        });
+      }
     } catch (error) {
       hookFailed('onEvent', error);
     }
@@ -169,18 +194,21 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
   async function destinationFor(request: SignOutRequest<Req>, appOrigin: () => string): Promise<string> {
     const field = options.returnToParam;
     if (field === undefined) return options.destination;
-    const body = await request.body();
+    const body = await request.body(client.timeoutMs);
     let wanted: unknown =
       body !== null && typeof body === 'object' ? (body as Record<string, unknown>)[field] : undefined;
     if (wanted === undefined) wanted = request.query(field);
     if (wanted === undefined || wanted === '') return options.destination;
     const decision = vetReturnTo(wanted, appOrigin(), options.allowedReturnToOrigins);
     if (decision.ok) return decision.location;
-    emit({
-      type: 'return_to_rejected',
-      reason: decision.reason,
-      value: typeof wanted === 'string' ? wanted : describeValue(wanted),
-    });
+    emit(
+      {
+        type: 'return_to_rejected',
+        reason: decision.reason,
+        value: typeof wanted === 'string' ? wanted : describeValue(wanted),
+      },
+      request.native,
+    );
     return options.destination;
   }
 
@@ -201,8 +229,9 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
         const rendered = await options.render(result, native);
         if (typeof rendered === 'string') return [rendered, 'text/html; charset=utf-8'];
         if (rendered !== undefined) {
-          if (typeof rendered.body === 'string' && HEADER_VALUE.test(rendered.contentType)) {
-            return [rendered.body, rendered.contentType];
+          const { body, contentType } = rendered as { body?: unknown; contentType?: unknown };
+          if (typeof body === 'string' && typeof contentType === 'string' && HEADER_VALUE.test(contentType)) {
+            return [body, contentType];
           }
           throw new TypeError('render returned a body without a string body and a valid content type');
         }
@@ -319,15 +348,16 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
       upstreamStatus: logout?.upstreamStatus,
       errorName: logout?.errorName,
       reason: logout?.reason,
+      causeCode: logout?.cause?.code,
       attempts: logout?.attempts ?? 0,
-      durationMs: logout?.durationMs ?? 0,
+      durationMs: Math.round((logout?.durationMs ?? 0) * 10) / 10,
       requestId: logout?.requestId,
       shared: logout?.shared ?? false,
     };
   }
 
-  function reported(answer: SignOutAnswer, logout: LogoutResult | undefined): SignOutAnswer {
-    if (listened()) emit(signOutEvent(answer.result, logout));
+  function reported(answer: SignOutAnswer, logout: LogoutResult | undefined, native: Req): SignOutAnswer {
+    if (listened()) emit(signOutEvent(answer.result, logout), native);
     publishError(answer.result.error);
     return answer;
   }
@@ -336,18 +366,25 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
   function preCheck(request: SignOutRequest<Req>, origin: () => string): Decision | undefined {
     const method = request.method.toUpperCase();
     if (!options.methods.has(method)) {
-      emit({ type: 'refused', code: 'method_not_allowed', status: 405, method: request.method, reason: undefined });
+      const event = { type: 'refused', code: 'method_not_allowed', status: 405, method: request.method } as const;
+      emit({ ...event, reason: undefined, origin: undefined, expectedOrigin: undefined }, request.native);
       return localDecision('method_not_allowed', `Sign out with ${options.allowHeader}.`);
     }
     const crossSite = checkCrossSite(request.headers, origin, options.allowedOrigins);
     if (!crossSite.ok) {
-      emit({
-        type: 'refused',
-        code: 'cross_site_request',
-        status: 403,
-        method: request.method,
-        reason: crossSite.reason,
-      });
+      const sent: string | string[] | undefined = request.headers.origin;
+      emit(
+        {
+          type: 'refused',
+          code: 'cross_site_request',
+          status: 403,
+          method: request.method,
+          reason: crossSite.reason,
+          origin: typeof sent === 'string' ? sent : sent?.[0],
+          expectedOrigin: origin(),
+        },
+        request.native,
+      );
       return localDecision('cross_site_request', 'Sign-out requests from other sites are refused.');
     }
     return undefined;
@@ -387,20 +424,47 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
     return tokenFromSession(request.session.kind === 'none' ? undefined : request.session.data);
   }
 
-  function cookiesOf(session: SessionBinding): CookieToClear[] {
+  /**
+   * The `Set-Cookie` values that clear the session's cookies and the app's listed ones, written
+   * before the session ends: nothing may fail after it has. A detected cookie whose name or
+   * attributes cannot be written (read from a hostile `Cookie` header, say) is skipped: no session
+   * middleware could have set it.
+   */
+  function clearingHeaders(session: SessionBinding): string[] {
     const list: CookieToClear[] = [];
     if (session.kind === 'supported') list.push(...session.cookies());
     if (options.sessionCookieName !== undefined && !list.some((c) => c.name === options.sessionCookieName)) {
       list.push({ name: options.sessionCookieName });
     }
-    list.push(...options.clearCookies);
-    return list;
+    const written: string[] = [];
+    for (const cookie of list) {
+      try {
+        written.push(clearingHeader(cookie));
+      } catch {
+        // skipped, see above
+      }
+    }
+    // The app's own list was validated when the route was created.
+    for (const cookie of options.clearCookies) written.push(clearingHeader(cookie));
+    return written;
   }
 
   async function handle(request: SignOutRequest<Req>): Promise<SignOutAnswer> {
     const format = negotiateFormat(request.headers);
     let appOrigin: string | undefined;
-    const origin = (): string => (appOrigin ??= request.origin() ?? PLACEHOLDER_ORIGIN);
+    const origin = (): string => {
+      if (appOrigin === undefined) {
+        appOrigin = request.origin() ?? PLACEHOLDER_ORIGIN;
+        const hint = request.untrustedProxyHint?.();
+        if (hint !== undefined) {
+          warn(
+            'SSO_SIGNOUT_UNTRUSTED_FORWARDED',
+            `a sign-out request carries X-Forwarded-Proto/-Host from a proxy the app does not trust, so its own origin is taken as ${appOrigin} and browsers behind that proxy are refused as cross-site. If the app runs behind that proxy, trust it: ${hint}.`,
+          );
+        }
+      }
+      return appOrigin;
+    };
     const headers = baseHeaders();
     const local = (decision: Decision, redirectTo: string, cause?: unknown): Promise<SignOutAnswer> =>
       answerFor(request, decision, { headers, format, redirectTo, upstream: 'not_called', logout: undefined, cause });
@@ -417,14 +481,14 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
     const redirectTo = await destinationFor(request, origin);
 
     const ending = sessionEnding(request);
-    if ('refused' in ending) return reported(await local(ending.refused, redirectTo), undefined);
+    if ('refused' in ending) return reported(await local(ending.refused, redirectTo), undefined, request.native);
 
     let read: ReadToken;
     try {
       read = await readToken(request);
     } catch (cause) {
       const decision = localDecision('session_error', 'The sign-in token could not be read from the session.');
-      return reported(await local(decision, redirectTo, cause), undefined);
+      return reported(await local(decision, redirectTo, cause), undefined, request.native);
     }
 
     // Step 5: revoke.
@@ -454,7 +518,7 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
 
     // Step 7: end the session and clear its cookies.
     if (endLocal) {
-      const cookies = cookiesOf(request.session);
+      const cookies = clearingHeaders(request.session);
       try {
         await ending.end();
       } catch (cause) {
@@ -465,18 +529,24 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
             : 'This app’s session could not be ended.',
         );
         const answer = await answerFor(request, decision, { headers, format, redirectTo, upstream, logout, cause });
-        return reported(answer, logout);
+        return reported(answer, logout, request.native);
       }
-      for (const cookie of cookies) headers.push(['set-cookie', clearingHeader(cookie)]);
+      for (const cookie of cookies) headers.push(['set-cookie', cookie]);
       if (options.clearSiteData !== undefined) headers.push(['clear-site-data', options.clearSiteData]);
     }
 
     // Step 8: answer.
     const decision = decide(upstream, logout, endLocal, format);
-    return reported(await answerFor(request, decision, { headers, format, redirectTo, upstream, logout }), logout);
+    const answer = await answerFor(request, decision, { headers, format, redirectTo, upstream, logout });
+    return reported(answer, logout, request.native);
   }
 
-  function misconfigured(code: 'wrong_adapter', detail: string, requestHeaders: IncomingHttpHeaders): SignOutAnswer {
+  function misconfigured(
+    code: 'wrong_adapter',
+    detail: string,
+    requestHeaders: IncomingHttpHeaders,
+    native: unknown,
+  ): SignOutAnswer {
     const format = negotiateFormat(requestHeaders);
     const decision = localDecision(code, detail);
     const error = typedError(decision, undefined);
@@ -487,7 +557,8 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
         : [htmlPage(error.title, error.message, {}), 'text/html; charset=utf-8'];
     headers.push(['content-type', contentType]);
     const result = resultOf(decision, 'not_called', options.destination, format, undefined, error);
-    if (listened()) emit(signOutEvent(result, undefined));
+    // The hook gets what the framework handed over: not the request type the route was made for.
+    if (listened()) emit(signOutEvent(result, undefined), native as Req);
     publishError(error);
     return { status: error.status, headers, body, delegate: undefined, result };
   }

@@ -4,14 +4,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Agent, Dispatcher } from 'undici';
 import { classifyResponse, requestIdOf, type RetryKind, type UpstreamOutcome } from './classify.js';
 import { DeadlineSweep } from './deadlines.js';
-import { isValidRegion, normaliseSessionRegion, portalEndpoint, type EndpointVariant } from './endpoint.js';
+import { checkConfiguredRegion, normaliseSessionRegion, regionalEndpoint, type EndpointVariant } from './endpoint.js';
 import { describeValue, PortalRequestError, SignOutConfigError } from './errors.js';
 import { PortalGate } from './portal-gate.js';
 import { RecentResults, tokenDigest } from './recent-results.js';
 import { backoffMs, isTransientError, retryAfterHintMs, RetryQuota } from './retry.js';
 import { printable } from './scrub.js';
-import { checkAccessToken } from './token.js';
+import { checkAccessToken, type TokenInfo } from './token.js';
 import { sendLogout, type PortalAnswer, type PortalBase } from './transport.js';
+import { createWarner } from './warnings.js';
 
 export { MAX_ERROR_BODY_BYTES } from './transport.js';
 
@@ -55,10 +56,7 @@ export interface LogoutClientOptions {
 }
 
 /** The token to revoke, and optionally the region it belongs to (it wins over the configured one). */
-export interface LogoutInput {
-  readonly accessToken: string;
-  readonly region?: string | undefined;
-}
+export type LogoutInput = TokenInfo;
 
 /** Why a call ended without an HTTP answer from the portal, where that matters. */
 export type LogoutReason =
@@ -96,6 +94,8 @@ export interface LogoutResult {
 export interface LogoutClient {
   /** Revokes the token. Never rejects for upstream failures: the result says what happened. */
   logout(input: LogoutInput): Promise<LogoutResult>;
+  /** The deadline of one call, in milliseconds (`timeoutMs`). */
+  readonly timeoutMs: number;
   /** The base URL Logout goes to for `region` (or the configured region). */
   endpointFor(region?: string): string;
   /** Closes the connections of the client's own dispatcher (not of an injected one). */
@@ -152,23 +152,6 @@ function booleanOption(option: string, value: unknown): boolean {
     throw new SignOutConfigError(option, `\`${option}\` must be true or false; got ${describeValue(value)}.`);
   }
   return value;
-}
-
-function checkRegion(option: string, region: unknown): string | undefined {
-  if (region === undefined) return undefined;
-  if (typeof region !== 'string' || !isValidRegion(region)) {
-    throw new SignOutConfigError(
-      option,
-      `\`${option}\` must be an AWS region name such as "us-east-1"; got ${describeValue(region)}.`,
-    );
-  }
-  if (region.startsWith('fips-') || region.endsWith('-fips')) {
-    throw new SignOutConfigError(
-      option,
-      `\`${option}\` is "${region}": name the plain region and set \`useFipsEndpoint: true\` instead.`,
-    );
-  }
-  return region;
 }
 
 function parseEndpoint(endpoint: string | URL): PortalBase {
@@ -234,7 +217,7 @@ function destinations(
     let found = cache.get(key);
     if (found === undefined) {
       found = {
-        base: { origin: portalEndpoint(name, { ...variant, useFips: variant.useFips || fips }), path: '/logout' },
+        base: { origin: regionalEndpoint(name, { ...variant, useFips: variant.useFips || fips }), path: '/logout' },
       };
       if (cache.size < 1000) cache.set(key, found);
     }
@@ -272,7 +255,13 @@ interface Attempt {
  * if (result.outcome === 'revoked') { ... }
  */
 export function createLogoutClient(options: LogoutClientOptions, internals: LogoutClientInternals = {}): LogoutClient {
-  const region = checkRegion('region', options.region);
+  const region = options.region;
+  if (region !== undefined && checkConfiguredRegion('region', region) === 'newer') {
+    createWarner()(
+      'SSO_SIGNOUT_UNKNOWN_REGION',
+      `region "${region}" fits an AWS partition but is newer than this package's region table; if sign-outs fail with sso_unavailable, check the name.`,
+    );
+  }
   const useFips = booleanOption('useFipsEndpoint', options.useFipsEndpoint);
   const useDualStack = booleanOption('useDualstackEndpoint', options.useDualstackEndpoint);
   if (options.endpoint !== undefined && (useFips || useDualStack)) {
@@ -338,6 +327,10 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
   const recent = new RecentResults<LogoutResult>(RECENT_TTL_MS, RECENT_MAX, now);
   const capHint = (ms: number | undefined): number | undefined =>
     ms === undefined ? undefined : Math.min(ms, maxRetryAfterMs);
+  // The gate's window after a throttled answer: the wait the portal named (a short one is honoured:
+  // it asked to be called again that soon), or 1 s when it named none; never past the cap.
+  const throttleWindow = (hintMs: number | undefined): number =>
+    Math.min(hintMs ?? DEFAULT_THROTTLE_WINDOW_MS, maxRetryAfterMs);
 
   async function attempt(base: PortalBase, token: string, deadline: number): Promise<Attempt> {
     let answer: PortalAnswer;
@@ -406,9 +399,10 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
       attempts++;
       try {
         last = await attempt(base, token, deadline);
-        // Closed before the slot is passed on: the next caller in line must already see it.
-        if (last.retry === 'throttling' && last.hintMs !== undefined) {
-          gate.close(last.hintMs);
+        // Closed before the slot is passed on: the next caller in line must already see it. This
+        // call's own retry may pass the window it opened; everyone else is answered at once.
+        if (last.retry === 'throttling') {
+          gate.close(throttleWindow(last.hintMs));
           ownWindowUntil = gate.until;
         }
       } finally {
@@ -438,9 +432,9 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
     if (last.outcome === 'revoked') quota.succeeded(lastRetryCost);
     let retryAfterMs: number | undefined;
     if (last.outcome === 'throttled') {
-      // A named wait closed the gate when it was heard; an unnamed one closes it now, for the
-      // default window. Either way the wait announced is what is left of the gate's window.
-      if (last.hintMs === undefined) gate.close(DEFAULT_THROTTLE_WINDOW_MS);
+      // The gate closed when the answer was heard (for a throttling name on a non-429 too, whose
+      // outcome may be another); the wait announced is what is left of its window.
+      gate.close(throttleWindow(last.hintMs));
       retryAfterMs = gate.remaining();
     } else if (last.outcome === 'unavailable') {
       retryAfterMs = last.hintMs;
@@ -501,6 +495,7 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
 
   return {
     logout,
+    timeoutMs,
     endpointFor(sessionRegion?: string): string {
       const destination = destinationFor(sessionRegion);
       if ('refused' in destination) {

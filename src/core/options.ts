@@ -7,12 +7,11 @@ import type { LogoutClient, LogoutClientOptions } from './logout-client.js';
 import type { UpstreamReport } from './outcomes.js';
 import type { ResponseFormat } from './negotiate.js';
 import { parseDestination, parseOriginList, type ReturnToRejection } from './return-to.js';
+import { closest } from './suggest.js';
 
-/** The access token to revoke and, optionally, the IAM Identity Center region it belongs to. */
-export interface TokenInfo {
-  readonly accessToken: string;
-  readonly region?: string | undefined;
-}
+import type { TokenInfo } from './token.js';
+
+export type { TokenInfo } from './token.js';
 
 /** How one sign-out ended: what the route answers and what it did. Never holds the token. */
 export interface SignOutResult {
@@ -40,7 +39,10 @@ export type RenderOutput = string | { readonly body: string; readonly contentTyp
 /** `Clear-Site-Data` directives. `cookies` clears the whole registrable domain's cookies. */
 export type ClearSiteDataDirective = 'cache' | 'cookies' | 'storage' | 'executionContexts' | 'clientHints' | '*';
 
-/** What the event hook hears. None of it contains the token. */
+/**
+ * What the event hook hears. None of it contains the token; every string is escaped (no raw control
+ * characters) and cut to 200 characters, so an event can go to a text log as it is.
+ */
 export type SignOutEvent =
   | {
       readonly type: 'signout';
@@ -50,8 +52,12 @@ export type SignOutEvent =
       readonly upstream: UpstreamReport;
       readonly upstreamStatus: number | undefined;
       readonly errorName: string | undefined;
+      /** Why a call got no answer, or was not made: `connection_error`, `deadline`, `throttle_gate`, … */
       readonly reason: string | undefined;
+      /** The low-level failure's code: `ECONNREFUSED`, `ENOTFOUND`, `UND_ERR_CONNECT_TIMEOUT`, `DEPTH_ZERO_SELF_SIGNED_CERT`, … */
+      readonly causeCode: string | undefined;
       readonly attempts: number;
+      /** Time spent on Logout, in milliseconds, to 0.1 ms. */
       readonly durationMs: number;
       readonly requestId: string | undefined;
       readonly shared: boolean;
@@ -61,12 +67,17 @@ export type SignOutEvent =
       readonly code: 'method_not_allowed' | 'cross_site_request';
       readonly status: number;
       readonly method: string;
+      /** For a cross-site refusal: `origin_mismatch`, `origin_null`, `origin_invalid` or `sec_fetch_site`. */
       readonly reason: string | undefined;
+      /** The `Origin` the request sent, if any. */
+      readonly origin: string | undefined;
+      /** The app's own origin as the route worked it out (with the proxy headers the app trusts). */
+      readonly expectedOrigin: string | undefined;
     }
   | {
       readonly type: 'return_to_rejected';
       readonly reason: ReturnToRejection;
-      /** The refused value, cut to 200 characters. */
+      /** The refused value. */
       readonly value: string;
     };
 
@@ -145,8 +156,13 @@ export interface SignOutOptions<Req> extends LogoutClientOptions {
    */
   readonly render?:
     ((result: SignOutResult, req: Req) => RenderOutput | undefined | Promise<RenderOutput | undefined>) | undefined;
-  /** Hears every sign-out, refusal and refused `return_to`. Exceptions it throws are ignored. Default: none. */
-  readonly onEvent?: ((event: SignOutEvent) => void) | undefined;
+  /**
+   * Hears every sign-out, refusal and refused `return_to`, with the framework's request (to tie an
+   * event to a request id or a user). Exceptions it throws are ignored. The library writes no logs
+   * of its own: this and the `sso-signout:event` diagnostics channel are how to see what it does.
+   * Default: none.
+   */
+  readonly onEvent?: ((event: SignOutEvent, req: Req) => void) | undefined;
   /** Prefix of the problem `type` URIs. Default `urn:sso-signout:problem:`. */
   readonly problemTypeBase?: string | undefined;
   /**
@@ -202,32 +218,9 @@ const CLIENT_OPTIONS: readonly (keyof LogoutClientOptions)[] = [
   'dispatcher',
 ];
 
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j] as number;
-      row[j] = Math.min(above + 1, (row[j - 1] as number) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length] as number;
-}
-
 /** The known option closest to `name`, if any is close enough to be the intended one. */
 export function suggestOption(name: string): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const known of Object.keys(KNOWN)) {
-    const distance = known.toLowerCase() === name.toLowerCase() ? 0 : editDistance(known, name);
-    if (distance < bestDistance) {
-      best = known;
-      bestDistance = distance;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(name.length / 4)) ? best : undefined;
+  return closest(name, Object.keys(KNOWN))[0];
 }
 
 function optionalBoolean(option: string, value: unknown): boolean {
@@ -287,7 +280,8 @@ export interface ResolvedOptions<Req> {
   readonly onUnrevokedToken: SignOutOptions<Req>['onUnrevokedToken'];
   readonly delegateErrors: boolean;
   readonly render: SignOutOptions<Req>['render'];
-  readonly onEvent: SignOutOptions<Req>['onEvent'];
+  /** Returns unknown: a hook typed to return nothing may still be async (its promise is handled). */
+  readonly onEvent: ((event: SignOutEvent, req: Req) => unknown) | undefined;
   readonly problemTypeBase: string;
   readonly client: LogoutClient | undefined;
   readonly clientOptions: LogoutClientOptions;

@@ -119,7 +119,7 @@ function failureDetail(result: LogoutResult, upstream: FailureOutcome, signedOut
     case 'not_sent':
       return result.reason === 'invalid_region'
         ? `${local} The region stored with the sign-in is not an AWS region name, so the access token was not sent and the SSO session has not been ended.`
-        : `${local} The stored access token cannot be sent as it is (it is empty, too long or holds characters a header cannot carry), so the SSO session has not been ended.`;
+        : `${local} The stored sign-in holds no access token that can be sent as it is (it is missing, empty, not a string, too long, or holds characters a header cannot carry), so the SSO session has not been ended.`;
     case 'throttled':
       return `${local} IAM Identity Center is throttling requests, so the SSO session has not been ended yet.`;
     case 'unavailable':

@@ -41,15 +41,23 @@ function mayHoldRun(text: string, token: string, k: number): boolean {
   return false;
 }
 
-// C0 and C1 controls, DEL, and the Unicode line and paragraph separators and bidirectional
-// overrides that can make one log line display as two or in another order.
-// eslint-disable-next-line no-control-regex
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+// Control characters (C0, C1, DEL), format characters (every bidirectional control, zero-width
+// and invisible ones, tag characters), the line and paragraph separators, and the backslash itself
+// (so an escape in the output cannot be mistaken for one typed in the input): anything that could
+// make a log line display as two, in another order, or as something it is not.
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\\]/gu;
+const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\\': '\\\\' };
 
-/** Escapes control and line-breaking characters (`\n`, `\u001b`, …) so text stays on one line, as typed. */
+function escapeOne(c: string): string {
+  const named = NAMED[c];
+  if (named !== undefined) return named;
+  const code = c.codePointAt(0) ?? 0;
+  return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/** Escapes control, format and line-breaking characters (`\n`, `\u001b`, `\u200b`, …) so text stays on one line, as typed. */
 export function escapeControls(text: string): string {
-  return text.replace(UNPRINTABLE, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(UNPRINTABLE, escapeOne);
 }
 
 /** Cuts `text` to at most `max` characters (plus an ellipsis), never inside a surrogate pair. */

@@ -20,13 +20,15 @@ export interface SessionGuardOptions {
 }
 
 const DEFAULT_TTL_MS = 86_400_000;
+// No session lives longer, and a marker's expiry must stay a date every store can write.
+const MAX_TTL_MS = 365 * 86_400_000;
 
 function resolve(options: SessionGuardOptions | undefined): { ttlMs: number; prefix: string } {
   const ttlMs = options?.ttlMs ?? DEFAULT_TTL_MS;
-  if (!Number.isInteger(ttlMs) || ttlMs < 1000) {
+  if (!Number.isInteger(ttlMs) || ttlMs < 1000 || ttlMs > MAX_TTL_MS) {
     throw new SignOutConfigError(
       'ttlMs',
-      `\`ttlMs\` must be a whole number of milliseconds, at least 1000; got ${describeValue(ttlMs)}.`,
+      `\`ttlMs\` must be a whole number of milliseconds from 1000 (1 s) to ${String(MAX_TTL_MS)} (a year); got ${describeValue(ttlMs)}.`,
     );
   }
   const prefix = options?.prefix ?? 'sso-signout:revoked:';
@@ -37,6 +39,34 @@ function resolve(options: SessionGuardOptions | undefined): { ttlMs: number; pre
 }
 
 type Callback<T = unknown> = (error?: unknown, value?: T) => void;
+
+/** An express-session guard that koa-session calls (`(key, maxAge, { ctx })`): name the right entry. */
+function expressGuardMisused(): SignOutConfigError {
+  return new SignOutConfigError(
+    'store',
+    'this session store was wrapped for express-session (`guardSessionStore` from "sso-signout") but koa-session calls it; for koa-session use `guardSessionStore` from "sso-signout/koa".',
+  );
+}
+
+function isKoaOptions(value: unknown): value is { ctx: unknown } {
+  return value !== null && typeof value === 'object';
+}
+
+/**
+ * express-session calling a koa-session guard: `(sid, …, callback)`. Answer through its callback
+ * with an error that names the right entry, rather than throw into a callback-based middleware.
+ */
+function koaGuardMisused(maybeCallback: unknown): Promise<undefined> {
+  const error = new SignOutConfigError(
+    'store',
+    'this session store was wrapped for koa-session (`guardSessionStore` from "sso-signout/koa") but express-session calls it; for express-session use `guardSessionStore` from "sso-signout".',
+  );
+  if (typeof maybeCallback === 'function') {
+    (maybeCallback as Callback)(error);
+    return Promise.resolve(undefined);
+  }
+  return Promise.reject(error);
+}
 
 /** The callback store interface of express-session (`MemoryStore`, connect-redis, …). */
 export interface ExpressSessionStoreLike {
@@ -77,17 +107,24 @@ export function guardSessionStore<S extends ExpressSessionStoreLike>(store: S, o
   // store itself, so express-session sees the store it expects.
   const guarded = Object.create(store) as S;
   guarded.get = (sid, callback) => {
+    if (typeof callback !== 'function') throw expressGuardMisused();
     isRevoked(sid, (error, revoked) => {
       if (error !== undefined && error !== null) callback(error);
-      // A write that slipped in between the check and the destroy is cleaned up here.
-      else if (revoked)
-        store.destroy(sid, () => {
-          callback(undefined, undefined);
+      else if (revoked) {
+        // A write that slipped in between the check and the destroy is cleaned up here; a replayed
+        // signed-out cookie with nothing behind it costs a read, never a write.
+        store.get(sid, (readError, held) => {
+          if (readError === undefined && held !== undefined && held !== null) {
+            store.destroy(sid, () => {
+              callback(undefined, undefined);
+            });
+          } else callback(undefined, undefined);
         });
-      else store.get(sid, callback);
+      } else store.get(sid, callback);
     });
   };
   guarded.set = (sid, session, callback) => {
+    if (callback !== undefined && typeof callback !== 'function') throw expressGuardMisused();
     isRevoked(sid, (error, revoked) => {
       if (error !== undefined && error !== null) callback?.(error);
       else if (revoked) callback?.();
@@ -97,6 +134,7 @@ export function guardSessionStore<S extends ExpressSessionStoreLike>(store: S, o
   if (typeof store.touch === 'function') {
     const touch = store.touch.bind(store);
     guarded.touch = (sid, session, callback) => {
+      if (callback !== undefined && typeof callback !== 'function') throw expressGuardMisused();
       isRevoked(sid, (error, revoked) => {
         if (error !== undefined && error !== null) callback?.(error);
         else if (revoked) callback?.();
@@ -105,6 +143,7 @@ export function guardSessionStore<S extends ExpressSessionStoreLike>(store: S, o
     };
   }
   guarded.destroy = (sid, callback) => {
+    if (callback !== undefined && typeof callback !== 'function') throw expressGuardMisused();
     // Only a session the store holds can be written back: one minted for this very request (a
     // sign-out without a cookie, or with an unknown id) gets no marker, so anonymous sign-outs
     // write nothing and cannot fill the store.
@@ -165,17 +204,22 @@ export function guardKoaSessionStore<S extends KoaSessionStoreLike>(store: S, op
   };
   const guarded = Object.create(store) as S;
   guarded.get = async (key, maxAge, opts) => {
+    if (!isKoaOptions(opts)) return koaGuardMisused(maxAge);
     if (await isRevoked(key, opts.ctx)) {
-      await store.destroy(key, { ctx: opts.ctx });
+      // Only a late write behind the marker is destroyed: a replayed cookie costs a read.
+      const held: unknown = await store.get(key, maxAge, opts);
+      if (held !== undefined && held !== null) await store.destroy(key, { ctx: opts.ctx });
       return undefined;
     }
     return store.get(key, maxAge, opts);
   };
   guarded.set = async (key, session, maxAge, opts) => {
+    if (!isKoaOptions(opts)) return koaGuardMisused(maxAge);
     if (await isRevoked(key, opts.ctx)) return undefined;
     return store.set(key, session, maxAge, opts);
   };
   guarded.destroy = async (key, opts) => {
+    if (!isKoaOptions(opts)) return koaGuardMisused(opts);
     // Only a session the store holds gets a marker: anonymous sign-outs write nothing.
     const held: unknown = await store.get(key, ttlMs, { rolling: false, ctx: opts.ctx });
     if (held === undefined || held === null) return undefined;

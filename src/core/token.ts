@@ -1,4 +1,14 @@
-// What counts as a sendable access token: anything else is refused locally and never sent.
+// The sign-in a sign-out revokes, and what counts as a sendable access token: anything else is refused locally and never sent.
+
+/**
+ * An IAM Identity Center sign-in as an app keeps it in its session (`session.sso` by default): the
+ * access token, and optionally the region of the IAM Identity Center instance that issued it (it
+ * wins over the configured one).
+ */
+export interface TokenInfo {
+  readonly accessToken: string;
+  readonly region?: string | undefined;
+}
 
 /** Longer than any real IAM Identity Center access token by a wide margin. */
 export const MAX_TOKEN_LENGTH = 8192;

@@ -22,27 +22,44 @@ export interface PortalAnswer {
   readonly headers: Record<string, string | string[]>;
   /** Empty for 2xx (its body is never read). */
   readonly body: string;
-  /** False when the error body was cut at {@link MAX_ERROR_BODY_BYTES}. */
+  /** False when the error body was longer than {@link MAX_ERROR_BODY_BYTES} and cut there. */
   readonly complete: boolean;
 }
 
 type RawHeaders = readonly (Buffer | string)[];
 
-// undici hands headers over raw (name, value, name, value, …); the classifier wants them by name.
+// undici hands headers over raw (name, value, name, value, …) and untrimmed; the classifier wants
+// them by name, with the surrounding blanks HTTP does not count (as Node's parser drops them).
 function headersOf(raw: RawHeaders): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {};
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = (raw[i] as Buffer | string).toString('latin1').toLowerCase();
-    const value = (raw[i + 1] as Buffer | string).toString('latin1');
+    const value = (raw[i + 1] as Buffer | string).toString('latin1').trim();
     const existing = headers[name];
-    headers[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+    // Repeated headers are collected in place: thousands of them must not cost quadratic time.
+    if (existing === undefined) headers[name] = value;
+    else if (Array.isArray(existing)) existing.push(value);
+    else headers[name] = [existing, value];
   }
   return headers;
 }
 
+// Answers undici refuses as not being HTTP it can read: parser errors, broken framing (two
+// Content-Lengths, Content-Length with Transfer-Encoding, a body of the wrong length), headers over
+// its limit, impossible status codes (its internal assertion), and a 1xx it does not expect.
+const MALFORMED_CODES: ReadonlySet<string> = new Set([
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'UND_ERR_HEADERS_OVERFLOW',
+  'UND_ERR_RES_EXCEEDED_MAX_SIZE',
+  'ERR_ASSERTION',
+]);
+
 function isParseError(error: unknown): boolean {
   const code = errorCodeOf(error);
-  return (error instanceof Error && error.name === 'HTTPParserError') || (code?.startsWith('HPE_') ?? false);
+  if (error instanceof Error && error.name === 'HTTPParserError') return true;
+  if (code === undefined) return false;
+  if (code.startsWith('HPE_') || MALFORMED_CODES.has(code)) return true;
+  return code === 'UND_ERR_SOCKET' && error instanceof Error && /^bad (response|upgrade)/.test(error.message);
 }
 
 /**
@@ -137,12 +154,23 @@ export function sendLogout(
             return true;
           },
           onData(chunk: Buffer) {
-            if (succeeded()) return true;
+            if (succeeded()) {
+              // The status line said it all; a 2xx body (Logout's is empty) may be endless. This
+              // closes the connection.
+              answer(true);
+              stop(new Error('2xx body not read'));
+              return false;
+            }
             const room = MAX_ERROR_BODY_BYTES - size;
-            chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
-            size += Math.min(chunk.length, room);
-            if (size < MAX_ERROR_BODY_BYTES) return true;
-            // Enough of the body to classify it; the rest may be endless. This closes the connection.
+            if (chunk.length <= room) {
+              chunks.push(chunk);
+              size += chunk.length;
+              return true;
+            }
+            // Past the bound: enough of the body to classify it; the rest may be endless. This
+            // closes the connection.
+            chunks.push(chunk.subarray(0, room));
+            size += room;
             answer(false);
             stop(new Error('error body read up to its bound'));
             return false;

@@ -55,7 +55,9 @@ let portal: FakePortal;
 beforeAll(async () => {
   const launched = await launchChromium();
   browser = launched.browser;
-  console.log(`browser suite: Chromium ${browser.version()} from ${launched.found.source} (${launched.found.executablePath})`);
+  console.log(
+    `browser suite: Chromium ${browser.version()} from ${launched.found.source} (${launched.found.executablePath})`,
+  );
   portal = await startFakePortal();
 }, 60_000);
 

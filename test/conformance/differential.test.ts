@@ -14,7 +14,7 @@ import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startFakePortal, type FakePortal, type PortalCall, type PortalReply } from 'sso-signout/testing';
 import { THROTTLING_ERROR_NAMES, TRANSIENT_ERROR_NAMES, TRANSIENT_STATUSES } from '../../src/core/classify.js';
-import { normaliseSessionRegion, portalEndpoint } from '../../src/core/endpoint.js';
+import { normaliseSessionRegion, regionalEndpoint } from '../../src/core/endpoint.js';
 import { createLogoutClient, type LogoutClient } from '../../src/core/logout-client.js';
 import { MAX_ERROR_BODY_BYTES } from '../../src/core/transport.js';
 
@@ -85,17 +85,28 @@ function ourClient(): LogoutClient {
   return createLogoutClient({ endpoint: portal.url, dispatcher, timeoutMs: 30_000 }, { random: () => 0 });
 }
 
+// Replies that end the connection however they like get connections of their own on both sides:
+// a keep-alive connection they leave half-closed must not fail the next case's request.
+const isolatedHandler = () => new NodeHttpHandler({ httpAgent: new HttpAgent({ keepAlive: false }) });
+
 async function run(id: string, script: readonly PortalReply[]): Promise<{ sdk: Verdict; ours: Verdict }> {
   scripts.set(id, script);
+  const isolated = script.some((reply) => typeof reply === 'object' && reply.kind === 'raw');
+  const theirs$ = isolated
+    ? new SSOClient({ region: 'us-east-1', endpoint: portal.url, requestHandler: isolatedHandler(), maxAttempts: 3 })
+    : sdkClient();
+  const ownDispatcher = isolated ? new Agent({ pipelining: 0 }) : undefined;
+  const mine$ = isolated
+    ? createLogoutClient({ endpoint: portal.url, dispatcher: ownDispatcher, timeoutMs: 30_000 }, { random: () => 0 })
+    : ourClient();
   const [theirs, mine] = await Promise.all([
-    sdkClient()
-      .send(new LogoutCommand({ accessToken: `sdk-${id}` }))
-      .then(
-        () => undefined,
-        (error: unknown) => error,
-      ),
-    ourClient().logout({ accessToken: `our-${id}` }),
+    theirs$.send(new LogoutCommand({ accessToken: `sdk-${id}` })).then(
+      () => undefined,
+      (error: unknown) => error,
+    ),
+    mine$.logout({ accessToken: `our-${id}` }),
   ]);
+  await ownDispatcher?.close();
   const sdk = sdkOutcome(theirs);
   return {
     sdk: { ...sdk, requests: callsByToken.get(`sdk-${id}`) ?? 0 },
@@ -191,6 +202,66 @@ function buildCases(): Case[] {
       add(`${String(status)} with ${label}`, [{ kind: 'status', status, body }], known?.(status));
     }
   }
+  // Framing no HTTP server should send, as a broken proxy might.
+  const raw = (bytes: string): PortalReply => ({ kind: 'raw', bytes });
+  const named401 = 'HTTP/1.1 401 X\r\nx-amzn-errortype: UnauthorizedException\r\n';
+  add('two Content-Length headers', [raw(`${named401}content-length: 2\r\ncontent-length: 2\r\n\r\n{}`)]);
+  add('Content-Length and Transfer-Encoding', [
+    raw(`${named401}content-length: 2\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`),
+  ]);
+  add('Content-Length: 2, 2', [raw(`${named401}content-length: 2, 2\r\n\r\n{}`)]);
+  add('headers over 16 KiB', [raw(`${named401}x-pad: ${'a'.repeat(17_000)}\r\ncontent-length: 0\r\n\r\n`)]);
+  const notSuccess = 'a status below 200 is not a 2xx: the SDK takes any status under 300 for success';
+  add('status 099', [raw('HTTP/1.1 099 X\r\ncontent-length: 0\r\n\r\n')], notSuccess);
+  add('status 000', [raw('HTTP/1.1 000 X\r\ncontent-length: 0\r\n\r\n')], notSuccess);
+  add('a 101 nobody asked for', [raw('HTTP/1.1 101 X\r\n\r\n')], notSuccess);
+  add(
+    'an invalid chunk size',
+    [raw(`${named401}transfer-encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`)],
+    'a body whose framing is broken is an answer that is not HTTP; the SDK retries it as a dropped connection',
+  );
+  add('a 103 before a 401 UnauthorizedException', [
+    raw(`HTTP/1.1 103 Early\r\n\r\n${named401}content-length: 0\r\n\r\n`),
+  ]);
+  add('an HTTP/1.0 401 ending with the connection', [
+    raw('HTTP/1.0 401 X\r\nx-amzn-errortype: UnauthorizedException\r\n\r\n{}'),
+  ]);
+  for (const answer of [
+    '200 OK\r\ncontent-length: 0',
+    '401 X\r\nx-amzn-errortype: UnauthorizedException\r\ncontent-length: 0',
+  ]) {
+    add(
+      `an unsolicited 100 Continue before ${answer.slice(0, 3)}`,
+      [raw(`HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 ${answer}\r\n\r\n`)],
+      'an unsolicited 100 Continue: undici refuses the connection, so it counts as an answer that is not HTTP',
+    );
+  }
+  // Blanks around a header value are not part of it.
+  for (const name of [
+    ' UnauthorizedException',
+    'UnauthorizedException ',
+    'ThrottlingException\t',
+    ' RequestTimeoutException ',
+  ]) {
+    add(`400 naming ${JSON.stringify(name)} with blanks`, [
+      raw(`HTTP/1.1 400 X\r\nx-amzn-errortype: ${name}\r\ncontent-length: 2\r\n\r\n{}`),
+    ]);
+  }
+  // Bodies at the read bound, named in the header.
+  for (const size of [MAX_ERROR_BODY_BYTES - 1, MAX_ERROR_BODY_BYTES, MAX_ERROR_BODY_BYTES + 1]) {
+    add(`401 UnauthorizedException with an HTML body of ${String(size)} bytes`, [
+      { kind: 'status', status: 401, errorType: 'UnauthorizedException', body: `<html>${'x'.repeat(size - 6)}` },
+    ]);
+    add(`400 ThrottlingException with a JSON body of ${String(size)} bytes`, [
+      {
+        kind: 'status',
+        status: 400,
+        errorType: 'ThrottlingException',
+        body: JSON.stringify({ message: 'x'.repeat(size - 14) }),
+      },
+    ]);
+  }
+
   // Answers that are not a plain status, and answers that change between attempts.
   add('a reset connection, every attempt', ['reset']);
   add('bytes that are not HTTP', ['garbage']);
@@ -266,6 +337,9 @@ describe('differential conformance with @aws-sdk/client-sso', () => {
       expect([...known.keys()].sort()).toEqual(
         [
           'a 2xx status line is the portal saying the token is revoked; the SDK also needs the (empty) body',
+          'a body whose framing is broken is an answer that is not HTTP; the SDK retries it as a dropped connection',
+          'a status below 200 is not a 2xx: the SDK takes any status under 300 for success',
+          'an unsolicited 100 Continue: undici refuses the connection, so it counts as an answer that is not HTTP',
           'bounded body read: a cut body is not JSON, so its name is not read',
           'bounded body read: the name is past the first 8 KiB',
         ].sort(),
@@ -364,7 +438,7 @@ describe('differential conformance with @aws-sdk/client-sso', () => {
       const mine =
         normal === undefined
           ? 'refused'
-          : new URL(portalEndpoint(normal.region, { useFips: normal.fips, useDualStack: false })).href;
+          : new URL(regionalEndpoint(normal.region, { useFips: normal.fips, useDualStack: false })).href;
       if (mine !== theirs) mismatches.push(`${region}: sdk ${theirs} ours ${mine}`);
       client.destroy();
     }

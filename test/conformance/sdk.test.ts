@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogoutClient, portalEndpoint, type LogoutClient } from 'sso-signout';
+import { KNOWN_REGIONS, regionalEndpoint } from '../../src/core/endpoint.js';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 
 let portal: FakePortal;
@@ -108,7 +109,7 @@ describe('endpoints', () => {
       for (const UseFIPS of [false, true]) {
         for (const UseDualStack of [false, true]) {
           const theirs = sdk.config.endpointProvider({ Region: region, UseFIPS, UseDualStack }).url.href;
-          const mine = new URL(portalEndpoint(region, { useFips: UseFIPS, useDualStack: UseDualStack })).href;
+          const mine = new URL(regionalEndpoint(region, { useFips: UseFIPS, useDualStack: UseDualStack })).href;
           compared++;
           if (theirs !== mine)
             mismatches.push(`${region} fips=${String(UseFIPS)} dual=${String(UseDualStack)}: ${theirs} vs ${mine}`);
@@ -119,16 +120,24 @@ describe('endpoints', () => {
     expect(mismatches).toEqual([]);
   });
 
-  it('matches the contract table for aws-us-gov FIPS (no -fips host)', () => {
-    expect(portalEndpoint('us-gov-west-1', { useFips: true, useDualStack: false })).toBe(
+  it('matches the contract table for aws-us-gov FIPS (no -fips host), with the client’s option names', () => {
+    expect(portalEndpoint('us-gov-west-1', { useFipsEndpoint: true })).toBe(
       'https://portal.sso.us-gov-west-1.amazonaws.com',
     );
-    expect(portalEndpoint('us-gov-west-1', { useFips: true, useDualStack: true })).toBe(
+    expect(portalEndpoint('us-gov-west-1', { useFipsEndpoint: true, useDualstackEndpoint: true })).toBe(
       'https://portal.sso-fips.us-gov-west-1.api.aws',
     );
-    expect(portalEndpoint('cn-north-1', { useFips: false, useDualStack: true })).toBe(
+    expect(portalEndpoint('cn-north-1', { useDualstackEndpoint: true })).toBe(
       'https://portal.sso.cn-north-1.api.amazonwebservices.com.cn',
     );
+    expect(portalEndpoint('eu-west-1')).toBe('https://portal.sso.eu-west-1.amazonaws.com');
+  });
+
+  it('knows every region of every partition the SDK lists, no more and no fewer', async () => {
+    const data = await sdkPartitions();
+    const theirs = data.partitions.flatMap((p) => Object.keys(p.regions)).sort();
+    expect(theirs.length).toBeGreaterThan(50);
+    expect([...KNOWN_REGIONS].sort()).toEqual(theirs);
   });
 
   it('refuses a custom endpoint with FIPS or dual-stack, as the SDK does', () => {

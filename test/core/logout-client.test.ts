@@ -3,7 +3,7 @@
 import { inspect } from 'node:util';
 import { MockAgent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createLogoutClient, type LogoutClient, type LogoutClientOptions } from 'sso-signout';
+import { createLogoutClient, portalEndpoint, type LogoutClient, type LogoutClientOptions } from 'sso-signout';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { createLogoutClient as createWithInternals } from '../../src/core/logout-client.js';
 
@@ -359,7 +359,12 @@ describe('tokens and regions', () => {
 describe('configuration', () => {
   it.each([
     [{}, /set `region`/],
-    [{ region: 'us east 1' }, /`region` must be an AWS region name/],
+    [{ region: 'us east 1' }, /`region` must be an AWS region .*; got "us east 1"\. Did you mean "us-east-1"\?/],
+    [{ region: 'eu-west' }, /got "eu-west"\. Did you mean "eu-west-1" or "eu-west-2" or "eu-west-3"\?/],
+    [{ region: 'us-east-1a' }, /Did you mean "us-east-1"/],
+    [{ region: 'EU-WEST-1' }, /Did you mean "eu-west-1"/],
+    [{ region: 'mars-north-1' }, /Regions look like "us-east-1"/],
+    [{ region: 42 }, /got 42/],
     [{ region: 'fips-us-east-1' }, /useFipsEndpoint: true/],
     [{ endpoint: 'not a url' }, /`endpoint` is not a URL/],
     [{ endpoint: 'ftp://x.example' }, /http\(s\)/],
@@ -369,5 +374,35 @@ describe('configuration', () => {
     [{ region: 'us-east-1', dispatcher: {} }, /`dispatcher`/],
   ])('refuses %j', (options, message) => {
     expect(() => createLogoutClient(options as LogoutClientOptions)).toThrow(message);
+  });
+});
+
+describe('regions', () => {
+  it('accepts a region newer than its table when it fits a partition, and warns once', async () => {
+    const seen: { code: string | undefined; message: string }[] = [];
+    const onWarning = (w: Error & { code?: string }) => seen.push({ code: w.code, message: w.message });
+    process.on('warning', onWarning);
+    try {
+      const c = createLogoutClient({ region: 'ap-southeast-9' });
+      expect(c.endpointFor()).toBe('https://portal.sso.ap-southeast-9.amazonaws.com');
+      await c.close();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(seen).toEqual([expect.objectContaining({ code: 'SSO_SIGNOUT_UNKNOWN_REGION' })]);
+      expect(seen[0]?.message).toContain('ap-southeast-9');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('portalEndpoint takes the client’s option names and checks its input', () => {
+    expect(portalEndpoint('us-east-1')).toBe('https://portal.sso.us-east-1.amazonaws.com');
+    expect(portalEndpoint('us-east-1', { useFipsEndpoint: true })).toBe(
+      'https://portal.sso-fips.us-east-1.amazonaws.com',
+    );
+    expect(portalEndpoint('us-east-1', { useDualstackEndpoint: true })).toBe('https://portal.sso.us-east-1.api.aws');
+    expect(() => portalEndpoint('eu-west')).toThrow(/Did you mean "eu-west-1"/);
+    expect(() => portalEndpoint('us-east-1', { useFipsEndpoint: 'yes' as unknown as boolean })).toThrow(
+      /`useFipsEndpoint` must be true or false/,
+    );
   });
 });

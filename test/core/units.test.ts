@@ -1,7 +1,10 @@
 // The pure parts of the core: destination vetting, cross-site check, retry policy, cookies, options.
 
 import { inspect } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import type { IncomingMessage } from 'node:http';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it, vi } from 'vitest';
+import { readSmallBody } from '../../src/core/body.js';
 import { SignOutConfigError, SignOutError, ssoSignOut } from 'sso-signout';
 import { clearingHeader } from '../../src/core/cookies.js';
 import { checkCrossSite, originOf } from '../../src/core/cross-site.js';
@@ -64,7 +67,9 @@ describe('cross-site check', () => {
     [{ origin: 'https://portal.example.com:443' }, true],
     [{ origin: 'https://admin.example.com' }, true],
     [{ 'sec-fetch-site': 'same-origin' }, true],
-    [{ 'sec-fetch-site': 'same-site' }, true],
+    // Another origin of this site with no Origin to check (a GET navigation from a sibling subdomain).
+    [{ 'sec-fetch-site': 'same-site' }, false],
+    [{ origin: 'https://admin.example.com', 'sec-fetch-site': 'same-site' }, true],
     [{ 'sec-fetch-site': 'none' }, true],
     [{ origin: 'http://portal.example.com' }, false],
     [{ origin: 'https://evil.example' }, false],
@@ -256,6 +261,9 @@ describe('text from outside', () => {
     expect(escapeControls('a\r\nb\tc\u001b[31md\u0000')).toBe('a\\r\\nb\\tc\\u001b[31md\\u0000');
     expect(escapeControls('x\u2028y\u202ez\u0085')).toBe('x\\u2028y\\u202ez\\u0085');
     expect(escapeControls('plain é 中')).toBe('plain é 中');
+    expect(escapeControls('a\u061cb\u200bc\ufeffd\u{e0041}e')).toBe('a\\u061cb\\u200bc\\ufeffd\\u{e0041}e');
+    // A backslash typed in the input is doubled, so it cannot pass for an escape.
+    expect(escapeControls('typed \\n')).toBe('typed \\\\n');
   });
 
   it('bounds text, never splitting a surrogate pair', () => {
@@ -329,5 +337,25 @@ describe('session regions', () => {
     [42, undefined],
   ])('normalises %j', (raw, expected) => {
     expect(normaliseSessionRegion(raw)).toEqual(expected);
+  });
+});
+
+describe('reading a form body', () => {
+  it('gives up within the route’s deadline, not a fixed 5 s, on a body that dribbles', async () => {
+    vi.useFakeTimers();
+    try {
+      const req = Object.assign(new PassThrough(), {
+        headers: { 'content-type': 'application/json', 'content-length': '100' },
+      }) as unknown as IncomingMessage;
+      (req as unknown as PassThrough).write('{"a"');
+      let settled: unknown = 'pending';
+      void readSmallBody(req, 300).then((value) => (settled = value));
+      await vi.advanceTimersByTimeAsync(299);
+      expect(settled).toBe('pending');
+      await vi.advanceTimersByTimeAsync(2);
+      expect(settled).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

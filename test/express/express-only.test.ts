@@ -94,6 +94,21 @@ describe('Express only', () => {
       expect([...setCookies(res).keys()]).toEqual(['portal.sid']);
     });
 
+    it('ignores a cookie whose name no server could set, and still answers the row cleanly', async () => {
+      const a = app();
+      const forged = `a b=s%3Aabc.${'A'.repeat(43)}`;
+      const anonymous = await request(a).post('/signout').set('Cookie', forged).expect(303);
+      expect(anonymous.headers['cache-control']).toBe('no-store');
+      const cookie = cookieHeaderFrom(await request(a).post('/in').expect(200));
+      const res = await request(a)
+        .post('/signout')
+        .set('Cookie', `${forged}; ${cookie}`)
+        .set('Accept', 'application/json')
+        .expect(200);
+      expect(res.body).toMatchObject({ signedOut: true, upstream: 'revoked' });
+      expect([...setCookies(res).keys()]).toEqual(['portal.sid']);
+    });
+
     it('tells the session cookie from another signed cookie by the session id', async () => {
       const a = app();
       const cookie = cookieHeaderFrom(await request(a).post('/in').expect(200));

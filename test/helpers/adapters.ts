@@ -10,7 +10,8 @@ import Koa2 from 'koa2';
 import koaSession from 'koa-session';
 import type { IncomingMessage, RequestListener } from 'node:http';
 import { ssoSignOut as expressSignOut, type LogoutClient, type SignOutOptions } from 'sso-signout';
-import { ssoSignOut as koaSignOut, type KoaLikeContext } from 'sso-signout/koa';
+import type { Context } from 'koa';
+import { ssoSignOut as koaSignOut } from 'sso-signout/koa';
 
 type AnyRecord = Record<string, unknown>;
 
@@ -103,7 +104,7 @@ function expressAdapter(name: string, express: typeof express5, kind: 'express-s
       app.post('/test/signin', express.json({ limit: '2mb' }), (req, res) => {
         const body = req.body as AnyRecord;
         const s = (req as unknown as { session: AnyRecord }).session;
-        s.sso = body.sso ?? { accessToken: body.accessToken, region: body.region };
+        s.sso = 'sso' in body ? body.sso : { accessToken: body.accessToken, region: body.region };
         res.json({ ok: true });
       });
       app.get('/me', (req, res) => {
@@ -234,7 +235,8 @@ function koaAdapter(name: string, KoaClass: typeof Koa, external: boolean): Adap
       const router = new Router();
       router.post('/test/signin', async (ctx) => {
         const body = await readJson(ctx.req);
-        (ctx.session as unknown as AnyRecord).sso = body.sso ?? { accessToken: body.accessToken, region: body.region };
+        (ctx.session as unknown as AnyRecord).sso =
+          'sso' in body ? body.sso : { accessToken: body.accessToken, region: body.region };
         ctx.body = { ok: true };
       });
       router.get('/me', (ctx) => {
@@ -274,7 +276,7 @@ function koaAdapter(name: string, KoaClass: typeof Koa, external: boolean): Adap
       return listener(app);
     },
     header(native, headerName) {
-      const value = (native as KoaLikeContext).req.headers[headerName];
+      const value = (native as Context).req.headers[headerName];
       return Array.isArray(value) ? value[0] : value;
     },
   };

@@ -1,4 +1,6 @@
-// Starts Debian's redis-server on a free loopback port for a test file, and stops it afterwards.
+// Redis for the tests: the shared server at REDIS_URL (every machine of the project runs one at
+// 127.0.0.1:6379), or a private redis-server on a free loopback port for tests that need one of their
+// own. Either fails within seconds, with the command that gets one, when there is none.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -20,9 +22,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function answersPing(port: number): Promise<boolean> {
+async function answersPing(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connect(port, host);
     socket.once('error', () => {
       resolve(false);
     });
@@ -34,10 +36,36 @@ async function answersPing(port: number): Promise<boolean> {
   });
 }
 
+const INSTALL = 'apt-get update && apt-get install -y redis-server';
+const START = "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no";
+
+/**
+ * The URL of the shared Redis (`REDIS_URL`, default `redis://127.0.0.1:6379`), once it has answered a
+ * PING within 2 seconds. Tests using it keep to a key prefix or database of their own.
+ */
+export async function sharedRedisUrl(): Promise<string> {
+  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const { hostname, port } = new URL(url);
+  const answered = await Promise.race([
+    answersPing(Number(port || 6379), hostname),
+    new Promise<false>((resolve) =>
+      setTimeout(() => {
+        resolve(false);
+      }, 2000).unref(),
+    ),
+  ]);
+  if (!answered) {
+    throw new Error(
+      `no Redis answers at ${url}: start one with \`${START}\` (install it first with \`${INSTALL}\`), or set REDIS_URL`,
+    );
+  }
+  return url;
+}
+
 /** A fresh, empty, non-persistent redis-server. Fails with the install command when it is missing. */
 export async function startRedis(): Promise<RedisServer> {
   if (spawnSync('redis-server', ['--version']).error !== undefined) {
-    throw new Error('redis-server is not installed: apt-get install -y redis-server (.ci/run does this)');
+    throw new Error(`redis-server is not installed: ${INSTALL} (.ci/run does this)`);
   }
   const port = await freePort();
   const child: ChildProcess = spawn(

@@ -42,6 +42,9 @@ function expectedStatus(method: string, origin: OriginKind, site: (typeof FETCH_
   // `Origin: null` comes from same-origin forms on no-referrer pages, and from sandboxed frames:
   // only the browser's own Sec-Fetch-Site tells them apart.
   if (origin === 'null' && site !== 'same-origin') return 403;
+  // Another origin of the same site (a sibling subdomain) that sends no Origin (a GET navigation,
+  // an <img>): its origin cannot be checked against the allowed ones.
+  if (origin === 'absent' && site === 'same-site') return 403;
   return 303;
 }
 

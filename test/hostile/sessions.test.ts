@@ -40,20 +40,25 @@ const unusable: Shape = { answer: 'sso_token_unusable', status: 500, signedOut: 
 // Sent, and the portal says the token is unknown.
 const rejected: Shape = { answer: 'sso_token_rejected', status: 401, signedOut: true, called: true };
 
-// What is stored as session.sso, and what the sign-out must answer.
+// What is stored as session.sso, and what the sign-out must answer. Only nothing at all (absent or
+// null) is "no token"; a sign-in of the wrong shape is never taken for one.
 const SHAPES: readonly [string, unknown, Shape][] = [
+  ['null', null, skipped],
+  ['a snake_case field', { access_token: 'aoa-token' }, unusable],
+  ['an empty string', '', unusable],
+  ['false', false, unusable],
   ['a number', 42, unusable],
   ['true', true, unusable],
-  ['an array', ['a', 'b'], skipped],
-  ['an empty object', {}, skipped],
-  ['a null token', { accessToken: null }, skipped],
-  ['an empty token', { accessToken: '' }, skipped],
+  ['an array', ['a', 'b'], unusable],
+  ['an empty object', {}, unusable],
+  ['a null token', { accessToken: null }, unusable],
+  ['an empty token', { accessToken: '' }, unusable],
   ['an object token', { accessToken: { nested: 'x' } }, unusable],
   ['an array token', { accessToken: ['aoa1'] }, unusable],
   // With a fixed endpoint (as here) the session's region has no say: the token is sent.
   ['a number region', { accessToken: 'aoa-token', region: 42 }, rejected],
   ['a host as region', { accessToken: 'aoa-token', region: 'evil.example/x' }, rejected],
-  ['a region and no token', { region: 'us-east-1' }, skipped],
+  ['a region and no token', { region: 'us-east-1' }, unusable],
   ['a token with a header break', { accessToken: 'aoa\r\nx-amz-evil: 1' }, unusable],
   ['a token with a NUL', { accessToken: 'aoa\u0000' }, unusable],
   ['a non-ASCII token', { accessToken: 'aoa\u00e9\u4e2d' }, unusable],

@@ -12,6 +12,8 @@ describe.each([
   ['index', () => import('../../src/index.js')],
   ['koa', () => import('../../src/koa.js')],
   ['testing/index', () => import('../../src/testing/index.js')],
+  ['express-session', () => import('../../src/express-session.js')],
+  ['koa-session', () => import('../../src/koa-session.js')],
 ])('dist/*/%s', (entry, source) => {
   it('exports the same names as its source, as ESM and as CommonJS', async () => {
     const expected = names(await source());

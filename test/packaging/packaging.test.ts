@@ -22,12 +22,19 @@ async function write(dir: string, files: Record<string, string>): Promise<string
   return path;
 }
 
-/** Type-checks (and, without noEmit, compiles) a project; tsc's report becomes the error message. */
-async function typecheck(cwd: string): Promise<void> {
+/**
+ * Type-checks (and, without noEmit, compiles) a project; tsc's report becomes the error message.
+ * `only`: fail only on errors in files whose path holds one of these (with skipLibCheck off, other
+ * packages' own typings may have errors of their own, which are not this package's to answer for).
+ */
+async function typecheck(cwd: string, only?: readonly string[]): Promise<void> {
   try {
     await run(process.execPath, [tsc, '-p', '.'], { cwd, timeout: 120_000 });
   } catch (error) {
-    throw new Error(`tsc failed in ${cwd}:\n${String((error as { stdout?: unknown }).stdout)}`);
+    const report = String((error as { stdout?: unknown }).stdout);
+    const errors = report.split('\n').filter((line) => /error TS\d+/.test(line));
+    const ours = only === undefined ? errors : errors.filter((line) => only.some((part) => line.includes(part)));
+    if (ours.length > 0 || errors.length === 0) throw new Error(`tsc failed in ${cwd}:\n${report}`);
   }
 }
 
@@ -155,16 +162,17 @@ const DECLARATIONS_SOURCE = `
 import { createLogoutClient, ssoSignOut, SignOutError, SignOutConfigError, portalEndpoint, type CookieToClear,
   type ExpressSignOutOptions, type LogoutClient, type LogoutClientOptions, type LogoutResult, type SignOutErrorCode,
   type SignOutEvent, type SignOutResult, type TokenInfo, type UpstreamOutcome } from 'sso-signout';
-import { ssoSignOut as koaSignOut, type KoaLikeContext, type KoaSignOutMiddleware } from 'sso-signout/koa';
+import type { Context } from 'koa';
+import { ssoSignOut as koaSignOut, type KoaSignOutMiddleware } from 'sso-signout/koa';
 import { startFakePortal, type FakePortal, type PortalCall, type PortalReply } from 'sso-signout/testing';
 
 const options: ExpressSignOutOptions = { region: 'us-east-1', clearCookies: ['a', { name: 'b', path: '/x' } satisfies CookieToClear] };
 const clientOptions: LogoutClientOptions = { region: 'eu-west-1', timeoutMs: 2000 };
 const route = ssoSignOut(options);
-const koaRoute: KoaSignOutMiddleware = koaSignOut<KoaLikeContext>({ endpoint: 'http://127.0.0.1:1' });
+const koaRoute: KoaSignOutMiddleware = koaSignOut<Context>({ endpoint: 'http://127.0.0.1:1' });
 const reply: PortalReply = { kind: 'throttle', retryAfter: 3 };
 const code: SignOutErrorCode = 'sso_throttled';
-export const used: unknown[] = [route, koaRoute, reply, code, clientOptions, portalEndpoint('us-east-1', { useFips: false, useDualStack: false }),
+export const used: unknown[] = [route, koaRoute, reply, code, clientOptions, portalEndpoint('us-east-1', { useFipsEndpoint: false, useDualstackEndpoint: false }),
   SignOutError, SignOutConfigError, createLogoutClient, startFakePortal];
 export type Used = [LogoutClient, LogoutResult, SignOutEvent, SignOutResult, TokenInfo, UpstreamOutcome, FakePortal, PortalCall];
 `;
@@ -249,7 +257,7 @@ ${KOA_SCENARIO}
     async (name, resolution) => {
       const options = { ...resolution, noEmit: true, skipLibCheck: false, exactOptionalPropertyTypes: true };
       const dir = await write(`declarations-${name}`, tsProject('module', options, DECLARATIONS_SOURCE));
-      await typecheck(dir);
+      await typecheck(dir, ['main.ts', 'node_modules/sso-signout/']);
     },
     120_000,
   );

@@ -291,15 +291,34 @@ describe.each(ADAPTERS)('$name', (adapter) => {
     expect(await stillSignedIn(app, cookie, res)).toBe(true);
   });
 
-  it('answers 503 when the portal refuses connections', async () => {
+  it('answers 503 when the portal refuses connections, and the event names the cause', async () => {
     const closed = await startFakePortal();
     const url = closed.url;
     await closed.close();
-    const app = adapter.build(client({ maxAttempts: 2 }, url));
+    const events: SignOutEvent[] = [];
+    const app = adapter.build(client({ maxAttempts: 2 }, url), { signOut: { onEvent: (e) => events.push(e) } });
     const cookie = await signIn(app, { accessToken: portal.issueToken() });
     const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(503);
     expect(JSON.parse(res.text)).toMatchObject({ code: 'sso_unavailable', signedOut: false });
     expect(await stillSignedIn(app, cookie, res)).toBe(true);
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'signout', reason: 'connection_error', causeCode: 'ECONNREFUSED', attempts: 2 }),
+    );
+  });
+
+  it('hands onEvent the framework’s request, and durationMs to a tenth of a millisecond', async () => {
+    const seen: [SignOutEvent, string | undefined][] = [];
+    const app = adapter.build(client(), {
+      signOut: { onEvent: (e, native) => seen.push([e, adapter.header(native, 'x-request-id')]) },
+    });
+    const cookie = await signIn(app, { accessToken: portal.issueToken() });
+    await request(app).post('/signout').set('Cookie', cookie).set('x-request-id', 'req-42').expect(303);
+    const [event, requestId] = seen.find(([e]) => e.type === 'signout') ?? [];
+    expect(requestId).toBe('req-42');
+    expect(event).toMatchObject({ type: 'signout', upstream: 'revoked', causeCode: undefined });
+    const duration = (event as { durationMs: number }).durationMs;
+    expect(duration).toBeGreaterThan(0);
+    expect(Math.round(duration * 10)).toBeCloseTo(duration * 10, 9);
   });
 
   describe('deadline reached', () => {

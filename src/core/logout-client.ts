@@ -1,7 +1,7 @@
 // Calls the IAM Identity Center portal `Logout` API: one bounded, retried, de-duplicated call per token.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Agent, Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { classifyResponse, requestIdOf, type RetryKind, type UpstreamOutcome } from './classify.js';
 import { DeadlineSweep } from './deadlines.js';
 import { checkConfiguredRegion, normaliseSessionRegion, regionalEndpoint, type EndpointVariant } from './endpoint.js';
@@ -49,10 +49,24 @@ export interface LogoutClientOptions {
    */
   readonly maxRetryAfterMs?: number | undefined;
   /**
+   * Without a `dispatcher`: send through the proxy that `HTTPS_PROXY` / `HTTP_PROXY` name (either
+   * case), except for hosts `NO_PROXY` lists, as the AWS CLI and SDKs do. `false` always connects
+   * directly. Read when the client is created. Default `true`.
+   */
+  readonly proxyFromEnvironment?: boolean | undefined;
+  /**
    * An undici dispatcher to send requests through (a `ProxyAgent`, an `Agent` with a custom CA, a
-   * `MockAgent`). Default: an own keep-alive `Agent`, closed by `close()`.
+   * `MockAgent`). Default: an own keep-alive `Agent` (through the environment's proxy, see
+   * `proxyFromEnvironment`), closed by `close()`.
    */
   readonly dispatcher?: Dispatcher | undefined;
+}
+
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'] as const;
+
+/** True when the environment names a proxy for outgoing requests. */
+function environmentProxy(): boolean {
+  return PROXY_VARIABLES.some((name) => (process.env[name] ?? '') !== '');
 }
 
 /** The token to revoke, and optionally the region it belongs to (it wins over the configured one). */
@@ -146,8 +160,8 @@ function positiveInteger(option: string, value: unknown, fallback: number, max: 
   return value;
 }
 
-function booleanOption(option: string, value: unknown): boolean {
-  if (value === undefined) return false;
+function booleanOption(option: string, value: unknown, fallback = false): boolean {
+  if (value === undefined) return fallback;
   if (typeof value !== 'boolean') {
     throw new SignOutConfigError(option, `\`${option}\` must be true or false; got ${describeValue(value)}.`);
   }
@@ -291,18 +305,22 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
   if (options.dispatcher !== undefined && typeof (options.dispatcher as { request?: unknown }).request !== 'function') {
     throw new SignOutConfigError('dispatcher', '`dispatcher` must be an undici Dispatcher (Agent, Pool, ProxyAgent…).');
   }
-  let ownDispatcher: Agent | undefined;
+  const proxied = booleanOption('proxyFromEnvironment', options.proxyFromEnvironment, true) && environmentProxy();
+  let ownDispatcher: Dispatcher | undefined;
   let dispatcher: Dispatcher | undefined = options.dispatcher;
   const dispatcherReady: Promise<Dispatcher> =
     dispatcher !== undefined
       ? Promise.resolve(dispatcher)
-      : loadUndici().then(({ Agent }) => {
-          ownDispatcher = new Agent({
+      : loadUndici().then(({ Agent, EnvHttpProxyAgent }) => {
+          const agentOptions = {
             connections: maxConnections,
             connect: { timeout: connectTimeoutMs },
             headersTimeout: timeoutMs,
             bodyTimeout: timeoutMs,
-          });
+          };
+          // The proxy agent reads HTTP(S)_PROXY and NO_PROXY itself; a plain Agent costs less when
+          // there is no proxy to go through.
+          ownDispatcher = proxied ? new EnvHttpProxyAgent(agentOptions) : new Agent(agentOptions);
           dispatcher = ownDispatcher;
           return ownDispatcher;
         });

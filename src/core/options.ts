@@ -184,6 +184,7 @@ const KNOWN: Readonly<Record<keyof SignOutOptions<unknown>, true>> = {
   maxConnections: true,
   maxPending: true,
   maxRetryAfterMs: true,
+  proxyFromEnvironment: true,
   dispatcher: true,
   destination: true,
   returnToParam: true,
@@ -215,6 +216,7 @@ const CLIENT_OPTIONS: readonly (keyof LogoutClientOptions)[] = [
   'maxConnections',
   'maxPending',
   'maxRetryAfterMs',
+  'proxyFromEnvironment',
   'dispatcher',
 ];
 

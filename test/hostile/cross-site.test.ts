@@ -1,8 +1,8 @@
 // Logout CSRF: the full matrix of method × Origin × Sec-Fetch-Site, on both frameworks, proxy trusted or not.
 
 import request from 'supertest';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLogoutClient, type LogoutClient } from 'sso-signout';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLogoutClient, type LogoutClient, type SignOutEvent } from 'sso-signout';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { ADAPTERS } from '../helpers/adapters.js';
 import { cookieHeaderFrom } from '../helpers/cookies.js';
@@ -101,5 +101,53 @@ describe.each(FRAMEWORKS)('forwarded headers on $name', (adapter) => {
       .set('Host', HOST)
       .set({ 'X-Forwarded-Proto': 'https', Origin: `http://${HOST}` })
       .expect(403);
+  });
+
+  describe('behind a TLS-terminating proxy the app does not trust', () => {
+    const warnings: { code: string | undefined; message: string }[] = [];
+    const onWarning = (w: Error & { code?: string }) => warnings.push({ code: w.code, message: w.message });
+    beforeEach(() => {
+      warnings.length = 0;
+      process.on('warning', onWarning);
+    });
+    afterEach(() => {
+      process.off('warning', onWarning);
+    });
+
+    it('says in the event which origin it saw and which it expected, and warns once how to trust the proxy', async () => {
+      const events: SignOutEvent[] = [];
+      const app = adapter.build(client, { trustProxy: false, signOut: { onEvent: (e) => events.push(e) } });
+      for (let i = 0; i < 2; i++) {
+        await request(app)
+          .post('/signout')
+          .set('Host', 'portal.internal:8080')
+          .set({ 'X-Forwarded-Host': HOST, 'X-Forwarded-Proto': 'https', Origin: `https://${HOST}` })
+          .expect(403);
+      }
+      expect(events[0]).toMatchObject({
+        type: 'refused',
+        code: 'cross_site_request',
+        reason: 'origin_mismatch',
+        origin: `https://${HOST}`,
+        expectedOrigin: 'http://portal.internal:8080',
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      const mine = warnings.filter((w) => w.code === 'SSO_SIGNOUT_UNTRUSTED_FORWARDED');
+      expect(mine).toHaveLength(1);
+      expect(mine[0]?.message).toContain(
+        adapter.framework === 'express' ? "app.set('trust proxy'" : 'app.proxy = true',
+      );
+    });
+
+    it('does not warn when the app trusts the proxy', async () => {
+      const app = adapter.build(client, { trustProxy: true });
+      await request(app)
+        .post('/signout')
+        .set('Host', 'portal.internal:8080')
+        .set({ 'X-Forwarded-Host': HOST, 'X-Forwarded-Proto': 'https', Origin: `https://${HOST}` })
+        .expect(303);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.code === 'SSO_SIGNOUT_UNTRUSTED_FORWARDED')).toEqual([]);
+    });
   });
 });

@@ -5,7 +5,16 @@ import express from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
 import { ssoSignOut } from 'sso-signout';
-import { devSignInFields, eventLogger, HELMET_OPTIONS, PAGES, PREFS_COOKIE, signInForms } from './shared.js';
+import {
+  devSignInFields,
+  eventLogger,
+  HELMET_OPTIONS,
+  PAGES,
+  portalPanel,
+  PREFS_COOKIE,
+  sameOriginPost,
+  signInForms,
+} from './shared.js';
 
 function signedIn(req) {
   return typeof req.session?.sso?.accessToken === 'string';
@@ -53,7 +62,7 @@ export function createApp({ signOut, portal, devSignIn, sessionSecret, log = () 
 
   app.get('/', (req, res) => {
     res.set('Cache-Control', 'no-store');
-    res.send(PAGES.home(signedIn(req), forms));
+    res.send(PAGES.home(signedIn(req), forms, portal !== undefined));
   });
 
   app.get('/signin', (req, res) => {
@@ -64,6 +73,22 @@ export function createApp({ signOut, portal, devSignIn, sessionSecret, log = () 
   if (portal !== undefined) {
     app.post('/signin', (req, res) => {
       startSession(req, res, { accessToken: portal.issueToken() });
+    });
+
+    // Only with the embedded portal: choose its next Logout answers and see each row in a browser.
+    const panel = portalPanel(portal);
+    app.get('/dev/portal', (req, res) => {
+      res.set('Cache-Control', 'no-store');
+      res.send(panel.page());
+    });
+    app.post('/dev/portal', (req, res) => {
+      res.set('Cache-Control', 'no-store');
+      if (!sameOriginPost(req.headers, req.get('host'))) {
+        res.status(403).send(panel.page('Refused: the control panel takes forms from this site only.'));
+        return;
+      }
+      const { notice, error } = panel.apply(req.body);
+      res.status(error === undefined ? 200 : 400).send(panel.page(error ?? notice));
     });
   }
 

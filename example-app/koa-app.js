@@ -6,7 +6,16 @@ import helmet from 'helmet';
 import Koa from 'koa';
 import session from 'koa-session';
 import { ssoSignOut } from 'sso-signout/koa';
-import { devSignInFields, eventLogger, HELMET_OPTIONS, PAGES, PREFS_COOKIE, signInForms } from './shared.js';
+import {
+  devSignInFields,
+  eventLogger,
+  HELMET_OPTIONS,
+  PAGES,
+  portalPanel,
+  PREFS_COOKIE,
+  sameOriginPost,
+  signInForms,
+} from './shared.js';
 
 // Sessions live server-side, as an internal portal keeping tokens should have them.
 class MemoryStore {
@@ -59,7 +68,7 @@ export function createKoaApp({ signOut, portal, devSignIn, sessionSecret, log = 
   router.get('/', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'html';
-    ctx.body = PAGES.home(signedIn(ctx), forms);
+    ctx.body = PAGES.home(signedIn(ctx), forms, portal !== undefined);
   });
 
   router.get('/signin', (ctx) => {
@@ -70,6 +79,26 @@ export function createKoaApp({ signOut, portal, devSignIn, sessionSecret, log = 
 
   if (portal !== undefined) {
     router.post('/signin', (ctx) => startSession(ctx, { accessToken: portal.issueToken() }));
+
+    // Only with the embedded portal: choose its next Logout answers and see each row in a browser.
+    const panel = portalPanel(portal);
+    router.get('/dev/portal', (ctx) => {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'html';
+      ctx.body = panel.page();
+    });
+    router.post('/dev/portal', (ctx) => {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'html';
+      if (!sameOriginPost(ctx.req.headers, ctx.host)) {
+        ctx.status = 403;
+        ctx.body = panel.page('Refused: the control panel takes forms from this site only.');
+        return;
+      }
+      const { notice, error } = panel.apply(ctx.request.body);
+      ctx.status = error === undefined ? 200 : 400;
+      ctx.body = panel.page(error ?? notice);
+    });
   }
 
   if (devSignIn) {

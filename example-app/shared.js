@@ -140,16 +140,20 @@ export function signInForms({ portal, devSignIn }) {
   return forms.join('\n');
 }
 
+const PANEL_LINK =
+  '<p><a href="/dev/portal">IAM Identity Center control panel</a> (the embedded portal: choose its next Logout answers)</p>';
+
 export const PAGES = {
-  home: (signedIn, forms) =>
+  home: (signedIn, forms, embedded = false) =>
     signedIn
       ? page(
           'Internal portal',
           `<p>You are <strong>signed in</strong>.</p>
 <p><a href="/account">Your account</a></p>
-<form method="post" action="/signout"><button type="submit">Sign out</button></form>`,
+<form method="post" action="/signout"><button type="submit">Sign out</button></form>
+${embedded ? PANEL_LINK : ''}`,
         )
-      : page('Internal portal', `<p>You are <strong>signed out</strong>.</p>\n${forms}`),
+      : page('Internal portal', `<p>You are <strong>signed out</strong>.</p>\n${forms}\n${embedded ? PANEL_LINK : ''}`),
   signIn: (forms) => page('Sign in', forms),
   account: () =>
     page(
@@ -183,3 +187,69 @@ export function eventLogger(log) {
 
 // The example serves plain HTTP on loopback; upgrading its form posts to https would break them.
 export const HELMET_OPTIONS = { contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } };
+
+// The control panel of the embedded portal: every row of the outcome table, in a browser, without
+// code. It exists only while the embedded fake portal is in use.
+const ANSWERS = {
+  ok: { label: 'OK: revoke the token (the real portal)', reply: () => 'real' },
+  unauthorized: { label: '401 UnauthorizedException: the SSO session had already ended', reply: () => 'unauthorized' },
+  throttle: {
+    label: '429 TooManyRequestsException, with Retry-After of the seconds below',
+    reply: (seconds) => ({ kind: 'throttle', retryAfter: seconds }),
+  },
+  error: { label: '500 Internal Server Error', reply: () => ({ kind: 'status', status: 500 }) },
+  hang: { label: 'Hang: never answer (the route answers at its deadline)', reply: () => 'hang' },
+  reset: { label: 'Drop the connection (as if refused)', reply: () => 'reset' },
+};
+
+/** The control panel's state and pages for one embedded portal. */
+export function portalPanel(portal) {
+  let current = { answer: 'ok', seconds: 5 };
+  return {
+    page: (notice) =>
+      page(
+        'IAM Identity Center control panel',
+        `${notice === undefined ? '' : `<p role="status">${escapeHtml(notice)}</p>`}
+<p>The embedded fake portal answers every Logout call from now on with:</p>
+<form method="post" action="/dev/portal">
+${Object.entries(ANSWERS)
+  .map(
+    ([key, { label }]) =>
+      `<p><label><input type="radio" name="answer" value="${key}"${key === current.answer ? ' checked' : ''}> ${escapeHtml(label)}</label></p>`,
+  )
+  .join('\n')}
+<p><label>Retry-After seconds <input name="seconds" type="number" min="1" max="3600" value="${current.seconds}"></label></p>
+<button type="submit">Set the answer</button>
+</form>
+<p><a href="/">Back to the portal</a></p>`,
+      ),
+    /** Applies the posted form; returns a notice, or an error message for a bad form. */
+    apply(body) {
+      const answer = typeof body?.answer === 'string' ? body.answer : '';
+      const seconds = Number(body?.seconds ?? current.seconds);
+      if (!Object.hasOwn(ANSWERS, answer)) return { error: 'Choose one of the answers.' };
+      if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) {
+        return { error: 'Retry-After must be a whole number of seconds from 1 to 3600.' };
+      }
+      current = { answer, seconds };
+      portal.setDefault(ANSWERS[answer].reply(seconds));
+      return { notice: `From now on, Logout answers: ${ANSWERS[answer].label}.` };
+    },
+  };
+}
+
+/** A form post to the control panel from this very origin only (it changes what the portal does). */
+export function sameOriginPost(headers, host) {
+  const site = headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin') return false;
+  const origin = headers.origin;
+  if (origin === undefined) return true;
+  // Pages served with helmet's `Referrer-Policy: no-referrer` post their own forms with
+  // `Origin: null`; the browser's `Sec-Fetch-Site: same-origin` says where they came from.
+  if (origin === 'null') return site === 'same-origin';
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}

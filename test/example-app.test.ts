@@ -128,6 +128,61 @@ describe.each(EXAMPLES)('example app on $name', ({ createApp, server: serverPath
       expect((await request(app).get('/me').set('Cookie', cookie)).body).toEqual({ signedIn: true });
     });
 
+    it('has a control panel for the embedded portal that walks every row of the outcome table', async () => {
+      const panel = await request(embeddedApp()).get('/dev/portal').expect(200);
+      expect(panel.text).toContain('IAM Identity Center control panel');
+      const rows: [Record<string, string>, number, boolean][] = [
+        [{ answer: 'unauthorized' }, 401, false],
+        [{ answer: 'throttle', seconds: '7' }, 429, true],
+        [{ answer: 'error' }, 503, true],
+        [{ answer: 'reset' }, 503, true],
+        [{ answer: 'ok' }, 303, false],
+      ];
+      for (const [form, status, kept] of rows) {
+        // A fresh app each time: after a 429 the route answers 429 at once for the announced wait.
+        const app = embeddedApp();
+        await request(app).post('/dev/portal').type('form').send(form).expect(200);
+        const cookie = await signInThroughPortal(app);
+        const res = await request(app).post('/signout').set('Cookie', cookie).expect(status);
+        const me = await request(app).get('/me').set('Cookie', applySetCookies(cookie, res));
+        expect(me.body, JSON.stringify(form)).toEqual({ signedIn: kept });
+        if (status === 429) {
+          expect(res.headers['retry-after']).toBe('7');
+          expect(res.text).toContain('You can try again in 7 seconds.');
+        }
+        // Every page that leaves the user signed in links back into the app.
+        if (kept) expect(res.text).toContain('<a href="/">Back to the app</a>');
+      }
+    });
+
+    it('takes control panel forms from its own site only, and checks them', async () => {
+      const app = embeddedApp();
+      await request(app)
+        .post('/dev/portal')
+        .set('Origin', 'http://evil.example')
+        .type('form')
+        .send({ answer: 'hang' })
+        .expect(403);
+      await request(app)
+        .post('/dev/portal')
+        .set('Sec-Fetch-Site', 'cross-site')
+        .type('form')
+        .send({ answer: 'hang' })
+        .expect(403);
+      await request(app).post('/dev/portal').type('form').send({ answer: 'nonsense' }).expect(400);
+      await request(app).post('/dev/portal').type('form').send({ answer: 'throttle', seconds: '0' }).expect(400);
+      // Nothing changed: sign-out still revokes.
+      const cookie = await signInThroughPortal(app);
+      await request(app).post('/signout').set('Cookie', cookie).expect(303);
+    });
+
+    it('has no control panel without the embedded portal', async () => {
+      const off = createApp({ signOut: { region: 'us-east-1' }, devSignIn: true, sessionSecret: 'test' });
+      await request(off).get('/dev/portal').expect(404);
+      await request(off).post('/dev/portal').type('form').send({ answer: 'ok' }).expect(404);
+      expect((await request(off).get('/').expect(200)).text).not.toContain('/dev/portal');
+    });
+
     it('offers the development sign-in only when enabled', async () => {
       const on = embeddedApp();
       const token = portal.issueToken();

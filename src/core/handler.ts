@@ -312,6 +312,8 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
     const kept = !error.signedOut && upstream !== 'not_called' && upstream !== 'skipped';
     const actions: PageActions = {
       continueTo: error.signedOut ? redirectTo : undefined,
+      home: options.appHome,
+      retryAfter: error.retryAfter,
       retry:
         kept && options.methods.has('POST')
           ? {
@@ -554,7 +556,7 @@ export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
     const [body, contentType] =
       format === 'json'
         ? [problemJson(error, options.problemTypeBase, undefined), 'application/problem+json']
-        : [htmlPage(error.title, error.message, {}), 'text/html; charset=utf-8'];
+        : [htmlPage(error.title, error.message, { home: options.appHome }), 'text/html; charset=utf-8'];
     headers.push(['content-type', contentType]);
     const result = resultOf(decision, 'not_called', options.destination, format, undefined, error);
     // The hook gets what the framework handed over: not the request type the route was made for.

@@ -105,6 +105,11 @@ export interface SignOutOptions<Req> extends LogoutClientOptions {
   /** Where the browser goes after sign-out: a path on this site or an absolute URL. Default `/`. */
   readonly destination?: string | undefined;
   /**
+   * The app's home page, linked ("Back to the app") from the built-in pages of answers that leave
+   * the user signed in (429, 503, 504, 502, 500). A path on this site or an absolute URL. Default `/`.
+   */
+  readonly appHome?: string | undefined;
+  /**
    * The body or query field that may override `destination` per request, or `false` to ignore
    * requests' wishes. Default `return_to`.
    */
@@ -187,6 +192,7 @@ const KNOWN: Readonly<Record<keyof SignOutOptions<unknown>, true>> = {
   proxyFromEnvironment: true,
   dispatcher: true,
   destination: true,
+  appHome: true,
   returnToParam: true,
   allowedReturnToOrigins: true,
   allowedOrigins: true,
@@ -268,6 +274,7 @@ const FIELD_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Options after validation, in the shape the per-request path uses. */
 export interface ResolvedOptions<Req> {
   readonly destination: string;
+  readonly appHome: string;
   readonly returnToParam: string | undefined;
   readonly allowedReturnToOrigins: ReadonlySet<string>;
   readonly allowedOrigins: ReadonlySet<string>;
@@ -363,6 +370,7 @@ export function resolveOptions<Req>(options: unknown): ResolvedOptions<Req> {
 
   return {
     destination: parseDestination('destination', o.destination),
+    appHome: parseDestination('appHome', o.appHome),
     returnToParam,
     allowedReturnToOrigins: parseOriginList('allowedReturnToOrigins', o.allowedReturnToOrigins),
     allowedOrigins: parseOriginList('allowedOrigins', o.allowedOrigins),

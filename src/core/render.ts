@@ -14,11 +14,20 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 }
 
-/** What a page may offer: a link onwards, or a button that posts the sign-out again. */
+/** What a page may offer: a link onwards, a button that posts the sign-out again, a link back. */
 export interface PageActions {
+  /** Signed out: where to go next. */
   readonly continueTo?: string | undefined;
   readonly retry?:
     { readonly action: string; readonly returnTo: string | undefined; readonly field: string } | undefined;
+  /** Still signed in: the app's home, to go back to. */
+  readonly home?: string | undefined;
+  /** Seconds to wait before trying again, said in words. */
+  readonly retryAfter?: number | undefined;
+}
+
+function waitSentence(seconds: number): string {
+  return `You can try again in ${String(seconds)} second${seconds === 1 ? '' : 's'}.`;
 }
 
 // No scripts, no external resources, no inline styles: renders under a strict CSP such as helmet's.
@@ -32,6 +41,7 @@ export function htmlPage(title: string, detail: string, actions: PageActions): s
     `<h1>${escapeHtml(title)}</h1>`,
     `<p>${escapeHtml(detail)}</p>`,
   ];
+  if (actions.retryAfter !== undefined) parts.push(`<p>${waitSentence(actions.retryAfter)}</p>`);
   if (actions.retry !== undefined) {
     const { action, returnTo, field } = actions.retry;
     parts.push(`<form method="post" action="${escapeHtml(action)}">`);
@@ -42,6 +52,8 @@ export function htmlPage(title: string, detail: string, actions: PageActions): s
   }
   if (actions.continueTo !== undefined) {
     parts.push(`<p><a href="${escapeHtml(actions.continueTo)}">Continue</a></p>`);
+  } else if (actions.home !== undefined) {
+    parts.push(`<p><a href="${escapeHtml(actions.home)}">Back to the app</a></p>`);
   }
   parts.push('</main></body>', '</html>', '');
   return parts.join('\n');

@@ -172,4 +172,42 @@ describe.each(EXAMPLES)('in Chromium, the example app on $name', ({ listener, se
     expect(portal.calls.map((c) => c.status)).toEqual([429, 200]);
     expect(await jarHasSession()).toBe(false);
   });
+
+  it('walks the outcome table from the embedded portal’s control panel, each page saying what happened', async () => {
+    async function choose(answer: string, seconds?: number): Promise<void> {
+      await page.goto(`${app.url}/dev/portal`);
+      await page.check(`input[name="answer"][value="${answer}"]`);
+      if (seconds !== undefined) await page.fill('input[name="seconds"]', String(seconds));
+      await page.getByRole('button', { name: 'Set the answer' }).click();
+      await expect.poll(() => page.textContent('[role="status"]')).toContain('From now on');
+    }
+
+    // 429: kept signed in, told how long to wait, and a way back into the app.
+    await signIn();
+    await choose('throttle', 2);
+    await page.goto(`${app.url}/`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect.poll(() => page.textContent('h1')).toContain('throttling');
+    expect(await page.textContent('main')).toContain('You can try again in 2 seconds.');
+    await page.getByRole('link', { name: 'Back to the app' }).click();
+    await expect.poll(() => page.textContent('main')).toContain('You are signed in');
+
+    // 500 upstream: 503, still signed in, the way back again.
+    await choose('error');
+    // The throttle window the 429 opened must pass first, as a person reading the page would wait.
+    await page.waitForTimeout(2100);
+    await page.getByRole('link', { name: 'Back to the portal' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect.poll(() => page.textContent('h1')).toContain('unavailable');
+    expect(await jarHasSession()).toBe(true);
+
+    // 401: signed out, the SSO session had already ended, a link onwards.
+    await choose('unauthorized');
+    await page.goto(`${app.url}/`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect.poll(() => page.textContent('h1')).toContain('already ended');
+    expect(await jarHasSession()).toBe(false);
+    await page.getByRole('link', { name: 'Continue' }).click();
+    await page.waitForURL(`${app.url}/signed-out`);
+  });
 });

@@ -93,6 +93,19 @@ describe('sign-out core', () => {
     await core.client.close();
   });
 
+  it('links pages that leave the user signed in back to appHome, and says how long to wait', async () => {
+    const core = createSignOutCore<null>({ endpoint: portal.url, appHome: '/dashboard' });
+    portal.enqueue({ kind: 'throttle', retryAfter: 9 });
+    const answer = await core.handle(
+      plainRequest({ session: session({ sso: { accessToken: portal.issueToken() } }, { value: false }) }),
+    );
+    expect(answer.status).toBe(429);
+    expect(answer.body).toContain('<a href="/dashboard">Back to the app</a>');
+    expect(answer.body).toContain('You can try again in 9 seconds.');
+    expect(() => createSignOutCore<null>({ endpoint: portal.url, appHome: '//evil.example' })).toThrow(/appHome/);
+    await core.client.close();
+  });
+
   it('survives an event hook and a render function that throw', async () => {
     const core = createSignOutCore<null>({
       endpoint: portal.url,

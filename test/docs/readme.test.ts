@@ -18,3 +18,21 @@ it('names the commands a new user runs, and they exist', async () => {
   }
   expect(Object.keys(scripts)).toEqual(expect.arrayContaining(['start', 'start:koa', 'test']));
 });
+
+it('ships the files users look for, and links them', async () => {
+  const readme = await read('README.md');
+  for (const file of ['LICENSE', 'SECURITY.md', 'CONTRIBUTING.md']) {
+    expect((await read(file)).length).toBeGreaterThan(200);
+    expect(readme).toContain(`(${file})`);
+  }
+  expect(await read('LICENSE')).toContain('MIT License');
+  expect(await read('SECURITY.md')).toContain('IAM role sessions outlive Logout');
+});
+
+it('has no Markdown left broken by a backtick run', async () => {
+  const readme = await read('README.md');
+  // Outside code blocks, every line has an even number of backticks.
+  const prose = readme.replace(/```[\s\S]*?```/g, '');
+  const odd = prose.split('\n').filter((line) => (line.match(/`/g) ?? []).length % 2 === 1);
+  expect(odd).toEqual([]);
+});

@@ -1,9 +1,10 @@
-// README: "Testing your app's sign-out". This file is quoted there verbatim; a test below keeps it so.
+// Your app's sign-out, tested against the fake portal: revoked when it works, kept when IAM Identity Center throttles.
 import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ssoSignOut } from 'sso-signout';
+import 'sso-signout/express-session';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 
 // Your app, pointed at the fake portal instead of IAM Identity Center.
@@ -11,7 +12,7 @@ function buildApp(portalUrl: string) {
   const app = express();
   app.use(session({ secret: 'test', resave: false, saveUninitialized: false }));
   app.post('/test-login/:token', (req, res) => {
-    (req.session as unknown as { sso: object }).sso = { accessToken: req.params.token };
+    req.session.sso = { accessToken: req.params.token };
     res.end();
   });
   app.all('/signout', ssoSignOut({ endpoint: portalUrl, destination: '/bye' }));

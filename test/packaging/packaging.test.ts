@@ -103,7 +103,7 @@ import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 const events: SignOutEvent[] = [];
 const app = express();
 app.all('/signout', ssoSignOut({ region: 'eu-west-1', destination: '/bye', onEvent: (e) => events.push(e) }));
-app.all('/signout2', ssoSignOut<express.Request>({ endpoint: 'http://127.0.0.1:1', getToken: (req) => req.get('x-token') }));
+app.all('/signout2', ssoSignOut({ endpoint: 'http://127.0.0.1:1', getToken: (req) => req.get('x-token') }));
 app.use((err: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
   if (err instanceof SignOutError) res.status(err.status).send(err.code);
   else next(err);
@@ -147,6 +147,15 @@ beforeAll(async () => {
       '@types/koa@3',
       '@types/koa__router@12',
       '@types/node@20',
+      // What the README's examples import.
+      'express-session@1',
+      '@types/express-session@1',
+      'koa-session@7',
+      'connect-redis@9',
+      'redis@5',
+      'supertest@7',
+      '@types/supertest@7',
+      'vitest@4',
     ],
     { cwd: root, timeout: 240_000 },
   );
@@ -258,6 +267,39 @@ ${KOA_SCENARIO}
       const options = { ...resolution, noEmit: true, skipLibCheck: false, exactOptionalPropertyTypes: true };
       const dir = await write(`declarations-${name}`, tsProject('module', options, DECLARATIONS_SOURCE));
       await typecheck(dir, ['main.ts', 'node_modules/sso-signout/']);
+    },
+    120_000,
+  );
+
+  it.each([
+    ['node16', { module: 'node16', moduleResolution: 'node16' }],
+    ['bundler', { module: 'esnext', moduleResolution: 'bundler' }],
+  ])(
+    'compiles every ts code block of the README under strict (%s)',
+    async (name, resolution) => {
+      const readme = await readFile(join(repo, 'README.md'), 'utf8');
+      const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+      expect(blocks.length).toBeGreaterThanOrEqual(7);
+      const files: Record<string, string> = {
+        'package.json': JSON.stringify({ type: 'module' }),
+        'tsconfig.json': JSON.stringify({
+          compilerOptions: {
+            target: 'es2022',
+            strict: true,
+            esModuleInterop: true,
+            types: ['node'],
+            noEmit: true,
+            // The app's own framework typings are its to check; the package's were checked above.
+            skipLibCheck: true,
+            ...resolution,
+          },
+          include: ['readme-*.ts'],
+        }),
+      };
+      blocks.forEach((block, i) => {
+        files[`readme-${String(i)}.ts`] = block;
+      });
+      await typecheck(await write(`readme-${name}`, files));
     },
     120_000,
   );

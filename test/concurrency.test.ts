@@ -11,8 +11,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogoutClient, guardSessionStore, type LogoutClient } from 'sso-signout';
 import { guardSessionStore as guardKoaStore, type KoaSessionStoreLike } from 'sso-signout/koa';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
+import { isSignedIn, signInWithToken } from './helpers/flows.js';
 import { ADAPTERS, type Adapter, type BuildOptions } from './helpers/adapters.js';
-import { cookieHeaderFrom } from './helpers/cookies.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 
 let portal: FakePortal;
@@ -55,16 +55,8 @@ function koaRedisStore(): KoaSessionStoreLike {
   return store;
 }
 
-async function signIn(app: RequestListener): Promise<{ token: string; cookie: string }> {
-  const token = portal.issueToken();
-  const res = await request(app).post('/test/signin').send({ accessToken: token }).expect(200);
-  return { token, cookie: cookieHeaderFrom(res) };
-}
-
-async function signedIn(app: RequestListener, cookie: string): Promise<boolean> {
-  const res = await request(app).get('/me').set('Cookie', cookie).expect(200);
-  return (res.body as { signedIn: boolean }).signedIn;
-}
+const signIn = (app: RequestListener) => signInWithToken(app, portal);
+const signedIn = isSignedIn;
 
 describe('several tabs signing out at once', () => {
   it.each([express, koa])('makes one upstream call for one token ($name)', async (adapter) => {

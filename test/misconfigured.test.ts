@@ -24,8 +24,9 @@ import {
 } from 'sso-signout';
 import { guardSessionStore as guardKoaStore, ssoSignOut as koaSignOut } from 'sso-signout/koa';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
+import { isSignedIn, signInWithToken } from './helpers/flows.js';
 import { ADAPTERS } from './helpers/adapters.js';
-import { applySetCookies, cookieHeaderFrom, setCookies } from './helpers/cookies.js';
+import { applySetCookies, setCookies } from './helpers/cookies.js';
 
 let portal: FakePortal;
 let client: LogoutClient;
@@ -71,16 +72,8 @@ function koaListener(app: {
   };
 }
 
-async function signIn(app: RequestListener): Promise<{ token: string; cookie: string }> {
-  const token = portal.issueToken();
-  const res = await request(app).post('/test/signin').send({ accessToken: token }).expect(200);
-  return { token, cookie: cookieHeaderFrom(res) };
-}
-
-async function signedIn(app: RequestListener, cookie: string): Promise<boolean> {
-  const res = await request(app).get('/me').set('Cookie', cookie).expect(200);
-  return (res.body as { signedIn: boolean }).signedIn;
-}
+const signIn = (app: RequestListener) => signInWithToken(app, portal);
+const signedIn = isSignedIn;
 
 function expressRoutes(app: express5.Express, express: typeof express5): void {
   app.post('/test/signin', express.json(), (req, res) => {

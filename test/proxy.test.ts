@@ -3,66 +3,10 @@
 // The proxy is a real one on loopback that tunnels CONNECT and forwards absolute-form requests, and
 // records what passed through it (kept in memory: it carries the token, as any proxy does).
 
-import { once } from 'node:events';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogoutClient, type LogoutClient } from 'sso-signout';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
-
-interface Proxy {
-  readonly url: string;
-  /** `CONNECT host:port` targets and absolute-form request lines, in order. */
-  readonly seen: string[];
-  /** Whether any tunnel carried a Logout request. */
-  carriedLogout(): boolean;
-  close(): Promise<void>;
-}
-
-async function startProxy(): Promise<Proxy> {
-  const seen: string[] = [];
-  const tunnelled: string[] = [];
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
-    seen.push(`${req.method ?? ''} ${req.url ?? ''}`);
-    const target = new URL(req.url ?? '');
-    const upstream = httpRequest(
-      { host: target.hostname, port: target.port, path: target.pathname, method: req.method, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    req.pipe(upstream);
-  });
-  server.on('connect', (req, client: Socket) => {
-    seen.push(`CONNECT ${req.url ?? ''}`);
-    const [host, port] = (req.url ?? '').split(':');
-    const upstream = connect(Number(port), host, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      client.on('data', (chunk: Buffer) => tunnelled.push(chunk.toString('latin1').split('\r\n', 1)[0] ?? ''));
-      client.pipe(upstream).pipe(client);
-    });
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-    }
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`,
-    seen,
-    carriedLogout: () =>
-      tunnelled.some((line) => line.startsWith('POST /logout')) || seen.some((l) => l.includes('/logout')),
-    async close() {
-      for (const s of sockets) s.destroy();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
+import { startProxy, type Proxy } from './helpers/proxy.js';
 
 let portal: FakePortal;
 let proxy: Proxy;

@@ -26,22 +26,22 @@ export interface PortalAnswer {
   readonly complete: boolean;
 }
 
-type RawHeaders = readonly (Buffer | string)[];
+type ParsedHeaders = Record<string, string | string[] | undefined>;
 
-// undici hands headers over raw (name, value, name, value, …) and untrimmed; the classifier wants
-// them by name, with the surrounding blanks HTTP does not count (as Node's parser drops them).
-function headersOf(raw: RawHeaders): Record<string, string | string[]> {
+// undici hands headers over by lower-case name but untrimmed; the classifier wants them without the
+// surrounding blanks HTTP does not count (as Node's parser drops them).
+function headersOf(parsed: ParsedHeaders): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {};
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as Buffer | string).toString('latin1').toLowerCase();
-    const value = (raw[i + 1] as Buffer | string).toString('latin1').trim();
-    const existing = headers[name];
-    // Repeated headers are collected in place: thousands of them must not cost quadratic time.
-    if (existing === undefined) headers[name] = value;
-    else if (Array.isArray(existing)) existing.push(value);
-    else headers[name] = [existing, value];
+  for (const [name, value] of Object.entries(parsed)) {
+    if (value === undefined) continue;
+    headers[name] = Array.isArray(value) ? value.map((v) => v.trim()) : value.trim();
   }
   return headers;
+}
+
+/** The part of undici's request controller this code uses (the same in undici 7 and 8). */
+interface Controller {
+  abort(reason: Error): void;
 }
 
 // Answers undici refuses as not being HTTP it can read: parser errors, broken framing (two
@@ -77,7 +77,8 @@ function ownError(error: unknown, token: string): PortalRequestError {
 
 /**
  * Sends one Logout request through undici's low-level handler interface: the status, the headers
- * and at most {@link MAX_ERROR_BODY_BYTES} of an error body, with no stream in between. Rejects
+ * and at most {@link MAX_ERROR_BODY_BYTES} of an error body, with no stream in between. Any undici 7
+ * or 8 dispatcher does (Agent, Pool, ProxyAgent, EnvHttpProxyAgent, MockAgent). Rejects
  * with a {@link PortalRequestError} when no HTTP answer came by `deadline` (`performance.now()`).
  */
 export function sendLogout(
@@ -89,10 +90,10 @@ export function sendLogout(
 ): Promise<PortalAnswer> {
   return new Promise<PortalAnswer>((resolve, reject) => {
     let status = 0;
-    let rawHeaders: RawHeaders = [];
+    let parsedHeaders: ParsedHeaders = {};
     const chunks: Buffer[] = [];
     let size = 0;
-    let abort: ((reason: Error) => void) | undefined;
+    let controller: Controller | undefined;
     let aborted: Error | undefined;
     let settled = false;
     const succeeded = (): boolean => status >= 200 && status < 300;
@@ -106,7 +107,7 @@ export function sendLogout(
       if (!settle()) return;
       resolve({
         status,
-        headers: headersOf(rawHeaders),
+        headers: headersOf(parsedHeaders),
         body: succeeded() ? '' : Buffer.concat(chunks, size).toString('utf8'),
         complete,
       });
@@ -116,7 +117,7 @@ export function sendLogout(
     };
     const stop = (reason: Error): void => {
       aborted = reason;
-      abort?.(reason);
+      controller?.abort(reason);
     };
     const deadlineError = (): PortalRequestError =>
       new PortalRequestError('deadline', 'the Logout deadline was reached before the portal answered');
@@ -130,6 +131,49 @@ export function sendLogout(
       },
     };
     sweep.track(entry);
+    // undici's handler interface of onRequestStart, onResponseStart, …: undici 8 knows only this one,
+    // and undici 7 (its Agent, Pool, ProxyAgent, EnvHttpProxyAgent, MockAgent) adapts it.
+    const handler = {
+      onRequestStart(requestController: Controller) {
+        controller = requestController;
+        // Expired while queued for a connection: cancel it now that it can be.
+        if (aborted !== undefined) requestController.abort(aborted);
+      },
+      onResponseStart(_controller: Controller, statusCode: number, headers: ParsedHeaders) {
+        status = statusCode;
+        parsedHeaders = headers;
+      },
+      onResponseData(_controller: Controller, chunk: Buffer) {
+        if (succeeded()) {
+          // The status line said it all; a 2xx body (Logout's is empty) may be endless. This
+          // closes the connection.
+          answer(true);
+          stop(new Error('2xx body not read'));
+          return;
+        }
+        const room = MAX_ERROR_BODY_BYTES - size;
+        if (chunk.length <= room) {
+          chunks.push(chunk);
+          size += chunk.length;
+          return;
+        }
+        // Past the bound: enough of the body to classify it; the rest may be endless. This closes
+        // the connection.
+        chunks.push(chunk.subarray(0, room));
+        size += room;
+        answer(false);
+        stop(new Error('error body read up to its bound'));
+      },
+      onResponseEnd() {
+        answer(true);
+      },
+      onResponseError(_controller: Controller, error: Error) {
+        // A 2xx status line already said the token is revoked. A 304 has no body whatever its
+        // Content-Length says (undici counts it anyway): the status line is the whole answer.
+        if (succeeded() || status === 304) answer(true);
+        else fail(ownError(error, token));
+      },
+    };
     try {
       dispatcher.dispatch(
         {
@@ -139,53 +183,7 @@ export function sendLogout(
           headers: { 'x-amz-sso_bearer_token': token, 'content-length': '0', 'user-agent': `sso-signout/${VERSION}` },
           body: null,
         },
-        /* eslint-disable @typescript-eslint/no-deprecated --
-           The classic handler interface: undici 7's newer one (onRequestStart, …) is not
-           understood by every dispatcher (MockAgent calls these methods directly). */
-        {
-          onConnect(abortRequest: (reason: Error) => void) {
-            abort = abortRequest;
-            // Expired while queued for a connection: cancel it now that it can be.
-            if (aborted !== undefined) abortRequest(aborted);
-          },
-          onHeaders(statusCode: number, raw: RawHeaders) {
-            status = statusCode;
-            rawHeaders = raw;
-            return true;
-          },
-          onData(chunk: Buffer) {
-            if (succeeded()) {
-              // The status line said it all; a 2xx body (Logout's is empty) may be endless. This
-              // closes the connection.
-              answer(true);
-              stop(new Error('2xx body not read'));
-              return false;
-            }
-            const room = MAX_ERROR_BODY_BYTES - size;
-            if (chunk.length <= room) {
-              chunks.push(chunk);
-              size += chunk.length;
-              return true;
-            }
-            // Past the bound: enough of the body to classify it; the rest may be endless. This
-            // closes the connection.
-            chunks.push(chunk.subarray(0, room));
-            size += room;
-            answer(false);
-            stop(new Error('error body read up to its bound'));
-            return false;
-          },
-          onComplete() {
-            answer(true);
-          },
-          onError(error: Error) {
-            // A 2xx status line already said the token is revoked. A 304 has no body whatever its
-            // Content-Length says (undici counts it anyway): the status line is the whole answer.
-            if (succeeded() || status === 304) answer(true);
-            else fail(ownError(error, token));
-          },
-        },
-        /* eslint-enable @typescript-eslint/no-deprecated */
+        handler,
       );
     } catch (error) {
       fail(ownError(error, token));

@@ -1,0 +1,54 @@
+// Every kind of undici dispatcher a user may inject — Agent, Pool, ProxyAgent, EnvHttpProxyAgent,
+// MockAgent — from undici 7 and from undici 8, carries the sign-out: revoked, refused and throttled
+// answers read right. undici 8 needs Node 22; on an older Node the check runs in a Node 22 from the
+// npm registry. The check uses the built package (`npm test` builds it first).
+
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { sweep } from './setup/sweep.js';
+
+const run = promisify(execFile);
+const script = fileURLToPath(new URL('./dispatchers/check.mjs', import.meta.url));
+const dist = fileURLToPath(new URL('../dist/esm', import.meta.url));
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
+
+interface Report {
+  readonly node: string;
+  readonly results: Record<string, string[]>;
+  readonly proxied: number;
+}
+
+async function check(undici: string, onNode22: boolean): Promise<Report> {
+  if (!existsSync(`${dist}/index.js`)) throw new Error('dist/ is missing: run `npm run build` first');
+  const native = !onNode22 || major > 22 || (major === 22 && minor >= 19);
+  const [command, args] = native
+    ? [process.execPath, [script, undici, dist]]
+    : [npx, ['-y', '-p', 'node@22', '--', 'node', script, undici, dist]];
+  const { stdout, stderr } = await run(command, args, { timeout: 240_000 });
+  sweep('child process', `${stdout}\n${stderr}`);
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Report;
+}
+
+describe.each([
+  ['undici 7', 'undici', false],
+  ['undici 8', 'undici8', true],
+] as const)('dispatchers from %s', (_label, undici, onNode22) => {
+  it('each reads a revoked, a refused and a throttled answer right, through a proxy where one is used', async () => {
+    const report = await check(undici, onNode22);
+    const expected = ['revoked', 'rejected', 'throttled'];
+    expect(report.results).toEqual({
+      Agent: expected,
+      Pool: expected,
+      ProxyAgent: expected,
+      EnvHttpProxyAgent: expected,
+      MockAgent: expected,
+    });
+    // Three sign-outs each through ProxyAgent and EnvHttpProxyAgent went through the proxy.
+    expect(report.proxied).toBeGreaterThanOrEqual(2);
+    if (onNode22) expect(report.node.startsWith('v2')).toBe(true);
+  }, 300_000);
+});

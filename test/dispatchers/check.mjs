@@ -1,0 +1,91 @@
+// Signs out through every kind of undici dispatcher a user may inject, from the undici named on the
+// command line, with the built package: `node check.mjs <undici module> <dist folder>`. Prints one
+// JSON line: each dispatcher's outcomes for a revoked, a refused and a throttled token, and what
+// went through the proxy. Run by test/dispatchers.test.ts with undici 7 here and undici 8 on Node 22.
+
+import { once } from 'node:events';
+import { createServer, request } from 'node:http';
+import { connect } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+
+const [undiciName, dist] = process.argv.slice(2);
+const undici = await import(undiciName);
+const { createLogoutClient } = await import(pathToFileURL(resolve(dist, 'index.js')).href);
+const { startFakePortal } = await import(pathToFileURL(resolve(dist, 'testing', 'index.js')).href);
+
+// A forward proxy (CONNECT tunnels, absolute-form requests) that counts what went through it.
+let proxied = 0;
+const sockets = new Set();
+const proxy = createServer((req, res) => {
+  proxied++;
+  const target = new URL(req.url);
+  const upstream = request(
+    { host: target.hostname, port: target.port, path: target.pathname, method: req.method, headers: req.headers },
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    },
+  );
+  req.pipe(upstream);
+});
+proxy.on('connect', (req, client) => {
+  proxied++;
+  const [host, port] = req.url.split(':');
+  const upstream = connect(Number(port), host, () => {
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    client.pipe(upstream).pipe(client);
+  });
+  for (const s of [client, upstream]) {
+    sockets.add(s);
+    s.on('error', () => {});
+    s.on('close', () => sockets.delete(s));
+  }
+});
+proxy.listen(0, '127.0.0.1');
+await once(proxy, 'listening');
+const proxyUrl = `http://127.0.0.1:${proxy.address().port}`;
+
+const portal = await startFakePortal();
+
+function mocked() {
+  const agent = new undici.MockAgent();
+  agent.disableNetConnect();
+  const pool = agent.get(portal.url);
+  pool.intercept({ path: '/logout', method: 'POST' }).reply(200, '');
+  pool
+    .intercept({ path: '/logout', method: 'POST' })
+    .reply(401, '{}', { headers: { 'x-amzn-errortype': 'UnauthorizedException' } });
+  pool.intercept({ path: '/logout', method: 'POST' }).reply(429, '{}', { headers: { 'retry-after': '30' } });
+  return agent;
+}
+
+const DISPATCHERS = {
+  Agent: () => new undici.Agent(),
+  Pool: () => new undici.Pool(portal.url),
+  ProxyAgent: () => new undici.ProxyAgent(proxyUrl),
+  EnvHttpProxyAgent: () => new undici.EnvHttpProxyAgent({ httpProxy: proxyUrl, httpsProxy: proxyUrl }),
+  MockAgent: mocked,
+};
+
+const results = {};
+for (const [name, make] of Object.entries(DISPATCHERS)) {
+  const dispatcher = make();
+  const outcomes = [];
+  for (const reply of ['real', 'unauthorized', { kind: 'throttle', retryAfter: 30 }]) {
+    portal.setDefault(reply);
+    const token = portal.issueToken();
+    // The throttle closes the client's gate: a client per answer keeps them apart.
+    const own = createLogoutClient({ endpoint: portal.url, dispatcher, maxAttempts: 1 });
+    const result = await own.logout({ accessToken: token });
+    outcomes.push(`${result.outcome}${result.cause ? ` (${result.cause.code ?? result.cause.message})` : ''}`);
+  }
+  results[name] = outcomes;
+  await dispatcher.close();
+}
+
+const versionOf = (mod) => mod.default?.VERSION ?? mod.VERSION;
+console.log(JSON.stringify({ node: process.version, undici: versionOf(undici) ?? undiciName, results, proxied }));
+for (const s of sockets) s.destroy();
+proxy.close();
+await portal.close();

@@ -10,6 +10,7 @@ export default defineConfig({
     alias: [
       { find: /^sso-signout\/testing$/, replacement: source('./src/testing/index.ts') },
       { find: /^sso-signout\/koa$/, replacement: source('./src/koa.ts') },
+      { find: /^sso-signout\/express$/, replacement: source('./src/express.ts') },
       { find: /^sso-signout\/express-session$/, replacement: source('./src/express-session.ts') },
       { find: /^sso-signout\/koa-session$/, replacement: source('./src/koa-session.ts') },
       { find: /^sso-signout$/, replacement: source('./src/index.ts') },

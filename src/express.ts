@@ -1,13 +1,15 @@
 // The Express adapter: translates an Express request into the core's terms and the core's answer back.
 
 import type { NextFunction, Request, Response } from 'express';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readSmallBody } from './core/body.js';
-import { cookiePathCovers, cookiePathDetail, parseCookieHeader, type CookieToClear } from './core/cookies.js';
-import { originOf } from './core/cross-site.js';
-import { describeValue, SignOutConfigError } from './core/errors.js';
-import { createSignOutCore, type SessionBinding, type SignOutAnswer, type SignOutCore } from './core/handler.js';
-import type { SignOutOptions } from './core/options.js';
+import type { IncomingMessage } from 'node:http';
+import { describeValue } from './core/errors.js';
+import { readSmallBody } from './core/route/body.js';
+import { cookiePathCovers, cookiePathDetail, parseCookieHeader } from './core/route/cookies.js';
+import { originOf } from './core/route/cross-site.js';
+import type { SignOutOptions } from './core/route/options.js';
+import { nodeHeaderWriter, writeHeaders, type SessionBinding, type SignOutCore } from './core/route/request.js';
+import { createSignOutCore } from './core/route/route.js';
+import { assertFactoryCall } from './core/validate.js';
 
 /**
  * The slice of an Express request the adapter reads, typed structurally so Express 4 and 5 both fit.
@@ -81,12 +83,11 @@ const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * express-session does not expose its cookie's name: it is the request cookie whose signed value
  * holds this session's id, or failing that the only cookie signed the express-session way (a stale
  * cookie the store no longer knows). Values are compared parsed and decoded, so ids of any
- * alphabet match.
+ * alphabet match. Undefined when no cookie qualifies.
  */
-function expressSessionCookieName(req: ExpressLikeRequest, configured: string | undefined): string {
-  if (configured !== undefined) return configured;
+function expressSessionCookieName(req: ExpressLikeRequest): string | undefined {
   const cookieHeader = header(req, 'cookie');
-  if (cookieHeader === undefined) return EXPRESS_SESSION_DEFAULT_NAME;
+  if (cookieHeader === undefined) return undefined;
   const signed: string[] = [];
   for (const [name, value] of Object.entries(parseCookieHeader(cookieHeader))) {
     // A name no server can set is not the session's (and could not be written back to clear it).
@@ -96,10 +97,10 @@ function expressSessionCookieName(req: ExpressLikeRequest, configured: string | 
     if (match[1] === req.sessionID) return name;
     signed.push(name);
   }
-  return signed.length === 1 ? (signed[0] as string) : EXPRESS_SESSION_DEFAULT_NAME;
+  return signed.length === 1 ? signed[0] : undefined;
 }
 
-function sessionBinding(req: ExpressLikeRequest, configuredName: string | undefined): SessionBinding {
+function sessionBinding(req: ExpressLikeRequest): SessionBinding {
   const session = req.session as ExpressSessionLike | null | undefined;
   // cookie-session: `req.sessionOptions` is its mark; setting the session to null makes it delete
   // its cookie (and the `.sig` companion) with the options it set them with.
@@ -124,11 +125,12 @@ function sessionBinding(req: ExpressLikeRequest, configuredName: string | undefi
     return {
       kind: 'supported',
       data: session,
-      cookies: (): CookieToClear[] => {
+      cookies: () => {
         const c = session.cookie ?? {};
         return [
           {
-            name: expressSessionCookieName(req, configuredName),
+            detectedName: expressSessionCookieName(req),
+            defaultName: EXPRESS_SESSION_DEFAULT_NAME,
             path: c.path,
             domain: c.domain,
             secure: c.secure === true,
@@ -156,14 +158,6 @@ function queryValue(req: ExpressLikeRequest, name: string): unknown {
   return undefined;
 }
 
-// Set-Cookie and Vary add to what the app or other middleware already set; the rest are ours.
-function applyHeaders(res: ServerResponse, headers: SignOutAnswer['headers']): void {
-  for (const [name, value] of headers) {
-    if (name === 'set-cookie' || name === 'vary') res.appendHeader(name, value);
-    else res.setHeader(name, value);
-  }
-}
-
 // body-parser (Express 4) sets `req.body = {}` even for a type it did not parse, leaving the stream
 // unread: such a body is read here, like a body no parser touched.
 function bodyOf(req: ExpressLikeRequest, timeoutMs: number): Promise<unknown> {
@@ -173,16 +167,13 @@ function bodyOf(req: ExpressLikeRequest, timeoutMs: number): Promise<unknown> {
   return readSmallBody(req, timeoutMs).then((read) => read ?? parsed);
 }
 
-function looksLikeRequest(value: unknown): boolean {
-  return value !== null && typeof value === 'object' && 'headers' in value && 'method' in value && 'socket' in value;
-}
-
 /** What Koa hands a middleware: a context holding Node's request and response. */
 interface KoaContextLike {
   readonly req: IncomingMessage;
   status: number;
   body: unknown;
   set(field: string, value: string): void;
+  append(field: string, value: string): void;
 }
 
 function isKoaContext(value: unknown): value is KoaContextLike {
@@ -203,7 +194,7 @@ const WRONG_ADAPTER =
 function answerInKoa<Req>(core: SignOutCore<Req>, ctx: KoaContextLike): void {
   core.warn('SSO_SIGNOUT_WRONG_ADAPTER', WRONG_ADAPTER);
   const answer = core.misconfigured('wrong_adapter', WRONG_ADAPTER, ctx.req.headers, ctx);
-  for (const [name, value] of answer.headers) ctx.set(name, value);
+  writeHeaders(answer.headers, ctx);
   ctx.status = answer.status;
   ctx.body = answer.body;
 }
@@ -259,14 +250,8 @@ function untrustedProxyHint(req: ExpressLikeRequest): string | undefined {
 export function ssoSignOut<Req extends Request = Request>(
   options?: ExpressSignOutOptions<Req>,
 ): SignOutMiddleware<Req> {
-  if (looksLikeRequest(options) || arguments.length === 3) {
-    throw new SignOutConfigError(
-      'options',
-      'ssoSignOut is a factory: mount `ssoSignOut({ region: … })`, not `ssoSignOut` itself, e.g. app.all("/signout", ssoSignOut({ region: "us-east-1" })).',
-    );
-  }
+  assertFactoryCall(options, arguments.length, 3, 'app.all("/signout", ssoSignOut({ region: "us-east-1" }))');
   const core = createSignOutCore<Req>(options);
-  const configuredName = core.options.sessionCookieName;
 
   return function signOutMiddleware(native, res, next) {
     // Koa calls a middleware with (ctx, next): answer it (synchronously, which Koa accepts), never
@@ -292,10 +277,10 @@ export function ssoSignOut<Req extends Request = Request>(
         url: req.originalUrl ?? req.url ?? '/',
         query: (name) => queryValue(req, name),
         body: (timeoutMs) => (bodyRead ??= bodyOf(req, timeoutMs)),
-        session: sessionBinding(req, configuredName),
+        session: sessionBinding(req),
       })
       .then((answer) => {
-        applyHeaders(res, answer.headers);
+        writeHeaders(answer.headers, nodeHeaderWriter(res));
         if (answer.delegate !== undefined) {
           next(answer.delegate);
           return;
@@ -306,3 +291,7 @@ export function ssoSignOut<Req extends Request = Request>(
       .catch(next);
   };
 }
+
+export { guardSessionStore } from './core/session-guard.js';
+export type { ExpressSessionStoreLike } from './core/session-guard.js';
+export * from './common-exports.js';

@@ -2,12 +2,13 @@
 
 import type { Context, Next } from 'koa';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readSmallBody } from './core/body.js';
-import { cookiePathCovers, cookiePathDetail } from './core/cookies.js';
-import { originOf } from './core/cross-site.js';
-import { SignOutConfigError } from './core/errors.js';
-import { createSignOutCore, type SessionBinding, type SignOutCore } from './core/handler.js';
-import type { SignOutOptions } from './core/options.js';
+import { readSmallBody } from './core/route/body.js';
+import { cookiePathCovers, cookiePathDetail } from './core/route/cookies.js';
+import { originOf } from './core/route/cross-site.js';
+import type { SignOutOptions } from './core/route/options.js';
+import { nodeHeaderWriter, writeHeaders, type SessionBinding, type SignOutCore } from './core/route/request.js';
+import { createSignOutCore } from './core/route/route.js';
+import { assertFactoryCall } from './core/validate.js';
 
 /**
  * The slice of a Koa context the adapter reads and writes, typed structurally so Koa 2 and 3 both
@@ -144,7 +145,7 @@ function answerInExpress<Ctx extends Context>(core: SignOutCore<Ctx>, req: Incom
   core.warn('SSO_SIGNOUT_WRONG_ADAPTER', WRONG_ADAPTER);
   const answer = core.misconfigured('wrong_adapter', WRONG_ADAPTER, req.headers, req);
   if (res.headersSent) return;
-  for (const [name, value] of answer.headers) res.setHeader(name, value);
+  writeHeaders(answer.headers, nodeHeaderWriter(res));
   res.statusCode = answer.status;
   res.end(answer.body);
 }
@@ -197,12 +198,7 @@ function routedHere(ctx: KoaLikeContext, self: unknown): boolean {
  * app.use(router.routes());
  */
 export function ssoSignOut<Ctx extends Context = Context>(options?: KoaSignOutOptions<Ctx>): KoaSignOutMiddleware<Ctx> {
-  if (looksLikeContext(options) || arguments.length === 2) {
-    throw new SignOutConfigError(
-      'options',
-      'ssoSignOut is a factory: mount `ssoSignOut({ region: … })`, not `ssoSignOut` itself, e.g. router.all("/signout", ssoSignOut({ region: "us-east-1" })).',
-    );
-  }
+  assertFactoryCall(options, arguments.length, 2, 'router.all("/signout", ssoSignOut({ region: "us-east-1" }))');
   const core = createSignOutCore<Ctx>(options);
 
   return async function signOutMiddleware(native, next) {
@@ -235,39 +231,26 @@ export function ssoSignOut<Ctx extends Context = Context>(options?: KoaSignOutOp
       body: (timeoutMs) => (bodyRead ??= bodyOf(ctx, timeoutMs)),
       session: sessionBinding(ctx),
     });
-    // Set-Cookie and Vary add to what the app or other middleware already set; the rest are ours.
-    for (const [name, value] of answer.headers) {
-      if (name === 'set-cookie' || name === 'vary') ctx.append(name, value);
-      else ctx.set(name, value);
-    }
+    writeHeaders(answer.headers, ctx);
     if (answer.delegate !== undefined) {
       // Koa's default error handler drops every header but the error's own: carry the cookie
       // clearing (the session middleware's included) along with it.
       const cookies = ctx.res.getHeader('set-cookie');
-      if (cookies !== undefined) {
-        answer.delegate.headers = {
-          ...answer.delegate.headers,
-          'set-cookie': Array.isArray(cookies) ? cookies : [String(cookies)],
-        };
-      }
-      throw answer.delegate;
+      if (cookies === undefined) throw answer.delegate;
+      throw answer.delegate.withHeaders({ 'set-cookie': Array.isArray(cookies) ? cookies : [String(cookies)] });
+    }
+    if (answer.body === undefined) {
+      // A null body (set before the status, which it would otherwise turn into 204) makes Koa send
+      // none at all, rather than its "See Other" text.
+      ctx.body = null;
+      ctx.status = answer.status;
+      return;
     }
     ctx.status = answer.status;
     ctx.body = answer.body;
   };
 }
 
-export { SignOutConfigError, SignOutError } from './core/errors.js';
-export type { SignOutErrorCode } from './core/errors.js';
-export type {
-  ClearSiteDataDirective,
-  RenderOutput,
-  SignOutEvent,
-  SignOutOptions,
-  SignOutResult,
-  TokenInfo,
-} from './core/options.js';
-export { createLogoutClient } from './core/logout-client.js';
 export { guardKoaSessionStore as guardSessionStore } from './core/session-guard.js';
-export type { KoaSessionStoreLike, SessionGuardOptions } from './core/session-guard.js';
-export type { LogoutClient, LogoutClientOptions, LogoutResult } from './core/logout-client.js';
+export type { KoaSessionStoreLike } from './core/session-guard.js';
+export * from './common-exports.js';

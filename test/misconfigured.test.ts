@@ -556,6 +556,21 @@ describe('more ways to mount it wrong', () => {
     // The file's afterAll also checks that no rejection went unhandled.
   });
 
+  it("warns once per route: a second route's failing hook is warned about too", async () => {
+    const failing = () => {
+      throw new Error('log sink down');
+    };
+    const app = express5();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+    app.all('/signout', expressSignOut({ client, onEvent: failing }));
+    app.all('/admin/signout', expressSignOut({ client, onEvent: failing }));
+    for (const path of ['/signout', '/signout', '/admin/signout', '/admin/signout']) {
+      await request(app).post(path).expect(303);
+    }
+    const hooks = (await warningsSoFar()).filter((w) => w.code === 'SSO_SIGNOUT_HOOK_FAILED');
+    expect(hooks).toHaveLength(2);
+  });
+
   it.each([
     ['{ body } with no content type', { body: '<p>x</p>' }],
     ['a content type of null', { body: '<p>x</p>', contentType: null }],

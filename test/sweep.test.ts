@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { startFakePortal } from 'sso-signout/testing';
-import { createSignOutCore } from '../src/core/handler.js';
+import { createSignOutCore } from '../src/core/route/route.js';
 
 function records(): { kind: string; text: string }[] {
   const file = process.env.SSO_SIGNOUT_SWEEP_FILE;

@@ -24,6 +24,8 @@ export interface SignOutErrorInit {
   readonly requestId?: string | undefined;
   readonly upstreamStatus?: number | undefined;
   readonly cause?: unknown;
+  /** The headers of the route's answer, for the framework's error handler to apply. */
+  readonly headers?: Readonly<Record<string, string | readonly string[]>> | undefined;
 }
 
 /**
@@ -74,11 +76,15 @@ export class SignOutError extends Error {
    * The headers the route's answer carries (`Cache-Control`, `Retry-After`, `Set-Cookie` clearing,
    * …). Express's and Koa's default error handlers apply `err.headers`.
    */
-  headers: Readonly<Record<string, string | readonly string[]>> = {};
+  readonly headers: Readonly<Record<string, string | readonly string[]>>;
+  // What it was made from, for `withHeaders`; private, so out of its JSON and inspect forms.
+  readonly #init: SignOutErrorInit;
 
   constructor(code: SignOutErrorCode, init: SignOutErrorInit) {
     super(init.detail, init.cause === undefined ? undefined : { cause: init.cause });
     brand(this, SIGN_OUT_ERROR);
+    this.#init = init;
+    this.headers = init.headers ?? {};
     this.code = code;
     this.status = init.status;
     this.statusCode = init.status;
@@ -87,6 +93,11 @@ export class SignOutError extends Error {
     this.retryAfter = init.retryAfter;
     this.requestId = init.requestId;
     this.upstreamStatus = init.upstreamStatus;
+  }
+
+  /** The same error with more headers (those a session middleware wrote on the response, say). */
+  withHeaders(extra: Readonly<Record<string, string | readonly string[]>>): SignOutError {
+    return new SignOutError(this.code, { ...this.#init, headers: { ...this.headers, ...extra } });
   }
 
   toJSON(): Record<string, unknown> {
@@ -126,6 +137,17 @@ export class PortalRequestError extends Error {
 }
 
 /** Thrown when the route or the client is created with options that cannot work. */
+/** What kind of mistake an option holds, to switch on. */
+export type ConfigErrorReason =
+  | 'not_an_object'
+  | 'unknown_option'
+  | 'missing'
+  | 'wrong_type'
+  | 'out_of_range'
+  | 'invalid_value'
+  | 'conflict'
+  | 'misuse';
+
 export class SignOutConfigError extends TypeError {
   static override [Symbol.hasInstance](value: unknown): boolean {
     return hasBrand(value, CONFIG_ERROR);
@@ -135,11 +157,14 @@ export class SignOutConfigError extends TypeError {
   readonly code = 'invalid_option';
   /** The option at fault, e.g. `timeoutMs`. */
   readonly option: string;
+  /** What is wrong with it: `unknown_option`, `wrong_type`, `out_of_range`, `conflict`, … */
+  readonly reason: ConfigErrorReason;
 
-  constructor(option: string, message: string) {
+  constructor(option: string, message: string, reason: ConfigErrorReason = 'invalid_value') {
     super(`sso-signout: ${message}`);
     brand(this, CONFIG_ERROR);
     this.option = option;
+    this.reason = reason;
   }
 }
 

@@ -7,7 +7,8 @@
 // marker lives, writes of that session are dropped and reads of it find nothing. The marker lives in
 // the same store, so every app instance sharing the store sees it.
 
-import { SignOutConfigError, describeValue } from './errors.js';
+import type { SignOutConfigError } from './errors.js';
+import { configError, knownOptions, nonEmptyString, wholeNumber } from './validate.js';
 
 export interface SessionGuardOptions {
   /**
@@ -23,27 +24,23 @@ const DEFAULT_TTL_MS = 86_400_000;
 // No session lives longer, and a marker's expiry must stay a date every store can write.
 const MAX_TTL_MS = 365 * 86_400_000;
 
+const GUARD_OPTION_NAMES: Readonly<Record<keyof SessionGuardOptions, true>> = { ttlMs: true, prefix: true };
+
 function resolve(options: SessionGuardOptions | undefined): { ttlMs: number; prefix: string } {
-  const ttlMs = options?.ttlMs ?? DEFAULT_TTL_MS;
-  if (!Number.isInteger(ttlMs) || ttlMs < 1000 || ttlMs > MAX_TTL_MS) {
-    throw new SignOutConfigError(
-      'ttlMs',
-      `\`ttlMs\` must be a whole number of milliseconds from 1000 (1 s) to ${String(MAX_TTL_MS)} (a year); got ${describeValue(ttlMs)}.`,
-    );
-  }
-  const prefix = options?.prefix ?? 'sso-signout:revoked:';
-  if (typeof prefix !== 'string' || prefix.length === 0) {
-    throw new SignOutConfigError('prefix', `\`prefix\` must be a non-empty string; got ${describeValue(prefix)}.`);
-  }
-  return { ttlMs, prefix };
+  const o = knownOptions(options, Object.keys(GUARD_OPTION_NAMES));
+  return {
+    ttlMs: wholeNumber('ttlMs', o.ttlMs, DEFAULT_TTL_MS, 1000, MAX_TTL_MS),
+    prefix: nonEmptyString('prefix', o.prefix, 'sso-signout:revoked:'),
+  };
 }
 
 type Callback<T = unknown> = (error?: unknown, value?: T) => void;
 
 /** An express-session guard that koa-session calls (`(key, maxAge, { ctx })`): name the right entry. */
 function expressGuardMisused(): SignOutConfigError {
-  return new SignOutConfigError(
+  return configError(
     'store',
+    'misuse',
     'this session store was wrapped for express-session (`guardSessionStore` from "sso-signout") but koa-session calls it; for koa-session use `guardSessionStore` from "sso-signout/koa".',
   );
 }
@@ -57,8 +54,9 @@ function isKoaOptions(value: unknown): value is { ctx: unknown } {
  * with an error that names the right entry, rather than throw into a callback-based middleware.
  */
 function koaGuardMisused(maybeCallback: unknown): Promise<undefined> {
-  const error = new SignOutConfigError(
+  const error = configError(
     'store',
+    'misuse',
     'this session store was wrapped for koa-session (`guardSessionStore` from "sso-signout/koa") but express-session calls it; for express-session use `guardSessionStore` from "sso-signout".',
   );
   if (typeof maybeCallback === 'function') {
@@ -81,7 +79,76 @@ function checkStore(store: unknown, methods: readonly string[], what: string): v
     store !== null &&
     typeof store === 'object' &&
     methods.every((m) => typeof (store as Record<string, unknown>)[m] === 'function');
-  if (!ok) throw new SignOutConfigError('store', `guardSessionStore needs ${what} with ${methods.join(', ')} methods.`);
+  if (!ok)
+    throw configError('store', 'wrong_type', `guardSessionStore needs ${what} with ${methods.join(', ')} methods.`);
+}
+
+type RevokedCheck = (sid: string, then: (error: unknown, revoked: boolean) => void) => void;
+type Write = (sid: string, session: unknown, callback?: Callback) => void;
+
+function failed(error: unknown): boolean {
+  return error !== undefined && error !== null;
+}
+
+/** `get` that finds nothing behind a marker. */
+function guardedGet(store: ExpressSessionStoreLike, isRevoked: RevokedCheck): ExpressSessionStoreLike['get'] {
+  return (sid, callback) => {
+    if (typeof callback !== 'function') throw expressGuardMisused();
+    isRevoked(sid, (error, revoked) => {
+      if (failed(error)) callback(error);
+      else if (!revoked) store.get(sid, callback);
+      else {
+        // A write that slipped in between the check and the destroy is cleaned up here; a replayed
+        // signed-out cookie with nothing behind it costs a read, never a write.
+        store.get(sid, (readError, held) => {
+          if (readError === undefined && held !== undefined && held !== null) {
+            store.destroy(sid, () => {
+              callback(undefined, undefined);
+            });
+          } else callback(undefined, undefined);
+        });
+      }
+    });
+  };
+}
+
+/** `set` or `touch` that drops the write behind a marker. */
+function guardedWrite(write: Write, isRevoked: RevokedCheck): Write {
+  return (sid, session, callback) => {
+    if (callback !== undefined && typeof callback !== 'function') throw expressGuardMisused();
+    isRevoked(sid, (error, revoked) => {
+      if (failed(error)) callback?.(error);
+      else if (revoked) callback?.();
+      else write(sid, session, callback);
+    });
+  };
+}
+
+/** `destroy` that leaves a marker behind a session the store held. */
+function guardedDestroy(
+  store: ExpressSessionStoreLike,
+  marker: (sid: string) => string,
+  ttlMs: number,
+): ExpressSessionStoreLike['destroy'] {
+  return (sid, callback) => {
+    if (callback !== undefined && typeof callback !== 'function') throw expressGuardMisused();
+    // Only a session the store holds can be written back: one minted for this very request (a
+    // sign-out without a cookie, or with an unknown id) gets no marker, so anonymous sign-outs
+    // write nothing and cannot fill the store.
+    store.get(sid, (readError, held) => {
+      if (failed(readError) || held === undefined || held === null) {
+        callback?.(failed(readError) ? readError : undefined);
+        return;
+      }
+      const expires = new Date(Date.now() + ttlMs);
+      // Shaped like a session so every store accepts it and expires it with its own TTL logic.
+      const revoked = { cookie: { expires: expires.toISOString(), originalMaxAge: ttlMs }, revoked: true };
+      store.set(marker(sid), revoked, (error) => {
+        if (failed(error)) callback?.(error);
+        else store.destroy(sid, callback);
+      });
+    });
+  };
 }
 
 /**
@@ -98,7 +165,7 @@ export function guardSessionStore<S extends ExpressSessionStoreLike>(store: S, o
   checkStore(store, ['get', 'set', 'destroy'], 'an express-session store');
   const { ttlMs, prefix } = resolve(options);
   const marker = (sid: string): string => `${prefix}${sid}`;
-  const isRevoked = (sid: string, then: (error: unknown, revoked: boolean) => void): void => {
+  const isRevoked: RevokedCheck = (sid, then) => {
     store.get(marker(sid), (error, value) => {
       then(error, value !== undefined && value !== null);
     });
@@ -106,65 +173,10 @@ export function guardSessionStore<S extends ExpressSessionStoreLike>(store: S, o
   // Inherits everything else (events, createSession, load, regenerate, all, clear, …) from the
   // store itself, so express-session sees the store it expects.
   const guarded = Object.create(store) as S;
-  guarded.get = (sid, callback) => {
-    if (typeof callback !== 'function') throw expressGuardMisused();
-    isRevoked(sid, (error, revoked) => {
-      if (error !== undefined && error !== null) callback(error);
-      else if (revoked) {
-        // A write that slipped in between the check and the destroy is cleaned up here; a replayed
-        // signed-out cookie with nothing behind it costs a read, never a write.
-        store.get(sid, (readError, held) => {
-          if (readError === undefined && held !== undefined && held !== null) {
-            store.destroy(sid, () => {
-              callback(undefined, undefined);
-            });
-          } else callback(undefined, undefined);
-        });
-      } else store.get(sid, callback);
-    });
-  };
-  guarded.set = (sid, session, callback) => {
-    if (callback !== undefined && typeof callback !== 'function') throw expressGuardMisused();
-    isRevoked(sid, (error, revoked) => {
-      if (error !== undefined && error !== null) callback?.(error);
-      else if (revoked) callback?.();
-      else store.set(sid, session, callback);
-    });
-  };
-  if (typeof store.touch === 'function') {
-    const touch = store.touch.bind(store);
-    guarded.touch = (sid, session, callback) => {
-      if (callback !== undefined && typeof callback !== 'function') throw expressGuardMisused();
-      isRevoked(sid, (error, revoked) => {
-        if (error !== undefined && error !== null) callback?.(error);
-        else if (revoked) callback?.();
-        else touch(sid, session, callback);
-      });
-    };
-  }
-  guarded.destroy = (sid, callback) => {
-    if (callback !== undefined && typeof callback !== 'function') throw expressGuardMisused();
-    // Only a session the store holds can be written back: one minted for this very request (a
-    // sign-out without a cookie, or with an unknown id) gets no marker, so anonymous sign-outs
-    // write nothing and cannot fill the store.
-    store.get(sid, (readError, held) => {
-      if (readError !== undefined && readError !== null) {
-        callback?.(readError);
-        return;
-      }
-      if (held === undefined || held === null) {
-        callback?.();
-        return;
-      }
-      const expires = new Date(Date.now() + ttlMs);
-      // Shaped like a session so every store accepts it and expires it with its own TTL logic.
-      const revoked = { cookie: { expires: expires.toISOString(), originalMaxAge: ttlMs }, revoked: true };
-      store.set(marker(sid), revoked, (error) => {
-        if (error !== undefined && error !== null) callback?.(error);
-        else store.destroy(sid, callback);
-      });
-    });
-  };
+  guarded.get = guardedGet(store, isRevoked);
+  guarded.set = guardedWrite(store.set.bind(store), isRevoked);
+  if (typeof store.touch === 'function') guarded.touch = guardedWrite(store.touch.bind(store), isRevoked);
+  guarded.destroy = guardedDestroy(store, marker, ttlMs);
   return guarded;
 }
 

@@ -9,6 +9,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { sendReply, type ScriptedReply } from './replies.js';
 
 /** What the portal does with one call. Strings are shorthands for the kinds without settings. */
 export type PortalReply =
@@ -98,7 +99,8 @@ export interface PortalCall {
   readonly requestId: string;
 }
 
-type MutableCall = { -readonly [K in keyof PortalCall]: PortalCall[K] };
+/** A call as the portal fills it in. */
+export type MutableCall = { -readonly [K in keyof PortalCall]: PortalCall[K] };
 
 export interface FakePortal {
   /** Base URL, e.g. `http://127.0.0.1:41234`: give it as the `endpoint` option. */
@@ -137,21 +139,197 @@ export interface FakePortalOptions {
   readonly port?: number;
 }
 
-const ERROR_TYPE_SUFFIX = ':http://internal.amazon.com/coral/com.amazonaws.switchboard.portal/';
-
-function normalise(reply: PortalReply): Exclude<PortalReply, PortalReplyKind> {
+function normalise(reply: PortalReply): ScriptedReply {
   return typeof reply === 'string' ? { kind: reply } : reply;
 }
 
-function sendError(res: ServerResponse, status: number, errorType: string, message: string, requestId: string): void {
-  const body = JSON.stringify({ message });
-  res.writeHead(status, {
-    'x-amzn-requestid': requestId,
-    'x-amzn-errortype': `${errorType}${ERROR_TYPE_SUFFIX}`,
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-  });
-  res.end(body);
+function newToken(): string {
+  return `aoa${randomBytes(48).toString('base64url')}:${randomBytes(24).toString('base64url')}`;
+}
+
+/** The portal's state and script: tokens, calls, the reply queue, holds and waiters. */
+class FakePortalServer implements FakePortal {
+  readonly calls: MutableCall[] = [];
+  private readonly active = new Set<string>();
+  private queue: PortalReply[] = [];
+  private fallback: PortalReply | ((call: PortalCall) => PortalReply) = 'real';
+  private paused = false;
+  private held: (() => void)[] = [];
+  private waiters: { count: number; resolve: () => void }[] = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly server: Server;
+  url = '';
+
+  constructor() {
+    this.server = createServer((req, res) => {
+      this.receive(req, res);
+    });
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    this.server.keepAliveTimeout = 5000;
+  }
+
+  async listen(options: FakePortalOptions): Promise<void> {
+    const { server } = this;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    this.url = `http://${host}:${String(address.port)}`;
+  }
+
+  issueToken(): string {
+    const token = newToken();
+    this.active.add(token);
+    return token;
+  }
+
+  isActive(token: string): boolean {
+    return this.active.has(token);
+  }
+
+  revoke(token: string): void {
+    this.active.delete(token);
+  }
+
+  enqueue(...replies: PortalReply[]): void {
+    this.queue.push(...replies);
+  }
+
+  setDefault(reply: PortalReply | ((call: PortalCall) => PortalReply)): void {
+    this.fallback = reply;
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    const release = this.held;
+    this.held = [];
+    for (const go of release) go();
+  }
+
+  waitForCalls(count: number, timeoutMs = 5000): Promise<void> {
+    if (this.calls.length >= count) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.resolve !== done);
+        const seen = `${String(this.calls.length)} of ${String(count)} calls`;
+        reject(new Error(`fake portal: ${seen} after ${String(timeoutMs)} ms`));
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.waiters.push({ count, resolve: done });
+    });
+  }
+
+  reset(): void {
+    this.calls.length = 0;
+    this.queue = [];
+    this.fallback = 'real';
+    this.paused = false;
+    this.held = [];
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.held = [];
+    const closed = new Promise<void>((resolve) => {
+      this.server.close(() => {
+        resolve();
+      });
+    });
+    for (const socket of this.sockets) socket.destroy();
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  /** Runs `then` after `ms`, unless the portal closes first. */
+  private later(ms: number, then: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      then();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  private receive(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const call = this.arrive(req, Buffer.concat(chunks).toString('utf8'));
+      const chosen = normalise(
+        this.queue.shift() ?? (typeof this.fallback === 'function' ? this.fallback(call) : this.fallback),
+      );
+      const go = (): void => {
+        const answer = (): void => {
+          this.answer(req, res, call, chosen);
+        };
+        if (chosen.delayMs !== undefined && chosen.delayMs > 0) this.later(chosen.delayMs, answer);
+        else answer();
+      };
+      if (this.paused) this.held.push(go);
+      else go();
+    });
+  }
+
+  private arrive(req: IncomingMessage, body: string): MutableCall {
+    const tokenHeader = req.headers['x-amz-sso_bearer_token'];
+    const call: MutableCall = {
+      method: req.method ?? '',
+      path: req.url ?? '',
+      headers: req.headers,
+      token: Array.isArray(tokenHeader) ? tokenHeader[0] : tokenHeader,
+      body,
+      reply: undefined,
+      status: undefined,
+      requestId: randomUUID(),
+    };
+    this.calls.push(call);
+    this.waiters = this.waiters.filter((w) => {
+      if (this.calls.length < w.count) return true;
+      w.resolve();
+      return false;
+    });
+    return call;
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse, call: MutableCall, chosen: ScriptedReply): void {
+    const record = (reply: PortalCall['reply'], status: number | undefined): void => {
+      call.reply = reply;
+      call.status = status;
+      // Whatever the script, a 2xx answer is the portal saying the token is revoked.
+      if (call.token !== undefined && status !== undefined && status >= 200 && status < 300) {
+        this.active.delete(call.token);
+      }
+    };
+    sendReply(
+      {
+        req,
+        res,
+        call,
+        record,
+        later: (ms, then) => {
+          this.later(ms, then);
+        },
+        active: this.active,
+      },
+      chosen,
+    );
+  }
 }
 
 /**
@@ -167,276 +345,7 @@ function sendError(res: ServerResponse, status: number, errorType: string, messa
  * await portal.close();
  */
 export async function startFakePortal(options: FakePortalOptions = {}): Promise<FakePortal> {
-  const active = new Set<string>();
-  const calls: MutableCall[] = [];
-  let queue: PortalReply[] = [];
-  let fallback: PortalReply | ((call: PortalCall) => PortalReply) = 'real';
-  let paused = false;
-  let held: (() => void)[] = [];
-  let waiters: { count: number; resolve: () => void }[] = [];
-  const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
-
-  function arrive(call: MutableCall): void {
-    calls.push(call);
-    waiters = waiters.filter((w) => {
-      if (calls.length < w.count) return true;
-      w.resolve();
-      return false;
-    });
-  }
-
-  function reply(
-    req: IncomingMessage,
-    res: ServerResponse,
-    call: MutableCall,
-    chosen: Exclude<PortalReply, PortalReplyKind>,
-  ): void {
-    const { token, requestId } = call;
-    const record = (answered: Pick<PortalCall, 'reply' | 'status'>): void => {
-      call.reply = answered.reply;
-      call.status = answered.status;
-      // Whatever the script, a 2xx answer is the portal saying the token is revoked.
-      if (token !== undefined && answered.status !== undefined && answered.status >= 200 && answered.status < 300) {
-        active.delete(token);
-      }
-    };
-    switch (chosen.kind) {
-      case 'real': {
-        if (req.method !== 'POST' || req.url !== '/logout') {
-          record({ reply: 'real', status: 404 });
-          sendError(res, 404, 'UnknownOperationException', 'Unknown operation', requestId);
-        } else if (token === undefined || token === '') {
-          record({ reply: 'real', status: 400 });
-          sendError(res, 400, 'InvalidRequestException', 'Missing access token', requestId);
-        } else if (active.has(token)) {
-          record({ reply: 'real', status: 200 });
-          res.writeHead(200, { 'x-amzn-requestid': requestId, 'content-length': 0 });
-          res.end();
-        } else {
-          record({ reply: 'real', status: 401 });
-          sendError(res, 401, 'UnauthorizedException', 'Session token not found or invalid', requestId);
-        }
-        return;
-      }
-      case 'ok':
-        record({ reply: 'ok', status: 200 });
-        res.writeHead(200, { 'x-amzn-requestid': requestId, 'content-length': 0 });
-        res.end();
-        return;
-      case 'unauthorized':
-        record({ reply: 'unauthorized', status: 401 });
-        sendError(res, 401, 'UnauthorizedException', 'Session token not found or invalid', requestId);
-        return;
-      case 'invalid-request':
-        record({ reply: 'invalid-request', status: 400 });
-        sendError(res, 400, 'InvalidRequestException', 'Invalid request', requestId);
-        return;
-      case 'throttle': {
-        record({ reply: 'throttle', status: 429 });
-        if (chosen.retryAfter !== undefined) {
-          const value = chosen.retryAfter instanceof Date ? chosen.retryAfter.toUTCString() : String(chosen.retryAfter);
-          res.setHeader('retry-after', value);
-        }
-        if (chosen.amzRetryAfterMs !== undefined) res.setHeader('x-amz-retry-after', String(chosen.amzRetryAfterMs));
-        sendError(res, 429, 'TooManyRequestsException', 'Rate exceeded', requestId);
-        return;
-      }
-      case 'status': {
-        record({ reply: 'status', status: chosen.status });
-        const text = chosen.body ?? '';
-        res.writeHead(chosen.status, {
-          'x-amzn-requestid': requestId,
-          ...(chosen.errorType === undefined ? {} : { 'x-amzn-errortype': chosen.errorType }),
-          ...chosen.headers,
-          'content-length': Buffer.byteLength(text),
-        });
-        res.end(text);
-        return;
-      }
-      case 'redirect': {
-        const status = chosen.status ?? 307;
-        record({ reply: 'redirect', status });
-        res.writeHead(status, { location: chosen.location ?? 'https://example.invalid/logout', 'content-length': 0 });
-        res.end();
-        return;
-      }
-      case 'hang':
-        record({ reply: 'hang', status: undefined });
-        return;
-      case 'reset':
-        record({ reply: 'reset', status: undefined });
-        req.socket.destroy();
-        return;
-      case 'garbage':
-        record({ reply: 'garbage', status: undefined });
-        req.socket.end('\u0000\u0001 this is not HTTP \r\n\r\n');
-        return;
-      case 'raw':
-        record({ reply: 'raw', status: undefined });
-        req.socket.end(Buffer.from(chosen.bytes, 'latin1'));
-        return;
-      case 'reset-during': {
-        const status = chosen.status ?? 200;
-        record({ reply: 'reset-during', status });
-        res.writeHead(status, { 'x-amzn-requestid': requestId, 'content-length': 1000 });
-        res.write('{"message":"cut sh', () => {
-          req.socket.destroy();
-        });
-        return;
-      }
-      case 'slow-body': {
-        const status = chosen.status ?? 500;
-        const text = chosen.body ?? JSON.stringify({ message: 'slowly failing' });
-        const chunks = Math.max(1, chosen.chunks ?? 5);
-        const size = Math.ceil(text.length / chunks);
-        record({ reply: 'slow-body', status });
-        res.writeHead(status, { 'x-amzn-requestid': requestId, 'content-length': Buffer.byteLength(text) });
-        let sent = 0;
-        const next = (): void => {
-          if (res.destroyed) return;
-          const piece = text.slice(sent, sent + size);
-          sent += size;
-          if (sent >= text.length) {
-            res.end(piece);
-            return;
-          }
-          res.write(piece);
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            next();
-          }, chosen.intervalMs ?? 100);
-          timers.add(timer);
-        };
-        next();
-        return;
-      }
-      case 'endless-body': {
-        const status = chosen.status ?? 400;
-        record({ reply: 'endless-body', status });
-        res.writeHead(status, { 'x-amzn-requestid': requestId, 'content-type': 'application/json' });
-        const chunk = Buffer.alloc(64 * 1024, 'x');
-        const pump = (): void => {
-          while (!res.destroyed && res.write(chunk));
-          if (!res.destroyed) res.once('drain', pump);
-        };
-        res.write('{"message":"');
-        pump();
-        return;
-      }
-    }
-  }
-
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const tokenHeader = req.headers['x-amz-sso_bearer_token'];
-      const call: MutableCall = {
-        method: req.method ?? '',
-        path: req.url ?? '',
-        headers: req.headers,
-        token: Array.isArray(tokenHeader) ? tokenHeader[0] : tokenHeader,
-        body: Buffer.concat(chunks).toString('utf8'),
-        reply: undefined,
-        status: undefined,
-        requestId: randomUUID(),
-      };
-      arrive(call);
-      const chosen = normalise(queue.shift() ?? (typeof fallback === 'function' ? fallback(call) : fallback));
-      const go = (): void => {
-        if (chosen.delayMs !== undefined && chosen.delayMs > 0) {
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            reply(req, res, call, chosen);
-          }, chosen.delayMs);
-          timers.add(timer);
-        } else {
-          reply(req, res, call, chosen);
-        }
-      };
-      if (paused) held.push(go);
-      else go();
-    });
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  server.keepAliveTimeout = 5000;
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-
-  return {
-    url: `http://${host}:${String(address.port)}`,
-    calls,
-    issueToken() {
-      const token = `aoa${randomBytes(48).toString('base64url')}:${randomBytes(24).toString('base64url')}`;
-      active.add(token);
-      return token;
-    },
-    isActive: (token) => active.has(token),
-    revoke(token) {
-      active.delete(token);
-    },
-    enqueue(...replies) {
-      queue.push(...replies);
-    },
-    setDefault(reply) {
-      fallback = reply;
-    },
-    pause() {
-      paused = true;
-    },
-    resume() {
-      paused = false;
-      const release = held;
-      held = [];
-      for (const go of release) go();
-    },
-    waitForCalls(count, timeoutMs = 5000) {
-      if (calls.length >= count) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters = waiters.filter((w) => w.resolve !== done);
-          reject(
-            new Error(`fake portal: ${String(calls.length)} of ${String(count)} calls after ${String(timeoutMs)} ms`),
-          );
-        }, timeoutMs);
-        const done = (): void => {
-          clearTimeout(timer);
-          resolve();
-        };
-        waiters.push({ count, resolve: done });
-      });
-    },
-    reset() {
-      calls.length = 0;
-      queue = [];
-      fallback = 'real';
-      paused = false;
-      held = [];
-    },
-    async close() {
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      held = [];
-      const closed = new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-      });
-      for (const socket of sockets) socket.destroy();
-      server.closeAllConnections();
-      await closed;
-    },
-  };
+  const portal = new FakePortalServer();
+  await portal.listen(options);
+  return portal;
 }

@@ -13,10 +13,10 @@ import { pathToFileURL } from 'node:url';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startFakePortal, type FakePortal, type PortalCall, type PortalReply } from 'sso-signout/testing';
-import { THROTTLING_ERROR_NAMES, TRANSIENT_ERROR_NAMES, TRANSIENT_STATUSES } from '../../src/core/classify.js';
-import { normaliseSessionRegion, regionalEndpoint } from '../../src/core/endpoint.js';
-import { createLogoutClient, type LogoutClient } from '../../src/core/logout-client.js';
-import { MAX_ERROR_BODY_BYTES } from '../../src/core/transport.js';
+import { THROTTLING_ERROR_NAMES, TRANSIENT_ERROR_NAMES, TRANSIENT_STATUSES } from '../../src/core/logout/classify.js';
+import { normaliseSessionRegion, regionalEndpoint } from '../../src/core/logout/endpoint.js';
+import { createLogoutClient, type LogoutClient } from '../../src/core/logout/client.js';
+import { MAX_ERROR_BODY_BYTES } from '../../src/core/logout/transport.js';
 
 let portal: FakePortal;
 let sdkHandler: NodeHttpHandler;

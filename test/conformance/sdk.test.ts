@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogoutClient, portalEndpoint, type LogoutClient } from 'sso-signout';
-import { KNOWN_REGIONS, regionalEndpoint } from '../../src/core/endpoint.js';
+import { KNOWN_REGIONS, regionalEndpoint } from '../../src/core/logout/endpoint.js';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 
 let portal: FakePortal;

@@ -2,7 +2,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
-import { createSignOutCore, type SessionBinding, type SignOutRequest } from '../../src/core/handler.js';
+import type { SessionBinding, SignOutRequest } from '../../src/core/route/request.js';
+import { createSignOutCore } from '../../src/core/route/route.js';
 
 let portal: FakePortal;
 beforeAll(async () => {
@@ -30,7 +31,7 @@ function session(data: unknown, ended: { value: boolean }): SessionBinding {
   return {
     kind: 'supported',
     data,
-    cookies: () => [{ name: 'sid', path: '/', httpOnly: true }],
+    cookies: () => [{ detectedName: 'sid', defaultName: 'connect.sid', path: '/', httpOnly: true }],
     end: () => {
       ended.value = true;
       return Promise.resolve();

@@ -5,7 +5,7 @@ import { MockAgent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogoutClient, portalEndpoint, type LogoutClient, type LogoutClientOptions } from 'sso-signout';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
-import { createLogoutClient as createWithInternals } from '../../src/core/logout-client.js';
+import { createLogoutClient as createWithInternals } from '../../src/core/logout/client.js';
 
 let portal: FakePortal;
 const open: LogoutClient[] = [];

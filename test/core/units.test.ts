@@ -4,18 +4,18 @@ import { inspect } from 'node:util';
 import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
-import { readSmallBody } from '../../src/core/body.js';
-import { SignOutConfigError, SignOutError, ssoSignOut } from 'sso-signout';
-import { clearingHeader } from '../../src/core/cookies.js';
-import { checkCrossSite, originOf } from '../../src/core/cross-site.js';
-import { negotiateFormat } from '../../src/core/negotiate.js';
-import { suggestOption } from '../../src/core/options.js';
-import { normaliseSessionRegion } from '../../src/core/endpoint.js';
-import { RecentResults, tokenDigest } from '../../src/core/recent-results.js';
-import { backoffMs, retryAfterHintMs, RetryQuota } from '../../src/core/retry.js';
+import { readSmallBody } from '../../src/core/route/body.js';
+import { MemoryStore } from 'express-session';
+import { createLogoutClient, guardSessionStore, SignOutConfigError, SignOutError, ssoSignOut } from 'sso-signout';
+import { clearingHeader } from '../../src/core/route/cookies.js';
+import { checkCrossSite, originOf } from '../../src/core/route/cross-site.js';
+import { negotiateFormat } from '../../src/core/route/negotiate.js';
+import { normaliseSessionRegion } from '../../src/core/logout/endpoint.js';
+import { RecentResults, tokenDigest } from '../../src/core/logout/recent-results.js';
+import { backoffMs, retryAfterHintMs, RetryQuota } from '../../src/core/logout/backoff.js';
 import { bound, escapeControls, printable, redactToken } from '../../src/core/scrub.js';
-import { vetReturnTo } from '../../src/core/return-to.js';
-import { sanitizeErrorName } from '../../src/core/classify.js';
+import { vetReturnTo } from '../../src/core/route/return-to.js';
+import { sanitizeErrorName } from '../../src/core/logout/classify.js';
 
 const APP = 'https://portal.example.com';
 const ALLOWED = new Set(['https://home.example.com']);
@@ -167,7 +167,39 @@ describe('options', () => {
       /unknown option `regoin`\. Did you mean `region`\?/,
     );
     expect(() => ssoSignOut({ region: 'us-east-1', timeout: 5 } as never)).toThrow(/Did you mean `timeoutMs`\?/);
-    expect(suggestOption('completelyDifferent')).toBeUndefined();
+    expect(() => ssoSignOut({ completelyDifferent: 1 } as never)).toThrow(/Known options: region, endpoint, .*onEvent/);
+  });
+
+  it('gives every configuration error the option it is about and a reason code', () => {
+    const reasonOf = (make: () => unknown): [string, string] => {
+      try {
+        make();
+      } catch (error) {
+        expect(error).toBeInstanceOf(SignOutConfigError);
+        const { option, reason } = error as SignOutConfigError;
+        return [option, reason];
+      }
+      throw new Error('no error');
+    };
+    expect(reasonOf(() => ssoSignOut({ regoin: 'x' } as never))).toEqual(['regoin', 'unknown_option']);
+    expect(reasonOf(() => ssoSignOut('us-east-1' as never))).toEqual(['options', 'not_an_object']);
+    expect(reasonOf(() => ssoSignOut({ allowGet: 1 } as never))).toEqual(['allowGet', 'wrong_type']);
+    expect(reasonOf(() => ssoSignOut({ timeoutMs: 0 }))).toEqual(['timeoutMs', 'out_of_range']);
+    expect(reasonOf(() => ssoSignOut({ timeoutMs: 1.5 }))).toEqual(['timeoutMs', 'wrong_type']);
+    expect(reasonOf(() => ssoSignOut({ region: 'mars-1' }))).toEqual(['region', 'invalid_value']);
+    expect(reasonOf(() => ssoSignOut({ endSessionOnFailure: true }))).toEqual(['onUnrevokedToken', 'missing']);
+    expect(reasonOf(() => ssoSignOut({ client: createLogoutClient({ region: 'us-east-1' }), maxAttempts: 2 }))).toEqual(
+      ['maxAttempts', 'conflict'],
+    );
+    const call = ssoSignOut as unknown as (...args: unknown[]) => unknown;
+    expect(reasonOf(() => call({ headers: {}, method: 'GET' }, {}, () => undefined))).toEqual(['options', 'misuse']);
+    // The client and the session-store guard speak the same way.
+    expect(reasonOf(() => createLogoutClient({ maxAttemps: 2 } as never))).toEqual(['maxAttemps', 'unknown_option']);
+    const store = new MemoryStore();
+    expect(reasonOf(() => guardSessionStore(store, { ttl: 5 } as never))).toEqual(['ttl', 'unknown_option']);
+    expect(reasonOf(() => guardSessionStore(store, { ttlMs: 10 }))).toEqual(['ttlMs', 'out_of_range']);
+    expect(reasonOf(() => guardSessionStore(store, { prefix: '' }))).toEqual(['prefix', 'wrong_type']);
+    expect(reasonOf(() => guardSessionStore({} as never))).toEqual(['store', 'wrong_type']);
   });
 
   it('catches app.use(ssoSignOut) instead of app.use(ssoSignOut())', () => {

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogoutClient, type LogoutClient } from 'sso-signout';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
-import { vetReturnTo } from '../../src/core/return-to.js';
+import { vetReturnTo } from '../../src/core/route/return-to.js';
 import { ADAPTERS } from '../helpers/adapters.js';
 
 const APP = 'https://portal.example.com';

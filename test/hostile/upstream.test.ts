@@ -15,7 +15,7 @@ import {
   type SignOutEvent,
 } from 'sso-signout';
 import { startFakePortal, type FakePortal, type PortalCall, type PortalReply } from 'sso-signout/testing';
-import { createLogoutClient as createWithInternals } from '../../src/core/logout-client.js';
+import { createLogoutClient as createWithInternals } from '../../src/core/logout/client.js';
 import { ADAPTERS } from '../helpers/adapters.js';
 import { applySetCookies, cookieHeaderFrom } from '../helpers/cookies.js';
 

@@ -1,5 +1,5 @@
-// The built entry points export exactly what the sources do, in both formats (the build writes
-// them as thin stubs over one bundle; this keeps the stubs honest).
+// The built entry points export exactly what the sources do, in both formats; the entries are the
+// ones package.json exports, and the adapters' entries are peers with the same shared exports.
 
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -10,6 +10,7 @@ const names = (module: object) => Object.keys(module).sort();
 
 describe.each([
   ['index', () => import('../../src/index.js')],
+  ['express', () => import('../../src/express.js')],
   ['koa', () => import('../../src/koa.js')],
   ['testing/index', () => import('../../src/testing/index.js')],
   ['express-session', () => import('../../src/express-session.js')],
@@ -20,5 +21,35 @@ describe.each([
     const esm = pathToFileURL(fileURLToPath(new URL(`../../dist/esm/${entry}.js`, import.meta.url))).href;
     expect(names((await import(/* @vite-ignore */ esm)) as object)).toEqual(expected);
     expect(names(require(`../../dist/cjs/${entry}.js`) as object)).toEqual(expected);
+  });
+});
+
+describe('entry points', () => {
+  it('are exactly the ones package.json exports, each built in both formats', () => {
+    const { entryPoints } = require('../../scripts/build.cjs') as { entryPoints: () => Record<string, string> };
+    expect(Object.keys(entryPoints()).sort()).toEqual(
+      ['express', 'express-session', 'index', 'koa', 'koa-session', 'testing/index'].sort(),
+    );
+  });
+
+  it('sso-signout is sso-signout/express, and both adapters export the same shared names', async () => {
+    const [index, express, koa] = await Promise.all([
+      import('../../src/index.js'),
+      import('../../src/express.js'),
+      import('../../src/koa.js'),
+    ]);
+    expect(index).toStrictEqual(express);
+    expect(names(koa)).toEqual(names(express));
+    expect(koa.ssoSignOut).not.toBe(express.ssoSignOut);
+    expect(koa.guardSessionStore).not.toBe(express.guardSessionStore);
+    expect(koa.SignOutError).toBe(express.SignOutError);
+  });
+
+  it('shares one copy of the core between the ES module entries', async () => {
+    const url = (entry: string) =>
+      pathToFileURL(fileURLToPath(new URL(`../../dist/esm/${entry}.js`, import.meta.url))).href;
+    const express = (await import(/* @vite-ignore */ url('express'))) as { SignOutError: unknown };
+    const koa = (await import(/* @vite-ignore */ url('koa'))) as { SignOutError: unknown };
+    expect(koa.SignOutError).toBe(express.SignOutError);
   });
 });

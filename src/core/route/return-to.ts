@@ -1,6 +1,7 @@
 // Decides where the browser goes after sign-out: the configured default, or a vetted `return_to`.
 
-import { describeValue, SignOutConfigError } from './errors.js';
+import { describeValue } from '../errors.js';
+import { configError } from '../validate.js';
 
 export type ReturnToRejection =
   | 'not_a_string'
@@ -108,8 +109,9 @@ export function vetReturnTo(value: unknown, appOrigin: string, allowedOrigins: R
 export function parseOriginList(option: string, value: unknown): ReadonlySet<string> {
   if (value === undefined) return new Set();
   if (!Array.isArray(value)) {
-    throw new SignOutConfigError(
+    throw configError(
       option,
+      'wrong_type',
       `\`${option}\` must be an array of origins such as ["https://portal.example.com"].`,
     );
   }
@@ -130,8 +132,9 @@ export function parseOriginList(option: string, value: unknown): ReadonlySet<str
       url.search === '' &&
       url.hash === '';
     if (!isOrigin) {
-      throw new SignOutConfigError(
+      throw configError(
         option,
+        'invalid_value',
         `\`${option}\` entries must be origins (scheme, host and optional port, nothing else), e.g. "https://portal.example.com"; got ${JSON.stringify(entry)}.`,
       );
     }
@@ -160,8 +163,9 @@ export function parseDestination(option: string, value: unknown): string {
       }
     }
   }
-  throw new SignOutConfigError(
+  throw configError(
     option,
+    typeof value === 'string' ? 'invalid_value' : 'wrong_type',
     `\`${option}\` must be a path on this site such as "/signed-out" (one leading "/", no "//", no backslash, no control characters) or an absolute http(s) URL; got ${describeValue(value)}.`,
   );
 }

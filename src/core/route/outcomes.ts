@@ -1,8 +1,8 @@
 // The outcome table of the contract: for each way a sign-out can end, its status, its words and whether the session ended.
 
-import type { UpstreamOutcome } from './classify.js';
-import type { SignOutErrorCode } from './errors.js';
-import type { LogoutResult } from './logout-client.js';
+import type { UpstreamOutcome } from '../logout/classify.js';
+import type { SignOutError, SignOutErrorCode } from '../errors.js';
+import type { LogoutResult } from '../logout/client.js';
 import type { ResponseFormat } from './negotiate.js';
 
 /** What the route reports about the upstream call. */
@@ -51,6 +51,26 @@ export function retryAfterSeconds(ms: number | undefined, fallbackSeconds: numbe
   return ms === undefined ? fallbackSeconds : Math.max(1, Math.ceil(ms / 1000));
 }
 
+/** How one sign-out ended: what the route answers and what it did. Never holds the token. */
+export interface SignOutResult {
+  /** `signed_out` for the success rows, otherwise the error code. */
+  readonly code: SignOutCode;
+  /** The HTTP status the route answers with. */
+  readonly status: number;
+  /** True when the local session was ended and its cookies cleared. */
+  readonly signedOut: boolean;
+  /** What happened upstream: `revoked`, `skipped` (no token), `rejected`, `throttled`, … */
+  readonly upstream: UpstreamReport;
+  /** Where the browser goes next (the vetted `return_to`, or the default destination). */
+  readonly redirectTo: string;
+  readonly format: ResponseFormat;
+  /** Seconds to wait before retrying (429, 503). */
+  readonly retryAfter: number | undefined;
+  readonly requestId: string | undefined;
+  /** The typed error for failure rows. */
+  readonly error: SignOutError | undefined;
+}
+
 /** How one sign-out ends, before anything is rendered. */
 export interface Decision {
   readonly code: SignOutCode;
@@ -61,6 +81,12 @@ export interface Decision {
   readonly retryAfter: number | undefined;
   readonly title: string;
   readonly detail: string;
+}
+
+/** A row with no upstream call: refusals and setups that cannot work. Nothing was changed. */
+export function localDecision(code: SignOutErrorCode, detail: string): Decision {
+  const row = ROWS[code];
+  return { code, status: row.status, signedOut: false, retryAfter: undefined, title: row.title, detail };
 }
 
 /** Whether the local session ends for this upstream result: on success, on a dead token, or when the app says so. */

@@ -1,17 +1,13 @@
 // Builds the Set-Cookie headers that delete cookies, with the attributes they were set with.
 
-import type { parse as parseFn, serialize as serializeFn } from 'cookie';
-import { requireDependency } from './cjs-require.js';
-import { SignOutConfigError } from './errors.js';
+import { lazyDependency } from '../lazy-require.js';
+import { configError } from '../validate.js';
 
-// Loaded on first use, not on import (see cjs-require.js).
-let serialize: typeof serializeFn | undefined;
-let parse: typeof parseFn | undefined;
+const cookieModule = lazyDependency('cookie');
 
 /** The cookies of a `Cookie` header by name, values percent-decoded (the first of a repeated name wins). */
 export function parseCookieHeader(header: string): Record<string, string | undefined> {
-  parse ??= (requireDependency('cookie') as { parse: typeof parseFn }).parse;
-  return parse(header);
+  return cookieModule().parse(header);
 }
 
 /** A cookie to delete, described by the attributes it was set with. */
@@ -34,25 +30,33 @@ const EPOCH = new Date(0);
  * so the attributes are repeated as set. `__Host-` and `__Secure-` prefixes force what they require.
  */
 export function clearingHeader(cookie: CookieToClear): string {
-  // An app clears the same one or two cookies with the same attributes every time.
-  const key = `${cookie.name}\u0000${String(cookie.path)}\u0000${String(cookie.domain)}\u0000${String(cookie.secure)}\u0000${String(cookie.httpOnly)}\u0000${String(cookie.sameSite)}\u0000${String(cookie.partitioned)}`;
-  let header = written.get(key);
-  if (header === undefined) {
-    header = serialiseClearing(cookie);
-    if (written.size >= MEMO_MAX) written.clear();
-    written.set(key, header);
-  }
-  return header;
+  return serialiseClearing(cookie);
 }
 
-const written = new Map<string, string>();
 const MEMO_MAX = 256;
+
+/**
+ * {@link clearingHeader} remembered per route: an app clears the same one or two cookies with the
+ * same attributes on every sign-out.
+ */
+export function createCookieClearer(): (cookie: CookieToClear) => string {
+  const written = new Map<string, string>();
+  return (cookie) => {
+    const key = `${cookie.name}\u0000${String(cookie.path)}\u0000${String(cookie.domain)}\u0000${String(cookie.secure)}\u0000${String(cookie.httpOnly)}\u0000${String(cookie.sameSite)}\u0000${String(cookie.partitioned)}`;
+    let header = written.get(key);
+    if (header === undefined) {
+      header = serialiseClearing(cookie);
+      if (written.size >= MEMO_MAX) written.clear();
+      written.set(key, header);
+    }
+    return header;
+  };
+}
 
 function serialiseClearing(cookie: CookieToClear): string {
   const host = cookie.name.startsWith('__Host-');
   const securePrefix = host || cookie.name.startsWith('__Secure-');
-  serialize ??= (requireDependency('cookie') as { serialize: typeof serializeFn }).serialize;
-  return serialize(cookie.name, '', {
+  return cookieModule().serialize(cookie.name, '', {
     path: host ? '/' : (cookie.path ?? '/'),
     ...(host || cookie.domain === undefined ? {} : { domain: cookie.domain }),
     expires: EPOCH,
@@ -70,8 +74,9 @@ const SAME_SITE = new Set([true, false, 'lax', 'strict', 'none']);
 export function parseCookieList(option: string, value: unknown): readonly CookieToClear[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) {
-    throw new SignOutConfigError(
+    throw configError(
       option,
+      'wrong_type',
       `\`${option}\` must be an array of cookie names or { name, path, domain, … } objects.`,
     );
   }
@@ -84,21 +89,27 @@ export function parseCookieList(option: string, value: unknown): readonly Cookie
           : undefined;
     const where = `\`${option}[${String(index)}]\``;
     if (spec === undefined) {
-      throw new SignOutConfigError(
+      throw configError(
         option,
+        'wrong_type',
         `${where} must be a cookie name or an object with a \`name\`; got ${JSON.stringify(entry)}.`,
       );
     }
     if (spec.sameSite !== undefined && !SAME_SITE.has(spec.sameSite)) {
-      throw new SignOutConfigError(
+      throw configError(
         option,
+        'invalid_value',
         `${where}.sameSite must be "lax", "strict", "none" or a boolean; got ${JSON.stringify(spec.sameSite)}.`,
       );
     }
     try {
       clearingHeader(spec);
     } catch (error) {
-      throw new SignOutConfigError(option, `${where} cannot be written as a cookie: ${(error as Error).message}.`);
+      throw configError(
+        option,
+        'invalid_value',
+        `${where} cannot be written as a cookie: ${(error as Error).message}.`,
+      );
     }
     return { ...spec };
   });

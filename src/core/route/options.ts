@@ -1,85 +1,22 @@
-// The route's options: their types, their defaults, and their validation, done once at construction.
+// The route's options: their types, their defaults, and their checking, done once when a route is
+// made. The Logout client's own options are checked by the client (../logout/options.ts).
 
-import type { CookieToClear } from './cookies.js';
-import { parseCookieList } from './cookies.js';
-import { describeValue, SignOutConfigError, type SignOutError, type SignOutErrorCode } from './errors.js';
-import type { LogoutClient, LogoutClientOptions } from './logout-client.js';
-import type { UpstreamReport } from './outcomes.js';
-import type { ResponseFormat } from './negotiate.js';
-import { parseDestination, parseOriginList, type ReturnToRejection } from './return-to.js';
-import { closest } from './suggest.js';
-
-import type { TokenInfo } from './token.js';
-
-export type { TokenInfo } from './token.js';
-
-/** How one sign-out ended: what the route answers and what it did. Never holds the token. */
-export interface SignOutResult {
-  /** `signed_out` for the success rows, otherwise the error code. */
-  readonly code: 'signed_out' | SignOutErrorCode;
-  /** The HTTP status the route answers with. */
-  readonly status: number;
-  /** True when the local session was ended and its cookies cleared. */
-  readonly signedOut: boolean;
-  /** What happened upstream: `revoked`, `skipped` (no token), `rejected`, `throttled`, … */
-  readonly upstream: UpstreamReport;
-  /** Where the browser goes next (the vetted `return_to`, or the default destination). */
-  readonly redirectTo: string;
-  readonly format: ResponseFormat;
-  /** Seconds to wait before retrying (429, 503). */
-  readonly retryAfter: number | undefined;
-  readonly requestId: string | undefined;
-  /** The typed error for failure rows. */
-  readonly error: SignOutError | undefined;
-}
+import { describeValue } from '../errors.js';
+import type { LogoutClient } from '../logout/client.js';
+import { CLIENT_OPTION_NAMES } from '../logout/options.js';
+import type { LogoutClientOptions } from '../logout/types.js';
+import type { TokenInfo } from '../token.js';
+import { booleanOption, configError, functionOption, knownOptions, nonEmptyString } from '../validate.js';
+import { parseCookieList, type CookieToClear } from './cookies.js';
+import type { SignOutEvent } from './events.js';
+import type { SignOutResult } from './outcomes.js';
+import { parseDestination, parseOriginList } from './return-to.js';
 
 /** A body an app renders itself: an HTML string, or a body with its content type. */
 export type RenderOutput = string | { readonly body: string; readonly contentType: string };
 
 /** `Clear-Site-Data` directives. `cookies` clears the whole registrable domain's cookies. */
 export type ClearSiteDataDirective = 'cache' | 'cookies' | 'storage' | 'executionContexts' | 'clientHints' | '*';
-
-/**
- * What the event hook hears. None of it contains the token; every string is escaped (no raw control
- * characters) and cut to 200 characters, so an event can go to a text log as it is.
- */
-export type SignOutEvent =
-  | {
-      readonly type: 'signout';
-      readonly code: SignOutResult['code'];
-      readonly status: number;
-      readonly signedOut: boolean;
-      readonly upstream: UpstreamReport;
-      readonly upstreamStatus: number | undefined;
-      readonly errorName: string | undefined;
-      /** Why a call got no answer, or was not made: `connection_error`, `deadline`, `throttle_gate`, … */
-      readonly reason: string | undefined;
-      /** The low-level failure's code: `ECONNREFUSED`, `ENOTFOUND`, `UND_ERR_CONNECT_TIMEOUT`, `DEPTH_ZERO_SELF_SIGNED_CERT`, … */
-      readonly causeCode: string | undefined;
-      readonly attempts: number;
-      /** Time spent on Logout, in milliseconds, to 0.1 ms. */
-      readonly durationMs: number;
-      readonly requestId: string | undefined;
-      readonly shared: boolean;
-    }
-  | {
-      readonly type: 'refused';
-      readonly code: 'method_not_allowed' | 'cross_site_request';
-      readonly status: number;
-      readonly method: string;
-      /** For a cross-site refusal: `origin_mismatch`, `origin_null`, `origin_invalid` or `sec_fetch_site`. */
-      readonly reason: string | undefined;
-      /** The `Origin` the request sent, if any. */
-      readonly origin: string | undefined;
-      /** The app's own origin as the route worked it out (with the proxy headers the app trusts). */
-      readonly expectedOrigin: string | undefined;
-    }
-  | {
-      readonly type: 'return_to_rejected';
-      readonly reason: ReturnToRejection;
-      /** The refused value. */
-      readonly value: string;
-    };
 
 /**
  * Options of the sign-out route. `Req` is the framework's request (Express `Request`, Koa `Context`).
@@ -178,19 +115,7 @@ export interface SignOutOptions<Req> extends LogoutClientOptions {
 }
 
 // Tied to the options type, so adding an option without listing it here fails to compile.
-const KNOWN: Readonly<Record<keyof SignOutOptions<unknown>, true>> = {
-  region: true,
-  endpoint: true,
-  useFipsEndpoint: true,
-  useDualstackEndpoint: true,
-  timeoutMs: true,
-  connectTimeoutMs: true,
-  maxAttempts: true,
-  maxConnections: true,
-  maxPending: true,
-  maxRetryAfterMs: true,
-  proxyFromEnvironment: true,
-  dispatcher: true,
+const ROUTE_OPTION_NAMES: Readonly<Record<Exclude<keyof SignOutOptions<unknown>, keyof LogoutClientOptions>, true>> = {
   destination: true,
   appHome: true,
   returnToParam: true,
@@ -211,42 +136,10 @@ const KNOWN: Readonly<Record<keyof SignOutOptions<unknown>, true>> = {
   client: true,
 };
 
-const CLIENT_OPTIONS: readonly (keyof LogoutClientOptions)[] = [
-  'region',
-  'endpoint',
-  'useFipsEndpoint',
-  'useDualstackEndpoint',
-  'timeoutMs',
-  'connectTimeoutMs',
-  'maxAttempts',
-  'maxConnections',
-  'maxPending',
-  'maxRetryAfterMs',
-  'proxyFromEnvironment',
-  'dispatcher',
-];
+const CLIENT_OPTIONS = Object.keys(CLIENT_OPTION_NAMES) as (keyof LogoutClientOptions)[];
 
-/** The known option closest to `name`, if any is close enough to be the intended one. */
-export function suggestOption(name: string): string | undefined {
-  return closest(name, Object.keys(KNOWN))[0];
-}
-
-function optionalBoolean(option: string, value: unknown): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean')
-    throw new SignOutConfigError(option, `\`${option}\` must be true or false; got ${describeValue(value)}.`);
-  return value;
-}
-
-function optionalFunction<F extends (...args: never[]) => unknown>(
-  option: string,
-  value: F | undefined,
-): F | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'function')
-    throw new SignOutConfigError(option, `\`${option}\` must be a function; got ${describeValue(value)}.`);
-  return value;
-}
+/** Every option a route takes: the client's and its own. */
+export const OPTION_NAMES: readonly string[] = [...CLIENT_OPTIONS, ...Object.keys(ROUTE_OPTION_NAMES)];
 
 const DIRECTIVES: ReadonlySet<string> = new Set([
   'cache',
@@ -263,15 +156,27 @@ function parseClearSiteData(value: unknown): string | undefined {
   if (Array.isArray(value) && value.length > 0 && value.every((d) => typeof d === 'string' && DIRECTIVES.has(d))) {
     return (value as string[]).map((d) => `"${d}"`).join(', ');
   }
-  throw new SignOutConfigError(
+  throw configError(
     'clearSiteData',
+    Array.isArray(value) || typeof value === 'boolean' ? 'invalid_value' : 'wrong_type',
     `\`clearSiteData\` must be a boolean or a non-empty list of ${[...DIRECTIVES].map((d) => `"${d}"`).join(', ')}; got ${describeValue(value)}.`,
   );
 }
 
 const FIELD_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
-/** Options after validation, in the shape the per-request path uses. */
+function parseReturnToParam(value: unknown): string | undefined {
+  if (value === false) return undefined;
+  if (value === undefined) return 'return_to';
+  if (typeof value === 'string' && FIELD_NAME.test(value)) return value;
+  throw configError(
+    'returnToParam',
+    typeof value === 'string' ? 'invalid_value' : 'wrong_type',
+    `\`returnToParam\` must be a field name such as "return_to", or false; got ${describeValue(value)}.`,
+  );
+}
+
+/** Options after checking, in the shape the per-request path uses. */
 export interface ResolvedOptions<Req> {
   readonly destination: string;
   readonly appHome: string;
@@ -296,98 +201,74 @@ export interface ResolvedOptions<Req> {
   readonly clientOptions: LogoutClientOptions;
 }
 
-/**
- * Validates the options once. Unknown names are refused with the closest known name; bad values
- * name the option and quote the value.
- */
-export function resolveOptions<Req>(options: unknown): ResolvedOptions<Req> {
-  if (options === undefined) options = {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new SignOutConfigError('options', `options must be an object; got ${describeValue(options)}.`);
-  }
-  const raw = options as Record<string, unknown>;
-  for (const name of Object.keys(raw)) {
-    if (!Object.prototype.hasOwnProperty.call(KNOWN, name)) {
-      const suggestion = suggestOption(name);
-      throw new SignOutConfigError(
-        name,
-        `unknown option \`${name}\`.${suggestion === undefined ? ` Known options: ${Object.keys(KNOWN).join(', ')}.` : ` Did you mean \`${suggestion}\`?`}`,
-      );
-    }
-  }
-  const o = raw as SignOutOptions<Req>;
-
+/** The shared client, or the options to make one from: never both. */
+function clientChoice(o: Record<string, unknown>): Pick<ResolvedOptions<unknown>, 'client' | 'clientOptions'> {
+  const given = CLIENT_OPTIONS.filter((name) => o[name] !== undefined);
   const client = o.client;
-  if (client !== undefined) {
-    if (typeof client !== 'object' || typeof (client as { logout?: unknown }).logout !== 'function') {
-      throw new SignOutConfigError('client', '`client` must be a client made by createLogoutClient().');
-    }
-    const clash = CLIENT_OPTIONS.find((name) => o[name] !== undefined);
-    if (clash !== undefined) {
-      throw new SignOutConfigError(
-        clash,
-        `\`${clash}\` configures the Logout client; with \`client\` given, set it on that client instead.`,
-      );
-    }
+  if (client === undefined) {
+    return { client: undefined, clientOptions: Object.fromEntries(given.map((name) => [name, o[name]])) };
   }
-
-  let returnToParam: string | undefined = 'return_to';
-  if (o.returnToParam === false) returnToParam = undefined;
-  else if (o.returnToParam !== undefined) {
-    if (typeof o.returnToParam !== 'string' || !FIELD_NAME.test(o.returnToParam)) {
-      throw new SignOutConfigError(
-        'returnToParam',
-        `\`returnToParam\` must be a field name such as "return_to", or false; got ${describeValue(o.returnToParam)}.`,
-      );
-    }
-    returnToParam = o.returnToParam;
+  if (client === null || typeof client !== 'object' || typeof (client as { logout?: unknown }).logout !== 'function') {
+    throw configError('client', 'wrong_type', '`client` must be a client made by createLogoutClient().');
   }
+  const clash = given[0];
+  if (clash !== undefined) {
+    throw configError(
+      clash,
+      'conflict',
+      `\`${clash}\` configures the Logout client; with \`client\` given, set it on that client instead.`,
+    );
+  }
+  return { client: client as LogoutClient, clientOptions: {} };
+}
 
-  const allowGet = optionalBoolean('allowGet', o.allowGet);
-  const endSessionOnFailure = optionalBoolean('endSessionOnFailure', o.endSessionOnFailure);
-  const onUnrevokedToken = optionalFunction('onUnrevokedToken', o.onUnrevokedToken);
+/** How the session ends when the portal could not revoke the token. */
+function failurePolicy<Req>(
+  o: Record<string, unknown>,
+): Pick<ResolvedOptions<Req>, 'endSessionOnFailure' | 'onUnrevokedToken'> {
+  const endSessionOnFailure = booleanOption('endSessionOnFailure', o.endSessionOnFailure);
+  const onUnrevokedToken = functionOption('onUnrevokedToken', (o as SignOutOptions<Req>).onUnrevokedToken);
   if (endSessionOnFailure && onUnrevokedToken === undefined) {
-    throw new SignOutConfigError(
+    throw configError(
       'onUnrevokedToken',
+      'missing',
       '`endSessionOnFailure: true` ends sessions whose token the portal did not revoke; give `onUnrevokedToken` so such tokens are kept (e.g. queued for a retry) instead of silently dropped.',
     );
   }
+  return { endSessionOnFailure, onUnrevokedToken };
+}
 
-  const sessionCookieName = o.sessionCookieName;
-  if (sessionCookieName !== undefined) parseCookieList('sessionCookieName', [sessionCookieName]);
-
-  const problemTypeBase = o.problemTypeBase ?? 'urn:sso-signout:problem:';
-  if (typeof problemTypeBase !== 'string' || problemTypeBase.length === 0) {
-    throw new SignOutConfigError(
-      'problemTypeBase',
-      `\`problemTypeBase\` must be a non-empty string; got ${describeValue(problemTypeBase)}.`,
-    );
-  }
-
-  const clientOptions = Object.fromEntries(
-    CLIENT_OPTIONS.filter((name) => o[name] !== undefined).map((name) => [name, o[name]]),
-  ) as LogoutClientOptions;
-
+/**
+ * Checks the options once. Unknown names are refused with the closest known name; bad values name
+ * the option and quote the value; every error carries a `reason`.
+ */
+export function resolveOptions<Req>(options: unknown): ResolvedOptions<Req> {
+  const o = knownOptions(options, OPTION_NAMES);
+  // Typed as declared for the hooks; every value is still checked before use.
+  const hooks = o as SignOutOptions<Req>;
+  const allowGet = booleanOption('allowGet', o.allowGet);
+  const sessionCookieName =
+    o.sessionCookieName === undefined
+      ? undefined
+      : parseCookieList('sessionCookieName', [o.sessionCookieName])[0]?.name;
   return {
     destination: parseDestination('destination', o.destination),
     appHome: parseDestination('appHome', o.appHome),
-    returnToParam,
+    returnToParam: parseReturnToParam(o.returnToParam),
     allowedReturnToOrigins: parseOriginList('allowedReturnToOrigins', o.allowedReturnToOrigins),
     allowedOrigins: parseOriginList('allowedOrigins', o.allowedOrigins),
     methods: new Set(allowGet ? ['POST', 'GET'] : ['POST']),
     allowHeader: allowGet ? 'GET, POST' : 'POST',
-    getToken: optionalFunction('getToken', o.getToken),
-    endSession: optionalFunction('endSession', o.endSession),
+    getToken: functionOption('getToken', hooks.getToken),
+    endSession: functionOption('endSession', hooks.endSession),
     sessionCookieName,
     clearCookies: parseCookieList('clearCookies', o.clearCookies),
     clearSiteData: parseClearSiteData(o.clearSiteData),
-    endSessionOnFailure,
-    onUnrevokedToken,
-    delegateErrors: optionalBoolean('delegateErrors', o.delegateErrors),
-    render: optionalFunction('render', o.render),
-    onEvent: optionalFunction('onEvent', o.onEvent),
-    problemTypeBase,
-    client,
-    clientOptions,
+    ...failurePolicy<Req>(o),
+    delegateErrors: booleanOption('delegateErrors', o.delegateErrors),
+    render: functionOption('render', hooks.render),
+    onEvent: functionOption('onEvent', hooks.onEvent),
+    problemTypeBase: nonEmptyString('problemTypeBase', o.problemTypeBase, 'urn:sso-signout:problem:'),
+    ...clientChoice(o),
   };
 }

@@ -1,11 +1,10 @@
 // Chooses between the browser answers (redirect, HTML) and the JSON answers.
 
-import type NegotiatorClass from 'negotiator';
 import type { IncomingHttpHeaders } from 'node:http';
-import { requireDependency } from './cjs-require.js';
+import { lazyDependency } from '../lazy-require.js';
 
-// Loaded on the first request that names an Accept header, not on import (see cjs-require.js).
-let Negotiator: typeof NegotiatorClass | undefined;
+// Loaded on the first request that names an Accept header, not on import.
+const negotiator = lazyDependency('negotiator');
 
 export type ResponseFormat = 'html' | 'json';
 
@@ -15,7 +14,7 @@ const OFFERED = ['text/html', 'application/json', 'application/problem+json'];
 /** `json` when the client's `Accept` prefers JSON over HTML, otherwise `html`. */
 export function negotiateFormat(headers: IncomingHttpHeaders): ResponseFormat {
   if (headers.accept === undefined) return 'html';
-  Negotiator ??= requireDependency('negotiator') as typeof NegotiatorClass;
+  const Negotiator = negotiator();
   const best = new Negotiator({ headers }).mediaType(OFFERED);
   return best === 'application/json' || best === 'application/problem+json' ? 'json' : 'html';
 }

@@ -1,7 +1,8 @@
 // Resolves the IAM Identity Center portal base URL for a region, as the service's endpoint rules do.
 
-import { describeValue, SignOutConfigError } from './errors.js';
-import { closest } from './suggest.js';
+import { describeValue } from '../errors.js';
+import { booleanOption, configError } from '../validate.js';
+import { closest } from '../suggest.js';
 
 /** One AWS partition, as the official endpoint rules describe it. */
 interface Partition {
@@ -146,8 +147,9 @@ export function regionStanding(region: string): RegionStanding {
  */
 export function checkConfiguredRegion(option: string, region: unknown): RegionStanding {
   if (typeof region === 'string' && (region.startsWith('fips-') || region.endsWith('-fips'))) {
-    throw new SignOutConfigError(
+    throw configError(
       option,
+      'invalid_value',
       `\`${option}\` is "${region}": name the plain region and set \`useFipsEndpoint: true\` instead.`,
     );
   }
@@ -158,8 +160,9 @@ export function checkConfiguredRegion(option: string, region: unknown): RegionSt
     nearest.length === 0
       ? ' Regions look like "us-east-1" or "eu-west-1".'
       : ` Did you mean ${nearest.map((r) => `"${r}"`).join(' or ')}?`;
-  throw new SignOutConfigError(
+  throw configError(
     option,
+    typeof region === 'string' ? 'invalid_value' : 'wrong_type',
     `\`${option}\` must be an AWS region that IAM Identity Center can be in; got ${describeValue(region)}.${hint}`,
   );
 }
@@ -182,15 +185,9 @@ export interface PortalEndpointOptions {
  */
 export function portalEndpoint(region: string, options: PortalEndpointOptions = {}): string {
   checkConfiguredRegion('region', region);
-  for (const name of ['useFipsEndpoint', 'useDualstackEndpoint'] as const) {
-    const value: unknown = options[name];
-    if (value !== undefined && typeof value !== 'boolean') {
-      throw new SignOutConfigError(name, `\`${name}\` must be true or false; got ${describeValue(value)}.`);
-    }
-  }
   return regionalEndpoint(region, {
-    useFips: options.useFipsEndpoint === true,
-    useDualStack: options.useDualstackEndpoint === true,
+    useFips: booleanOption('useFipsEndpoint', options.useFipsEndpoint),
+    useDualStack: booleanOption('useDualstackEndpoint', options.useDualstackEndpoint),
   });
 }
 

@@ -1,6 +1,6 @@
 // Default bodies: small self-contained HTML pages for browsers, RFC 9457 problem+json for APIs.
 
-import type { SignOutError } from './errors.js';
+import type { SignOutError } from '../errors.js';
 
 const ESCAPES: Readonly<Record<string, string>> = {
   '&': '&amp;',

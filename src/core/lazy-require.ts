@@ -1,0 +1,20 @@
+// Loads the package's CommonJS dependencies (cookie, negotiator) on first use instead of on import:
+// negotiator alone costs about 10 ms to load, which an app importing the package should not pay.
+
+import type * as Cookie from 'cookie';
+import type Negotiator from 'negotiator';
+import { createRequire } from 'node:module';
+
+// The CommonJS build defines `import.meta.url` as `__filename` (scripts/build.cjs): both name this file.
+const requireHere = createRequire(import.meta.url);
+
+interface Dependencies {
+  readonly cookie: typeof Cookie;
+  readonly negotiator: typeof Negotiator;
+}
+
+/** A function that loads `id` the first time it is called, and returns the same module after. */
+export function lazyDependency<Id extends keyof Dependencies>(id: Id): () => Dependencies[Id] {
+  let loaded: Dependencies[Id] | undefined;
+  return () => (loaded ??= requireHere(id) as Dependencies[Id]);
+}

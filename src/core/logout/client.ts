@@ -1,0 +1,96 @@
+// Calls the IAM Identity Center portal `Logout` API: one bounded, retried, de-duplicated call per token.
+
+import { describeValue } from '../errors.js';
+import { checkAccessToken } from '../token.js';
+import { configError } from '../validate.js';
+import { createWarner } from '../warnings.js';
+import { RetryQuota } from './backoff.js';
+import { LocalCoordination } from './coordination.js';
+import { DeadlineSweep } from './deadlines.js';
+import { holdDispatcher } from './dispatcher.js';
+import { resolveClientOptions } from './options.js';
+import { callWithRetries, type PolicyContext } from './policy.js';
+import { tokenDigest } from './recent-results.js';
+import {
+  logoutResult,
+  type LogoutClient,
+  type LogoutClientInternals,
+  type LogoutClientOptions,
+  type LogoutInput,
+  type LogoutResult,
+} from './types.js';
+
+export type {
+  LogoutClient,
+  LogoutClientInternals,
+  LogoutClientOptions,
+  LogoutInput,
+  LogoutReason,
+  LogoutResult,
+} from './types.js';
+export { MAX_ERROR_BODY_BYTES } from './transport.js';
+
+/**
+ * Creates a client for the portal's Logout API.
+ *
+ * @example
+ * const client = createLogoutClient({ region: 'eu-west-1', timeoutMs: 3000 });
+ * const result = await client.logout({ accessToken });
+ * if (result.outcome === 'revoked') { ... }
+ */
+export function createLogoutClient(options: LogoutClientOptions, internals: LogoutClientInternals = {}): LogoutClient {
+  const settings = resolveClientOptions(options);
+  if (settings.newerRegion !== undefined) {
+    createWarner()(
+      'SSO_SIGNOUT_UNKNOWN_REGION',
+      `region "${settings.newerRegion}" fits an AWS partition but is newer than this package's region table; if sign-outs fail with sso_unavailable, check the name.`,
+    );
+  }
+  const now = internals.now ?? Date.now;
+  const sweep = new DeadlineSweep();
+  const dispatcher = holdDispatcher(settings);
+  const coordination = new LocalCoordination(settings.maxConnections, sweep, now);
+  const context: PolicyContext = {
+    dispatcher: dispatcher.get,
+    sweep,
+    now,
+    random: internals.random ?? Math.random,
+    quota: new RetryQuota(),
+    timeoutMs: settings.timeoutMs,
+    maxAttempts: settings.maxAttempts,
+    maxRetryAfterMs: settings.maxRetryAfterMs,
+  };
+
+  function logout(input: LogoutInput): Promise<LogoutResult> {
+    const token = checkAccessToken(input.accessToken);
+    if (token === undefined) return Promise.resolve(logoutResult({ outcome: 'not_sent', reason: 'invalid_token' }));
+    const destination = settings.destinationFor(input.region);
+    if ('refused' in destination) {
+      return Promise.resolve(logoutResult({ outcome: 'not_sent', reason: destination.refused }));
+    }
+    const { base } = destination;
+    const gate = coordination.gate(base.origin);
+    const admit = (): LogoutResult | undefined => {
+      const gated = gate.remaining();
+      if (gated > 0) return logoutResult({ outcome: 'throttled', retryAfterMs: gated, reason: 'throttle_gate' });
+      if (coordination.pending >= settings.maxPending)
+        return logoutResult({ outcome: 'unavailable', reason: 'overloaded' });
+      return undefined;
+    };
+    const key = tokenDigest(`${base.origin}${base.path}`, token);
+    return coordination.once(key, admit, () => callWithRetries(context, gate, base, token));
+  }
+
+  return {
+    logout,
+    timeoutMs: settings.timeoutMs,
+    endpointFor(sessionRegion?: string): string {
+      const destination = settings.destinationFor(sessionRegion);
+      if ('refused' in destination) {
+        throw configError('region', 'invalid_value', `${describeValue(sessionRegion)} is not an AWS region name.`);
+      }
+      return `${destination.base.origin}${destination.base.path.replace(/\/logout$/, '')}`;
+    },
+    close: () => dispatcher.close(),
+  };
+}

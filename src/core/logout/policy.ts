@@ -1,0 +1,148 @@
+// The retry policy of the SDKs' standard mode, inside one deadline, behind the portal's gate.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { attemptLogout, type Attempt, type AttemptContext } from './attempt.js';
+import { backoffMs, type RetryQuota } from './backoff.js';
+import type { PortalGate } from './portal-gate.js';
+import type { PortalBase } from './transport.js';
+import { logoutResult, type LogoutReason, type LogoutResult } from './types.js';
+
+/** The throttle window announced when the portal throttles without naming a wait. */
+export const DEFAULT_THROTTLE_WINDOW_MS = 1000;
+
+export interface PolicyContext extends AttemptContext {
+  readonly timeoutMs: number;
+  readonly maxAttempts: number;
+  readonly quota: RetryQuota;
+  readonly random: () => number;
+}
+
+/** Where one call stands between its attempts. */
+interface CallState {
+  readonly started: number;
+  readonly deadline: number;
+  attempts: number;
+  last: Attempt | undefined;
+  lastRetryCost: number | undefined;
+  /** The end of the throttle window this call's own last answer opened. */
+  ownWindowUntil: number;
+}
+
+// The gate's window after a throttled answer: the wait the portal named (a short one is honoured:
+// it asked to be called again that soon), or 1 s when it named none; the hint is already capped.
+function throttleWindow(context: PolicyContext, hintMs: number | undefined): number {
+  return Math.min(hintMs ?? DEFAULT_THROTTLE_WINDOW_MS, context.maxRetryAfterMs);
+}
+
+/** Calls Logout for one token: attempts and retries until an answer stands or the deadline comes. */
+export async function callWithRetries(
+  context: PolicyContext,
+  gate: PortalGate,
+  base: PortalBase,
+  token: string,
+): Promise<LogoutResult> {
+  const started = performance.now();
+  const state: CallState = {
+    started,
+    deadline: started + context.timeoutMs,
+    attempts: 0,
+    last: undefined,
+    lastRetryCost: undefined,
+    ownWindowUntil: 0,
+  };
+  for (let retry = 0; ; retry++) {
+    const refusal = await gate.acquire(state.deadline, state.ownWindowUntil);
+    if (refusal !== undefined) {
+      if (state.last === undefined || refusal === 'deadline') return refused(state, gate, refusal);
+      // Another call's answer closed the gate while this one waited to retry: what this call last
+      // heard stands, and it waits no longer.
+      break;
+    }
+    state.attempts++;
+    const last = await attemptBehindGate(context, gate, state, base, token);
+    const wait = nextWait(context, state, last, retry);
+    if (wait === undefined) break;
+    await sleep(wait);
+  }
+  return finish(context, state, gate);
+}
+
+async function attemptBehindGate(
+  context: PolicyContext,
+  gate: PortalGate,
+  state: CallState,
+  base: PortalBase,
+  token: string,
+): Promise<Attempt> {
+  try {
+    const last = await attemptLogout(context, base, token, state.deadline);
+    state.last = last;
+    // Closed before the slot is passed on: the next caller in line must already see it. This
+    // call's own retry may pass the window it opened; everyone else is answered at once.
+    if (last.retry === 'throttling') {
+      gate.close(throttleWindow(context, last.hintMs));
+      state.ownWindowUntil = gate.until;
+    }
+    return last;
+  } finally {
+    gate.release();
+  }
+}
+
+/** How long to wait before the next attempt, or undefined when this answer stands. */
+function nextWait(context: PolicyContext, state: CallState, last: Attempt, retry: number): number | undefined {
+  if (last.outcome === 'timeout' || last.retry === undefined || state.attempts >= context.maxAttempts) return undefined;
+  const backoff = backoffMs(retry, last.retry === 'throttling', context.random);
+  // After a named wait, the retries of every caller the portal throttled must not land together.
+  const wait = last.hintMs === undefined ? backoff : last.hintMs + backoff;
+  // Never wait past the deadline: answer now with what the portal said.
+  if (performance.now() + wait >= state.deadline) return undefined;
+  const cost = context.quota.take(last.retry === 'throttling');
+  if (cost === undefined) return undefined;
+  state.lastRetryCost = cost;
+  return wait;
+}
+
+function refused(state: CallState, gate: PortalGate, refusal: 'throttled' | 'deadline'): LogoutResult {
+  return logoutResult({
+    outcome: refusal === 'deadline' ? 'timeout' : 'throttled',
+    reason: refusal === 'deadline' ? 'deadline' : 'throttle_gate',
+    retryAfterMs: refusal === 'throttled' ? gate.remaining() : undefined,
+    attempts: state.attempts,
+    durationMs: performance.now() - state.started,
+    upstreamStatus: state.last?.answer?.status,
+    requestId: state.last?.requestId,
+  });
+}
+
+function reasonOf(last: Attempt): LogoutReason | undefined {
+  if (last.error === undefined) return undefined;
+  if (last.error.failure === 'deadline') return 'deadline';
+  return last.error.failure === 'malformed_response' ? 'malformed_response' : 'connection_error';
+}
+
+function finish(context: PolicyContext, state: CallState, gate: PortalGate): LogoutResult {
+  const last = state.last as Attempt;
+  if (last.outcome === 'revoked') context.quota.succeeded(state.lastRetryCost);
+  let retryAfterMs: number | undefined;
+  if (last.outcome === 'throttled') {
+    // The gate closed when the answer was heard (for a throttling name on a non-429 too, whose
+    // outcome may be another); the wait announced is what is left of its window.
+    gate.close(throttleWindow(context, last.hintMs));
+    retryAfterMs = gate.remaining();
+  } else if (last.outcome === 'unavailable') {
+    retryAfterMs = last.hintMs;
+  }
+  return logoutResult({
+    outcome: last.outcome,
+    upstreamStatus: last.answer?.status,
+    errorName: last.errorName,
+    message: last.message,
+    requestId: last.requestId,
+    attempts: state.attempts,
+    durationMs: performance.now() - state.started,
+    retryAfterMs,
+    reason: reasonOf(last),
+    cause: last.error,
+  });
+}

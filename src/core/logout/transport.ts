@@ -1,0 +1,220 @@
+// One Logout request on the wire: the exact request of the SDKs, bounded in time and in bytes read, never redirected.
+
+import type { Dispatcher } from 'undici';
+import type { DeadlineSweep, Expiring } from './deadlines.js';
+import { PortalRequestError } from '../errors.js';
+import { errorCodeOf } from './backoff.js';
+import { printable } from '../scrub.js';
+import { VERSION } from '../version.js';
+
+/** Error bodies are read up to this many bytes; the SDK's longest real error body is far shorter. */
+export const MAX_ERROR_BODY_BYTES = 8192;
+
+/** Where Logout goes: an origin and the operation's path on it. */
+export interface PortalBase {
+  readonly origin: string;
+  readonly path: string;
+}
+
+/** The portal's HTTP answer: status, headers by lower-case name, and the start of an error body. */
+export interface PortalAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[]>;
+  /** Empty for 2xx (its body is never read). */
+  readonly body: string;
+  /** False when the error body was longer than {@link MAX_ERROR_BODY_BYTES} and cut there. */
+  readonly complete: boolean;
+}
+
+type ParsedHeaders = Record<string, string | string[] | undefined>;
+
+// undici hands headers over by lower-case name but untrimmed; the classifier wants them without the
+// surrounding blanks HTTP does not count (as Node's parser drops them).
+function headersOf(parsed: ParsedHeaders): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    if (value === undefined) continue;
+    headers[name] = Array.isArray(value) ? value.map((v) => v.trim()) : value.trim();
+  }
+  return headers;
+}
+
+/** The part of undici's request controller this code uses (the same in undici 7 and 8). */
+interface Controller {
+  abort(reason: Error): void;
+}
+
+// Answers undici refuses as not being HTTP it can read: parser errors, broken framing (two
+// Content-Lengths, Content-Length with Transfer-Encoding, a body of the wrong length), headers over
+// its limit, impossible status codes (its internal assertion), and a 1xx it does not expect.
+const MALFORMED_CODES: ReadonlySet<string> = new Set([
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'UND_ERR_HEADERS_OVERFLOW',
+  'UND_ERR_RES_EXCEEDED_MAX_SIZE',
+  'ERR_ASSERTION',
+]);
+
+function isParseError(error: unknown): boolean {
+  const code = errorCodeOf(error);
+  if (error instanceof Error && error.name === 'HTTPParserError') return true;
+  if (code === undefined) return false;
+  if (code.startsWith('HPE_') || MALFORMED_CODES.has(code)) return true;
+  return code === 'UND_ERR_SOCKET' && error instanceof Error && /^bad (response|upgrade)/.test(error.message);
+}
+
+/**
+ * The library's own error for a failed request. The HTTP client's error is not kept: a parser error
+ * carries the raw bytes the portal sent, and those may echo the token.
+ */
+function ownError(error: unknown, token: string): PortalRequestError {
+  const code = errorCodeOf(error);
+  const detail = error instanceof Error ? printable(error.message, 200, token) : 'unknown failure';
+  if (isParseError(error)) {
+    return new PortalRequestError('malformed_response', `the portal's answer is not HTTP (${detail})`, code);
+  }
+  return new PortalRequestError('connection', `the request to the portal failed (${detail})`, code);
+}
+
+const REQUEST_HEADERS = { 'content-length': '0', 'user-agent': `sso-signout/${VERSION}` } as const;
+
+/**
+ * Sends one Logout request through undici's low-level handler interface: the status, the headers
+ * and at most {@link MAX_ERROR_BODY_BYTES} of an error body, with no stream in between. Any undici 7
+ * or 8 dispatcher does (Agent, Pool, ProxyAgent, EnvHttpProxyAgent, MockAgent). Rejects
+ * with a {@link PortalRequestError} when no HTTP answer came by `deadline` (`performance.now()`).
+ */
+export function sendLogout(
+  dispatcher: Dispatcher,
+  base: PortalBase,
+  token: string,
+  deadline: number,
+  sweep: DeadlineSweep,
+): Promise<PortalAnswer> {
+  return new Promise<PortalAnswer>((resolve, reject) => {
+    const call = new LogoutCall(token, sweep, deadline, resolve, reject);
+    try {
+      dispatcher.dispatch(
+        {
+          origin: base.origin,
+          path: base.path,
+          method: 'POST',
+          headers: { 'x-amz-sso_bearer_token': token, ...REQUEST_HEADERS },
+          body: null,
+        },
+        call,
+      );
+    } catch (error) {
+      call.fail(ownError(error, token));
+    }
+  });
+}
+
+function deadlineError(): PortalRequestError {
+  return new PortalRequestError('deadline', 'the Logout deadline was reached before the portal answered');
+}
+
+/**
+ * One call in flight, as undici's handler of `onRequestStart`, `onResponseStart`, …: undici 8 knows
+ * only this interface, and undici 7 (its Agent, Pool, ProxyAgent, EnvHttpProxyAgent, MockAgent)
+ * adapts it. It settles once: on the answer, on a failure, or at the deadline.
+ */
+class LogoutCall implements Expiring {
+  private status = 0;
+  private headers: ParsedHeaders = {};
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private controller: Controller | undefined;
+  private aborted: Error | undefined;
+  private settled = false;
+
+  constructor(
+    private readonly token: string,
+    private readonly sweep: DeadlineSweep,
+    readonly deadline: number,
+    private readonly resolve: (answer: PortalAnswer) => void,
+    private readonly reject: (error: PortalRequestError) => void,
+  ) {
+    sweep.track(this);
+  }
+
+  expire(): void {
+    // The status line of a 2xx already said the token is revoked; its (empty) body changes nothing.
+    if (this.succeeded()) this.answer(true);
+    else this.fail(deadlineError());
+    this.stop(deadlineError());
+  }
+
+  fail(error: PortalRequestError): void {
+    if (this.settle()) this.reject(error);
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller;
+    // Expired while queued for a connection: cancel it now that it can be.
+    if (this.aborted !== undefined) controller.abort(this.aborted);
+  }
+
+  onResponseStart(_controller: Controller, statusCode: number, headers: ParsedHeaders): void {
+    this.status = statusCode;
+    this.headers = headers;
+  }
+
+  onResponseData(_controller: Controller, chunk: Buffer): void {
+    if (this.succeeded()) {
+      // The status line said it all; a 2xx body (Logout's is empty) may be endless. This closes
+      // the connection.
+      this.answer(true);
+      this.stop(new Error('2xx body not read'));
+      return;
+    }
+    const room = MAX_ERROR_BODY_BYTES - this.size;
+    if (chunk.length <= room) {
+      this.chunks.push(chunk);
+      this.size += chunk.length;
+      return;
+    }
+    // Past the bound: enough of the body to classify it; the rest may be endless. This closes the
+    // connection.
+    this.chunks.push(chunk.subarray(0, room));
+    this.size += room;
+    this.answer(false);
+    this.stop(new Error('error body read up to its bound'));
+  }
+
+  onResponseEnd(): void {
+    this.answer(true);
+  }
+
+  onResponseError(_controller: Controller, error: Error): void {
+    // A 2xx status line already said the token is revoked. A 304 has no body whatever its
+    // Content-Length says (undici counts it anyway): the status line is the whole answer.
+    if (this.succeeded() || this.status === 304) this.answer(true);
+    else this.fail(ownError(error, this.token));
+  }
+
+  private succeeded(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
+
+  private settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.sweep.untrack(this);
+    return true;
+  }
+
+  private answer(complete: boolean): void {
+    if (!this.settle()) return;
+    this.resolve({
+      status: this.status,
+      headers: headersOf(this.headers),
+      body: this.succeeded() ? '' : Buffer.concat(this.chunks, this.size).toString('utf8'),
+      complete,
+    });
+  }
+
+  private stop(reason: Error): void {
+    this.aborted = reason;
+    this.controller?.abort(reason);
+  }
+}

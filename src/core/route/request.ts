@@ -1,0 +1,116 @@
+// What an adapter hands the route (the request, its session) and what it gets back (the answer).
+
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { SignOutError } from '../errors.js';
+import type { LogoutClient } from '../logout/client.js';
+import type { Warn } from '../warnings.js';
+import type { CookieToClear } from './cookies.js';
+import type { ResolvedOptions } from './options.js';
+import type { SignOutResult } from './outcomes.js';
+
+/** How the adapter found the request's session. */
+export type SessionBinding =
+  /** No session middleware ran before the route; `detail` says what the adapter saw. */
+  | { readonly kind: 'none'; readonly detail?: string | undefined }
+  /** A session object from a middleware the adapter does not know how to end. */
+  | { readonly kind: 'unknown'; readonly data: unknown }
+  | {
+      readonly kind: 'supported';
+      readonly data: unknown;
+      /**
+       * The cookies the route must clear itself (empty when the middleware clears its own), with the
+       * attributes they were set with.
+       */
+      readonly cookies: () => readonly SessionCookie[];
+      readonly end: () => Promise<void>;
+    };
+
+/**
+ * A session cookie as the adapter found it. `sessionCookieName`, when the app gives it, names it;
+ * else the name the adapter detected; else the middleware's default name.
+ */
+export interface SessionCookie extends Omit<CookieToClear, 'name'> {
+  readonly detectedName: string | undefined;
+  readonly defaultName: string;
+}
+
+/** The request as an adapter describes it to the core. */
+export interface SignOutRequest<Req> {
+  readonly native: Req;
+  readonly method: string;
+  readonly headers: IncomingHttpHeaders;
+  /**
+   * The app's own origin (`scheme://host[:port]`), trusting proxy headers only where the app does.
+   * Asked for only when a check needs it.
+   */
+  readonly origin: () => string | undefined;
+  /**
+   * When the request carries `X-Forwarded-Proto`/`-Host` that the app does not trust: how to trust
+   * them in this framework (e.g. `app.set('trust proxy', …)`). Undefined otherwise.
+   */
+  readonly untrustedProxyHint?: () => string | undefined;
+  /** Path and query the request was made to, used as the retry form's action. */
+  readonly url: string;
+  readonly query: (name: string) => unknown;
+  /**
+   * The parsed body (read on demand; `undefined` when there is none), read within `timeoutMs` when
+   * the adapter has to read it itself.
+   */
+  readonly body: (timeoutMs: number) => Promise<unknown>;
+  readonly session: SessionBinding;
+}
+
+/** One header of an answer. */
+export type AnswerHeader = readonly [name: string, value: string];
+
+/** The answer the adapter sends, or hands on (`delegate`) in error-delegation mode. */
+export interface SignOutAnswer {
+  readonly status: number;
+  readonly headers: readonly AnswerHeader[];
+  readonly body: string | undefined;
+  /** In `delegateErrors` mode: the error to hand the framework (its `headers` are the answer's). */
+  readonly delegate: SignOutError | undefined;
+  readonly result: SignOutResult;
+}
+
+// Headers other middleware may already have set, which the route adds to rather than replaces.
+const ADDED_TO: ReadonlySet<string> = new Set(['set-cookie', 'vary']);
+
+/** A framework's own calls for writing response headers (Koa's context has them as they are). */
+export interface HeaderWriter {
+  set(name: string, value: string): unknown;
+  append(name: string, value: string): unknown;
+}
+
+/** Node's response as a HeaderWriter. */
+export function nodeHeaderWriter(res: ServerResponse): HeaderWriter {
+  return {
+    set: (name, value) => res.setHeader(name, value),
+    append: (name, value) => res.appendHeader(name, value),
+  };
+}
+
+/**
+ * Writes an answer's headers: `Set-Cookie` and `Vary` are added to what the app or other
+ * middleware set, the rest are the route's.
+ */
+export function writeHeaders(headers: readonly AnswerHeader[], writer: HeaderWriter): void {
+  for (const [name, value] of headers) {
+    if (ADDED_TO.has(name)) writer.append(name, value);
+    else writer.set(name, value);
+  }
+}
+
+/** A route, as its adapter uses it. */
+export interface SignOutCore<Req> {
+  handle(request: SignOutRequest<Req>): Promise<SignOutAnswer>;
+  /**
+   * The answer to a request the route cannot serve as set up (mounted in the wrong framework): a
+   * `500` that says what to fix. Nothing is read, called or changed.
+   */
+  misconfigured(code: 'wrong_adapter', detail: string, headers: IncomingHttpHeaders, native: unknown): SignOutAnswer;
+  /** This route's once-only process warnings. */
+  readonly warn: Warn;
+  readonly client: LogoutClient;
+  readonly options: ResolvedOptions<Req>;
+}

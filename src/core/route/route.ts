@@ -1,0 +1,304 @@
+// The framework-neutral sign-out: a plain description of the request and its session in, a plain
+// answer out, in named steps: pre-checks, destination, how the session ends, token, revoke, decide,
+// end the session, answer.
+
+import type { IncomingHttpHeaders } from 'node:http';
+import { describeValue } from '../errors.js';
+import { createLogoutClient, type LogoutClient, type LogoutResult } from '../logout/client.js';
+import { createWarner, type Warn } from '../warnings.js';
+import { Answers, baseHeaders, type AnswerContext } from './answers.js';
+import { createCookieClearer, type CookieToClear } from './cookies.js';
+import { checkCrossSite } from './cross-site.js';
+import { RouteEvents, signOutEvent } from './events.js';
+import { negotiateFormat, type ResponseFormat } from './negotiate.js';
+import { decide, endsSession, localDecision, type Decision, type UpstreamReport } from './outcomes.js';
+import { resolveOptions, type ResolvedOptions } from './options.js';
+import type { AnswerHeader, SessionBinding, SignOutAnswer, SignOutCore, SignOutRequest } from './request.js';
+import { vetReturnTo } from './return-to.js';
+import { tokenFromGetter, tokenFromSession, type ReadToken } from './stored-sign-in.js';
+
+// Relative paths are vetted against this when the request names no host: only the path is kept.
+const PLACEHOLDER_ORIGIN = 'http://app.invalid';
+
+const MISSING_SESSION_DETAIL =
+  'No session was found on the request: the session middleware (express-session, cookie-session, koa-session) must be mounted before the sign-out route, or its store could not load the session. Nothing was changed. (An app without such a middleware gives both `getToken` and `endSession`.)';
+
+/** What one sign-out knows once its pre-checks have passed. */
+interface Exchange<Req> {
+  readonly request: SignOutRequest<Req>;
+  readonly format: ResponseFormat;
+  readonly headers: AnswerHeader[];
+  readonly origin: () => string;
+}
+
+type Ending = { readonly end: () => Promise<void> } | { readonly refused: Decision };
+
+/**
+ * One sign-out route. Options are checked once, when it is made; `handle` is the per-request path.
+ */
+export class SignOutRoute<Req> implements SignOutCore<Req> {
+  readonly options: ResolvedOptions<Req>;
+  readonly client: LogoutClient;
+  readonly warn: Warn = createWarner();
+  private readonly events: RouteEvents<Req>;
+  private readonly answers: Answers<Req>;
+  private readonly clearing = createCookieClearer();
+
+  constructor(rawOptions: unknown) {
+    this.options = resolveOptions<Req>(rawOptions);
+    this.client = this.options.client ?? createLogoutClient(this.options.clientOptions);
+    const hookFailed = (hook: string, error: unknown): void => {
+      const kind = error instanceof Error ? error.name : typeof error;
+      this.warn('SSO_SIGNOUT_HOOK_FAILED', `the \`${hook}\` hook threw (${kind}); ignored.`, hook);
+    };
+    this.events = new RouteEvents(this.options.onEvent, hookFailed);
+    this.answers = new Answers(this.options, this.events, hookFailed);
+  }
+
+  async handle(request: SignOutRequest<Req>): Promise<SignOutAnswer> {
+    const exchange: Exchange<Req> = {
+      request,
+      format: negotiateFormat(request.headers),
+      headers: baseHeaders(),
+      origin: this.originOnce(request),
+    };
+    const refusal = this.preCheck(exchange);
+    if (refusal !== undefined) return this.refuse(exchange, refusal);
+    const redirectTo = await this.destination(exchange);
+    const local = (decision: Decision, cause?: unknown): Promise<SignOutAnswer> =>
+      this.local(exchange, decision, redirectTo, cause);
+
+    const ending = this.ending(request);
+    if ('refused' in ending) return local(ending.refused);
+    let read: ReadToken;
+    try {
+      read = await this.readToken(request);
+    } catch (cause) {
+      return local(localDecision('session_error', 'The sign-in token could not be read from the session.'), cause);
+    }
+
+    const logout = read.kind === 'token' ? await this.client.logout(read.token) : undefined;
+    const upstream: UpstreamReport = logout?.outcome ?? 'skipped';
+    if (upstream === 'not_sent') this.warnUnusable(logout);
+    const context: AnswerContext = { headers: exchange.headers, format: exchange.format, redirectTo, upstream, logout };
+    const endLocal = await this.handOver(exchange, read, context);
+    if (endLocal) {
+      const failure = await this.endSession(request, ending.end, context);
+      if (failure !== undefined) return failure;
+    }
+    const decision = decide(upstream, logout, endLocal, exchange.format);
+    return this.reported(request, await this.answers.answer(request, decision, context), logout);
+  }
+
+  misconfigured(code: 'wrong_adapter', detail: string, headers: IncomingHttpHeaders, native: unknown): SignOutAnswer {
+    const answer = this.answers.misconfigured(code, detail, headers);
+    // The hook gets what the framework handed over: not the request type the route was made for.
+    if (this.events.listened) this.events.emit(signOutEvent(answer.result, undefined), native as Req);
+    return answer;
+  }
+
+  /** The app's own origin, worked out once and only when a check needs it. */
+  private originOnce(request: SignOutRequest<Req>): () => string {
+    let appOrigin: string | undefined;
+    return () => {
+      if (appOrigin !== undefined) return appOrigin;
+      appOrigin = request.origin() ?? PLACEHOLDER_ORIGIN;
+      const hint = request.untrustedProxyHint?.();
+      if (hint !== undefined) {
+        this.warn(
+          'SSO_SIGNOUT_UNTRUSTED_FORWARDED',
+          `a sign-out request carries X-Forwarded-Proto/-Host from a proxy the app does not trust, so its own origin is taken as ${appOrigin} and browsers behind that proxy are refused as cross-site. If the app runs behind that proxy, trust it: ${hint}.`,
+        );
+      }
+      return appOrigin;
+    };
+  }
+
+  // Step 1: checks before anything changes.
+  private preCheck({ request, origin }: Exchange<Req>): Decision | undefined {
+    const { options } = this;
+    if (!options.methods.has(request.method.toUpperCase())) {
+      const event = { type: 'refused', code: 'method_not_allowed', status: 405, method: request.method } as const;
+      this.events.emit({ ...event, reason: undefined, origin: undefined, expectedOrigin: undefined }, request.native);
+      return localDecision('method_not_allowed', `Sign out with ${options.allowHeader}.`);
+    }
+    const crossSite = checkCrossSite(request.headers, origin, options.allowedOrigins);
+    if (crossSite.ok) return undefined;
+    const sent: string | string[] | undefined = request.headers.origin;
+    const event = { type: 'refused', code: 'cross_site_request', status: 403, method: request.method } as const;
+    const seen = typeof sent === 'string' ? sent : sent?.[0];
+    this.events.emit({ ...event, reason: crossSite.reason, origin: seen, expectedOrigin: origin() }, request.native);
+    return localDecision('cross_site_request', 'Sign-out requests from other sites are refused.');
+  }
+
+  private async refuse(exchange: Exchange<Req>, refusal: Decision): Promise<SignOutAnswer> {
+    if (refusal.code === 'method_not_allowed') exchange.headers.push(['allow', this.options.allowHeader]);
+    const answer = await this.answers.answer(exchange.request, refusal, {
+      headers: exchange.headers,
+      format: exchange.format,
+      redirectTo: this.options.destination,
+      upstream: 'not_called',
+      logout: undefined,
+    });
+    this.events.publishError(answer.result.error);
+    return answer;
+  }
+
+  // Step 2: where the browser goes next.
+  private async destination({ request, origin }: Exchange<Req>): Promise<string> {
+    const { options } = this;
+    const field = options.returnToParam;
+    if (field === undefined) return options.destination;
+    const body = await request.body(this.client.timeoutMs);
+    let wanted: unknown =
+      body !== null && typeof body === 'object' ? (body as Record<string, unknown>)[field] : undefined;
+    if (wanted === undefined) wanted = request.query(field);
+    if (wanted === undefined || wanted === '') return options.destination;
+    const decision = vetReturnTo(wanted, origin(), options.allowedReturnToOrigins);
+    if (decision.ok) return decision.location;
+    const value = typeof wanted === 'string' ? wanted : describeValue(wanted);
+    this.events.emit({ type: 'return_to_rejected', reason: decision.reason, value }, request.native);
+    return options.destination;
+  }
+
+  // Step 3: how the session ends, worked out before anything is called, so a setup that cannot end
+  // it changes nothing.
+  private ending(request: SignOutRequest<Req>): Ending {
+    const { session } = request;
+    const { endSession, getToken } = this.options;
+    if (session.kind === 'none' && (endSession === undefined || getToken === undefined)) {
+      const detail = session.detail === undefined ? MISSING_SESSION_DETAIL : `${session.detail} Nothing was changed.`;
+      this.warn('SSO_SIGNOUT_SESSION_MISSING', `no session on a sign-out request. ${detail}`);
+      return { refused: localDecision('session_missing', detail) };
+    }
+    if (endSession !== undefined) {
+      return {
+        end: async () => {
+          await endSession(request.native);
+        },
+      };
+    }
+    if (session.kind === 'supported') return { end: session.end };
+    const detail = 'This app keeps sessions in a way sso-signout cannot end by itself; give the `endSession` option.';
+    return { refused: localDecision('session_unsupported', detail) };
+  }
+
+  // Step 4: the token, from the app's getter or the session.
+  private async readToken(request: SignOutRequest<Req>): Promise<ReadToken> {
+    const { getToken } = this.options;
+    if (getToken !== undefined) return tokenFromGetter(await getToken(request.native));
+    return tokenFromSession(request.session.kind === 'none' ? undefined : request.session.data);
+  }
+
+  private warnUnusable(logout: LogoutResult | undefined): void {
+    this.warn(
+      'SSO_SIGNOUT_TOKEN_UNUSABLE',
+      `a sign-in stored in a session could not be sent to IAM Identity Center (${logout?.reason ?? 'unknown'}): check what the app stores as the access token and region.`,
+    );
+  }
+
+  /**
+   * Step 6: whether the local session ends. On the failure rows it ends only with
+   * `endSessionOnFailure`, and only once `onUnrevokedToken` has taken the token.
+   */
+  private async handOver(exchange: Exchange<Req>, read: ReadToken, context: AnswerContext): Promise<boolean> {
+    const { upstream, logout } = context;
+    const endLocal = endsSession(upstream, this.options.endSessionOnFailure);
+    const failed = upstream !== 'revoked' && upstream !== 'skipped' && upstream !== 'rejected';
+    const hook = this.options.onUnrevokedToken;
+    if (!endLocal || !failed || read.kind !== 'token' || hook === undefined) return endLocal;
+    // The token outlives the session: hand it over first, and keep the session if that fails.
+    const pending = decide(upstream, logout, true, exchange.format);
+    const error = this.answers.typedError(pending, context);
+    try {
+      await hook(read.token, this.answers.resultOf(pending, context, error));
+      return true;
+    } catch (cause) {
+      this.warn(
+        'SSO_SIGNOUT_HOOK_FAILED',
+        `the \`onUnrevokedToken\` hook threw (${cause instanceof Error ? cause.name : typeof cause}); ignored.`,
+        'onUnrevokedToken',
+      );
+      return false;
+    }
+  }
+
+  // Step 7: end the session and clear its cookies; the answer when the session could not be ended.
+  private async endSession(
+    request: SignOutRequest<Req>,
+    end: () => Promise<void>,
+    context: AnswerContext,
+  ): Promise<SignOutAnswer | undefined> {
+    const cookies = this.clearingHeaders(request.session);
+    try {
+      await end();
+    } catch (cause) {
+      const detail =
+        context.upstream === 'revoked'
+          ? 'The SSO session was ended, but this app’s session could not be ended.'
+          : 'This app’s session could not be ended.';
+      const answer = await this.answers.answer(request, localDecision('session_error', detail), { ...context, cause });
+      return this.reported(request, answer, context.logout);
+    }
+    for (const cookie of cookies) context.headers.push(['set-cookie', cookie]);
+    if (this.options.clearSiteData !== undefined) context.headers.push(['clear-site-data', this.options.clearSiteData]);
+    return undefined;
+  }
+
+  /**
+   * The `Set-Cookie` values that clear the session's cookies and the app's listed ones, written
+   * before the session ends: nothing may fail after it has. A detected cookie whose name or
+   * attributes cannot be written (read from a hostile `Cookie` header, say) is skipped: no session
+   * middleware could have set it.
+   */
+  private clearingHeaders(session: SessionBinding): string[] {
+    const configured = this.options.sessionCookieName;
+    const list: CookieToClear[] = [];
+    if (session.kind === 'supported') {
+      for (const { detectedName, defaultName, ...attributes } of session.cookies()) {
+        list.push({ ...attributes, name: configured ?? detectedName ?? defaultName });
+      }
+    }
+    if (configured !== undefined && !list.some((c) => c.name === configured)) list.push({ name: configured });
+    const written: string[] = [];
+    for (const cookie of list) {
+      try {
+        written.push(this.clearing(cookie));
+      } catch {
+        // skipped, see above
+      }
+    }
+    // The app's own list was validated when the route was created.
+    for (const cookie of this.options.clearCookies) written.push(this.clearing(cookie));
+    return written;
+  }
+
+  private async local(
+    exchange: Exchange<Req>,
+    decision: Decision,
+    redirectTo: string,
+    cause: unknown,
+  ): Promise<SignOutAnswer> {
+    const context: AnswerContext = {
+      headers: exchange.headers,
+      format: exchange.format,
+      redirectTo,
+      upstream: 'not_called',
+      logout: undefined,
+      cause,
+    };
+    return this.reported(exchange.request, await this.answers.answer(exchange.request, decision, context));
+  }
+
+  // Step 8: tell about it.
+  private reported(request: SignOutRequest<Req>, answer: SignOutAnswer, logout?: LogoutResult): SignOutAnswer {
+    if (this.events.listened) this.events.emit(signOutEvent(answer.result, logout), request.native);
+    this.events.publishError(answer.result.error);
+    return answer;
+  }
+}
+
+/** Creates the framework-neutral sign-out. Options are validated here, once. */
+export function createSignOutCore<Req>(rawOptions: unknown): SignOutCore<Req> {
+  return new SignOutRoute<Req>(rawOptions);
+}

@@ -3,6 +3,7 @@
 import type { UpstreamOutcome } from '../logout/classify.js';
 import type { SignOutError, SignOutErrorCode } from '../errors.js';
 import type { LogoutResult } from '../logout/client.js';
+import { DEFAULT_THROTTLE_WINDOW_MS } from '../logout/policy.js';
 import type { ResponseFormat } from './negotiate.js';
 
 /** What the route reports about the upstream call. */
@@ -125,7 +126,7 @@ export function decide(
     signedOut,
     retryAfter:
       upstream === 'throttled'
-        ? retryAfterSeconds(logout.retryAfterMs, 1)
+        ? retryAfterSeconds(logout.retryAfterMs ?? DEFAULT_THROTTLE_WINDOW_MS, 1)
         : upstream === 'unavailable'
           ? retryAfterSeconds(logout.retryAfterMs, DEFAULT_UNAVAILABLE_RETRY_AFTER_S)
           : undefined,

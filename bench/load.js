@@ -1,10 +1,13 @@
-// Benchmark process: autocannon, one fresh signed-in session per sign-out. Prints its result as JSON.
+// Benchmark process: autocannon sending browser-shaped sign-outs, one fresh signed-in session each.
+// Prints its result as JSON.
 
 import autocannon from 'autocannon';
 import { readFileSync } from 'node:fs';
+import { browserCookies, browserSignOut } from './browser.js';
 
 const { url, path, cookiesFile, connections } = JSON.parse(process.argv[2]);
 const cookies = JSON.parse(readFileSync(cookiesFile, 'utf8'));
+const shape = browserSignOut(url, path);
 let next = 0;
 const started = performance.now();
 const result = await autocannon({
@@ -14,11 +17,10 @@ const result = await autocannon({
   timeout: 30,
   requests: [
     {
-      method: 'POST',
-      path,
+      ...shape,
       setupRequest: (request) => ({
         ...request,
-        headers: { ...request.headers, cookie: cookies[next++ % cookies.length] },
+        headers: { ...shape.headers, cookie: browserCookies(cookies[next++ % cookies.length]) },
       }),
     },
   ],

@@ -4,13 +4,24 @@ import { startFakePortal } from 'sso-signout/testing';
 
 const portal = await startFakePortal();
 portal.setDefault('ok');
+
+/** The portal's replies for a run: one reply for every call, or throttling for the first `ms`. */
+function script(message) {
+  if (message.throttleForMs === undefined) return message.reply ?? 'ok';
+  const until = performance.now() + message.throttleForMs;
+  const throttle = { kind: 'throttle', retryAfter: message.retryAfter };
+  return () => (performance.now() < until ? throttle : 'ok');
+}
+
 process.on('message', (message) => {
-  if (message.cmd === 'default') portal.setDefault(message.reply);
   if (message.cmd === 'reset') {
     portal.reset();
-    portal.setDefault(message.reply ?? 'ok');
+    portal.setDefault(script(message));
   }
-  if (message.cmd === 'count') process.send({ id: message.id, count: portal.calls.length });
-  if (message.cmd === 'close') void portal.close().then(() => process.exit(0));
+  if (message.cmd === 'stats') {
+    const byStatus = {};
+    for (const call of portal.calls) byStatus[call.status ?? 'none'] = (byStatus[call.status ?? 'none'] ?? 0) + 1;
+    process.send({ id: message.id, count: portal.calls.length, byStatus });
+  }
 });
 process.send({ url: portal.url });

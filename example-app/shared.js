@@ -1,7 +1,7 @@
 // What both example servers share: environment settings, start-up lines, and the pages they show.
 
 import { randomBytes } from 'node:crypto';
-import { createLogoutClient } from 'sso-signout';
+import { createLogoutClient, portalEndpoint } from 'sso-signout';
 import { startFakePortal } from 'sso-signout/testing';
 
 export const PREFS_COOKIE = 'portal_prefs';
@@ -38,19 +38,25 @@ export async function settingsFromEnv(env = process.env) {
 
   const portal = embedded ? await startFakePortal() : undefined;
   const signOut = embedded
-    ? { endpoint: portal.url }
+    ? // The embedded portal is on this machine: an outbound proxy in the environment must not carry it.
+      { endpoint: portal.url, proxyFromEnvironment: false }
     : {
         ...(endpoint === undefined ? {} : { endpoint }),
         ...(region === undefined ? {} : { region }),
         useFipsEndpoint: fips,
         useDualstackEndpoint: dualStack,
       };
-  // Validates the settings the way the route will, and names the endpoint Logout goes to.
+  // Validates the settings the way the route will, and names the endpoint Logout goes to
+  // (portalEndpoint for a region: a client would warn a second time about a region it does not know).
   let logoutUrl;
   try {
-    const probe = createLogoutClient(signOut);
-    logoutUrl = `${probe.endpointFor()}/logout`;
-    await probe.close();
+    if (endpoint === undefined && !embedded) {
+      logoutUrl = `${portalEndpoint(region, { useFipsEndpoint: fips, useDualstackEndpoint: dualStack })}/logout`;
+    } else {
+      const probe = createLogoutClient(signOut);
+      logoutUrl = `${probe.endpointFor()}/logout`;
+      await probe.close();
+    }
   } catch (error) {
     await portal?.close();
     throw error;
@@ -82,16 +88,31 @@ export function startLines(settings, framework, port) {
 
 /** Listens with a built app (Express or Koa), prints the start-up lines, and stops on SIGINT/SIGTERM. */
 export function serve(app, settings, framework) {
-  const server = app.listen(settings.listen.port, settings.listen.host, () => {
-    for (const line of startLines(settings, framework, server.address().port)) console.log(line);
-  });
   const stop = () => {
     server.close();
     server.closeAllConnections();
     void settings.portal?.close();
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const failed = (error) => {
+    const { host, port } = settings.listen;
+    const why =
+      error.code === 'EADDRINUSE'
+        ? `port ${port} on ${host} is in use; set PORT to another port (PORT=0 picks a free one)`
+        : error.code === 'EACCES'
+          ? `not allowed to listen on port ${port} on ${host}; set PORT to a port above 1023`
+          : `cannot listen on ${host}:${port} (${error.code ?? error.message})`;
+    console.error(`example portal: ${why}`);
+    process.exitCode = 1;
+    void settings.portal?.close();
+  };
+  // Express 5 hands a listen error to this callback; Koa (and Express 4) emit it on the server.
+  const server = app.listen(settings.listen.port, settings.listen.host, (error) => {
+    if (error) return;
+    for (const line of startLines(settings, framework, server.address().port)) console.log(line);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  server.once('error', failed);
 }
 
 /** Runs a server start function, turning a bad setting into a message and exit code 1. */
@@ -200,6 +221,15 @@ const ANSWERS = {
   error: { label: '500 Internal Server Error', reply: () => ({ kind: 'status', status: 500 }) },
   hang: { label: 'Hang: never answer (the route answers at its deadline)', reply: () => 'hang' },
   reset: { label: 'Drop the connection (as if refused)', reply: () => 'reset' },
+  proxy: {
+    label: "A proxy's 401 HTML page, naming no error (the route cannot trust it: 502)",
+    reply: () => ({
+      kind: 'status',
+      status: 401,
+      body: '<html><body>401 Authorization Required</body></html>',
+      headers: { 'content-type': 'text/html' },
+    }),
+  },
 };
 
 /** The control panel's state and pages for one embedded portal. */

@@ -10,7 +10,8 @@ import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { createApp as untypedCreateApp } from '../example-app/app.js';
 // @ts-expect-error: the example app is plain JavaScript without declarations.
 import { createKoaApp as untypedCreateKoaApp } from '../example-app/koa-app.js';
-import type { RequestListener } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { applySetCookies, cookieHeaderFrom, setCookies } from './helpers/cookies.js';
 import { sweep } from './setup/sweep.js';
 
@@ -136,6 +137,7 @@ describe.each(EXAMPLES)('example app on $name', ({ createApp, server: serverPath
         [{ answer: 'throttle', seconds: '7' }, 429, true],
         [{ answer: 'error' }, 503, true],
         [{ answer: 'reset' }, 503, true],
+        [{ answer: 'proxy' }, 502, true],
         [{ answer: 'ok' }, 303, false],
       ];
       for (const [form, status, kept] of rows) {
@@ -278,6 +280,64 @@ describe.each(EXAMPLES)('example app on $name', ({ createApp, server: serverPath
         child.kill('SIGTERM');
         await exited;
       }
+    });
+
+    it('says the port is in use, and exits 1, when it is', async () => {
+      const blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      const { port } = blocker.address() as AddressInfo;
+      try {
+        const { output, exited } = await start({ PORT: String(port) });
+        const [code] = await exited;
+        expect(code).toBe(1);
+        expect(output()).toContain(`example portal: port ${String(port)} on 127.0.0.1 is in use; set PORT`);
+        expect(output()).not.toMatch(/TypeError|at .*\.js:\d+/);
+      } finally {
+        blocker.close();
+      }
+    });
+
+    it('keeps the embedded portal off an outbound proxy the environment names', async () => {
+      // A proxy that is down: the sign-out only works if it is not used.
+      const { child, output, exited } = await start({
+        HTTP_PROXY: 'http://127.0.0.1:9',
+        HTTPS_PROXY: 'http://127.0.0.1:9',
+      });
+      try {
+        const url = /example portal \(\w+\): (http:\/\/[^\s]+)/.exec(output())?.[1] as string;
+        const signin = await fetch(new URL('/signin', url), { method: 'POST', redirect: 'manual' });
+        const cookie = signin.headers
+          .getSetCookie()
+          .map((c) => c.split(';', 1)[0])
+          .join('; ');
+        const signout = await fetch(new URL('/signout', url), {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { cookie },
+        });
+        expect(signout.status).toBe(303);
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    });
+
+    it('warns once about a region newer than its table', async () => {
+      const { child, output, exited } = await start({ SSO_REGION: 'ap-southeast-9' });
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(output().match(/SSO_SIGNOUT_UNKNOWN_REGION/g)).toHaveLength(1);
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    });
+
+    it('refuses a mistyped region with the nearest names', async () => {
+      const { output, exited } = await start({ SSO_REGION: 'eu-wset-1' });
+      const [code] = await exited;
+      expect(code).toBe(1);
+      expect(output()).toMatch(/Did you mean "eu-west-1"/);
     });
 
     it('refuses bad settings with a clear message and exit code 1', async () => {

@@ -1,5 +1,5 @@
 // The operator's proxy: with HTTPS_PROXY / HTTP_PROXY set and no dispatcher given, Logout goes
-// through it (as the AWS CLI's does), except for NO_PROXY hosts or with proxyFromEnvironment: false.
+// through the one its scheme names (as curl and the AWS CLI do), except for NO_PROXY hosts or with proxyFromEnvironment: false.
 // The proxy is a real one on loopback that tunnels CONNECT and forwards absolute-form requests, and
 // records what passed through it (kept in memory: it carries the token, as any proxy does).
 
@@ -55,6 +55,56 @@ describe('the environment’s proxy', () => {
     expect(proxy.seen.length).toBeGreaterThan(0);
     expect(proxy.seen[0]).toMatch(new RegExp(new URL(portal.url).host));
     expect(proxy.carriedLogout()).toBe(true);
+  });
+
+  it('picks the proxy by the endpoint’s scheme, as curl and the AWS CLI do', async () => {
+    // Nothing listens on port 9: only where the attempt went matters.
+    const https = (): LogoutClient => {
+      const c = createLogoutClient({ endpoint: 'https://127.0.0.1:9', timeoutMs: 1000, maxAttempts: 1 });
+      clients.push(c);
+      return c;
+    };
+    environment({ HTTP_PROXY: proxy.url });
+    expect((await https().logout({ accessToken: 'aoa-scheme' })).outcome).toBe('unavailable');
+    expect(proxy.seen).toEqual([]);
+    environment({ HTTPS_PROXY: proxy.url });
+    await https().logout({ accessToken: 'aoa-scheme' });
+    expect(proxy.seen[0]).toBe('CONNECT 127.0.0.1:9');
+    proxy.seen.length = 0;
+    // The plain-http fake portal, with only an https proxy named: direct.
+    const token = portal.issueToken();
+    expect((await client().logout({ accessToken: token })).outcome).toBe('revoked');
+    expect(proxy.seen).toEqual([]);
+  });
+
+  it('says the proxy refused the tunnel, with its status, when it answers CONNECT with 403', async () => {
+    environment({ HTTPS_PROXY: proxy.url });
+    proxy.refuseTunnels(403);
+    try {
+      const c = createLogoutClient({ endpoint: 'https://127.0.0.1:9', timeoutMs: 1000 });
+      clients.push(c);
+      const result = await c.logout({ accessToken: 'aoa-refused' });
+      expect(result).toMatchObject({ outcome: 'unavailable', reason: 'proxy_refused', attempts: 1 });
+      expect(result.cause?.message).toContain('(403)');
+      expect(result.cause?.message).not.toContain('aoa-refused');
+    } finally {
+      proxy.refuseTunnels(undefined);
+    }
+  });
+
+  it('closes within a deadline even when the proxy never answers CONNECT', async () => {
+    environment({ HTTPS_PROXY: proxy.url });
+    proxy.refuseTunnels('hang');
+    try {
+      const c = createLogoutClient({ endpoint: 'https://127.0.0.1:9', timeoutMs: 300 });
+      const result = await c.logout({ accessToken: 'aoa-hang' });
+      expect(result.outcome).toBe('timeout');
+      const started = performance.now();
+      await c.close();
+      expect(performance.now() - started).toBeLessThan(2000);
+    } finally {
+      proxy.refuseTunnels(undefined);
+    }
   });
 
   it('connects directly to a host NO_PROXY lists', async () => {

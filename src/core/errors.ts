@@ -116,11 +116,11 @@ export class SignOutError extends Error {
 }
 
 /** Why a request to the portal got no HTTP answer. */
-export type PortalRequestFailure = 'deadline' | 'connection' | 'malformed_response';
+export type PortalRequestFailure = 'deadline' | 'connection' | 'proxy_refused' | 'malformed_response';
 
 /**
- * A request to the portal that got no HTTP answer: the deadline passed, the connection failed, or
- * the bytes were not HTTP. The library's own type in place of the HTTP client's errors, which can
+ * A request to the portal that got no HTTP answer: the deadline passed, the connection failed, the
+ * outbound proxy refused the tunnel, or the bytes were not HTTP. The library's own type in place of the HTTP client's errors, which can
  * carry raw response bytes; its message is fixed text plus the system error code.
  */
 export class PortalRequestError extends Error {

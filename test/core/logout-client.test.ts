@@ -3,7 +3,13 @@
 import { inspect } from 'node:util';
 import { MockAgent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createLogoutClient, portalEndpoint, type LogoutClient, type LogoutClientOptions } from 'sso-signout';
+import {
+  createLogoutClient,
+  portalEndpoint,
+  SignOutConfigError,
+  type LogoutClient,
+  type LogoutClientOptions,
+} from 'sso-signout';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { createLogoutClient as createWithInternals } from '../../src/core/logout/client.js';
 
@@ -392,6 +398,26 @@ describe('regions', () => {
     } finally {
       process.off('warning', onWarning);
     }
+  });
+
+  it.each(['us-isof-west-1', 'eu-central-3', 'ap-east-3', 'mx-central-2', 'eusc-de-west-1'])(
+    'takes %s as a region newer than its table',
+    (region) => {
+      expect(portalEndpoint(region)).toMatch(new RegExp(`^https://portal\\.sso\\.${region}\\.`));
+    },
+  );
+
+  it.each([
+    ['eu-wset-1', 'eu-west-1'],
+    ['us-esat-1', 'us-east-1'],
+    ['eu-westt-1', 'eu-west-1'],
+    ['eu-wets-1', 'eu-west-1'],
+    ['eu-west-01', 'eu-west-1'],
+    ['ap-southest-1', 'ap-southeast-1'],
+    ['ue-west-1', 'us-west-1'],
+  ])('refuses the typo %s and suggests %s', (region, suggestion) => {
+    expect(() => createLogoutClient({ region })).toThrow(new RegExp(`Did you mean .*"${suggestion}"`));
+    expect(() => portalEndpoint(region)).toThrow(SignOutConfigError);
   });
 
   it('portalEndpoint takes the client’s option names and checks its input', () => {

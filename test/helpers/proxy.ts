@@ -11,6 +11,11 @@ export interface Proxy {
   readonly seen: string[];
   /** Whether any tunnel carried a Logout request. */
   carriedLogout(): boolean;
+  /**
+   * Answer every CONNECT with this status instead of tunnelling (as a proxy's access rules do), or
+   * never answer it (`'hang'`); `undefined` tunnels again.
+   */
+  refuseTunnels(status: number | 'hang' | undefined): void;
   close(): Promise<void>;
 }
 
@@ -18,6 +23,7 @@ export async function startProxy(): Promise<Proxy> {
   const seen: string[] = [];
   const tunnelled: string[] = [];
   const sockets = new Set<Socket>();
+  let refusal: number | 'hang' | undefined;
   const server: Server = createServer((req, res) => {
     seen.push(`${req.method ?? ''} ${req.url ?? ''}`);
     const target = new URL(req.url ?? '');
@@ -32,11 +38,22 @@ export async function startProxy(): Promise<Proxy> {
   });
   server.on('connect', (req, client: Socket) => {
     seen.push(`CONNECT ${req.url ?? ''}`);
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    if (refusal === 'hang') return;
+    if (refusal !== undefined) {
+      client.end(`HTTP/1.1 ${String(refusal)} Forbidden\r\ncontent-length: 0\r\n\r\n`);
+      return;
+    }
     const [host, port] = (req.url ?? '').split(':');
     const upstream = connect(Number(port), host, () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       client.on('data', (chunk: Buffer) => tunnelled.push(chunk.toString('latin1').split('\r\n', 1)[0] ?? ''));
       client.pipe(upstream).pipe(client);
+    });
+    // A target that cannot be reached is answered as proxies answer it.
+    upstream.on('error', () => {
+      if (client.writable) client.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n');
     });
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -51,6 +68,9 @@ export async function startProxy(): Promise<Proxy> {
     seen,
     carriedLogout: () =>
       tunnelled.some((line) => line.startsWith('POST /logout')) || seen.some((l) => l.includes('/logout')),
+    refuseTunnels(status) {
+      refusal = status;
+    },
     async close() {
       for (const s of sockets) s.destroy();
       server.closeAllConnections();

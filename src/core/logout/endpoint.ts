@@ -135,14 +135,35 @@ export const KNOWN_REGIONS: ReadonlySet<string> = new Set(PARTITIONS.flatMap((p)
 /** How a configured region stands: in the partition table, only fitting a partition's pattern, or neither. */
 export type RegionStanding = 'known' | 'newer' | 'unknown';
 
+// Region names are `{area}-{direction}-{number}`; a region newer than the table still uses an area
+// and a direction word some known region uses ("ap-southeast-9", "us-isof-west-1"), and numbers
+// without a leading zero. That is what tells a new region from a typo ("eu-wset-1", "eu-west-01").
+const REGION_PARTS = /^(.+)-([a-z]+)-([1-9]\d*)$/;
+const KNOWN_AREAS = new Set<string>();
+const KNOWN_DIRECTIONS = new Set<string>();
+for (const known of KNOWN_REGIONS) {
+  const parts = REGION_PARTS.exec(known);
+  if (parts === null) continue;
+  KNOWN_AREAS.add(parts[1] as string);
+  KNOWN_DIRECTIONS.add(parts[2] as string);
+}
+
+function plausibleNewRegion(region: string): boolean {
+  const parts = REGION_PARTS.exec(region);
+  if (parts === null || !KNOWN_AREAS.has(parts[1] as string) || !KNOWN_DIRECTIONS.has(parts[2] as string)) {
+    return false;
+  }
+  return isValidRegion(region) && PARTITIONS.some((p) => p.regionRegex.test(region));
+}
+
 export function regionStanding(region: string): RegionStanding {
   if (KNOWN_REGIONS.has(region)) return 'known';
-  return isValidRegion(region) && PARTITIONS.some((p) => p.regionRegex.test(region)) ? 'newer' : 'unknown';
+  return plausibleNewRegion(region) ? 'newer' : 'unknown';
 }
 
 /**
- * Checks a configured region: a name the partition table knows, or one that fits a partition's
- * pattern (a region newer than this package). Anything else is refused with the nearest known names,
+ * Checks a configured region: a name the partition table knows, or one shaped like a region newer
+ * than this package (a known area and direction, another number). Anything else is refused with the nearest known names,
  * since every sign-out would otherwise fail on a host that does not exist.
  */
 export function checkConfiguredRegion(option: string, region: unknown): RegionStanding {

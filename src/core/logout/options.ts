@@ -42,11 +42,18 @@ export const CLIENT_OPTION_NAMES: Readonly<Record<keyof LogoutClientOptions, tru
   dispatcher: true,
 };
 
-const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'] as const;
+// The proxy variables for each scheme, read as curl and the AWS CLI read them: an https endpoint
+// goes through HTTPS_PROXY only, a plain http one through HTTP_PROXY only.
+const PROXY_VARIABLES = {
+  'https:': ['HTTPS_PROXY', 'https_proxy'],
+  'http:': ['HTTP_PROXY', 'http_proxy'],
+} as const;
 
-/** True when the environment names a proxy for outgoing requests. */
-function environmentProxy(): boolean {
-  return PROXY_VARIABLES.some((name) => (process.env[name] ?? '') !== '');
+/** True when the environment names a proxy for the endpoint's scheme. */
+function environmentProxy(endpoint: unknown): boolean {
+  const scheme = endpoint === undefined ? 'https:' : new URL(endpoint as string | URL).protocol;
+  const names = scheme === 'http:' ? PROXY_VARIABLES['http:'] : PROXY_VARIABLES['https:'];
+  return names.some((name) => (process.env[name] ?? '') !== '');
 }
 
 function parseEndpoint(endpoint: unknown): PortalBase {
@@ -142,7 +149,7 @@ export function resolveClientOptions(options: LogoutClientOptions): ClientSettin
     maxConnections: wholeNumber('maxConnections', o.maxConnections, 16, 1, 10_000),
     maxPending: wholeNumber('maxPending', o.maxPending, 1000, 1, 1_000_000),
     maxRetryAfterMs: wholeNumber('maxRetryAfterMs', o.maxRetryAfterMs, 60_000, 1, 86_400_000),
-    proxied: booleanOption('proxyFromEnvironment', o.proxyFromEnvironment, true) && environmentProxy(),
+    proxied: booleanOption('proxyFromEnvironment', o.proxyFromEnvironment, true) && environmentProxy(o.endpoint),
     dispatcher,
     newerRegion: standing === 'newer' ? region : undefined,
   };

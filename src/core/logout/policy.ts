@@ -51,7 +51,8 @@ export async function callWithRetries(
     ownWindowUntil: 0,
   };
   for (let retry = 0; ; retry++) {
-    const refusal = await gate.acquire(state.deadline, state.ownWindowUntil);
+    const acquired = gate.acquire(state.deadline, state.ownWindowUntil);
+    const refusal = acquired instanceof Promise ? await acquired : acquired;
     if (refusal !== undefined) {
       if (state.last === undefined || refusal === 'deadline') return refused(state, gate, refusal);
       // Another call's answer closed the gate while this one waited to retry: what this call last
@@ -118,7 +119,8 @@ function refused(state: CallState, gate: PortalGate, refusal: 'throttled' | 'dea
 function reasonOf(last: Attempt): LogoutReason | undefined {
   if (last.error === undefined) return undefined;
   if (last.error.failure === 'deadline') return 'deadline';
-  return last.error.failure === 'malformed_response' ? 'malformed_response' : 'connection_error';
+  if (last.error.failure === 'malformed_response') return 'malformed_response';
+  return last.error.failure === 'proxy_refused' ? 'proxy_refused' : 'connection_error';
 }
 
 function finish(context: PolicyContext, state: CallState, gate: PortalGate): LogoutResult {

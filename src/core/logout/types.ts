@@ -59,6 +59,7 @@ export type LogoutReason =
   | 'invalid_token'
   | 'invalid_region'
   | 'connection_error'
+  | 'proxy_refused'
   | 'malformed_response'
   | 'deadline'
   | 'throttle_gate'

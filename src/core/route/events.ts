@@ -21,7 +21,7 @@ export type SignOutEvent =
       readonly upstream: UpstreamReport;
       readonly upstreamStatus: number | undefined;
       readonly errorName: string | undefined;
-      /** Why a call got no answer, or was not made: `connection_error`, `deadline`, `throttle_gate`, … */
+      /** Why a call got no answer, or was not made: `connection_error`, `proxy_refused`, `deadline`, `throttle_gate`, … */
       readonly reason: string | undefined;
       /** The low-level failure's code: `ECONNREFUSED`, `ENOTFOUND`, `UND_ERR_CONNECT_TIMEOUT`, `DEPTH_ZERO_SELF_SIGNED_CERT`, … */
       readonly causeCode: string | undefined;

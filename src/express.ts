@@ -3,9 +3,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { IncomingMessage } from 'node:http';
 import { describeValue } from './core/errors.js';
-import { readSmallBody } from './core/route/body.js';
+import { readSmallBody, type RequestBody } from './core/route/body.js';
 import { cookiePathCovers, cookiePathDetail, parseCookieHeader } from './core/route/cookies.js';
-import { originOf } from './core/route/cross-site.js';
 import type { SignOutOptions } from './core/route/options.js';
 import { nodeHeaderWriter, writeHeaders, type SessionBinding, type SignOutCore } from './core/route/request.js';
 import { createSignOutCore } from './core/route/route.js';
@@ -49,12 +48,17 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 type TrustFn = (address: string | undefined, hop: number) => boolean;
 
+/** Whether the app trusts the peer that sent this request as its proxy (`trust proxy`). */
+function trusted(req: ExpressLikeRequest): boolean {
+  const trust = req.app?.get('trust proxy fn') as TrustFn | undefined;
+  return trust?.(req.socket.remoteAddress, 0) === true;
+}
+
 // Express's own rule (Express 5's `req.host`, which Express 4 lacks): `X-Forwarded-Host` counts
 // only when the app trusts the proxy that sent it.
 function hostOf(req: ExpressLikeRequest): string | undefined {
-  const trust = req.app?.get('trust proxy fn') as TrustFn | undefined;
   const forwarded = header(req, 'x-forwarded-host');
-  if (forwarded !== undefined && trust?.(req.socket.remoteAddress, 0) === true) {
+  if (forwarded !== undefined && trusted(req)) {
     const first = forwarded.split(',', 1)[0]?.trim();
     if (first !== undefined && first !== '') return first;
   }
@@ -80,6 +84,22 @@ const SIGNED_VALUE = /^s:(.+)\.[A-Za-z0-9+/]{43}$/;
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
+ * The name of the cookie holding this session's signed value, found without parsing the whole
+ * header: `name=s%3A<id>.` (or `s:` unencoded), the name ending at the `=` and starting after the
+ * cookie before it. The id is express-session's own, read from a cookie whose signature it
+ * checked. Undefined when the header does not hold it so.
+ */
+function cookieNameHolding(cookieHeader: string, sessionId: string): string | undefined {
+  for (const prefix of [`=s%3A${sessionId}.`, `=s:${sessionId}.`]) {
+    const at = cookieHeader.indexOf(prefix);
+    if (at <= 0) continue;
+    const name = cookieHeader.slice(cookieHeader.lastIndexOf(';', at) + 1, at).trim();
+    if (COOKIE_NAME.test(name)) return name;
+  }
+  return undefined;
+}
+
+/**
  * express-session does not expose its cookie's name: it is the request cookie whose signed value
  * holds this session's id, or failing that the only cookie signed the express-session way (a stale
  * cookie the store no longer knows). Values are compared parsed and decoded, so ids of any
@@ -88,6 +108,9 @@ const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 function expressSessionCookieName(req: ExpressLikeRequest): string | undefined {
   const cookieHeader = header(req, 'cookie');
   if (cookieHeader === undefined) return undefined;
+  // The common case, found in the header as it is: every sign-out of a live session.
+  const direct = req.sessionID === undefined ? undefined : cookieNameHolding(cookieHeader, req.sessionID);
+  if (direct !== undefined) return direct;
   const signed: string[] = [];
   for (const [name, value] of Object.entries(parseCookieHeader(cookieHeader))) {
     // A name no server can set is not the session's (and could not be written back to clear it).
@@ -160,11 +183,11 @@ function queryValue(req: ExpressLikeRequest, name: string): unknown {
 
 // body-parser (Express 4) sets `req.body = {}` even for a type it did not parse, leaving the stream
 // unread: such a body is read here, like a body no parser touched.
-function bodyOf(req: ExpressLikeRequest, timeoutMs: number): Promise<unknown> {
+function bodyOf(req: ExpressLikeRequest, timeoutMs: number): Promise<RequestBody | undefined> {
   const parsed = req.body;
   const empty = parsed !== null && typeof parsed === 'object' && Object.keys(parsed).length === 0;
-  if (parsed !== undefined && !empty) return Promise.resolve(parsed);
-  return readSmallBody(req, timeoutMs).then((read) => read ?? parsed);
+  if (parsed !== undefined && !empty) return Promise.resolve({ parsed });
+  return readSmallBody(req, timeoutMs).then((read) => read ?? (parsed === undefined ? undefined : { parsed }));
 }
 
 /** What Koa hands a middleware: a context holding Node's request and response. */
@@ -207,12 +230,42 @@ const NOT_ROUTED =
  * `router.post(…)`), or `app.use('/signout', …)` for that exact path. Mounted with no path, the
  * middleware would see every request of the app; it must sign nobody out then.
  */
-function routedHere(req: ExpressLikeRequest, self: unknown): boolean {
+function routing(req: ExpressLikeRequest, self: unknown): 'here' | 'below' | 'unrouted' {
   // `req.route` stays set after a route calls next() (a catch-all `app.all('*', …)` before us): it
   // counts only when the route is one that lists this middleware.
   const stack: unknown = (req.route as { stack?: unknown } | undefined)?.stack;
-  if (Array.isArray(stack) && stack.some((layer: { handle?: unknown }) => layer.handle === self)) return true;
-  return typeof req.baseUrl === 'string' && req.baseUrl !== '' && req.path === '/';
+  if (Array.isArray(stack) && stack.some((layer: { handle?: unknown }) => layer.handle === self)) return 'here';
+  if (typeof req.baseUrl !== 'string' || req.baseUrl === '') return 'unrouted';
+  if (req.path === '/') return 'here';
+  // A request below the mount path (`/signout/x` for `app.use('/signout', …)`) is simply not this
+  // route's; but a router's `use` without a path, in a router mounted on `/auth`, sees every
+  // request under `/auth`: that is the route mounted without a path.
+  return mountedWithoutPath(req, self) ? 'unrouted' : 'below';
+}
+
+interface RouterLayer {
+  readonly handle?: { readonly stack?: unknown };
+  /** Express 5 (router 2): mounted on "/" by `use` without a path. */
+  readonly slash?: boolean;
+  /** Express 4: the same. */
+  readonly regexp?: { readonly fast_slash?: boolean };
+}
+
+/** Whether the app's routers hold this middleware in a layer `use` made without a path. */
+function mountedWithoutPath(req: ExpressLikeRequest, self: unknown): boolean {
+  const app = req.app as { _router?: { stack?: unknown }; router?: { stack?: unknown } } | undefined;
+  // Express 4 keeps its router in `_router` (its `app.router` throws); Express 5 in `router`.
+  const find = (stack: unknown, depth: number): RouterLayer | undefined => {
+    if (!Array.isArray(stack) || depth > 8) return undefined;
+    for (const layer of stack as RouterLayer[]) {
+      if (layer.handle === self) return layer;
+      const inner = find(layer.handle?.stack, depth + 1);
+      if (inner !== undefined) return inner;
+    }
+    return undefined;
+  };
+  const layer = find((app?._router ?? app?.router)?.stack, 0);
+  return layer !== undefined && (layer.slash === true || layer.regexp?.fast_slash === true);
 }
 
 /** The path of the request as the browser sent it (the mount path included), without the query. */
@@ -227,8 +280,7 @@ function untrustedProxyHint(req: ExpressLikeRequest): string | undefined {
   if (header(req, 'x-forwarded-proto') === undefined && header(req, 'x-forwarded-host') === undefined) {
     return undefined;
   }
-  const trust = req.app?.get('trust proxy fn') as TrustFn | undefined;
-  return trust?.(req.socket.remoteAddress, 0) === true
+  return trusted(req)
     ? undefined
     : "app.set('trust proxy', …) with the proxy's address or hop count (see Express's \"behind proxies\" guide)";
 }
@@ -261,18 +313,19 @@ export function ssoSignOut<Req extends Request = Request>(
       return;
     }
     const req = native as unknown as ExpressLikeRequest;
-    if (!routedHere(req, signOutMiddleware)) {
-      core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_ROUTED);
+    const routed = routing(req, signOutMiddleware);
+    if (routed !== 'here') {
+      if (routed === 'unrouted') core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_ROUTED);
       next();
       return;
     }
-    let bodyRead: Promise<unknown> | undefined;
+    let bodyRead: Promise<RequestBody | undefined> | undefined;
     core
       .handle({
         native,
         method: req.method ?? 'GET',
         headers: req.headers,
-        origin: () => originOf(req.protocol, hostOf(req)),
+        address: () => ({ protocol: req.protocol, host: hostOf(req) }),
         untrustedProxyHint: () => untrustedProxyHint(req),
         url: req.originalUrl ?? req.url ?? '/',
         query: (name) => queryValue(req, name),
@@ -285,7 +338,9 @@ export function ssoSignOut<Req extends Request = Request>(
           next(answer.delegate);
           return;
         }
-        res.statusCode = answer.status;
+        // The head written before the end: Node then sends it straight out, where an implicit head
+        // is corked and flushed, which costs more on every sign-out.
+        res.writeHead(answer.status);
         res.end(answer.body);
       })
       .catch(next);

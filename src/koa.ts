@@ -2,9 +2,8 @@
 
 import type { Context, Next } from 'koa';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readSmallBody } from './core/route/body.js';
+import { readSmallBody, type RequestBody } from './core/route/body.js';
 import { cookiePathCovers, cookiePathDetail } from './core/route/cookies.js';
-import { originOf } from './core/route/cross-site.js';
 import type { SignOutOptions } from './core/route/options.js';
 import { nodeHeaderWriter, writeHeaders, type SessionBinding, type SignOutCore } from './core/route/request.js';
 import { createSignOutCore } from './core/route/route.js';
@@ -118,9 +117,9 @@ function queryValue(ctx: KoaLikeContext, name: string): unknown {
   return query !== null && typeof query === 'object' ? (query as Record<string, unknown>)[name] : undefined;
 }
 
-function bodyOf(ctx: KoaLikeContext, timeoutMs: number): Promise<unknown> {
+function bodyOf(ctx: KoaLikeContext, timeoutMs: number): Promise<RequestBody | undefined> {
   const parsed = ctx.request.body;
-  return parsed === undefined ? readSmallBody(ctx.req, timeoutMs) : Promise.resolve(parsed);
+  return parsed === undefined ? readSmallBody(ctx.req, timeoutMs) : Promise.resolve({ parsed });
 }
 
 function looksLikeContext(value: unknown): boolean {
@@ -215,12 +214,12 @@ export function ssoSignOut<Ctx extends Context = Context>(options?: KoaSignOutOp
       await next();
       return;
     }
-    let bodyRead: Promise<unknown> | undefined;
+    let bodyRead: Promise<RequestBody | undefined> | undefined;
     const answer = await core.handle({
       native,
       method: ctx.method,
       headers: ctx.req.headers,
-      origin: () => originOf(ctx.protocol, ctx.host),
+      address: () => ({ protocol: ctx.protocol, host: ctx.host }),
       untrustedProxyHint: () =>
         ctx.app.proxy ||
         (ctx.req.headers['x-forwarded-proto'] === undefined && ctx.req.headers['x-forwarded-host'] === undefined)

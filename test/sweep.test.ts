@@ -24,7 +24,7 @@ it('records every event, every typed error and written output for the end-of-run
     native: null,
     method: 'POST',
     headers: { 'x-marker': marker },
-    origin: () => 'https://portal.example.com',
+    address: () => ({ protocol: 'https', host: 'portal.example.com' }),
     url: '/signout',
     query: () => undefined,
     body: () => Promise.resolve(undefined),

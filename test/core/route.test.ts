@@ -18,7 +18,7 @@ function plainRequest(overrides: Partial<SignOutRequest<null>> = {}): SignOutReq
     native: null,
     method: 'POST',
     headers: {},
-    origin: () => 'https://portal.example.com',
+    address: () => ({ protocol: 'https', host: 'portal.example.com' }),
     url: '/signout',
     query: () => undefined,
     body: () => Promise.resolve(undefined),
@@ -74,9 +74,13 @@ describe('sign-out core', () => {
 
   it('vets relative destinations even when the request names no host', async () => {
     const core = createSignOutCore<null>({ endpoint: portal.url });
-    const answer = await core.handle(plainRequest({ origin: () => undefined, query: () => '/next' }));
+    const answer = await core.handle(
+      plainRequest({ address: () => ({ protocol: 'http', host: undefined }), query: () => '/next' }),
+    );
     expect(answer.headers).toContainEqual(['location', '/next']);
-    const refused = await core.handle(plainRequest({ origin: () => undefined, query: () => '//evil.example' }));
+    const refused = await core.handle(
+      plainRequest({ address: () => ({ protocol: 'http', host: undefined }), query: () => '//evil.example' }),
+    );
     expect(refused.headers).toContainEqual(['location', '/']);
     await core.client.close();
   });

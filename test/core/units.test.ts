@@ -4,7 +4,7 @@ import { inspect } from 'node:util';
 import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
-import { readSmallBody } from '../../src/core/route/body.js';
+import { MAX_BODY_BYTES, parseBody, readSmallBody } from '../../src/core/route/body.js';
 import { MemoryStore } from 'express-session';
 import { createLogoutClient, guardSessionStore, SignOutConfigError, SignOutError, ssoSignOut } from 'sso-signout';
 import { clearingHeader } from '../../src/core/route/cookies.js';
@@ -315,24 +315,47 @@ describe('recent results', () => {
     expect(tokenDigest('https://other/logout', 'aoa-secret-token-value')).not.toBe(key);
   });
 
-  it('forgets entries after their time and sweeps the expired ones on the next write', () => {
+  it('remembers an entry for at least half its time and at most its time', () => {
     let now = 0;
     const memory = new RecentResults<string>(60_000, 1000, () => now);
-    for (let i = 0; i < 500; i++) memory.set(`k${String(i)}`, 'revoked');
-    expect(memory.size).toBe(500);
+    for (let i = 0; i < 400; i++) memory.set(`k${String(i)}`, 'revoked');
+    expect(memory.size).toBe(400);
+    now = 29_999;
     expect(memory.get('k1')).toBe('revoked');
-    now = 60_001;
-    expect(memory.get('k2')).toBeUndefined();
+    now = 30_000;
+    memory.set('late', 'revoked');
+    expect(memory.get('k1')).toBe('revoked');
+    expect(memory.get('late')).toBe('revoked');
+    now = 59_999;
+    expect(memory.get('k1')).toBe('revoked');
+    now = 60_000;
+    expect(memory.get('k1')).toBeUndefined();
+    expect(memory.get('late')).toBe('revoked');
+    now = 90_000;
+    expect(memory.get('late')).toBeUndefined();
+    expect(memory.size).toBe(0);
+    now = 200_000;
     memory.set('fresh', 'revoked');
     expect(memory.size).toBe(1);
   });
 
-  it('holds at most its bound, dropping the oldest', () => {
-    const memory = new RecentResults<string>(60_000, 3, () => 0);
-    for (const k of ['a', 'b', 'c', 'd']) memory.set(k, k);
-    expect(memory.size).toBe(3);
+  it('holds at most its bound, dropping the oldest generation', () => {
+    const memory = new RecentResults<string>(60_000, 4, () => 0);
+    for (const k of ['a', 'b', 'c', 'd', 'e']) memory.set(k, k);
+    expect(memory.size).toBeLessThanOrEqual(4);
     expect(memory.get('a')).toBeUndefined();
-    expect(memory.get('d')).toBe('d');
+    expect(memory.get('e')).toBe('e');
+    for (let i = 0; i < 1000; i++) memory.set(`x${String(i)}`, 'x');
+    expect(memory.size).toBeLessThanOrEqual(4);
+  });
+
+  it('answers a rewritten key with its newest result', () => {
+    const memory = new RecentResults<string>(60_000, 4, () => 0);
+    memory.set('a', 'first');
+    memory.set('b', 'b');
+    memory.set('c', 'c');
+    memory.set('a', 'second');
+    expect(memory.get('a')).toBe('second');
   });
 });
 
@@ -373,6 +396,45 @@ describe('session regions', () => {
 });
 
 describe('reading a form body', () => {
+  /** A request whose whole body has arrived, as Node holds it once it has parsed the message. */
+  function arrived(body: string, contentType: string): IncomingMessage {
+    const stream = new PassThrough();
+    stream.end(body);
+    return Object.assign(stream, {
+      headers: { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)) },
+      complete: true,
+    }) as unknown as IncomingMessage;
+  }
+
+  it.each([
+    ['application/x-www-form-urlencoded', 'form'],
+    ['Application/X-WWW-Form-Urlencoded; charset=UTF-8', 'form'],
+    ['application/json', 'json'],
+  ])('reads an arrived %s body in one go, as %s', async (contentType, type) => {
+    const req = arrived('return_to=%2Fa', contentType);
+    expect(await readSmallBody(req)).toEqual({ type, text: 'return_to=%2Fa' });
+    // Read once: a second reader finds it consumed.
+    expect(await readSmallBody(req)).toBeUndefined();
+  });
+
+  it('leaves other types, bodies over the bound and consumed streams alone', async () => {
+    expect(await readSmallBody(arrived('a=1', 'text/plain'))).toBeUndefined();
+    expect(
+      await readSmallBody(arrived('a'.repeat(MAX_BODY_BYTES + 1), 'application/x-www-form-urlencoded')),
+    ).toBeUndefined();
+    const consumed = arrived('a=1', 'application/x-www-form-urlencoded');
+    consumed.read();
+    expect(await readSmallBody(consumed)).toBeUndefined();
+  });
+
+  it('parses forms as browsers write them and JSON objects only', () => {
+    expect(parseBody({ type: 'form', text: 'return_to=%2Fa+b&x=1&x=2' })).toEqual({ return_to: '/a b', x: ['1', '2'] });
+    expect(Object.getPrototypeOf(parseBody({ type: 'form', text: '__proto__=x' }))).toBeNull();
+    expect(parseBody({ type: 'json', text: '{"return_to":"/a"}' })).toEqual({ return_to: '/a' });
+    expect(parseBody({ type: 'json', text: '["/a"]' })).toBeUndefined();
+    expect(parseBody({ type: 'json', text: '{"return_to":' })).toBeUndefined();
+  });
+
   it('gives up within the route’s deadline, not a fixed 5 s, on a body that dribbles', async () => {
     vi.useFakeTimers();
     try {

@@ -62,7 +62,9 @@ export async function attemptLogout(
 ): Promise<Attempt> {
   let answer: PortalAnswer;
   try {
-    answer = await sendLogout(await context.dispatcher(), base, token, deadline, context.sweep);
+    const ready = context.dispatcher();
+    const dispatcher = ready instanceof Promise ? await ready : ready;
+    answer = await sendLogout(dispatcher, base, token, deadline, context.sweep);
   } catch (error) {
     return failed(error);
   }

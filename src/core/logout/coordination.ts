@@ -68,15 +68,19 @@ export class LocalCoordination implements Coordination {
     if (known !== undefined) return Promise.resolve({ ...known, attempts: 0, durationMs: 0, shared: true });
     const refused = admit();
     if (refused !== undefined) return Promise.resolve(refused);
-    const pending = call().then((r) => {
-      if (worthRemembering(r)) this.recent.set(key, { ...r, cause: undefined });
-      return r;
-    });
+    const pending = call().then(
+      (r) => {
+        this.inFlight.delete(key);
+        // Kept without its cause (an error object is worth nothing to the next caller, and holds memory).
+        if (worthRemembering(r)) this.recent.set(key, r.cause === undefined ? r : { ...r, cause: undefined });
+        return r;
+      },
+      (error: unknown) => {
+        this.inFlight.delete(key);
+        throw error;
+      },
+    );
     this.inFlight.set(key, pending);
-    const cleanup = (): void => {
-      this.inFlight.delete(key);
-    };
-    pending.then(cleanup, cleanup);
     return pending;
   }
 }

@@ -48,16 +48,18 @@ export class PortalGate {
   }
 
   /**
-   * Waits for a connection slot. Resolves `undefined` when the attempt may go out (then call
+   * Waits for a connection slot. Gives (at once, or through a promise when it must wait)
+   * `undefined` when the attempt may go out (then call
    * `release()` when it ends), or why it may not. `ownWindowUntil`: a retry may pass the end of the
    * window its own answer opened, so a clock tick early does not cost it its turn.
    */
-  acquire(deadline: number, ownWindowUntil = 0): Promise<GateRefusal | undefined> {
-    if (this.closedUntil > ownWindowUntil && this.remaining() > 0) return Promise.resolve('throttled');
-    if (performance.now() >= deadline) return Promise.resolve('deadline');
+  acquire(deadline: number, ownWindowUntil = 0): GateRefusal | undefined | Promise<GateRefusal | undefined> {
+    // Answered at once when it can be (the usual case: a free slot), so no promise is made for it.
+    if (this.closedUntil > ownWindowUntil && this.remaining() > 0) return 'throttled';
+    if (performance.now() >= deadline) return 'deadline';
     if (this.busy < this.slots) {
       this.busy++;
-      return Promise.resolve(undefined);
+      return undefined;
     }
     return new Promise((resolve) => {
       const waiter: Waiter = {

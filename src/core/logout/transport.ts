@@ -54,6 +54,9 @@ const MALFORMED_CODES: ReadonlySet<string> = new Set([
   'ERR_ASSERTION',
 ]);
 
+// undici's ProxyAgent, when the proxy answers CONNECT with anything but 200.
+const PROXY_REFUSED = /^Proxy response \((\d{3})\) !== 200 when HTTP Tunneling/;
+
 function isParseError(error: unknown): boolean {
   const code = errorCodeOf(error);
   if (error instanceof Error && error.name === 'HTTPParserError') return true;
@@ -71,6 +74,15 @@ function ownError(error: unknown, token: string): PortalRequestError {
   const detail = error instanceof Error ? printable(error.message, 200, token) : 'unknown failure';
   if (isParseError(error)) {
     return new PortalRequestError('malformed_response', `the portal's answer is not HTTP (${detail})`, code);
+  }
+  const refused = error instanceof Error ? PROXY_REFUSED.exec(error.message) : null;
+  if (refused !== null) {
+    const status = refused[1] as string;
+    return new PortalRequestError(
+      'proxy_refused',
+      `the outbound proxy refused the tunnel to the portal (${status})`,
+      code,
+    );
   }
   return new PortalRequestError('connection', `the request to the portal failed (${detail})`, code);
 }
@@ -109,6 +121,12 @@ export function sendLogout(
   });
 }
 
+// Why a request is cut short, given to undici's abort. Made once: a stack trace per call is costly,
+// and these never reach anyone (the call has already settled when they are used).
+const BODY_NOT_READ = new Error('2xx body not read');
+const BODY_CUT = new Error('error body read up to its bound');
+const DEADLINE_REACHED = new Error('the Logout deadline was reached');
+
 function deadlineError(): PortalRequestError {
   return new PortalRequestError('deadline', 'the Logout deadline was reached before the portal answered');
 }
@@ -141,7 +159,7 @@ class LogoutCall implements Expiring {
     // The status line of a 2xx already said the token is revoked; its (empty) body changes nothing.
     if (this.succeeded()) this.answer(true);
     else this.fail(deadlineError());
-    this.stop(deadlineError());
+    this.stop(DEADLINE_REACHED);
   }
 
   fail(error: PortalRequestError): void {
@@ -162,9 +180,9 @@ class LogoutCall implements Expiring {
   onResponseData(_controller: Controller, chunk: Buffer): void {
     if (this.succeeded()) {
       // The status line said it all; a 2xx body (Logout's is empty) may be endless. This closes
-      // the connection.
+      // the connection (an empty chunk needs no closing).
       this.answer(true);
-      this.stop(new Error('2xx body not read'));
+      if (chunk.length > 0) this.stop(BODY_NOT_READ);
       return;
     }
     const room = MAX_ERROR_BODY_BYTES - this.size;
@@ -178,7 +196,7 @@ class LogoutCall implements Expiring {
     this.chunks.push(chunk.subarray(0, room));
     this.size += room;
     this.answer(false);
-    this.stop(new Error('error body read up to its bound'));
+    this.stop(BODY_CUT);
   }
 
   onResponseEnd(): void {

@@ -1,6 +1,7 @@
 // Builds the Set-Cookie headers that delete cookies, with the attributes they were set with.
 
 import { lazyDependency } from '../lazy-require.js';
+import { BoundedMemo } from './memo.js';
 import { configError } from '../validate.js';
 
 const cookieModule = lazyDependency('cookie');
@@ -35,22 +36,44 @@ export function clearingHeader(cookie: CookieToClear): string {
 
 const MEMO_MAX = 256;
 
+/** A cookie's attributes, without its name. */
+export type CookieAttributes = Omit<CookieToClear, 'name'>;
+
+function sameCookie(a: CookieToClear, name: string, b: CookieAttributes): boolean {
+  return (
+    a.name === name &&
+    a.path === b.path &&
+    a.domain === b.domain &&
+    a.secure === b.secure &&
+    a.httpOnly === b.httpOnly &&
+    a.sameSite === b.sameSite &&
+    a.partitioned === b.partitioned
+  );
+}
+
 /**
  * {@link clearingHeader} remembered per route: an app clears the same one or two cookies with the
- * same attributes on every sign-out.
+ * same attributes on every sign-out, so the last one is compared field by field before anything
+ * is built, and the others are looked up by a key.
  */
-export function createCookieClearer(): (cookie: CookieToClear) => string {
-  const written = new Map<string, string>();
-  return (cookie) => {
-    const key = `${cookie.name}\u0000${String(cookie.path)}\u0000${String(cookie.domain)}\u0000${String(cookie.secure)}\u0000${String(cookie.httpOnly)}\u0000${String(cookie.sameSite)}\u0000${String(cookie.partitioned)}`;
-    let header = written.get(key);
-    if (header === undefined) {
-      header = serialiseClearing(cookie);
-      if (written.size >= MEMO_MAX) written.clear();
-      written.set(key, header);
-    }
+export function createCookieClearer(): (name: string, attributes: CookieAttributes) => string {
+  const written = new BoundedMemo<string>(MEMO_MAX);
+  let last: { cookie: CookieToClear; header: string } | undefined;
+  return (name, attributes) => {
+    if (last !== undefined && sameCookie(last.cookie, name, attributes)) return last.header;
+    const { path, domain, secure, httpOnly, sameSite, partitioned } = attributes;
+    const cookie: CookieToClear = { name, path, domain, secure, httpOnly, sameSite, partitioned };
+    const header = written.get(clearingKey(cookie), () => serialiseClearing(cookie));
+    last = { cookie, header };
     return header;
   };
+}
+
+// Everything the Set-Cookie value depends on, in one short string.
+function clearingKey(cookie: CookieToClear): string {
+  const flags =
+    (cookie.secure === true ? 1 : 0) | (cookie.httpOnly === true ? 2 : 0) | (cookie.partitioned === true ? 4 : 0);
+  return `${cookie.name};${cookie.path ?? ''};${cookie.domain ?? ''};${String(cookie.sameSite)};${String(flags)}`;
 }
 
 function serialiseClearing(cookie: CookieToClear): string {

@@ -21,6 +21,7 @@ export function checkCrossSite(
   headers: IncomingHttpHeaders,
   appOrigin: () => string,
   allowedOrigins: ReadonlySet<string>,
+  normalise: (origin: string) => string | undefined = normaliseOrigin,
 ): CrossSiteVerdict {
   const site = single(headers['sec-fetch-site'])?.trim().toLowerCase();
   if (site === 'cross-site') return { ok: false, reason: 'sec_fetch_site' };
@@ -36,15 +37,20 @@ export function checkCrossSite(
     // and data: documents also send "null", but they are always `cross-site`.
     return site === 'same-origin' ? { ok: true } : { ok: false, reason: 'origin_null' };
   }
-  let normalised: string;
-  try {
-    normalised = new URL(origin).origin;
-  } catch {
-    return { ok: false, reason: 'origin_invalid' };
-  }
-  if (normalised === 'null') return { ok: false, reason: 'origin_invalid' };
+  const normalised = normalise(origin);
+  if (normalised === undefined) return { ok: false, reason: 'origin_invalid' };
   if (normalised === appOrigin() || allowedOrigins.has(normalised)) return { ok: true };
   return { ok: false, reason: 'origin_mismatch' };
+}
+
+/** An `Origin` header as the WHATWG URL parser serialises its origin, or undefined if it has none. */
+export function normaliseOrigin(origin: string): string | undefined {
+  try {
+    const normalised = new URL(origin).origin;
+    return normalised === 'null' ? undefined : normalised;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `scheme://host[:port]` normalised as browsers send it in `Origin` (default ports dropped). */

@@ -4,6 +4,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { SignOutError } from '../errors.js';
 import type { LogoutClient } from '../logout/client.js';
 import type { Warn } from '../warnings.js';
+import type { RequestBody } from './body.js';
 import type { CookieToClear } from './cookies.js';
 import type { ResolvedOptions } from './options.js';
 import type { SignOutResult } from './outcomes.js';
@@ -40,10 +41,10 @@ export interface SignOutRequest<Req> {
   readonly method: string;
   readonly headers: IncomingHttpHeaders;
   /**
-   * The app's own origin (`scheme://host[:port]`), trusting proxy headers only where the app does.
-   * Asked for only when a check needs it.
+   * The scheme and `Host` the request was made to (the app's own origin), trusting proxy headers
+   * only where the app does. Asked for only when a check needs it.
    */
-  readonly origin: () => string | undefined;
+  readonly address: () => { readonly protocol: string; readonly host: string | undefined };
   /**
    * When the request carries `X-Forwarded-Proto`/`-Host` that the app does not trust: how to trust
    * them in this framework (e.g. `app.set('trust proxy', …)`). Undefined otherwise.
@@ -53,10 +54,10 @@ export interface SignOutRequest<Req> {
   readonly url: string;
   readonly query: (name: string) => unknown;
   /**
-   * The parsed body (read on demand; `undefined` when there is none), read within `timeoutMs` when
-   * the adapter has to read it itself.
+   * The body (read on demand; `undefined` when there is none): as the app's body parser left it,
+   * or as text the route parses, read within `timeoutMs`.
    */
-  readonly body: (timeoutMs: number) => Promise<unknown>;
+  readonly body: (timeoutMs: number) => Promise<RequestBody | undefined>;
   readonly session: SessionBinding;
 }
 

@@ -7,14 +7,16 @@ import { describeValue } from '../errors.js';
 import { createLogoutClient, type LogoutClient, type LogoutResult } from '../logout/client.js';
 import { createWarner, type Warn } from '../warnings.js';
 import { Answers, baseHeaders, type AnswerContext } from './answers.js';
-import { createCookieClearer, type CookieToClear } from './cookies.js';
-import { checkCrossSite } from './cross-site.js';
+import { clearingHeader, createCookieClearer } from './cookies.js';
+import { checkCrossSite, normaliseOrigin, originOf } from './cross-site.js';
 import { RouteEvents, signOutEvent } from './events.js';
 import { negotiateFormat, type ResponseFormat } from './negotiate.js';
 import { decide, endsSession, localDecision, type Decision, type UpstreamReport } from './outcomes.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import type { AnswerHeader, SessionBinding, SignOutAnswer, SignOutCore, SignOutRequest } from './request.js';
-import { vetReturnTo } from './return-to.js';
+import { parseBody } from './body.js';
+import { BoundedMemo } from './memo.js';
+import { vetReturnTo, type ReturnToDecision } from './return-to.js';
 import { tokenFromGetter, tokenFromSession, type ReadToken } from './stored-sign-in.js';
 
 // Relative paths are vetted against this when the request names no host: only the path is kept.
@@ -31,6 +33,29 @@ interface Exchange<Req> {
   readonly origin: () => string;
 }
 
+function formatFor(accept: string): ResponseFormat {
+  return negotiateFormat({ accept });
+}
+
+/** The app's origin for a `protocol://host` key. */
+function appOriginOf(key: string): string {
+  const at = key.indexOf('://');
+  return originOf(key.slice(0, at), key.slice(at + 3)) ?? PLACEHOLDER_ORIGIN;
+}
+
+// Bodies longer than this are parsed every time: what is remembered stays small.
+const MAX_REMEMBERED_BODY = 1024;
+
+/** A body keyed `type \n text`, parsed; null when it is malformed. */
+function parseKeyedBody(key: string): object | null {
+  const at = key.indexOf('\n');
+  return parseBody({ type: key.slice(0, at) as 'form' | 'json', text: key.slice(at + 1) }) ?? null;
+}
+
+function normaliseOrNull(sent: string): string | null {
+  return normaliseOrigin(sent) ?? null;
+}
+
 type Ending = { readonly end: () => Promise<void> } | { readonly refused: Decision };
 
 /**
@@ -43,6 +68,23 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   private readonly events: RouteEvents<Req>;
   private readonly answers: Answers<Req>;
   private readonly clearing = createCookieClearer();
+  private readonly listedCookies: readonly string[];
+  // What browsers send again and again, worked out once: the Accept header's format, the app's
+  // origin, the Origin header's origin, the return_to's Location. Each is a URL parse or a
+  // negotiation that showed in the profile of browser-shaped sign-outs.
+  private readonly formats = new BoundedMemo<ResponseFormat>(64);
+  private readonly appOrigins = new BoundedMemo<string>(64);
+  private readonly sentOrigins = new BoundedMemo<string | null>(256);
+  private readonly returnTos = new BoundedMemo<ReturnToDecision>(256);
+  private readonly bodies = new BoundedMemo<object | null>(256);
+  /** An `Origin` header's origin, through the memory. */
+  private readonly normaliseSent = (sent: string): string | undefined =>
+    this.sentOrigins.get(sent, normaliseOrNull) ?? undefined;
+  /** A `return_to` vetted for an app origin, keyed `origin \n value`. */
+  private readonly vetKeyed = (key: string): ReturnToDecision => {
+    const at = key.indexOf('\n');
+    return vetReturnTo(key.slice(at + 1), key.slice(0, at), this.options.allowedReturnToOrigins);
+  };
 
   constructor(rawOptions: unknown) {
     this.options = resolveOptions<Req>(rawOptions);
@@ -52,29 +94,28 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       this.warn('SSO_SIGNOUT_HOOK_FAILED', `the \`${hook}\` hook threw (${kind}); ignored.`, hook);
     };
     this.events = new RouteEvents(this.options.onEvent, hookFailed);
+    this.listedCookies = this.options.clearCookies.map((cookie) => clearingHeader(cookie));
     this.answers = new Answers(this.options, this.events, hookFailed);
   }
 
   async handle(request: SignOutRequest<Req>): Promise<SignOutAnswer> {
     const exchange: Exchange<Req> = {
       request,
-      format: negotiateFormat(request.headers),
+      format: this.format(request),
       headers: baseHeaders(),
       origin: this.originOnce(request),
     };
     const refusal = this.preCheck(exchange);
     if (refusal !== undefined) return this.refuse(exchange, refusal);
     const redirectTo = await this.destination(exchange);
-    const local = (decision: Decision, cause?: unknown): Promise<SignOutAnswer> =>
-      this.local(exchange, decision, redirectTo, cause);
-
     const ending = this.ending(request);
-    if ('refused' in ending) return local(ending.refused);
+    if ('refused' in ending) return this.local(exchange, ending.refused, redirectTo, undefined);
     let read: ReadToken;
     try {
       read = await this.readToken(request);
     } catch (cause) {
-      return local(localDecision('session_error', 'The sign-in token could not be read from the session.'), cause);
+      const unread = localDecision('session_error', 'The sign-in token could not be read from the session.');
+      return this.local(exchange, unread, redirectTo, cause);
     }
 
     const logout = read.kind === 'token' ? await this.client.logout(read.token) : undefined;
@@ -97,12 +138,19 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     return answer;
   }
 
+  private format(request: SignOutRequest<Req>): ResponseFormat {
+    const accept = request.headers.accept;
+    if (typeof accept !== 'string') return negotiateFormat(request.headers);
+    return this.formats.get(accept, formatFor);
+  }
+
   /** The app's own origin, worked out once and only when a check needs it. */
   private originOnce(request: SignOutRequest<Req>): () => string {
     let appOrigin: string | undefined;
     return () => {
       if (appOrigin !== undefined) return appOrigin;
-      appOrigin = request.origin() ?? PLACEHOLDER_ORIGIN;
+      const { protocol, host } = request.address();
+      appOrigin = this.appOrigins.get(`${protocol}://${host ?? ''}`, appOriginOf);
       const hint = request.untrustedProxyHint?.();
       if (hint !== undefined) {
         this.warn(
@@ -122,7 +170,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       this.events.emit({ ...event, reason: undefined, origin: undefined, expectedOrigin: undefined }, request.native);
       return localDecision('method_not_allowed', `Sign out with ${options.allowHeader}.`);
     }
-    const crossSite = checkCrossSite(request.headers, origin, options.allowedOrigins);
+    const crossSite = checkCrossSite(request.headers, origin, options.allowedOrigins, this.normaliseSent);
     if (crossSite.ok) return undefined;
     const sent: string | string[] | undefined = request.headers.origin;
     const event = { type: 'refused', code: 'cross_site_request', status: 403, method: request.method } as const;
@@ -150,15 +198,25 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     const field = options.returnToParam;
     if (field === undefined) return options.destination;
     const body = await request.body(this.client.timeoutMs);
+    const fields = body === undefined ? undefined : 'parsed' in body ? body.parsed : this.parsedBody(body);
     let wanted: unknown =
-      body !== null && typeof body === 'object' ? (body as Record<string, unknown>)[field] : undefined;
+      fields !== null && typeof fields === 'object' ? (fields as Record<string, unknown>)[field] : undefined;
     if (wanted === undefined) wanted = request.query(field);
     if (wanted === undefined || wanted === '') return options.destination;
-    const decision = vetReturnTo(wanted, origin(), options.allowedReturnToOrigins);
+    const decision =
+      typeof wanted === 'string'
+        ? this.returnTos.get(`${origin()}\n${wanted}`, this.vetKeyed)
+        : vetReturnTo(wanted, origin(), options.allowedReturnToOrigins);
     if (decision.ok) return decision.location;
     const value = typeof wanted === 'string' ? wanted : describeValue(wanted);
     this.events.emit({ type: 'return_to_rejected', reason: decision.reason, value }, request.native);
     return options.destination;
+  }
+
+  /** A body read as text, parsed once per distinct small body (a page's sign-out form is always the same). */
+  private parsedBody(body: { readonly type: 'form' | 'json'; readonly text: string }): object | undefined {
+    if (body.text.length > MAX_REMEMBERED_BODY) return parseBody(body);
+    return this.bodies.get(`${body.type}\n${body.text}`, parseKeyedBody) ?? undefined;
   }
 
   // Step 3: how the session ends, worked out before anything is called, so a setup that cannot end
@@ -253,23 +311,22 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
    */
   private clearingHeaders(session: SessionBinding): string[] {
     const configured = this.options.sessionCookieName;
-    const list: CookieToClear[] = [];
-    if (session.kind === 'supported') {
-      for (const { detectedName, defaultName, ...attributes } of session.cookies()) {
-        list.push({ ...attributes, name: configured ?? detectedName ?? defaultName });
-      }
-    }
-    if (configured !== undefined && !list.some((c) => c.name === configured)) list.push({ name: configured });
     const written: string[] = [];
-    for (const cookie of list) {
-      try {
-        written.push(this.clearing(cookie));
-      } catch {
-        // skipped, see above
+    let named = false;
+    if (session.kind === 'supported') {
+      for (const cookie of session.cookies()) {
+        const name = configured ?? cookie.detectedName ?? cookie.defaultName;
+        named ||= name === configured;
+        try {
+          written.push(this.clearing(name, cookie));
+        } catch {
+          // skipped, see above
+        }
       }
     }
-    // The app's own list was validated when the route was created.
-    for (const cookie of this.options.clearCookies) written.push(this.clearing(cookie));
+    if (configured !== undefined && !named) written.push(this.clearing(configured, {}));
+    // The app's own list, checked and written when the route was made.
+    written.push(...this.listedCookies);
     return written;
   }
 

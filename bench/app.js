@@ -119,6 +119,9 @@ app.get('/bench/memory', (req, res) => {
 });
 
 const server = app.listen(0, '127.0.0.1', () => process.send({ url: `http://127.0.0.1:${server.address().port}` }));
+// The control requests come minutes apart from one keep-alive client: the client, not the app, must
+// be the one to drop an idle connection, or a request can meet a socket the app is closing.
+server.keepAliveTimeout = 120_000;
 // Exit on request, so a profiler (`--cpu-prof`) can write its profile.
 process.on('message', (message) => {
   if (message?.cmd === 'exit') process.exit(0);

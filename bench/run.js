@@ -160,7 +160,11 @@ async function main() {
   try {
     header();
     // Memory first, in an app process of its own, from a baseline taken before its first sign-out.
-    if (!routesOnly) await memory(start());
+    if (!routesOnly) {
+      const memoryApp = start();
+      await memory(memoryApp);
+      memoryApp.app.process.kill();
+    }
     const app = start();
     await throughput(app);
     if (routesOnly) return;
@@ -273,6 +277,7 @@ async function coldStarts(portalUrl) {
     const stages = JSON.parse(
       execFileSync(process.execPath, [join(here, 'cold.js'), which, portalUrl], {
         cwd: repo,
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
         stdio: ['ignore', 'pipe', 'inherit'],
       }).toString(),
     );

@@ -243,6 +243,9 @@ export function ssoSignOut<Ctx extends Context = Context>(options?: KoaSignOutOp
       // none at all, rather than its "See Other" text.
       ctx.body = null;
       ctx.status = answer.status;
+      // Framed by its length (Koa 3 does this itself, Koa 2 does not): without it Node must close
+      // the connection to end the answer.
+      ctx.length = 0;
       return;
     }
     ctx.status = answer.status;

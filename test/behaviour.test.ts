@@ -91,6 +91,9 @@ describe.each(ADAPTERS)('$name', (adapter) => {
       const res = await request(app).post('/signout').set('Cookie', cookie).expect(303);
       expect(res.headers.location).toBe('/signed-out');
       expect(res.headers['cache-control']).toBe('no-store');
+      // An empty answer, framed by its length: not chunked.
+      expect(res.headers['content-length']).toBe('0');
+      expect(res.headers['transfer-encoding']).toBeUndefined();
       expectSessionCookieCleared(res);
       expect(portal.calls).toHaveLength(1);
       expect(portal.calls[0]?.token).toBe(token);

@@ -30,6 +30,7 @@ interface KoaLikeContext {
   readonly sessionOptions?: unknown;
   status: number;
   body: unknown;
+  length: number | undefined;
   set(field: string, value: string): void;
   append(field: string, value: string): void;
 }

@@ -3,7 +3,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { IncomingMessage } from 'node:http';
 import { describeValue } from './core/errors.js';
-import { readSmallBody, type RequestBody } from './core/route/body.js';
+import { readSmallBody, type MaybePromise, type RequestBody } from './core/route/body.js';
 import { cookiePathCovers, cookiePathDetail, parseCookieHeader } from './core/route/cookies.js';
 import type { SignOutOptions } from './core/route/options.js';
 import { nodeHeaderWriter, writeHeaders, type SessionBinding, type SignOutCore } from './core/route/request.js';
@@ -183,11 +183,14 @@ function queryValue(req: ExpressLikeRequest, name: string): unknown {
 
 // body-parser (Express 4) sets `req.body = {}` even for a type it did not parse, leaving the stream
 // unread: such a body is read here, like a body no parser touched.
-function bodyOf(req: ExpressLikeRequest, timeoutMs: number): Promise<RequestBody | undefined> {
+function bodyOf(req: ExpressLikeRequest, timeoutMs: number): MaybePromise<RequestBody | undefined> {
   const parsed = req.body;
   const empty = parsed !== null && typeof parsed === 'object' && Object.keys(parsed).length === 0;
-  if (parsed !== undefined && !empty) return Promise.resolve({ parsed });
-  return readSmallBody(req, timeoutMs).then((read) => read ?? (parsed === undefined ? undefined : { parsed }));
+  if (parsed !== undefined && !empty) return { parsed };
+  const orParsed = (read: RequestBody | undefined): RequestBody | undefined =>
+    read ?? (parsed === undefined ? undefined : { parsed });
+  const read = readSmallBody(req, timeoutMs);
+  return read instanceof Promise ? read.then(orParsed) : orParsed(read);
 }
 
 /** What Koa hands a middleware: a context holding Node's request and response. */
@@ -319,7 +322,7 @@ export function ssoSignOut<Req extends Request = Request>(
       next();
       return;
     }
-    let bodyRead: Promise<RequestBody | undefined> | undefined;
+    let bodyRead: { readonly body: MaybePromise<RequestBody | undefined> } | undefined;
     core
       .handle({
         native,
@@ -329,7 +332,7 @@ export function ssoSignOut<Req extends Request = Request>(
         untrustedProxyHint: () => untrustedProxyHint(req),
         url: req.originalUrl ?? req.url ?? '/',
         query: (name) => queryValue(req, name),
-        body: (timeoutMs) => (bodyRead ??= bodyOf(req, timeoutMs)),
+        body: (timeoutMs) => (bodyRead ??= { body: bodyOf(req, timeoutMs) }).body,
         session: sessionBinding(req),
       })
       .then((answer) => {

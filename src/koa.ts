@@ -2,7 +2,7 @@
 
 import type { Context, Next } from 'koa';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readSmallBody, type RequestBody } from './core/route/body.js';
+import { readSmallBody, type MaybePromise, type RequestBody } from './core/route/body.js';
 import { cookiePathCovers, cookiePathDetail } from './core/route/cookies.js';
 import type { SignOutOptions } from './core/route/options.js';
 import { nodeHeaderWriter, writeHeaders, type SessionBinding, type SignOutCore } from './core/route/request.js';
@@ -118,9 +118,9 @@ function queryValue(ctx: KoaLikeContext, name: string): unknown {
   return query !== null && typeof query === 'object' ? (query as Record<string, unknown>)[name] : undefined;
 }
 
-function bodyOf(ctx: KoaLikeContext, timeoutMs: number): Promise<RequestBody | undefined> {
+function bodyOf(ctx: KoaLikeContext, timeoutMs: number): MaybePromise<RequestBody | undefined> {
   const parsed = ctx.request.body;
-  return parsed === undefined ? readSmallBody(ctx.req, timeoutMs) : Promise.resolve({ parsed });
+  return parsed === undefined ? readSmallBody(ctx.req, timeoutMs) : { parsed };
 }
 
 function looksLikeContext(value: unknown): boolean {
@@ -215,7 +215,7 @@ export function ssoSignOut<Ctx extends Context = Context>(options?: KoaSignOutOp
       await next();
       return;
     }
-    let bodyRead: Promise<RequestBody | undefined> | undefined;
+    let bodyRead: { readonly body: MaybePromise<RequestBody | undefined> } | undefined;
     const answer = await core.handle({
       native,
       method: ctx.method,
@@ -228,7 +228,7 @@ export function ssoSignOut<Ctx extends Context = Context>(options?: KoaSignOutOp
           : 'app.proxy = true (and app.proxyIpHeader or maxIpsCount as the proxy needs)',
       url: ctx.originalUrl ?? ctx.url,
       query: (name) => queryValue(ctx, name),
-      body: (timeoutMs) => (bodyRead ??= bodyOf(ctx, timeoutMs)),
+      body: (timeoutMs) => (bodyRead ??= { body: bodyOf(ctx, timeoutMs) }).body,
       session: sessionBinding(ctx),
     });
     writeHeaders(answer.headers, ctx);

@@ -10,6 +10,7 @@ import { localDecision, type Decision, type UpstreamReport } from './outcomes.js
 import type { ResolvedOptions } from './options.js';
 import type { SignOutResult } from './outcomes.js';
 import { htmlPage, problemJson, type PageActions } from './render.js';
+import type { MaybePromise } from './body.js';
 import type { AnswerHeader, SignOutAnswer, SignOutRequest } from './request.js';
 
 // A content type an app's render function returns must be one a header can carry.
@@ -79,9 +80,17 @@ export class Answers<Req> {
     });
   }
 
-  /** The answer for a decision. */
-  async answer(request: SignOutRequest<Req>, decision: Decision, context: AnswerContext): Promise<SignOutAnswer> {
+  /** The answer for a decision: at once for the success rows, after the app's `render` otherwise. */
+  answer(request: SignOutRequest<Req>, decision: Decision, context: AnswerContext): MaybePromise<SignOutAnswer> {
     if (decision.code === 'signed_out') return this.signedOut(decision, context);
+    return this.failure(request, decision, context);
+  }
+
+  private async failure(
+    request: SignOutRequest<Req>,
+    decision: Decision,
+    context: AnswerContext,
+  ): Promise<SignOutAnswer> {
     const { headers, format, redirectTo, upstream } = context;
     if (decision.retryAfter !== undefined) headers.push(['retry-after', String(decision.retryAfter)]);
     if (this.options.delegateErrors) {

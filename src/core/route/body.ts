@@ -11,6 +11,9 @@ const MAX_FORM_FIELDS = 100;
 export const MAX_BODY_READ_MS = 5000;
 
 /** A request body as an adapter hands it to the route: parsed by the app, or read here as text. */
+/** A value, or a promise of it where it must be waited for: a sign-out crosses no more async steps than it needs. */
+export type MaybePromise<T> = T | Promise<T>;
+
 export type RequestBody = { readonly parsed: unknown } | { readonly type: BodyType; readonly text: string };
 
 type BodyType = 'form' | 'json';
@@ -27,16 +30,18 @@ function bodyType(contentType: string | undefined): BodyType | undefined {
 /**
  * The request's form or JSON body as text, or `undefined` when there is none, it is of another
  * type, it is over {@link MAX_BODY_BYTES}, it does not arrive within `timeoutMs`, or another
- * middleware has already consumed the stream. Never throws. {@link parseBody} reads it.
+ * middleware has already consumed the stream. Never throws. {@link parseBody} reads it. A body that
+ * has all arrived (a browser's form) is answered at once, without a promise.
  */
-export function readSmallBody(req: IncomingMessage, timeoutMs = MAX_BODY_READ_MS): Promise<RequestBody | undefined> {
+export function readSmallBody(
+  req: IncomingMessage,
+  timeoutMs = MAX_BODY_READ_MS,
+): MaybePromise<RequestBody | undefined> {
   const type = bodyType(req.headers['content-type']);
-  if (type === undefined || req.readableDidRead || req.destroyed) return Promise.resolve(undefined);
+  if (type === undefined || req.readableDidRead || req.destroyed) return undefined;
   const arrived = arrivedText(req);
-  if (arrived !== undefined) return Promise.resolve(arrived === false ? undefined : { type, text: arrived });
-  if (req.readableEnded || Number(req.headers['content-length'] ?? NaN) > MAX_BODY_BYTES) {
-    return Promise.resolve(undefined);
-  }
+  if (arrived !== undefined) return arrived === false ? undefined : { type, text: arrived };
+  if (req.readableEnded || Number(req.headers['content-length'] ?? NaN) > MAX_BODY_BYTES) return undefined;
   return readText(req, timeoutMs).then((text) => (text === undefined ? undefined : { type, text }));
 }
 

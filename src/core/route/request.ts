@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { SignOutError } from '../errors.js';
 import type { LogoutClient } from '../logout/client.js';
 import type { Warn } from '../warnings.js';
-import type { RequestBody } from './body.js';
+import type { MaybePromise, RequestBody } from './body.js';
 import type { CookieToClear } from './cookies.js';
 import type { ResolvedOptions } from './options.js';
 import type { SignOutResult } from './outcomes.js';
@@ -57,7 +57,7 @@ export interface SignOutRequest<Req> {
    * The body (read on demand; `undefined` when there is none): as the app's body parser left it,
    * or as text the route parses, read within `timeoutMs`.
    */
-  readonly body: (timeoutMs: number) => Promise<RequestBody | undefined>;
+  readonly body: (timeoutMs: number) => MaybePromise<RequestBody | undefined>;
   readonly session: SessionBinding;
 }
 

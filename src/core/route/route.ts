@@ -14,10 +14,11 @@ import { negotiateFormat, type ResponseFormat } from './negotiate.js';
 import { decide, endsSession, localDecision, type Decision, type UpstreamReport } from './outcomes.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import type { AnswerHeader, SessionBinding, SignOutAnswer, SignOutCore, SignOutRequest } from './request.js';
-import { parseBody } from './body.js';
+import { parseBody, type MaybePromise, type RequestBody } from './body.js';
 import { BoundedMemo } from './memo.js';
 import { vetReturnTo, type ReturnToDecision } from './return-to.js';
 import { tokenFromGetter, tokenFromSession, type ReadToken } from './stored-sign-in.js';
+import type { TokenInfo } from '../token.js';
 
 // Relative paths are vetted against this when the request names no host: only the path is kept.
 const PLACEHOLDER_ORIGIN = 'http://app.invalid';
@@ -107,12 +108,16 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     };
     const refusal = this.preCheck(exchange);
     if (refusal !== undefined) return this.refuse(exchange, refusal);
-    const redirectTo = await this.destination(exchange);
+    // The steps that need not wait (a browser's form has arrived, the token is in the session, no
+    // hook takes it) are not awaited: each await is a microtask and an allocation per sign-out.
+    const destination = this.destination(exchange);
+    const redirectTo = typeof destination === 'string' ? destination : await destination;
     const ending = this.ending(request);
     if ('refused' in ending) return this.local(exchange, ending.refused, redirectTo, undefined);
     let read: ReadToken;
     try {
-      read = await this.readToken(request);
+      const reading = this.readToken(request);
+      read = reading instanceof Promise ? await reading : reading;
     } catch (cause) {
       const unread = localDecision('session_error', 'The sign-in token could not be read from the session.');
       return this.local(exchange, unread, redirectTo, cause);
@@ -122,13 +127,15 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     const upstream: UpstreamReport = logout?.outcome ?? 'skipped';
     if (upstream === 'not_sent') this.warnUnusable(logout);
     const context: AnswerContext = { headers: exchange.headers, format: exchange.format, redirectTo, upstream, logout };
-    const endLocal = await this.handOver(exchange, read, context);
+    const handedOver = this.handOver(exchange, read, context);
+    const endLocal = typeof handedOver === 'boolean' ? handedOver : await handedOver;
     if (endLocal) {
       const failure = await this.endSession(request, ending.end, context);
       if (failure !== undefined) return failure;
     }
     const decision = decide(upstream, logout, endLocal, exchange.format);
-    return this.reported(request, await this.answers.answer(request, decision, context), logout);
+    const answer = this.answers.answer(request, decision, context);
+    return this.reported(request, answer instanceof Promise ? await answer : answer, logout);
   }
 
   misconfigured(code: 'wrong_adapter', detail: string, headers: IncomingHttpHeaders, native: unknown): SignOutAnswer {
@@ -193,11 +200,18 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   }
 
   // Step 2: where the browser goes next.
-  private async destination({ request, origin }: Exchange<Req>): Promise<string> {
+  private destination(exchange: Exchange<Req>): MaybePromise<string> {
+    const field = this.options.returnToParam;
+    if (field === undefined) return this.options.destination;
+    const body = exchange.request.body(this.client.timeoutMs);
+    return body instanceof Promise
+      ? body.then((read) => this.destinationFrom(exchange, field, read))
+      : this.destinationFrom(exchange, field, body);
+  }
+
+  /** The vetted `return_to` of the body (or else the query), or the configured destination. */
+  private destinationFrom({ request, origin }: Exchange<Req>, field: string, body: RequestBody | undefined): string {
     const { options } = this;
-    const field = options.returnToParam;
-    if (field === undefined) return options.destination;
-    const body = await request.body(this.client.timeoutMs);
     const fields = body === undefined ? undefined : 'parsed' in body ? body.parsed : this.parsedBody(body);
     let wanted: unknown =
       fields !== null && typeof fields === 'object' ? (fields as Record<string, unknown>)[field] : undefined;
@@ -242,9 +256,10 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   }
 
   // Step 4: the token, from the app's getter or the session.
-  private async readToken(request: SignOutRequest<Req>): Promise<ReadToken> {
+  private readToken(request: SignOutRequest<Req>): MaybePromise<ReadToken> {
     const { getToken } = this.options;
-    if (getToken !== undefined) return tokenFromGetter(await getToken(request.native));
+    // A getter may return a value, a promise or a thenable: all are waited for alike.
+    if (getToken !== undefined) return Promise.resolve(getToken(request.native)).then(tokenFromGetter);
     return tokenFromSession(request.session.kind === 'none' ? undefined : request.session.data);
   }
 
@@ -259,17 +274,27 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
    * Step 6: whether the local session ends. On the failure rows it ends only with
    * `endSessionOnFailure`, and only once `onUnrevokedToken` has taken the token.
    */
-  private async handOver(exchange: Exchange<Req>, read: ReadToken, context: AnswerContext): Promise<boolean> {
-    const { upstream, logout } = context;
+  private handOver(exchange: Exchange<Req>, read: ReadToken, context: AnswerContext): MaybePromise<boolean> {
+    const { upstream } = context;
     const endLocal = endsSession(upstream, this.options.endSessionOnFailure);
     const failed = upstream !== 'revoked' && upstream !== 'skipped' && upstream !== 'rejected';
     const hook = this.options.onUnrevokedToken;
     if (!endLocal || !failed || read.kind !== 'token' || hook === undefined) return endLocal;
-    // The token outlives the session: hand it over first, and keep the session if that fails.
+    return this.giveUnrevoked(exchange, read.token, hook, context);
+  }
+
+  /** The token outlives the session: hand it over first, and keep the session if that fails. */
+  private async giveUnrevoked(
+    exchange: Exchange<Req>,
+    token: TokenInfo,
+    hook: NonNullable<ResolvedOptions<Req>['onUnrevokedToken']>,
+    context: AnswerContext,
+  ): Promise<boolean> {
+    const { upstream, logout } = context;
     const pending = decide(upstream, logout, true, exchange.format);
     const error = this.answers.typedError(pending, context);
     try {
-      await hook(read.token, this.answers.resultOf(pending, context, error));
+      await hook(token, this.answers.resultOf(pending, context, error));
       return true;
     } catch (cause) {
       this.warn(

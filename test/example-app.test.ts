@@ -233,24 +233,30 @@ describe.each(EXAMPLES)('example app on $name', ({ createApp, server: serverPath
       return { child, output: () => output, exited };
     }
 
+    /** Signs in through the running server's embedded portal, then signs out: the cookie and the sign-out's answer. */
+    async function signInAndOut(url: string) {
+      const signin = await fetch(new URL('/signin', url), { method: 'POST', redirect: 'manual' });
+      const cookie = signin.headers
+        .getSetCookie()
+        .map((c) => c.split(';', 1)[0])
+        .join('; ');
+      const signout = await fetch(new URL('/signout', url), {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie },
+      });
+      return { cookie, signout };
+    }
+
     it('starts with the embedded portal, prints its URL and Logout endpoint, and signs out end to end', async () => {
       const { child, output, exited } = await start({});
       try {
-        const url = /example portal \(\w+\): (http:\/\/[^\s]+)/.exec(output())?.[1];
+        const url = /example portal \(\w+\): (http:\/\/[^\s]+)/.exec(output())?.[1] as string;
         expect(output()).toContain(`example portal (${name})`);
         expect(url, output()).toBeDefined();
         expect(output()).toMatch(/Logout endpoint: http:\/\/127\.0\.0\.1:\d+\/logout \(embedded/);
         expect(output()).toContain('Development sign-in: ON');
-        const signin = await fetch(new URL('/signin', url), { method: 'POST', redirect: 'manual' });
-        const cookie = signin.headers
-          .getSetCookie()
-          .map((c) => c.split(';', 1)[0])
-          .join('; ');
-        const signout = await fetch(new URL('/signout', url), {
-          method: 'POST',
-          redirect: 'manual',
-          headers: { cookie },
-        });
+        const { cookie, signout } = await signInAndOut(url);
         expect(signout.status).toBe(303);
         const me = await fetch(new URL('/me', url), { headers: { cookie } });
         expect(await me.json()).toEqual({ signedIn: false });
@@ -305,16 +311,7 @@ describe.each(EXAMPLES)('example app on $name', ({ createApp, server: serverPath
       });
       try {
         const url = /example portal \(\w+\): (http:\/\/[^\s]+)/.exec(output())?.[1] as string;
-        const signin = await fetch(new URL('/signin', url), { method: 'POST', redirect: 'manual' });
-        const cookie = signin.headers
-          .getSetCookie()
-          .map((c) => c.split(';', 1)[0])
-          .join('; ');
-        const signout = await fetch(new URL('/signout', url), {
-          method: 'POST',
-          redirect: 'manual',
-          headers: { cookie },
-        });
+        const { signout } = await signInAndOut(url);
         expect(signout.status).toBe(303);
       } finally {
         child.kill('SIGTERM');

@@ -7,7 +7,7 @@ import redisStore from 'koa-redis';
 import type { RequestListener } from 'node:http';
 import { createClient, type RedisClientType } from 'redis';
 import request from 'supertest';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogoutClient, guardSessionStore, type LogoutClient } from 'sso-signout';
 import { guardSessionStore as guardKoaStore, type KoaSessionStoreLike } from 'sso-signout/koa';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
@@ -192,6 +192,66 @@ describe('two app instances sharing one Redis session store', () => {
     const ttl = await c.ttl(keys[0] as string);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60);
+  });
+});
+
+describe('a store that cannot delete a signed-out session (a Redis user without DEL, say)', () => {
+  const warnings: { code?: string | undefined; message: string }[] = [];
+  const onWarning = (w: Error & { code?: string }) => warnings.push({ code: w.code, message: w.message });
+  beforeAll(() => process.on('warning', onWarning));
+  afterAll(() => process.off('warning', onWarning));
+  const deleteWarned = () => warnings.some((w) => w.code === 'SSO_SIGNOUT_GUARD_DELETE_FAILED');
+
+  it('express-session + connect-redis: signed out behind the marker, the answer says so, and the operator is told', async () => {
+    const store = await connectRedisStore();
+    const noDelete = Object.create(store) as session.Store;
+    noDelete.destroy = (_sid, callback) =>
+      callback?.(new Error('NOPERM this user has no permissions to run the del command'));
+    const app = express.build(client, { store: guardSessionStore(noDelete) });
+    const { cookie, token } = await signIn(app);
+    const res = await request(app).post('/signout').set('Accept', 'application/json').set('Cookie', cookie).expect(200);
+    expect(res.body).toMatchObject({ signedOut: true, upstream: 'revoked' });
+    expect(portal.isActive(token)).toBe(false);
+    // What the answer said is true: the session cannot be read again, and reading it is no error.
+    expect(await signedIn(app, cookie)).toBe(false);
+    expect(await signedIn(app, cookie)).toBe(false);
+    await vi.waitFor(() => {
+      expect(deleteWarned()).toBe(true);
+    });
+  });
+
+  it('koa-session + koa-redis: signed out behind the marker, and later requests with the cookie still work', async () => {
+    const store = koaRedisStore();
+    const noDelete = Object.create(store) as KoaSessionStoreLike;
+    noDelete.destroy = () => Promise.reject(new Error('NOPERM this user has no permissions to run the del command'));
+    const app = koa.build(client, { store: guardKoaStore(noDelete) });
+    const { cookie, token } = await signIn(app);
+    const res = await request(app).post('/signout').set('Accept', 'application/json').set('Cookie', cookie).expect(200);
+    expect(res.body).toMatchObject({ signedOut: true, upstream: 'revoked' });
+    expect(portal.isActive(token)).toBe(false);
+    // The guard's read finds the data behind the marker, fails to delete it again, and answers "no session".
+    expect(await signedIn(app, cookie)).toBe(false);
+    expect(await signedIn(app, cookie)).toBe(false);
+    await vi.waitFor(() => {
+      expect(deleteWarned()).toBe(true);
+    });
+  });
+
+  it('keeps the session, and says so, when the marker itself cannot be written', async () => {
+    const store = await connectRedisStore();
+    const readOnly = Object.create(store) as session.Store;
+    const realSet = store.set.bind(store);
+    let frozen = false;
+    readOnly.set = (sid, data, callback) => {
+      if (frozen) callback?.(new Error('READONLY'));
+      else realSet(sid, data, callback);
+    };
+    const app = express.build(client, { store: guardSessionStore(readOnly) });
+    const { cookie } = await signIn(app);
+    frozen = true;
+    const res = await request(app).post('/signout').set('Accept', 'application/json').set('Cookie', cookie).expect(500);
+    expect(res.body).toMatchObject({ code: 'session_error', signedOut: false });
+    expect(await signedIn(app, cookie)).toBe(true);
   });
 });
 

@@ -7,8 +7,9 @@
 // marker lives, writes of that session are dropped and reads of it find nothing. The marker lives in
 // the same store, so every app instance sharing the store sees it.
 
-import type { SignOutConfigError } from './errors.js';
+import { describeValue, type SignOutConfigError } from './errors.js';
 import { configError, knownOptions, nonEmptyString, wholeNumber } from './validate.js';
+import { createWarner, type Warn } from './warnings.js';
 
 export interface SessionGuardOptions {
   /**
@@ -83,6 +84,20 @@ function checkStore(store: unknown, methods: readonly string[], what: string): v
     throw configError('store', 'wrong_type', `guardSessionStore needs ${what} with ${methods.join(', ')} methods.`);
 }
 
+/**
+ * Once the marker is written the session is over: every read through the guard finds nothing. A
+ * store that then fails to delete the session's data (a Redis user without DEL, a store that is
+ * down) leaves it unreadable behind the marker until it is read again or expires; the sign-out
+ * stands, and the operator is told once.
+ */
+function leftBehindTheMarker(warn: Warn, error: unknown): void {
+  const kind = error instanceof Error ? error.message : describeValue(error);
+  warn(
+    'SSO_SIGNOUT_GUARD_DELETE_FAILED',
+    `the session store failed to delete a signed-out session (${kind.slice(0, 200)}); its data stays in the store, unreadable behind its revoked marker, until the store expires it. Check that the store may delete keys.`,
+  );
+}
+
 type RevokedCheck = (sid: string, then: (error: unknown, revoked: boolean) => void) => void;
 type Write = (sid: string, session: unknown, callback?: Callback) => void;
 
@@ -129,6 +144,7 @@ function guardedDestroy(
   store: ExpressSessionStoreLike,
   marker: (sid: string) => string,
   ttlMs: number,
+  warn: Warn,
 ): ExpressSessionStoreLike['destroy'] {
   return (sid, callback) => {
     if (callback !== undefined && typeof callback !== 'function') throw expressGuardMisused();
@@ -144,8 +160,14 @@ function guardedDestroy(
       // Shaped like a session so every store accepts it and expires it with its own TTL logic.
       const revoked = { cookie: { expires: expires.toISOString(), originalMaxAge: ttlMs }, revoked: true };
       store.set(marker(sid), revoked, (error) => {
-        if (failed(error)) callback?.(error);
-        else store.destroy(sid, callback);
+        if (failed(error)) {
+          callback?.(error);
+          return;
+        }
+        store.destroy(sid, (destroyError) => {
+          if (failed(destroyError)) leftBehindTheMarker(warn, destroyError);
+          callback?.();
+        });
       });
     });
   };
@@ -176,7 +198,7 @@ export function guardSessionStore<S extends ExpressSessionStoreLike>(store: S, o
   guarded.get = guardedGet(store, isRevoked);
   guarded.set = guardedWrite(store.set.bind(store), isRevoked);
   if (typeof store.touch === 'function') guarded.touch = guardedWrite(store.touch.bind(store), isRevoked);
-  guarded.destroy = guardedDestroy(store, marker, ttlMs);
+  guarded.destroy = guardedDestroy(store, marker, ttlMs, createWarner());
   return guarded;
 }
 
@@ -214,13 +236,22 @@ export function guardKoaSessionStore<S extends KoaSessionStoreLike>(store: S, op
     const value: unknown = await store.get(marker(key), ttlMs, { rolling: false, ctx });
     return value !== undefined && value !== null;
   };
+  const warn = createWarner();
+  // Deletes what is behind a marker; a failure leaves it unreadable there (see leftBehindTheMarker).
+  const deleteBehindMarker = async (key: string, opts: { ctx: unknown }): Promise<void> => {
+    try {
+      await store.destroy(key, opts);
+    } catch (error) {
+      leftBehindTheMarker(warn, error);
+    }
+  };
   const guarded = Object.create(store) as S;
   guarded.get = async (key, maxAge, opts) => {
     if (!isKoaOptions(opts)) return koaGuardMisused(maxAge);
     if (await isRevoked(key, opts.ctx)) {
       // Only a late write behind the marker is destroyed: a replayed cookie costs a read.
       const held: unknown = await store.get(key, maxAge, opts);
-      if (held !== undefined && held !== null) await store.destroy(key, { ctx: opts.ctx });
+      if (held !== undefined && held !== null) await deleteBehindMarker(key, { ctx: opts.ctx });
       return undefined;
     }
     return store.get(key, maxAge, opts);
@@ -236,7 +267,8 @@ export function guardKoaSessionStore<S extends KoaSessionStoreLike>(store: S, op
     const held: unknown = await store.get(key, ttlMs, { rolling: false, ctx: opts.ctx });
     if (held === undefined || held === null) return undefined;
     await store.set(marker(key), { revoked: true }, ttlMs, { rolling: false, changed: true, ctx: opts.ctx });
-    return store.destroy(key, opts);
+    await deleteBehindMarker(key, opts);
+    return undefined;
   };
   return guarded;
 }

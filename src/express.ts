@@ -136,6 +136,7 @@ function sessionBinding(req: ExpressLikeRequest): SessionBinding {
     return {
       kind: 'supported',
       data: session ?? undefined,
+      current: () => req.session,
       cookies: () => [],
       end: () => {
         req.session = null;
@@ -148,6 +149,7 @@ function sessionBinding(req: ExpressLikeRequest): SessionBinding {
     return {
       kind: 'supported',
       data: session,
+      current: () => req.session,
       cookies: () => {
         const c = session.cookie ?? {};
         return [
@@ -172,7 +174,7 @@ function sessionBinding(req: ExpressLikeRequest): SessionBinding {
         }),
     };
   }
-  return { kind: 'unknown', data: session };
+  return { kind: 'unknown', data: session, current: () => req.session };
 }
 
 function queryValue(req: ExpressLikeRequest, name: string): unknown {

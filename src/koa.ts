@@ -88,6 +88,7 @@ function sessionBinding(ctx: KoaLikeContext): SessionBinding {
     return {
       kind: 'supported',
       data: ctx.session ?? undefined,
+      current: () => ctx.session,
       cookies: () => [],
       end: async () => {
         const current = ctx.session as KoaSessionLike | null | undefined;
@@ -110,7 +111,7 @@ function sessionBinding(ctx: KoaLikeContext): SessionBinding {
   }
   const session = ctx.session;
   if (session === undefined || session === null) return { kind: 'none' };
-  return { kind: 'unknown', data: session };
+  return { kind: 'unknown', data: session, current: () => ctx.session };
 }
 
 function queryValue(ctx: KoaLikeContext, name: string): unknown {

@@ -745,6 +745,37 @@ describe.each(ADAPTERS)('$name', (adapter) => {
       expect(await isSignedIn(app, cookie)).toBe(true);
     });
 
+    it('answers 500 session_error, never "signed out", when an endSession hook leaves the sign-in in the session', async () => {
+      const warned: (string | undefined)[] = [];
+      const onWarning = (w: Error & { code?: string }) => warned.push(w.code);
+      process.on('warning', onWarning);
+      try {
+        const app = build({ signOut: { endSession: () => undefined } });
+        const cookie = await signIn(app, { accessToken: portal.issueToken() });
+        const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(500);
+        expect(JSON.parse(res.text)).toMatchObject({ code: 'session_error', signedOut: false });
+        expect(await isSignedIn(app, cookie)).toBe(true);
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(warned).toContain('SSO_SIGNOUT_SESSION_NOT_ENDED');
+      } finally {
+        process.off('warning', onWarning);
+      }
+    });
+
+    it('signs out through an endSession hook that removes the sign-in from the session', async () => {
+      const app = build({
+        signOut: {
+          endSession: (native) => {
+            delete (native as { session: Record<string, unknown> }).session.sso;
+          },
+        },
+      });
+      const cookie = await signIn(app, { accessToken: portal.issueToken() });
+      const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(200);
+      expect(JSON.parse(res.text)).toMatchObject({ signedOut: true, upstream: 'revoked' });
+      expect(await isSignedIn(app, applySetCookies(cookie, res))).toBe(false);
+    });
+
     if (adapter.serverSide) {
       it('answers 500 session_error, signedOut false, when the store cannot destroy the session', async () => {
         const app = build({ failingDestroy: true });

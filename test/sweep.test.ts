@@ -31,6 +31,7 @@ it('records every event, every typed error and written output for the end-of-run
     session: {
       kind: 'supported',
       data: { sso: { accessToken: portal.issueToken() } },
+      current: () => undefined,
       cookies: () => [],
       end: () => Promise.resolve(),
     },

@@ -31,6 +31,7 @@ function session(data: unknown, ended: { value: boolean }): SessionBinding {
   return {
     kind: 'supported',
     data,
+    current: () => (ended.value ? undefined : data),
     cookies: () => [{ detectedName: 'sid', defaultName: 'connect.sid', path: '/', httpOnly: true }],
     end: () => {
       ended.value = true;

@@ -14,10 +14,12 @@ export type SessionBinding =
   /** No session middleware ran before the route; `detail` says what the adapter saw. */
   | { readonly kind: 'none'; readonly detail?: string | undefined }
   /** A session object from a middleware the adapter does not know how to end. */
-  | { readonly kind: 'unknown'; readonly data: unknown }
+  | { readonly kind: 'unknown'; readonly data: unknown; readonly current: () => unknown }
   | {
       readonly kind: 'supported';
       readonly data: unknown;
+      /** The request's session as it is now (after an app's `endSession`, say). */
+      readonly current: () => unknown;
       /**
        * The cookies the route must clear itself (empty when the middleware clears its own), with the
        * attributes they were set with.

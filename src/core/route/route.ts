@@ -247,12 +247,27 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       return {
         end: async () => {
           await endSession(request.native);
+          this.checkEnded(request);
         },
       };
     }
     if (session.kind === 'supported') return { end: session.end };
     const detail = 'This app keeps sessions in a way sso-signout cannot end by itself; give the `endSession` option.';
     return { refused: localDecision('session_unsupported', detail) };
+  }
+
+  /**
+   * After the app's `endSession`: a session middleware's session that still holds a sign-in was not
+   * ended (a hook that forgot to, or returned before it had), so the answer must not say so.
+   */
+  private checkEnded(request: SignOutRequest<Req>): void {
+    const { session } = request;
+    if (session.kind === 'none' || tokenFromSession(session.current()).kind !== 'token') return;
+    this.warn(
+      'SSO_SIGNOUT_SESSION_NOT_ENDED',
+      'the `endSession` hook returned, but the request\'s session still holds the sign-in (`session.sso`): end it there (destroy or regenerate the session, or remove `sso`) before the hook returns or its promise settles.',
+    );
+    throw new Error('endSession returned, but the session still holds the sign-in');
   }
 
   // Step 4: the token, from the app's getter or the session.

@@ -85,6 +85,29 @@ describe('Express only', () => {
       }
     });
 
+    it('clears the cookie that carries the session too when sessionCookieName names another, and warns', async () => {
+      const warned: (string | undefined)[] = [];
+      const onWarning = (w: Error & { code?: string }) => warned.push(w.code);
+      process.on('warning', onWarning);
+      try {
+        const a = express();
+        a.use(session({ name: 'portal.sid', secret: 'test secret', resave: false, saveUninitialized: false }));
+        a.post('/in', (req, res) => {
+          (req.session as unknown as Record<string, unknown>).sso = { accessToken: portal.issueToken() };
+          res.send('ok');
+        });
+        a.all('/signout', ssoSignOut({ client, sessionCookieName: 'connect.sid' }));
+        const cookie = cookieHeaderFrom(await request(a).post('/in').expect(200));
+        const res = await request(a).post('/signout').set('Cookie', cookie).expect(303);
+        expect(setCookies(res).get('portal.sid')?.value).toBe('');
+        expect(setCookies(res).get('connect.sid')?.value).toBe('');
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(warned).toContain('SSO_SIGNOUT_COOKIE_NAME_MISMATCH');
+      } finally {
+        process.off('warning', onWarning);
+      }
+    });
+
     it('clears a stale session cookie the store no longer knows', async () => {
       const a = app();
       const cookie = cookieHeaderFrom(await request(a).post('/in').expect(200));

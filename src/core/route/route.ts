@@ -357,10 +357,21 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       for (const cookie of session.cookies()) {
         const name = configured ?? cookie.detectedName ?? cookie.defaultName;
         named ||= name === configured;
-        try {
-          written.push(this.clearing(name, cookie));
-        } catch {
-          // skipped, see above
+        const names = [name];
+        if (configured !== undefined && cookie.detectedName !== undefined && cookie.detectedName !== configured) {
+          // The cookie that carries this very session has another name: clear it too, and say so.
+          names.push(cookie.detectedName);
+          this.warn(
+            'SSO_SIGNOUT_COOKIE_NAME_MISMATCH',
+            `sessionCookieName is "${configured}", but this session's id came in a cookie named "${cookie.detectedName}"; both are cleared. Set sessionCookieName to the session middleware's cookie name, or leave it out to have it detected.`,
+          );
+        }
+        for (const each of names) {
+          try {
+            written.push(this.clearing(each, cookie));
+          } catch {
+            // skipped, see above
+          }
         }
       }
     }

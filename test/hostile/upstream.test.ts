@@ -442,18 +442,43 @@ describe('storms', () => {
     ['x-amz-retry-after: 1', { 'x-amz-retry-after': '1' }],
     ['a date in the past', { 'retry-after': 'Thu, 01 Jan 2015 00:00:00 GMT' }],
   ])(
-    '%s is honoured: the portal asked to be called again now, and the browser is told 1 s',
+    '%s closes the gate for the SDK’s base throttling backoff (500 ms), not for nothing; the browser is told 1 s',
     async (_label, headers) => {
       portal.setDefault({ kind: 'status', status: 429, headers });
       const c = client({ maxAttempts: 1 });
       const first = await c.logout({ accessToken: portal.issueToken() });
       expect(first.outcome).toBe('throttled');
-      expect(first.retryAfterMs).toBeLessThanOrEqual(1);
+      expect(first.retryAfterMs).toBeGreaterThan(400);
+      expect(first.retryAfterMs).toBeLessThanOrEqual(500);
       portal.setDefault('real');
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(await c.logout({ accessToken: portal.issueToken() })).toMatchObject({
+        outcome: 'throttled',
+        reason: 'throttle_gate',
+        attempts: 0,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 520));
       expect(await c.logout({ accessToken: portal.issueToken() })).toMatchObject({ outcome: 'revoked', attempts: 1 });
     },
   );
+
+  it.each([
+    ['Retry-After: 0', { 'retry-after': '0' }],
+    ['x-amz-retry-after: 1', { 'x-amz-retry-after': '1' }],
+  ])('a 429 storm naming %s stays bounded: well under one call per sign-out', async (_label, headers) => {
+    portal.setDefault({
+      kind: 'status',
+      status: 429,
+      headers: { 'x-amzn-errortype': 'ThrottlingException', ...headers },
+    });
+    const c = createLogoutClient({ endpoint: portal.url, maxConnections: 16 });
+    clients.push(c);
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => c.logout({ accessToken: `aoa-zero-${String(i)}` })),
+    );
+    expect(results.every((r) => r.outcome === 'throttled')).toBe(true);
+    expect(portal.calls.length).toBeLessThanOrEqual(2 * 16);
+    expect(results.filter((r) => r.attempts === 0).length).toBeGreaterThanOrEqual(200 - 16);
+  });
 
   it('a 2xx with a body that never ends is answered at its status line, not at the deadline', async () => {
     portal.setDefault({ kind: 'endless-body', status: 200 });

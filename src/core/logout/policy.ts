@@ -2,7 +2,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { attemptLogout, type Attempt, type AttemptContext } from './attempt.js';
-import { backoffMs, type RetryQuota } from './backoff.js';
+import { backoffMs, THROTTLING_BASE_DELAY_MS, type RetryQuota } from './backoff.js';
 import type { PortalGate } from './portal-gate.js';
 import type { PortalBase } from './transport.js';
 import { logoutResult, type LogoutReason, type LogoutResult } from './types.js';
@@ -28,10 +28,13 @@ interface CallState {
   ownWindowUntil: number;
 }
 
-// The gate's window after a throttled answer: the wait the portal named (a short one is honoured:
-// it asked to be called again that soon), or 1 s when it named none; the hint is already capped.
+// The gate's window after a throttled answer: the wait the portal named, or 1 s when it named none;
+// at most the cap. A named wait shorter than the SDKs' base backoff for throttling (`Retry-After: 0`,
+// "call again now", included) counts as that backoff: a throttling portal that asks for no wait
+// must not let a storm straight through the gate.
 function throttleWindow(context: PolicyContext, hintMs: number | undefined): number {
-  return Math.min(hintMs ?? DEFAULT_THROTTLE_WINDOW_MS, context.maxRetryAfterMs);
+  const window = Math.max(hintMs ?? DEFAULT_THROTTLE_WINDOW_MS, THROTTLING_BASE_DELAY_MS);
+  return Math.min(window, context.maxRetryAfterMs);
 }
 
 /** Calls Logout for one token: attempts and retries until an answer stands or the deadline comes. */

@@ -3,6 +3,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   createServer,
+  validateHeaderName,
+  validateHeaderValue,
   type IncomingHttpHeaders,
   type IncomingMessage,
   type Server,
@@ -201,10 +203,12 @@ class FakePortalServer implements FakePortal {
   }
 
   enqueue(...replies: PortalReply[]): void {
+    for (const reply of replies) checkReply(reply);
     this.queue.push(...replies);
   }
 
   setDefault(reply: PortalReply | ((call: PortalCall) => PortalReply)): void {
+    if (typeof reply !== 'function') checkReply(reply);
     this.fallback = reply;
   }
 
@@ -316,19 +320,51 @@ class FakePortalServer implements FakePortal {
         this.active.delete(call.token);
       }
     };
-    sendReply(
-      {
-        req,
-        res,
-        call,
-        record,
-        later: (ms, then) => {
-          this.later(ms, then);
+    const send = (): void => {
+      sendReply(
+        {
+          req,
+          res,
+          call,
+          record,
+          later: (ms, then) => {
+            this.later(ms, then);
+          },
+          active: this.active,
         },
-        active: this.active,
-      },
-      chosen,
-    );
+        chosen,
+      );
+    };
+    try {
+      send();
+    } catch (error) {
+      // A reply chosen per call that HTTP cannot carry (a header with a character no header may
+      // hold, say): this call fails with a 500 that says why, the test process goes on.
+      record(chosen.kind, 500);
+      if (res.headersSent) res.destroy();
+      else
+        res
+          .writeHead(500, { 'content-type': 'text/plain' })
+          .end(`fake portal: the scripted reply cannot be sent: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** A scripted reply's headers must be ones HTTP can carry: refused when scripted, not when a call is answered. */
+function checkReply(reply: PortalReply): void {
+  if (typeof reply !== 'object' || !('headers' in reply)) return;
+  // Typed as always present, but a script written in JavaScript may say `headers: undefined`.
+  const headers: unknown = reply.headers;
+  if (headers === null || typeof headers !== 'object') return;
+  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+    try {
+      validateHeaderName(name);
+      validateHeaderValue(name, String(value));
+    } catch (error) {
+      throw new TypeError(
+        `fake portal: the scripted header ${JSON.stringify(name)} cannot be sent: ${(error as Error).message}`,
+      );
+    }
   }
 }
 

@@ -20,6 +20,22 @@ function logout(token?: string, path = '/logout') {
 }
 
 describe('fake portal', () => {
+  it('refuses a scripted header HTTP cannot carry when it is scripted, and fails only the call for one chosen per call', async () => {
+    expect(() => {
+      portal.enqueue({ kind: 'status', status: 429, headers: { 'retry-after': '\u0663' } });
+    }).toThrow(/scripted header "retry-after" cannot be sent/);
+    expect(() => {
+      portal.setDefault({ kind: 'status', status: 429, headers: { 'bad name': '1' } });
+    }).toThrow(TypeError);
+    portal.setDefault(() => ({ kind: 'status', status: 429, headers: { 'retry-after': '\u0663' } }));
+    const res = await logout(portal.issueToken());
+    expect(res.statusCode).toBe(500);
+    expect(await res.body.text()).toContain('the scripted reply cannot be sent');
+    // The portal is still up and answers the next call as scripted.
+    portal.setDefault('real');
+    expect((await logout(portal.issueToken())).statusCode).toBe(200);
+  });
+
   it('listens on loopback', () => {
     expect(portal.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });

@@ -7,7 +7,7 @@
 // - Declarations: tsc once, into dist/esm, copied to dist/cjs (the same files describe both).
 // undici, cookie and negotiator stay external: they are the runtime dependencies.
 const { execFileSync } = require('node:child_process');
-const { cpSync, mkdirSync, rmSync, writeFileSync } = require('node:fs');
+const { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const esbuild = require('esbuild');
 const pkg = require('../package.json');
@@ -46,11 +46,29 @@ const FORMATS = {
  * `node scripts/build.cjs --js esm`: only the JavaScript of one format, without declarations: what
  * the example apps run, in well under a second.
  */
+/** Removes the JavaScript files (and their maps) under `dir`, keeping everything else. */
+function removeJavaScript(dir) {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) removeJavaScript(path);
+    else if (/\.(c|m)?js(\.map)?$/.test(entry.name)) rmSync(path);
+  }
+}
+
 async function build(only) {
   const formats = only === undefined ? ['esm', 'cjs'] : [only];
   if (only === undefined) rmSync('dist', { recursive: true, force: true });
   for (const format of formats) {
-    rmSync(`dist/${format}`, { recursive: true, force: true });
+    if (only === undefined) rmSync(`dist/${format}`, { recursive: true, force: true });
+    // JavaScript only: the declarations a full build left stay (a clone used through `npm link`
+    // keeps its types); only the old JavaScript goes.
+    else removeJavaScript(`dist/${format}`);
     await esbuild.build({ ...common, ...FORMATS[format], entryPoints: entryPoints(), outdir: `dist/${format}` });
   }
   mkdirSync('dist/cjs', { recursive: true });

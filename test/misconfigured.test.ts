@@ -470,8 +470,22 @@ describe('options a header cannot carry as written', () => {
     const res = await request(app).post('/signout').set('Cookie', cookie).expect(401);
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(await signedIn(app, applySetCookies(cookie, res))).toBe(false);
-    expect((await warningsSoFar()).some((w) => w.code === 'SSO_SIGNOUT_HOOK_FAILED')).toBe(true);
+    const warned = (await warningsSoFar()).find((w) => w.code === 'SSO_SIGNOUT_HOOK_FAILED');
+    // It returned something unusable; it did not throw.
+    expect(warned?.message).toContain('the `render` hook returned a value that is neither');
+    expect(warned?.message).not.toContain('threw');
   });
+
+  it.each(['/logout', '/logout/', '/sso/LOGOUT'])(
+    'refuses an endpoint that is the Logout URL itself (%s): the route appends /logout',
+    (path) => {
+      const attempt = () => expressSignOut({ endpoint: `https://sso-proxy.internal${path}` });
+      expect(attempt).toThrow(SignOutConfigError);
+      expect(attempt).toThrow(
+        /base URL, and the route appends \/logout itself: give "https:\/\/sso-proxy\.internal(\/sso)?"/,
+      );
+    },
+  );
 });
 
 describe('more ways to mount it wrong', () => {

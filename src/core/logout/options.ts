@@ -73,8 +73,16 @@ function parseEndpoint(endpoint: unknown): PortalBase {
       '`endpoint` must be a base URL without credentials, query or fragment, e.g. "https://sso-proxy.internal".',
     );
   }
+  const base = url.pathname.replace(/\/+$/, '');
+  if (/\/logout$/i.test(base)) {
+    throw configError(
+      'endpoint',
+      'invalid_value',
+      `\`endpoint\` is the portal's base URL, and the route appends /logout itself: give "${url.origin}${base.replace(/\/logout$/i, '')}", not the Logout URL.`,
+    );
+  }
   // The operation path is appended to the endpoint's own path, as the SDKs do.
-  return { origin: url.origin, path: `${url.pathname.replace(/\/+$/, '')}/logout` };
+  return { origin: url.origin, path: `${base}/logout` };
 }
 
 /** Picks the portal for a call: the fixed endpoint, or the session's region, else the configured one. */

@@ -44,6 +44,11 @@ function headerRecord(headers: readonly AnswerHeader[]): Record<string, string |
   return record;
 }
 
+/** A hook returned (rather than threw) something the route cannot use. */
+export class UnusableHookResult extends Error {
+  override readonly name = 'UnusableHookResult';
+}
+
 export class Answers<Req> {
   constructor(
     private readonly options: ResolvedOptions<Req>,
@@ -159,7 +164,9 @@ export class Answers<Req> {
       if (typeof body === 'string' && typeof contentType === 'string' && HEADER_VALUE.test(contentType)) {
         return [body, contentType];
       }
-      throw new TypeError('render returned a body without a string body and a valid content type');
+      throw new UnusableHookResult(
+        'a value that is neither a string, undefined, nor { body, contentType } with strings a response can carry',
+      );
     } catch (error) {
       this.hookFailed('render', error);
       return fallback();

@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { describeValue } from '../errors.js';
 import { createLogoutClient, type LogoutClient, type LogoutResult } from '../logout/client.js';
 import { createWarner, type Warn } from '../warnings.js';
-import { Answers, baseHeaders, type AnswerContext } from './answers.js';
+import { Answers, baseHeaders, UnusableHookResult, type AnswerContext } from './answers.js';
 import { clearingHeader, createCookieClearer } from './cookies.js';
 import { checkCrossSite, normaliseOrigin, originOf } from './cross-site.js';
 import { RouteEvents, signOutEvent } from './events.js';
@@ -92,7 +92,8 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     this.client = this.options.client ?? createLogoutClient(this.options.clientOptions);
     const hookFailed = (hook: string, error: unknown): void => {
       const kind = error instanceof Error ? error.name : typeof error;
-      this.warn('SSO_SIGNOUT_HOOK_FAILED', `the \`${hook}\` hook threw (${kind}); ignored.`, hook);
+      const what = error instanceof UnusableHookResult ? `returned ${error.message}` : `threw (${kind})`;
+      this.warn('SSO_SIGNOUT_HOOK_FAILED', `the \`${hook}\` hook ${what}; ignored.`, hook);
     };
     this.events = new RouteEvents(this.options.onEvent, hookFailed);
     this.listedCookies = this.options.clearCookies.map((cookie) => clearingHeader(cookie));
@@ -265,7 +266,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     if (session.kind === 'none' || tokenFromSession(session.current()).kind !== 'token') return;
     this.warn(
       'SSO_SIGNOUT_SESSION_NOT_ENDED',
-      'the `endSession` hook returned, but the request\'s session still holds the sign-in (`session.sso`): end it there (destroy or regenerate the session, or remove `sso`) before the hook returns or its promise settles.',
+      "the `endSession` hook returned, but the request's session still holds the sign-in (`session.sso`): end it there (destroy or regenerate the session, or remove `sso`) before the hook returns or its promise settles.",
     );
     throw new Error('endSession returned, but the session still holds the sign-in');
   }

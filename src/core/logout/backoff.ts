@@ -36,7 +36,7 @@ export function isTransientError(error: unknown): boolean {
 
 const MAX_BACKOFF_MS = 20_000;
 const BASE_DELAY_MS = 100;
-export const THROTTLING_BASE_DELAY_MS = 500;
+const THROTTLING_BASE_DELAY_MS = 500;
 
 /** Full-jitter exponential backoff: `random() * min(base * 2^retry, 20 s)`; `retry` counts from 0. */
 export function backoffMs(retry: number, throttled: boolean, random: () => number): number {

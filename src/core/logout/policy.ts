@@ -2,7 +2,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { attemptLogout, type Attempt, type AttemptContext } from './attempt.js';
-import { backoffMs, THROTTLING_BASE_DELAY_MS, type RetryQuota } from './backoff.js';
+import { backoffMs, type RetryQuota } from './backoff.js';
 import type { PortalGate } from './portal-gate.js';
 import type { PortalBase } from './transport.js';
 import { logoutResult, type LogoutReason, type LogoutResult } from './types.js';
@@ -28,13 +28,13 @@ interface CallState {
   ownWindowUntil: number;
 }
 
-// The gate's window after a throttled answer: the wait the portal named, or 1 s when it named none;
-// at most the cap. A named wait shorter than the SDKs' base backoff for throttling (`Retry-After: 0`,
-// "call again now", included) counts as that backoff: a throttling portal that asks for no wait
-// must not let a storm straight through the gate.
+// The gate's window after a throttled answer: the wait the portal named (a short one is honoured),
+// or 1 s when it named none; at most the cap. A throttled answer that asks for no wait at all
+// (`Retry-After: 0`, a date already past) names none: with a window of nothing, a storm would go
+// straight through the gate.
 function throttleWindow(context: PolicyContext, hintMs: number | undefined): number {
-  const window = Math.max(hintMs ?? DEFAULT_THROTTLE_WINDOW_MS, THROTTLING_BASE_DELAY_MS);
-  return Math.min(window, context.maxRetryAfterMs);
+  const named = hintMs !== undefined && hintMs > 0 ? hintMs : DEFAULT_THROTTLE_WINDOW_MS;
+  return Math.min(named, context.maxRetryAfterMs);
 }
 
 /** Calls Logout for one token: attempts and retries until an answer stands or the deadline comes. */

@@ -381,6 +381,10 @@ describe('absurd wait hints', () => {
 });
 
 describe('storms', () => {
+  // A deadline well past every retry a storm can make (a named 1 s wait, twice, plus backoff): on a
+  // loaded machine an attempt started near a 3 s deadline can be answered after it, and that
+  // sign-out would be a timeout rather than the throttled answer these tests are about.
+  const STORM_TIMEOUT_MS = 8000;
   function arrivals(reply: PortalReply): number[] {
     const times: number[] = [];
     portal.setDefault(() => {
@@ -392,7 +396,7 @@ describe('storms', () => {
 
   it('a 429 storm with Retry-After: 1 makes well under one call per sign-out and answers most at once', async () => {
     const times = arrivals({ kind: 'throttle', retryAfter: 1 });
-    const c = createLogoutClient({ endpoint: portal.url, maxConnections: 16 });
+    const c = createLogoutClient({ endpoint: portal.url, maxConnections: 16, timeoutMs: STORM_TIMEOUT_MS });
     clients.push(c);
     const results = await Promise.all(
       Array.from({ length: 200 }, (_, i) => c.logout({ accessToken: `aoa-storm-${String(i)}` })),
@@ -426,7 +430,7 @@ describe('storms', () => {
     portal.setDefault('throttle');
     // Real jitter: with every backoff pinned at 0, each call's retry would go out before the other
     // answers of its wave close the gate on it.
-    const c = createLogoutClient({ endpoint: portal.url, maxConnections: 16 });
+    const c = createLogoutClient({ endpoint: portal.url, maxConnections: 16, timeoutMs: STORM_TIMEOUT_MS });
     clients.push(c);
     const results = await Promise.all(
       Array.from({ length: 200 }, (_, i) => c.logout({ accessToken: `aoa-nohint-${String(i)}` })),
@@ -475,7 +479,7 @@ describe('storms', () => {
       status: 429,
       headers: { 'x-amzn-errortype': 'ThrottlingException', ...headers },
     });
-    const c = createLogoutClient({ endpoint: portal.url, maxConnections: 16 });
+    const c = createLogoutClient({ endpoint: portal.url, maxConnections: 16, timeoutMs: STORM_TIMEOUT_MS });
     clients.push(c);
     const results = await Promise.all(
       Array.from({ length: 200 }, (_, i) => c.logout({ accessToken: `aoa-zero-${String(i)}` })),

@@ -202,40 +202,46 @@ describe('a store that cannot delete a signed-out session (a Redis user without 
   afterAll(() => process.off('warning', onWarning));
   const deleteWarned = () => warnings.some((w) => w.code === 'SSO_SIGNOUT_GUARD_DELETE_FAILED');
 
-  it('express-session + connect-redis: signed out behind the marker, the answer says so, and the operator is told', async () => {
-    const store = await connectRedisStore();
-    const noDelete = Object.create(store) as session.Store;
-    noDelete.destroy = (_sid, callback) =>
-      callback?.(new Error('NOPERM this user has no permissions to run the del command'));
-    const app = express.build(client, { store: guardSessionStore(noDelete) });
-    const { cookie, token } = await signIn(app);
-    const res = await request(app).post('/signout').set('Accept', 'application/json').set('Cookie', cookie).expect(200);
-    expect(res.body).toMatchObject({ signedOut: true, upstream: 'revoked' });
-    expect(portal.isActive(token)).toBe(false);
-    // What the answer said is true: the session cannot be read again, and reading it is no error.
-    expect(await signedIn(app, cookie)).toBe(false);
-    expect(await signedIn(app, cookie)).toBe(false);
-    await vi.waitFor(() => {
-      expect(deleteWarned()).toBe(true);
-    });
-  });
+  const NOPERM = 'NOPERM this user has no permissions to run the del command';
 
-  it('koa-session + koa-redis: signed out behind the marker, and later requests with the cookie still work', async () => {
-    const store = koaRedisStore();
-    const noDelete = Object.create(store) as KoaSessionStoreLike;
-    noDelete.destroy = () => Promise.reject(new Error('NOPERM this user has no permissions to run the del command'));
-    const app = koa.build(client, { store: guardKoaStore(noDelete) });
-    const { cookie, token } = await signIn(app);
-    const res = await request(app).post('/signout').set('Accept', 'application/json').set('Cookie', cookie).expect(200);
-    expect(res.body).toMatchObject({ signedOut: true, upstream: 'revoked' });
-    expect(portal.isActive(token)).toBe(false);
-    // The guard's read finds the data behind the marker, fails to delete it again, and answers "no session".
-    expect(await signedIn(app, cookie)).toBe(false);
-    expect(await signedIn(app, cookie)).toBe(false);
-    await vi.waitFor(() => {
-      expect(deleteWarned()).toBe(true);
-    });
-  });
+  it.each([
+    [
+      'express-session + connect-redis',
+      async () => {
+        const noDelete = Object.create(await connectRedisStore()) as session.Store;
+        noDelete.destroy = (_sid, callback) => callback?.(new Error(NOPERM));
+        return express.build(client, { store: guardSessionStore(noDelete) });
+      },
+    ],
+    [
+      'koa-session + koa-redis',
+      () => {
+        const noDelete = Object.create(koaRedisStore()) as KoaSessionStoreLike;
+        noDelete.destroy = () => Promise.reject(new Error(NOPERM));
+        return Promise.resolve(koa.build(client, { store: guardKoaStore(noDelete) }));
+      },
+    ],
+  ])(
+    '%s: signed out behind the marker, the answer says so, later requests work, the operator is told',
+    async (_name, build) => {
+      const app = await build();
+      const { cookie, token } = await signIn(app);
+      const res = await request(app)
+        .post('/signout')
+        .set('Accept', 'application/json')
+        .set('Cookie', cookie)
+        .expect(200);
+      expect(res.body).toMatchObject({ signedOut: true, upstream: 'revoked' });
+      expect(portal.isActive(token)).toBe(false);
+      // What the answer said is true: the session cannot be read again, and reading it (the guard
+      // tries to delete it again, and fails again) is no error.
+      expect(await signedIn(app, cookie)).toBe(false);
+      expect(await signedIn(app, cookie)).toBe(false);
+      await vi.waitFor(() => {
+        expect(deleteWarned()).toBe(true);
+      });
+    },
+  );
 
   it('keeps the session, and says so, when the marker itself cannot be written', async () => {
     const store = await connectRedisStore();

@@ -7,7 +7,7 @@ import { describeValue } from '../errors.js';
 import { createLogoutClient, type LogoutClient, type LogoutResult } from '../logout/client.js';
 import { createWarner, type Warn } from '../warnings.js';
 import { Answers, baseHeaders, UnusableHookResult, type AnswerContext } from './answers.js';
-import { clearingHeader, createCookieClearer } from './cookies.js';
+import { clearingHeader, createCookieClearer, type CookieToClear } from './cookies.js';
 import { checkCrossSite, normaliseOrigin, originOf } from './cross-site.js';
 import { RouteEvents, signOutEvent } from './events.js';
 import { negotiateFormat, type ResponseFormat } from './negotiate.js';
@@ -353,30 +353,27 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   private clearingHeaders(session: SessionBinding): string[] {
     const configured = this.options.sessionCookieName;
     const written: string[] = [];
-    let named = false;
-    if (session.kind === 'supported') {
-      for (const cookie of session.cookies()) {
-        const name = configured ?? cookie.detectedName ?? cookie.defaultName;
-        named ||= name === configured;
-        const names = [name];
-        if (configured !== undefined && cookie.detectedName !== undefined && cookie.detectedName !== configured) {
-          // The cookie that carries this very session has another name: clear it too, and say so.
-          names.push(cookie.detectedName);
-          this.warn(
-            'SSO_SIGNOUT_COOKIE_NAME_MISMATCH',
-            `sessionCookieName is "${configured}", but this session's id came in a cookie named "${cookie.detectedName}"; both are cleared. Set sessionCookieName to the session middleware's cookie name, or leave it out to have it detected.`,
-          );
-        }
-        for (const each of names) {
-          try {
-            written.push(this.clearing(each, cookie));
-          } catch {
-            // skipped, see above
-          }
-        }
+    const clear = (name: string, attributes: Omit<CookieToClear, 'name'>): void => {
+      try {
+        written.push(this.clearing(name, attributes));
+      } catch {
+        // skipped, see above
+      }
+    };
+    const cookies = session.kind === 'supported' ? session.cookies() : [];
+    for (const cookie of cookies) {
+      clear(configured ?? cookie.detectedName ?? cookie.defaultName, cookie);
+      if (configured !== undefined && cookie.detectedName !== undefined && cookie.detectedName !== configured) {
+        // The cookie that carries this very session has another name: clear it too, and say so.
+        clear(cookie.detectedName, cookie);
+        this.warn(
+          'SSO_SIGNOUT_COOKIE_NAME_MISMATCH',
+          `sessionCookieName is "${configured}", but this session's id came in a cookie named "${cookie.detectedName}"; both are cleared. Set sessionCookieName to the session middleware's cookie name, or leave it out to have it detected.`,
+        );
       }
     }
-    if (configured !== undefined && !named) written.push(this.clearing(configured, {}));
+    // A configured name with no session cookie to take attributes from: cleared with the defaults.
+    if (configured !== undefined && cookies.length === 0) written.push(this.clearing(configured, {}));
     // The app's own list, checked and written when the route was made.
     written.push(...this.listedCookies);
     return written;

@@ -15,6 +15,7 @@ import {
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { ADAPTERS, type BuildOptions } from './helpers/adapters.js';
 import { applySetCookies, cookieHeaderFrom, setCookies } from './helpers/cookies.js';
+import { warningCodesDuring } from './helpers/warnings.js';
 
 let portal: FakePortal;
 const clients: LogoutClient[] = [];
@@ -746,20 +747,14 @@ describe.each(ADAPTERS)('$name', (adapter) => {
     });
 
     it('answers 500 session_error, never "signed out", when an endSession hook leaves the sign-in in the session', async () => {
-      const warned: (string | undefined)[] = [];
-      const onWarning = (w: Error & { code?: string }) => warned.push(w.code);
-      process.on('warning', onWarning);
-      try {
+      const warned = await warningCodesDuring(async () => {
         const app = build({ signOut: { endSession: () => undefined } });
         const cookie = await signIn(app, { accessToken: portal.issueToken() });
         const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(500);
         expect(JSON.parse(res.text)).toMatchObject({ code: 'session_error', signedOut: false });
         expect(await isSignedIn(app, cookie)).toBe(true);
-        await new Promise((resolve) => setImmediate(resolve));
-        expect(warned).toContain('SSO_SIGNOUT_SESSION_NOT_ENDED');
-      } finally {
-        process.off('warning', onWarning);
-      }
+      });
+      expect(warned).toContain('SSO_SIGNOUT_SESSION_NOT_ENDED');
     });
 
     it('signs out through an endSession hook that removes the sign-in from the session', async () => {

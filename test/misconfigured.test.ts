@@ -72,6 +72,12 @@ function koaListener(app: {
   };
 }
 
+/** Both Express majors, for the mounting cases that differ between them. */
+const EXPRESS_VERSIONS = [
+  ['Express 5', express5],
+  ['Express 4', express4],
+] as const;
+
 const signIn = (app: RequestListener) => signInWithToken(app, portal);
 const signedIn = isSignedIn;
 
@@ -126,12 +132,7 @@ interface MisorderedApp {
 
 // The session middleware mounted after the sign-out route: sign-in and /me still work.
 const SESSION_AFTER_ROUTE: readonly MisorderedApp[] = [
-  ...(
-    [
-      ['Express 5', express5],
-      ['Express 4', express4],
-    ] as const
-  ).flatMap(([label, express]) => [
+  ...EXPRESS_VERSIONS.flatMap(([label, express]) => [
     {
       name: `${label} + express-session after the route`,
       build: (onEvent: (e: SignOutEvent) => void) => {
@@ -297,25 +298,25 @@ describe('the wrong adapter for the framework', () => {
     },
   );
 
-  it.each([
-    ['Express 5', express5],
-    ['Express 4', express4],
-  ] as const)('the Koa route in %s answers 500 naming sso-signout, never a bare TypeError', async (_name, express) => {
-    for (const mountIt of [
-      (app: express5.Express) => app.all('/signout', koaSignOut({ client }) as never),
-      (app: express5.Express) => app.use(koaSignOut({ client }) as never),
-    ]) {
-      const app = express() as express5.Express;
-      app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
-      mountIt(app);
-      const res = await request(app).post('/signout').set('Accept', 'application/json').expect(500);
-      const body = JSON.parse(res.text) as AnyRecord;
-      expect(body).toMatchObject({ code: 'wrong_adapter', signedOut: false });
-      expect(String(body.detail)).toContain('from "sso-signout"');
-      expect(res.text).not.toContain('TypeError');
-    }
-    expect(portal.calls).toHaveLength(0);
-  });
+  it.each(EXPRESS_VERSIONS)(
+    'the Koa route in %s answers 500 naming sso-signout, never a bare TypeError',
+    async (_name, express) => {
+      for (const mountIt of [
+        (app: express5.Express) => app.all('/signout', koaSignOut({ client }) as never),
+        (app: express5.Express) => app.use(koaSignOut({ client }) as never),
+      ]) {
+        const app = express() as express5.Express;
+        app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+        mountIt(app);
+        const res = await request(app).post('/signout').set('Accept', 'application/json').expect(500);
+        const body = JSON.parse(res.text) as AnyRecord;
+        expect(body).toMatchObject({ code: 'wrong_adapter', signedOut: false });
+        expect(String(body.detail)).toContain('from "sso-signout"');
+        expect(res.text).not.toContain('TypeError');
+      }
+      expect(portal.calls).toHaveLength(0);
+    },
+  );
 });
 
 describe('mounted without a path', () => {
@@ -337,10 +338,7 @@ describe('mounted without a path', () => {
     expect((await warningsSoFar()).filter((w) => w.code === 'SSO_SIGNOUT_NOT_ROUTED')).toHaveLength(1);
   });
 
-  it.each([
-    ['Express 5', express5],
-    ['Express 4', express4],
-  ])(
+  it.each(EXPRESS_VERSIONS)(
     '%s app.use("/signout", …) answers that path only, passing on the paths below it without a warning',
     async (_name, express) => {
       const app = express();
@@ -356,10 +354,7 @@ describe('mounted without a path', () => {
     },
   );
 
-  it.each([
-    ['Express 5', express5],
-    ['Express 4', express4],
-  ])(
+  it.each(EXPRESS_VERSIONS)(
     '%s router.use(ssoSignOut()) in a router mounted on /auth signs nobody out under /auth, and warns',
     async (_name, express) => {
       const app = express();

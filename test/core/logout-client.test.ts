@@ -12,6 +12,7 @@ import {
 } from 'sso-signout';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { createLogoutClient as createWithInternals } from '../../src/core/logout/client.js';
+import { warningsDuring } from '../helpers/warnings.js';
 
 let portal: FakePortal;
 const open: LogoutClient[] = [];
@@ -385,19 +386,13 @@ describe('configuration', () => {
 
 describe('regions', () => {
   it('accepts a region newer than its table when it fits a partition, and warns once', async () => {
-    const seen: { code: string | undefined; message: string }[] = [];
-    const onWarning = (w: Error & { code?: string }) => seen.push({ code: w.code, message: w.message });
-    process.on('warning', onWarning);
-    try {
+    const seen = await warningsDuring(async () => {
       const c = createLogoutClient({ region: 'ap-southeast-9' });
       expect(c.endpointFor()).toBe('https://portal.sso.ap-southeast-9.amazonaws.com');
       await c.close();
-      await new Promise((resolve) => setImmediate(resolve));
-      expect(seen).toEqual([expect.objectContaining({ code: 'SSO_SIGNOUT_UNKNOWN_REGION' })]);
-      expect(seen[0]?.message).toContain('ap-southeast-9');
-    } finally {
-      process.off('warning', onWarning);
-    }
+    });
+    expect(seen).toEqual([expect.objectContaining({ code: 'SSO_SIGNOUT_UNKNOWN_REGION' })]);
+    expect(seen[0]?.message).toContain('ap-southeast-9');
   });
 
   it.each(['us-isof-west-1', 'eu-central-3', 'ap-east-3', 'mx-central-2', 'eusc-de-west-1'])(

@@ -8,6 +8,7 @@ import { createLogoutClient, ssoSignOut, type LogoutClient } from 'sso-signout';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { ADAPTERS } from '../helpers/adapters.js';
 import { cookieHeaderFrom, setCookies } from '../helpers/cookies.js';
+import { warningCodesDuring } from '../helpers/warnings.js';
 
 let portal: FakePortal;
 let client: LogoutClient;
@@ -86,10 +87,7 @@ describe('Express only', () => {
     });
 
     it('clears the cookie that carries the session too when sessionCookieName names another, and warns', async () => {
-      const warned: (string | undefined)[] = [];
-      const onWarning = (w: Error & { code?: string }) => warned.push(w.code);
-      process.on('warning', onWarning);
-      try {
+      const warned = await warningCodesDuring(async () => {
         const a = express();
         a.use(session({ name: 'portal.sid', secret: 'test secret', resave: false, saveUninitialized: false }));
         a.post('/in', (req, res) => {
@@ -101,11 +99,8 @@ describe('Express only', () => {
         const res = await request(a).post('/signout').set('Cookie', cookie).expect(303);
         expect(setCookies(res).get('portal.sid')?.value).toBe('');
         expect(setCookies(res).get('connect.sid')?.value).toBe('');
-        await new Promise((resolve) => setImmediate(resolve));
-        expect(warned).toContain('SSO_SIGNOUT_COOKIE_NAME_MISMATCH');
-      } finally {
-        process.off('warning', onWarning);
-      }
+      });
+      expect(warned).toContain('SSO_SIGNOUT_COOKIE_NAME_MISMATCH');
     });
 
     it('clears a stale session cookie the store no longer knows', async () => {

@@ -10,6 +10,8 @@ export type {
   LogoutResult,
 } from './core/logout/types.js';
 export type { UpstreamOutcome } from './core/logout/classify.js';
+export { redisSharedState } from './core/logout/shared-state.js';
+export type { RedisSharedStateOptions, SharedState, SharedStateEvent } from './core/logout/shared-state.js';
 export { portalEndpoint } from './core/logout/endpoint.js';
 export type { PortalEndpointOptions } from './core/logout/endpoint.js';
 export type { SessionGuardOptions } from './core/session-guard.js';

@@ -5,12 +5,11 @@ import { checkAccessToken } from '../token.js';
 import { configError } from '../validate.js';
 import { createWarner } from '../warnings.js';
 import { RetryQuota } from './backoff.js';
-import { LocalCoordination } from './coordination.js';
+import { LocalCoordination, SharedCoordination, type Coordination } from './coordination.js';
 import { DeadlineSweep } from './deadlines.js';
 import { holdDispatcher } from './dispatcher.js';
 import { resolveClientOptions } from './options.js';
 import { callWithRetries, type PolicyContext } from './policy.js';
-import { tokenDigest } from './recent-results.js';
 import {
   logoutResult,
   type LogoutClient,
@@ -49,7 +48,10 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
   const now = internals.now ?? Date.now;
   const sweep = new DeadlineSweep();
   const dispatcher = holdDispatcher(settings);
-  const coordination = new LocalCoordination(settings.maxConnections, sweep, now);
+  const coordination: Coordination =
+    settings.sharedState === undefined
+      ? new LocalCoordination(settings.maxConnections, sweep, now)
+      : new SharedCoordination(settings.sharedState, settings.timeoutMs, settings.maxConnections, sweep, now);
   const context: PolicyContext = {
     dispatcher: dispatcher.get,
     sweep,
@@ -77,8 +79,8 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
         return logoutResult({ outcome: 'unavailable', reason: 'overloaded' });
       return undefined;
     };
-    const key = tokenDigest(`${base.origin}${base.path}`, token);
-    return coordination.once(key, admit, () => callWithRetries(context, gate, base, token));
+    const key = coordination.key(`${base.origin}${base.path}`, token);
+    return coordination.once(key, base.origin, admit, () => callWithRetries(context, gate, base, token));
   }
 
   return {

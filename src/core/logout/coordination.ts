@@ -2,10 +2,12 @@
 // and each portal's gate. In one process here; a shared store can stand behind the same interface so
 // that many app instances share them too.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeadlineSweep } from './deadlines.js';
 import { PortalGate } from './portal-gate.js';
-import { RecentResults } from './recent-results.js';
-import type { LogoutResult } from './types.js';
+import { RecentResults, tokenDigest } from './recent-results.js';
+import type { SharedResult, SharedState } from './shared-state.js';
+import { logoutResult, type LogoutResult } from './types.js';
 
 // A token just revoked (or refused) is answered from memory for this long: other tabs of the same
 // session that read the token just before the session ended must not call the portal again.
@@ -17,12 +19,19 @@ const RECENT_MAX = 10_000;
  * token); origins are portal origins.
  */
 export interface Coordination {
+  /** The key a token is known by for a portal (`scope`): a digest, never the token. */
+  key(scope: string, token: string): string;
   /**
    * The one call for `key`. Joins the call already in flight for it, or answers from the result
    * remembered for it, or else asks `admit` (the gate, the load limit) and runs `call`, remembering
    * the result when it proves the token dead. Results that were not this caller's own say `shared`.
    */
-  once(key: string, admit: () => LogoutResult | undefined, call: () => Promise<LogoutResult>): Promise<LogoutResult>;
+  once(
+    key: string,
+    origin: string,
+    admit: () => LogoutResult | undefined,
+    call: () => Promise<LogoutResult>,
+  ): Promise<LogoutResult>;
   /** The gate of a portal origin: its throttle window and connection slots. */
   gate(origin: string): PortalGate;
   /** Distinct calls in flight. */
@@ -44,8 +53,14 @@ export class LocalCoordination implements Coordination {
     private readonly slots: number,
     private readonly sweep: DeadlineSweep,
     private readonly now: () => number,
+    /** Told when a portal's throttle window closes here. */
+    private readonly onGateClosed?: (origin: string, ms: number) => void,
   ) {
     this.recent = new RecentResults<LogoutResult>(RECENT_TTL_MS, RECENT_MAX, now);
+  }
+
+  key(scope: string, token: string): string {
+    return tokenDigest(scope, token);
   }
 
   get pending(): number {
@@ -55,13 +70,28 @@ export class LocalCoordination implements Coordination {
   gate(origin: string): PortalGate {
     let gate = this.gates.get(origin);
     if (gate === undefined) {
-      gate = new PortalGate(this.slots, this.sweep, this.now);
+      const { onGateClosed } = this;
+      gate = new PortalGate(
+        this.slots,
+        this.sweep,
+        this.now,
+        onGateClosed === undefined
+          ? undefined
+          : (ms) => {
+              onGateClosed(origin, ms);
+            },
+      );
       this.gates.set(origin, gate);
     }
     return gate;
   }
 
-  once(key: string, admit: () => LogoutResult | undefined, call: () => Promise<LogoutResult>): Promise<LogoutResult> {
+  once(
+    key: string,
+    _origin: string,
+    admit: () => LogoutResult | undefined,
+    call: () => Promise<LogoutResult>,
+  ): Promise<LogoutResult> {
     const existing = this.inFlight.get(key);
     if (existing !== undefined) return existing.then((r) => ({ ...r, shared: true }));
     const known = this.recent.get(key);
@@ -82,5 +112,113 @@ export class LocalCoordination implements Coordination {
     );
     this.inFlight.set(key, pending);
     return pending;
+  }
+}
+
+// A follower looks for its leader's answer this often.
+const POLL_MS = 20;
+// A lease outlives its leader's deadline by this much: the leader's answer is written after it.
+const LEASE_SLACK_MS = 1000;
+
+function fromShared(result: SharedResult, durationMs: number): LogoutResult {
+  return logoutResult({ ...result, attempts: 0, durationMs, shared: true });
+}
+
+/**
+ * Coordination across app instances: this process's own first (its call in flight, its memory, its
+ * gate and load limit), then the shared state: the result another instance heard, the throttle
+ * window another instance was given, or the lease on the one call for the token. Whenever the shared
+ * state does not answer, this process goes on alone.
+ */
+export class SharedCoordination implements Coordination {
+  private readonly local: LocalCoordination;
+
+  constructor(
+    private readonly shared: SharedState,
+    private readonly timeoutMs: number,
+    slots: number,
+    sweep: DeadlineSweep,
+    now: () => number,
+  ) {
+    this.local = new LocalCoordination(slots, sweep, now, (origin, ms) => {
+      void shared.closeGate(origin, ms);
+    });
+  }
+
+  get pending(): number {
+    return this.local.pending;
+  }
+
+  key(scope: string, token: string): string {
+    return this.shared.digest(scope, token);
+  }
+
+  gate(origin: string): PortalGate {
+    return this.local.gate(origin);
+  }
+
+  once(
+    key: string,
+    origin: string,
+    admit: () => LogoutResult | undefined,
+    call: () => Promise<LogoutResult>,
+  ): Promise<LogoutResult> {
+    return this.local.once(key, origin, admit, () => this.acrossInstances(key, origin, call));
+  }
+
+  private async acrossInstances(key: string, origin: string, call: () => Promise<LogoutResult>): Promise<LogoutResult> {
+    const started = performance.now();
+    const deadline = started + this.timeoutMs;
+    const leaseMs = this.timeoutMs + LEASE_SLACK_MS;
+    for (;;) {
+      const begun = await this.shared.begin(key, origin, leaseMs);
+      switch (begun.kind) {
+        case 'unavailable':
+          return call();
+        case 'result':
+          return fromShared(begun.result, performance.now() - started);
+        case 'gated':
+          // Another instance's answer closed the window: closed here too, and no call goes out.
+          this.local.gate(origin).close(begun.remainingMs, true);
+          return logoutResult({ outcome: 'throttled', reason: 'throttle_gate', retryAfterMs: begun.remainingMs });
+        case 'leader':
+          return this.lead(key, begun.lease, leaseMs, call);
+        case 'follower': {
+          const followed = await this.follow(key, begun.lease, deadline, started, call);
+          // The leader went without an answer (its lease expired): this call may lead now.
+          if (followed !== undefined) return followed;
+        }
+      }
+    }
+  }
+
+  private async lead(key: string, lease: string, leaseMs: number, call: () => Promise<LogoutResult>) {
+    const result = await call();
+    const remember = result.outcome === 'revoked' || result.outcome === 'rejected' ? RECENT_TTL_MS : 0;
+    // Not waited for: the answer to this sign-out is known; followers find it when it lands.
+    void this.shared.finish(key, lease, result, remember, leaseMs);
+    return result;
+  }
+
+  /** The leader's result; a timeout at the deadline; undefined when the leader is gone without one. */
+  private async follow(
+    key: string,
+    lease: string,
+    deadline: number,
+    started: number,
+    call: () => Promise<LogoutResult>,
+  ): Promise<LogoutResult | undefined> {
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        return logoutResult({ outcome: 'timeout', reason: 'deadline', shared: true, durationMs: this.timeoutMs });
+      }
+      await sleep(Math.min(POLL_MS, left));
+      const polled = await this.shared.poll(key, lease);
+      if (polled.kind === 'result') return fromShared(polled.result, performance.now() - started);
+      if (polled.kind === 'gone') return undefined;
+      // Redis stopped answering: this process goes on alone.
+      if (polled.kind === 'unavailable') return call();
+    }
   }
 }

@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { describeValue } from '../errors.js';
 import { booleanOption, configError, knownOptions, wholeNumber } from '../validate.js';
 import { checkConfiguredRegion, normaliseSessionRegion, regionalEndpoint, type EndpointVariant } from './endpoint.js';
+import type { SharedState } from './shared-state.js';
 import type { PortalBase } from './transport.js';
 import type { LogoutClientOptions, LogoutReason } from './types.js';
 
@@ -22,6 +23,7 @@ export interface ClientSettings {
   /** The environment names a proxy, and the client may use it. */
   readonly proxied: boolean;
   readonly dispatcher: Dispatcher | undefined;
+  readonly sharedState: SharedState | undefined;
   /** The configured region, when it is newer than the partition table (worth a warning). */
   readonly newerRegion: string | undefined;
 }
@@ -40,6 +42,7 @@ export const CLIENT_OPTION_NAMES: Readonly<Record<keyof LogoutClientOptions, tru
   maxRetryAfterMs: true,
   proxyFromEnvironment: true,
   dispatcher: true,
+  sharedState: true,
 };
 
 // The proxy variables for each scheme, read as curl and the AWS CLI read them: an https endpoint
@@ -149,6 +152,20 @@ export function resolveClientOptions(options: LogoutClientOptions): ClientSettin
       '`dispatcher` must be an undici Dispatcher (Agent, Pool, ProxyAgent…).',
     );
   }
+  const sharedState = o.sharedState as unknown;
+  const methods = ['digest', 'begin', 'finish', 'poll', 'closeGate'] as const;
+  if (
+    sharedState !== undefined &&
+    (sharedState === null ||
+      typeof sharedState !== 'object' ||
+      methods.some((name) => typeof (sharedState as Record<string, unknown>)[name] !== 'function'))
+  ) {
+    throw configError(
+      'sharedState',
+      'wrong_type',
+      `\`sharedState\` must be made by redisSharedState({ client, secret }); got ${describeValue(sharedState)}.`,
+    );
+  }
   return {
     destinationFor: destinations(o.endpoint, region, { useFips, useDualStack }),
     timeoutMs,
@@ -159,6 +176,7 @@ export function resolveClientOptions(options: LogoutClientOptions): ClientSettin
     maxRetryAfterMs: wholeNumber('maxRetryAfterMs', o.maxRetryAfterMs, 60_000, 1, 86_400_000),
     proxied: booleanOption('proxyFromEnvironment', o.proxyFromEnvironment, true) && environmentProxy(o.endpoint),
     dispatcher,
+    sharedState: sharedState as SharedState | undefined,
     newerRegion: standing === 'newer' ? region : undefined,
   };
 }

@@ -24,6 +24,8 @@ export class PortalGate {
     private readonly slots: number,
     private readonly sweep: DeadlineSweep,
     private readonly now: () => number,
+    /** Told when the window closes or moves later (so other instances can be told too). */
+    private readonly onClose?: (ms: number) => void,
   ) {}
 
   /** Milliseconds left in the throttle window (0 when open). */
@@ -36,11 +38,15 @@ export class PortalGate {
     return this.closedUntil;
   }
 
-  /** Closes the gate for `ms` from now (or keeps a later end), and tells everyone waiting. */
-  close(ms: number): void {
+  /**
+   * Closes the gate for `ms` from now (or keeps a later end), and tells everyone waiting. `heard`:
+   * the window was heard from another instance, so it is not passed back.
+   */
+  close(ms: number, heard = false): void {
     const until = this.now() + ms;
     if (until <= this.closedUntil) return;
     this.closedUntil = until;
+    if (!heard) this.onClose?.(ms);
     for (const waiter of this.waiting.splice(0)) {
       this.sweep.untrack(waiter);
       waiter.resolve('throttled');

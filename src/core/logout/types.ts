@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import type { PortalRequestError } from '../errors.js';
 import type { TokenInfo } from '../token.js';
 import type { UpstreamOutcome } from './classify.js';
+import type { SharedState } from './shared-state.js';
 
 export interface LogoutClientOptions {
   /**
@@ -49,6 +50,12 @@ export interface LogoutClientOptions {
    * `proxyFromEnvironment`), closed by `close()`.
    */
   readonly dispatcher?: Dispatcher | undefined;
+  /**
+   * State shared with the app's other instances (made by `redisSharedState`): the one call per
+   * token, the results just heard and each portal's throttle window hold across instances. Default:
+   * this process's own.
+   */
+  readonly sharedState?: SharedState | undefined;
 }
 
 /** The token to revoke, and optionally the region it belongs to (it wins over the configured one). */

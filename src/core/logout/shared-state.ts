@@ -1,0 +1,401 @@
+// What sign-outs on many app instances share through Redis: each portal's throttle window, the one
+// call in flight per token (a lease), and the results just heard. Keys hold keyed digests (HMAC with
+// the app's secret), never a token; values hold outcomes, never a token. Every operation is bounded,
+// and a Redis that fails is left alone for a while: sign-outs go on with this process's own state.
+
+import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { describeValue } from '../errors.js';
+import { printable } from '../scrub.js';
+import { configError, knownOptions, wholeNumber } from '../validate.js';
+import { createWarner } from '../warnings.js';
+import type { LogoutReason, LogoutResult } from './types.js';
+import type { UpstreamOutcome } from './classify.js';
+
+/** What is kept of a result in Redis: what the portal said, without the call's own figures or error. */
+export type SharedResult = Pick<
+  LogoutResult,
+  'outcome' | 'upstreamStatus' | 'errorName' | 'message' | 'requestId' | 'retryAfterMs' | 'reason'
+>;
+
+/** Where a call stands across instances, as the shared state answers a caller about to call. */
+export type SharedBegin =
+  | { readonly kind: 'result'; readonly result: SharedResult }
+  | { readonly kind: 'gated'; readonly remainingMs: number }
+  | { readonly kind: 'leader'; readonly lease: string }
+  | { readonly kind: 'follower'; readonly lease: string }
+  | { readonly kind: 'unavailable' };
+
+/** What a follower finds when it looks again. */
+export type SharedPoll =
+  | { readonly kind: 'result'; readonly result: SharedResult }
+  | { readonly kind: 'waiting' }
+  | { readonly kind: 'gone' }
+  | { readonly kind: 'unavailable' };
+
+/**
+ * State shared by the sign-out routes of many app instances. Made by {@link redisSharedState};
+ * given to the route (or `createLogoutClient`) as `sharedState`.
+ */
+export interface SharedState {
+  /** The key a token is known by: a keyed digest, the same on every instance with the same secret. */
+  digest(scope: string, token: string): string;
+  /** The remembered result, the portal's throttle window, or the lease on the one call for `digest`. */
+  begin(digest: string, origin: string, leaseMs: number): Promise<SharedBegin>;
+  /** The leader's result for its followers, and for everyone for `rememberMs` when it proves the token dead. */
+  finish(digest: string, lease: string, result: SharedResult, rememberMs: number, leaseMs: number): Promise<void>;
+  /** Whether the leader of `lease` has answered, is still at it, or is gone without a word. */
+  poll(digest: string, lease: string): Promise<SharedPoll>;
+  /** Closes a portal's throttle window on every instance for `ms` (or keeps a later end). */
+  closeGate(origin: string, ms: number): Promise<void>;
+}
+
+/** Told when Redis fails (sign-outs go on with this process's own state) and when it answers again. */
+export type SharedStateEvent =
+  | {
+      readonly type: 'shared_state_unavailable';
+      readonly code: 'SSO_SIGNOUT_SHARED_STATE_UNAVAILABLE';
+      /** The operation that failed: `begin`, `finish`, `poll` or `closeGate`. */
+      readonly operation: string;
+      /** What went wrong: `timeout`, or the client's error (bounded, printable). */
+      readonly error: string;
+    }
+  | { readonly type: 'shared_state_restored' };
+
+export interface RedisSharedStateOptions {
+  /**
+   * The app's own Redis client, connected: node-redis v5 (`createClient()`) or ioredis v5
+   * (`new Redis()`). One Redis (or a primary); not a Cluster.
+   */
+  readonly client: unknown;
+  /**
+   * The key of the digests tokens are known by (HMAC-SHA-256): at least 32 bytes, the same on every
+   * instance, and secret (with it, a token seen elsewhere can be matched to its key).
+   */
+  readonly secret: string | Uint8Array;
+  /** The start of every key. Default `'sso-signout:'`. */
+  readonly prefix?: string | undefined;
+  /** The longest one Redis operation may take, in milliseconds. Default `50`. */
+  readonly operationTimeoutMs?: number | undefined;
+  /** After a failure, how long Redis is left alone before it is tried again, in milliseconds. Default `1000`. */
+  readonly retryAfterFailureMs?: number | undefined;
+  /** Told when Redis fails and when it is back. Errors it throws are ignored. */
+  readonly onEvent?: ((event: SharedStateEvent) => void) | undefined;
+}
+
+const OPTION_NAMES: Readonly<Record<keyof RedisSharedStateOptions, true>> = {
+  client: true,
+  secret: true,
+  prefix: true,
+  operationTimeoutMs: true,
+  retryAfterFailureMs: true,
+  onEvent: true,
+};
+
+const MIN_SECRET_BYTES = 32;
+
+/** Sends one command through the app's client, whichever it is. */
+type Send = (args: readonly string[]) => Promise<unknown>;
+
+function senderOf(client: unknown): Send {
+  const c = client as {
+    call?: (...args: string[]) => Promise<unknown>;
+    sendCommand?: (args: readonly string[]) => Promise<unknown>;
+  } | null;
+  // ioredis: `call(command, ...args)`; node-redis: `sendCommand([command, ...args])`.
+  if (c !== null && typeof c === 'object' && typeof c.call === 'function') {
+    const call = c.call.bind(c);
+    return (args) => call(...args);
+  }
+  if (c !== null && typeof c === 'object' && typeof c.sendCommand === 'function') {
+    const sendCommand = c.sendCommand.bind(c);
+    return (args) => sendCommand(args);
+  }
+  throw configError(
+    'client',
+    'wrong_type',
+    `\`client\` must be a connected Redis client (node-redis v5 \`createClient()\` or ioredis v5 \`new Redis()\`); got ${describeValue(client)}.`,
+  );
+}
+
+function secretKey(secret: unknown): Buffer {
+  const key =
+    typeof secret === 'string'
+      ? Buffer.from(secret, 'utf8')
+      : secret instanceof Uint8Array
+        ? Buffer.from(secret)
+        : undefined;
+  if (key === undefined) {
+    throw configError('secret', 'wrong_type', `\`secret\` must be a string or bytes; got ${describeValue(secret)}.`);
+  }
+  if (key.length < MIN_SECRET_BYTES) {
+    throw configError(
+      'secret',
+      'out_of_range',
+      `\`secret\` must be at least ${String(MIN_SECRET_BYTES)} bytes (it keys the digests tokens are stored under); got ${String(key.length)}. Generate one with \`node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"\`.`,
+    );
+  }
+  return key;
+}
+
+// One round trip each. KEYS and ARGV as named in the comments; every key of one token shares its
+// digest, every reply is an array of strings.
+
+// KEYS: result, gate, lease. ARGV: new lease id, lease ms.
+const BEGIN = `
+local r = redis.call('GET', KEYS[1])
+if r then return {'result', r} end
+local g = redis.call('PTTL', KEYS[2])
+if g > 0 then return {'gated', tostring(g)} end
+if redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'leader', ARGV[1]} end
+return {'follower', redis.call('GET', KEYS[3]) or ''}
+`;
+
+// KEYS: result, outcome, lease. ARGV: lease id, result, remember ms (0: not remembered), lease ms.
+const FINISH = `
+if ARGV[3] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[4])
+if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+return 1
+`;
+
+// KEYS: outcome, lease. ARGV: lease id.
+const POLL = `
+local o = redis.call('GET', KEYS[1])
+if o then return {'result', o} end
+if redis.call('GET', KEYS[2]) == ARGV[1] then return {'waiting'} end
+return {'gone'}
+`;
+
+// KEYS: gate. ARGV: window ms.
+const CLOSE_GATE = `
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end
+return 1
+`;
+
+const OUTCOMES: ReadonlySet<string> = new Set<UpstreamOutcome>([
+  'revoked',
+  'rejected',
+  'throttled',
+  'unavailable',
+  'timeout',
+  'bad_response',
+  'not_sent',
+]);
+
+const REASONS: ReadonlySet<string> = new Set<LogoutReason>([
+  'invalid_token',
+  'invalid_region',
+  'connection_error',
+  'proxy_refused',
+  'malformed_response',
+  'deadline',
+  'throttle_gate',
+  'overloaded',
+]);
+
+function stringOr(value: unknown): string | undefined {
+  return typeof value === 'string' ? printable(value, 300) : undefined;
+}
+
+function numberOr(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/** A stored result read back, or undefined when it is not one (written by something else). */
+function parseResult(text: unknown): SharedResult | undefined {
+  if (typeof text !== 'string') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object') return undefined;
+  const value = parsed as Record<string, unknown>;
+  if (!OUTCOMES.has(value.outcome as string)) return undefined;
+  return {
+    outcome: value.outcome as UpstreamOutcome,
+    upstreamStatus: numberOr(value.upstreamStatus),
+    errorName: stringOr(value.errorName),
+    message: stringOr(value.message),
+    requestId: stringOr(value.requestId),
+    retryAfterMs: numberOr(value.retryAfterMs),
+    reason: REASONS.has(value.reason as string) ? (value.reason as LogoutReason) : undefined,
+  };
+}
+
+function serialise(result: SharedResult): string {
+  const { outcome, upstreamStatus, errorName, message, requestId, retryAfterMs, reason } = result;
+  return JSON.stringify({ outcome, upstreamStatus, errorName, message, requestId, retryAfterMs, reason });
+}
+
+class OperationTimeout extends Error {
+  override readonly name = 'OperationTimeout';
+}
+
+/**
+ * Shared sign-out state on Redis, through the app's own client (node-redis v5 or ioredis v5). Give
+ * the same `secret` and `prefix` to every instance.
+ *
+ * @example
+ * const redis = await createClient({ url: process.env.REDIS_URL }).connect();
+ * const sharedState = redisSharedState({ client: redis, secret: process.env.SSO_SIGNOUT_SECRET });
+ * app.post('/signout', ssoSignOut({ region: 'eu-west-1', sharedState }));
+ */
+export function redisSharedState(options: RedisSharedStateOptions): SharedState {
+  const o = knownOptions(options, Object.keys(OPTION_NAMES)) as Partial<RedisSharedStateOptions>;
+  if (o.client === undefined) {
+    throw configError('client', 'missing', '`client` is required: the app’s connected Redis client.');
+  }
+  const send = senderOf(o.client);
+  if (o.secret === undefined) {
+    throw configError('secret', 'missing', '`secret` is required: the key of the digests tokens are stored under.');
+  }
+  const key = secretKey(o.secret);
+  const prefix = o.prefix ?? 'sso-signout:';
+  if (typeof prefix !== 'string') {
+    throw configError('prefix', 'wrong_type', `\`prefix\` must be a string; got ${describeValue(prefix)}.`);
+  }
+  const timeoutMs = wholeNumber('operationTimeoutMs', o.operationTimeoutMs, 50, 1, 10_000);
+  const restMs = wholeNumber('retryAfterFailureMs', o.retryAfterFailureMs, 1000, 0, 600_000);
+  const onEvent = o.onEvent;
+  if (onEvent !== undefined && typeof onEvent !== 'function') {
+    throw configError('onEvent', 'wrong_type', `\`onEvent\` must be a function; got ${describeValue(onEvent)}.`);
+  }
+  const warn = createWarner();
+  const shas = new Map<string, string>();
+  let downUntil = 0;
+  let down = false;
+
+  const tell = (event: SharedStateEvent): void => {
+    try {
+      onEvent?.(event);
+    } catch {
+      // a listener's failure changes no sign-out
+    }
+  };
+
+  function failed(operation: string, error: unknown): void {
+    downUntil = performance.now() + restMs;
+    if (down) return;
+    down = true;
+    const what =
+      error instanceof OperationTimeout
+        ? 'timeout'
+        : printable(error instanceof Error ? `${error.name}: ${error.message}` : describeValue(error), 200);
+    warn(
+      'SSO_SIGNOUT_SHARED_STATE_UNAVAILABLE',
+      `Redis failed (${operation}: ${what}); sign-outs go on with this process's own state until it answers again.`,
+    );
+    tell({ type: 'shared_state_unavailable', code: 'SSO_SIGNOUT_SHARED_STATE_UNAVAILABLE', operation, error: what });
+  }
+
+  function succeeded(): void {
+    if (!down) return;
+    down = false;
+    tell({ type: 'shared_state_restored' });
+  }
+
+  /** The command's reply within the bound, or the failure (the command may still run later). */
+  function bounded(args: readonly string[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new OperationTimeout());
+      }, timeoutMs);
+      timer.unref();
+      send(args).then(
+        (reply) => {
+          clearTimeout(timer);
+          resolve(reply);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error instanceof Error ? error : new Error(describeValue(error)));
+        },
+      );
+    });
+  }
+
+  /** Runs a script (by digest, loading it on the first NOSCRIPT); undefined when Redis failed or rests. */
+  async function script(operation: string, body: string, keys: readonly string[], args: readonly string[]) {
+    if (performance.now() < downUntil) return undefined;
+    let sha = shas.get(body);
+    if (sha === undefined) {
+      sha = createHash('sha1').update(body).digest('hex');
+      shas.set(body, sha);
+    }
+    const tail = [String(keys.length), ...keys, ...args];
+    try {
+      let reply: unknown;
+      try {
+        reply = await bounded(['EVALSHA', sha, ...tail]);
+      } catch (error) {
+        if (!(error instanceof Error && /NOSCRIPT/.test(error.message))) throw error;
+        reply = await bounded(['EVAL', body, ...tail]);
+      }
+      succeeded();
+      return Array.isArray(reply) ? (reply as unknown[]) : [reply];
+    } catch (error) {
+      failed(operation, error);
+      return undefined;
+    }
+  }
+
+  const k = {
+    result: (digest: string) => `${prefix}result:${digest}`,
+    lease: (digest: string) => `${prefix}lease:${digest}`,
+    outcome: (digest: string, lease: string) => `${prefix}outcome:${digest}:${lease}`,
+    gate: (origin: string) => `${prefix}gate:${origin}`,
+  };
+
+  return {
+    digest(scope, token) {
+      return createHmac('sha256', key).update(`${scope}\n${token}`).digest('base64url');
+    },
+
+    async begin(digest, origin, leaseMs) {
+      const lease = randomUUID();
+      const reply = await script(
+        'begin',
+        BEGIN,
+        [k.result(digest), k.gate(origin), k.lease(digest)],
+        [lease, String(leaseMs)],
+      );
+      if (reply === undefined) return { kind: 'unavailable' };
+      const [kind, value] = reply;
+      if (kind === 'result') {
+        const result = parseResult(value);
+        // Something else wrote there: no result to trust; this call leads without a lease.
+        return result === undefined ? { kind: 'unavailable' } : { kind: 'result', result };
+      }
+      if (kind === 'gated') return { kind: 'gated', remainingMs: Number(value) };
+      if (kind === 'leader') return { kind: 'leader', lease };
+      if (kind === 'follower' && typeof value === 'string' && value !== '') return { kind: 'follower', lease: value };
+      return { kind: 'unavailable' };
+    },
+
+    async finish(digest, lease, result, rememberMs, leaseMs) {
+      await script(
+        'finish',
+        FINISH,
+        [k.result(digest), k.outcome(digest, lease), k.lease(digest)],
+        [lease, serialise(result), String(rememberMs), String(leaseMs)],
+      );
+    },
+
+    async poll(digest, lease) {
+      const reply = await script('poll', POLL, [k.outcome(digest, lease), k.lease(digest)], [lease]);
+      if (reply === undefined) return { kind: 'unavailable' };
+      const [kind, value] = reply;
+      if (kind === 'result') {
+        const result = parseResult(value);
+        return result === undefined ? { kind: 'gone' } : { kind: 'result', result };
+      }
+      return kind === 'waiting' ? { kind: 'waiting' } : { kind: 'gone' };
+    },
+
+    async closeGate(origin, ms) {
+      await script('closeGate', CLOSE_GATE, [k.gate(origin)], [String(Math.ceil(ms))]);
+    },
+  };
+}

@@ -1,0 +1,406 @@
+// Shared sign-out state on a real Redis: app instances (here, Logout clients with connections of
+// their own) that share one call per token, the results just heard and each portal's throttle window;
+// no token in clear in Redis; and a Redis that is slow, paused or gone costs no sign-out its answer.
+
+import { Redis as IORedis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { createClient } from 'redis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createLogoutClient,
+  redisSharedState,
+  ssoSignOut,
+  type LogoutClient,
+  type RedisSharedStateOptions,
+  type SharedState,
+  type SharedStateEvent,
+} from 'sso-signout';
+import { startFakePortal, type FakePortal } from 'sso-signout/testing';
+import { sharedRedisUrl, startRedis, type RedisServer } from './helpers/redis.js';
+import { warningCodesDuring } from './helpers/warnings.js';
+
+const SECRET = 'a test secret of more than thirty-two bytes';
+
+/** A connected client of either kind, and the commands the tests use to look inside Redis. */
+interface Connection {
+  readonly client: unknown;
+  keys(pattern: string): Promise<string[]>;
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ms: number): Promise<void>;
+  pttl(key: string): Promise<number>;
+  raw(args: string[]): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+async function nodeRedis(url: string): Promise<Connection> {
+  const client = createClient({ url, socket: { reconnectStrategy: false } });
+  client.on('error', () => undefined);
+  await client.connect();
+  return {
+    client,
+    keys: (pattern) => client.keys(pattern),
+    get: async (key) => (await client.get(key)) ?? null,
+    set: async (key, value, ms) => {
+      await client.set(key, value, { PX: ms });
+    },
+    pttl: (key) => client.pTTL(key),
+    raw: (args) => client.sendCommand(args),
+    // The server may be gone already (a test stops it): closing never fails.
+    close: async () => {
+      if (client.isOpen)
+        await client.quit().catch(() => {
+          client.destroy();
+        });
+    },
+  };
+}
+
+async function ioRedis(url: string): Promise<Connection> {
+  const client = new IORedis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  await client.connect();
+  return {
+    client,
+    keys: (pattern) => client.keys(pattern),
+    get: (key) => client.get(key),
+    set: async (key, value, ms) => {
+      await client.set(key, value, 'PX', ms);
+    },
+    pttl: (key) => client.pttl(key),
+    raw: (args) => client.call(args[0] as string, ...args.slice(1)),
+    close: async () => {
+      if (client.status === 'ready') await client.quit().catch(() => undefined);
+      client.disconnect();
+    },
+  };
+}
+
+const CLIENTS = [
+  { name: 'node-redis v5', connect: nodeRedis },
+  { name: 'ioredis v5', connect: ioRedis },
+] as const;
+
+let portal: FakePortal;
+let redisUrl: string;
+const closers: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  [portal, redisUrl] = await Promise.all([startFakePortal(), sharedRedisUrl()]);
+});
+afterEach(async () => {
+  portal.reset();
+  // Last opened, first closed: connections before the server they talk to.
+  for (const close of closers.splice(0).reverse()) await close();
+});
+afterAll(async () => {
+  await (portal as FakePortal | undefined)?.close();
+});
+
+/** An app instance's Logout client on the shared state under `prefix`, with a connection of its own. */
+async function instance(
+  connect: (url: string) => Promise<Connection>,
+  prefix: string,
+  options: Partial<RedisSharedStateOptions> & { timeoutMs?: number; maxAttempts?: number; url?: string } = {},
+): Promise<{ client: LogoutClient; connection: Connection; shared: SharedState }> {
+  const { timeoutMs = 3000, maxAttempts = 3, url = redisUrl, ...rest } = options;
+  const connection = await connect(url);
+  const shared = redisSharedState({ client: connection.client, secret: SECRET, prefix, ...rest });
+  const client = createLogoutClient({ endpoint: portal.url, sharedState: shared, timeoutMs, maxAttempts });
+  closers.push(
+    () => client.close(),
+    () => connection.close(),
+  );
+  return { client, connection, shared };
+}
+
+const freshPrefix = () => `sso-signout-test:${randomUUID()}:`;
+
+/** Every key under the prefix, and its value. */
+async function dump(connection: Connection, prefix: string): Promise<string> {
+  const keys = await connection.keys(`${prefix}*`);
+  const values = await Promise.all(keys.map((key) => connection.get(key)));
+  return keys.map((key, i) => `${key} = ${values[i] ?? ''}`).join('\n');
+}
+
+describe.each(CLIENTS)('shared state through $name', ({ connect }) => {
+  it('the same token signed out through two instances at once makes one upstream call', async () => {
+    const prefix = freshPrefix();
+    const [a, b] = await Promise.all([instance(connect, prefix), instance(connect, prefix)]);
+    const token = portal.issueToken();
+    portal.setDefault({ kind: 'real', delayMs: 150 });
+    const [first, second] = await Promise.all([
+      a.client.logout({ accessToken: token }),
+      // A moment later, so the first holds the lease.
+      new Promise((resolve) => setTimeout(resolve, 30)).then(() => b.client.logout({ accessToken: token })),
+    ]);
+    expect(portal.calls).toHaveLength(1);
+    expect(first).toMatchObject({ outcome: 'revoked', shared: false, attempts: 1 });
+    expect(second).toMatchObject({ outcome: 'revoked', shared: true, attempts: 0, upstreamStatus: 200 });
+    expect(portal.isActive(token)).toBe(false);
+  });
+
+  it('a result heard by one instance answers the others without a call', async () => {
+    const prefix = freshPrefix();
+    const [a, b] = await Promise.all([instance(connect, prefix), instance(connect, prefix)]);
+    const token = portal.issueToken();
+    portal.setDefault('real');
+    expect(await a.client.logout({ accessToken: token })).toMatchObject({ outcome: 'revoked' });
+    // The leader's answer is written after its caller has it.
+    await expect.poll(() => a.connection.keys(`${prefix}result:*`)).toHaveLength(1);
+    expect(await b.client.logout({ accessToken: token })).toMatchObject({
+      outcome: 'revoked',
+      shared: true,
+      attempts: 0,
+    });
+    expect(portal.calls).toHaveLength(1);
+    const ttl = await a.connection.pttl((await a.connection.keys(`${prefix}result:*`))[0] as string);
+    expect(ttl).toBeGreaterThan(50_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it('a refused token is remembered as refused; a failure is not remembered', async () => {
+    const prefix = freshPrefix();
+    const [a, b] = await Promise.all([
+      instance(connect, prefix, { maxAttempts: 1 }),
+      instance(connect, prefix, { maxAttempts: 1 }),
+    ]);
+    portal.enqueue('unauthorized');
+    expect(await a.client.logout({ accessToken: 'aoa-dead' })).toMatchObject({ outcome: 'rejected' });
+    await expect.poll(() => a.connection.keys(`${prefix}result:*`)).toHaveLength(1);
+    expect(await b.client.logout({ accessToken: 'aoa-dead' })).toMatchObject({ outcome: 'rejected', shared: true });
+
+    portal.enqueue({ kind: 'status', status: 500, errorType: 'InternalServerException' });
+    expect(await a.client.logout({ accessToken: 'aoa-failing' })).toMatchObject({
+      outcome: 'unavailable',
+    });
+    portal.setDefault('ok');
+    expect(await b.client.logout({ accessToken: 'aoa-failing' })).toMatchObject({ outcome: 'revoked', shared: false });
+  });
+
+  it('a 429 heard by one instance closes the portal to the others for its Retry-After', async () => {
+    const prefix = freshPrefix();
+    const [a, b] = await Promise.all([
+      instance(connect, prefix, { maxAttempts: 1 }),
+      instance(connect, prefix, { maxAttempts: 1 }),
+    ]);
+    portal.enqueue({ kind: 'throttle', retryAfter: 2 });
+    expect(await a.client.logout({ accessToken: 'aoa-one' })).toMatchObject({ outcome: 'throttled' });
+    await expect.poll(() => a.connection.keys(`${prefix}gate:*`)).toHaveLength(1);
+    const gated = await b.client.logout({ accessToken: 'aoa-two' });
+    expect(gated).toMatchObject({ outcome: 'throttled', reason: 'throttle_gate', attempts: 0 });
+    expect(gated.retryAfterMs).toBeGreaterThan(1000);
+    expect(gated.retryAfterMs).toBeLessThanOrEqual(2000);
+    expect(portal.calls).toHaveLength(1);
+    // Closed on the second instance itself now: a third token is refused without asking Redis.
+    expect(await b.client.logout({ accessToken: 'aoa-three' })).toMatchObject({ reason: 'throttle_gate' });
+    expect(portal.calls).toHaveLength(1);
+  });
+
+  it('a leader that died holding the lease is taken over once the lease expires', async () => {
+    const prefix = freshPrefix();
+    const b = await instance(connect, prefix);
+    const token = portal.issueToken();
+    portal.setDefault('real');
+    // What an instance killed mid-call leaves: its lease, which expires.
+    const digest = b.shared.digest(`${portal.url}/logout`, token);
+    await b.connection.set(`${prefix}lease:${digest}`, 'lease-of-a-dead-instance', 400);
+    const started = performance.now();
+    const result = await b.client.logout({ accessToken: token });
+    expect(result).toMatchObject({ outcome: 'revoked', shared: false });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(350);
+    expect(portal.calls).toHaveLength(1);
+  });
+
+  it('a follower whose leader outlasts its deadline answers timeout at the deadline', async () => {
+    const prefix = freshPrefix();
+    const b = await instance(connect, prefix, { timeoutMs: 300 });
+    const digest = b.shared.digest(`${portal.url}/logout`, 'aoa-led-elsewhere');
+    await b.connection.set(`${prefix}lease:${digest}`, 'lease-of-a-slow-instance', 5000);
+    const started = performance.now();
+    const result = await b.client.logout({ accessToken: 'aoa-led-elsewhere' });
+    const took = performance.now() - started;
+    expect(result).toMatchObject({ outcome: 'timeout', reason: 'deadline', shared: true });
+    expect(took).toBeGreaterThanOrEqual(280);
+    expect(took).toBeLessThan(1000);
+    expect(portal.calls).toHaveLength(0);
+  });
+
+  it('keeps no token in clear: every key and value is free of the tokens signed out', async () => {
+    const prefix = freshPrefix();
+    const [a, b] = await Promise.all([instance(connect, prefix), instance(connect, prefix)]);
+    const tokens = Array.from({ length: 20 }, () => portal.issueToken());
+    portal.setDefault((call) => (call.token?.endsWith('0') === true ? { kind: 'throttle', retryAfter: 0 } : 'real'));
+    await Promise.all(
+      tokens.flatMap((accessToken) => [a.client.logout({ accessToken }), b.client.logout({ accessToken })]),
+    );
+    await expect.poll(() => a.connection.keys(`${prefix}result:*`)).not.toHaveLength(0);
+    const everything = await dump(a.connection, prefix);
+    expect(everything).not.toBe('');
+    for (const token of tokens) expect(everything).not.toContain(token);
+    // Nor its unkeyed digest: the keys are HMACs with the app's secret.
+    const { createHash } = await import('node:crypto');
+    for (const token of tokens) {
+      expect(everything).not.toContain(
+        createHash('sha256').update(`${portal.url}/logout\n${token}`).digest('base64url'),
+      );
+    }
+  });
+
+  it('instances with different secrets do not share (and cannot read each other’s keys)', async () => {
+    const prefix = freshPrefix();
+    const a = await instance(connect, prefix);
+    const b = await instance(connect, prefix, { secret: 'another secret of more than thirty-two bytes' });
+    const token = portal.issueToken();
+    portal.setDefault('real');
+    await a.client.logout({ accessToken: token });
+    await expect.poll(() => a.connection.keys(`${prefix}result:*`)).toHaveLength(1);
+    expect(await b.client.logout({ accessToken: token })).toMatchObject({ outcome: 'rejected', shared: false });
+    expect(portal.calls).toHaveLength(2);
+  });
+
+  it('a value in Redis that is not a result is ignored, not trusted', async () => {
+    const prefix = freshPrefix();
+    const b = await instance(connect, prefix);
+    const digest = b.shared.digest(`${portal.url}/logout`, 'aoa-forged');
+    await b.connection.set(`${prefix}result:${digest}`, '{"outcome":"signed-out-honest"}', 60_000);
+    portal.setDefault('ok');
+    expect(await b.client.logout({ accessToken: 'aoa-forged' })).toMatchObject({ outcome: 'revoked', shared: false });
+    expect(portal.calls).toHaveLength(1);
+  });
+});
+
+describe('a Redis that fails', () => {
+  it('a Redis that never answers costs each sign-out at most the operation bound, and says so once', async () => {
+    // A Redis that hangs: paused for longer than the test.
+    const own: RedisServer = await startRedis();
+    closers.push(() => own.stop());
+    const admin = await nodeRedis(own.url);
+    const connection = await ioRedis(own.url);
+    closers.push(
+      () => admin.close(),
+      () => connection.close(),
+    );
+    await admin.raw(['CLIENT', 'PAUSE', '5000', 'ALL']);
+    const events: SharedStateEvent[] = [];
+    const shared = redisSharedState({
+      client: connection.client,
+      secret: SECRET,
+      operationTimeoutMs: 40,
+      onEvent: (event) => events.push(event),
+    });
+    const client = createLogoutClient({ endpoint: portal.url, sharedState: shared });
+    closers.push(() => client.close());
+    portal.setDefault('ok');
+    const outcomes: string[] = [];
+    const timed: number[] = [];
+    const codes = await warningCodesDuring(async () => {
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        outcomes.push((await client.logout({ accessToken: `aoa-hang-${String(i)}` })).outcome);
+        timed.push(performance.now() - started);
+      }
+    });
+    expect(outcomes).toEqual(['revoked', 'revoked', 'revoked', 'revoked', 'revoked']);
+    // The first waits out the bound; the rest find Redis resting and do not ask.
+    expect(timed[0]).toBeGreaterThanOrEqual(35);
+    expect(timed[0]).toBeLessThan(1000);
+    for (const t of timed.slice(1)) expect(t).toBeLessThan(35);
+    expect(codes).toEqual(['SSO_SIGNOUT_SHARED_STATE_UNAVAILABLE']);
+    expect(events).toEqual([
+      {
+        type: 'shared_state_unavailable',
+        code: 'SSO_SIGNOUT_SHARED_STATE_UNAVAILABLE',
+        operation: 'begin',
+        error: 'timeout',
+      },
+    ]);
+    expect(portal.calls).toHaveLength(5);
+    await admin.raw(['CLIENT', 'UNPAUSE']);
+  });
+
+  it('a Redis that is gone: sign-outs answer from the portal, and nothing claims a call it did not make', async () => {
+    const own: RedisServer = await startRedis();
+    const connection = await ioRedis(own.url);
+    closers.push(() => connection.close());
+    const events: SharedStateEvent[] = [];
+    const shared = redisSharedState({ client: connection.client, secret: SECRET, onEvent: (e) => events.push(e) });
+    const client = createLogoutClient({ endpoint: portal.url, sharedState: shared, timeoutMs: 1000, maxAttempts: 1 });
+    closers.push(() => client.close());
+    await own.stop();
+    portal.enqueue('ok', 'unauthorized', { kind: 'status', status: 503, errorType: 'ServiceUnavailableException' });
+    const started = performance.now();
+    const results = await Promise.all(['aoa-1', 'aoa-2', 'aoa-3'].map((accessToken) => client.logout({ accessToken })));
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(results.map((r) => r.outcome).sort()).toEqual(['rejected', 'revoked', 'unavailable']);
+    expect(events.map((e) => e.type)).toEqual(['shared_state_unavailable']);
+  });
+
+  it('a paused Redis: sign-outs go on alone, and the shared state is used again once it answers', async () => {
+    const own: RedisServer = await startRedis();
+    closers.push(() => own.stop());
+    const connection = await nodeRedis(own.url);
+    const admin = await nodeRedis(own.url);
+    closers.push(
+      () => connection.close(),
+      () => admin.close(),
+    );
+    const events: SharedStateEvent[] = [];
+    const shared = redisSharedState({
+      client: connection.client,
+      secret: SECRET,
+      operationTimeoutMs: 30,
+      retryAfterFailureMs: 100,
+      onEvent: (e) => events.push(e),
+    });
+    const client = createLogoutClient({ endpoint: portal.url, sharedState: shared });
+    closers.push(() => client.close());
+    portal.setDefault('ok');
+    await admin.raw(['CLIENT', 'PAUSE', '300', 'ALL']);
+    expect(await client.logout({ accessToken: 'aoa-paused' })).toMatchObject({ outcome: 'revoked' });
+    expect(events.map((e) => e.type)).toEqual(['shared_state_unavailable']);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await client.logout({ accessToken: 'aoa-back' })).toMatchObject({ outcome: 'revoked' });
+    expect(events.map((e) => e.type)).toEqual(['shared_state_unavailable', 'shared_state_restored']);
+    await expect.poll(() => admin.keys('sso-signout:result:*')).toHaveLength(1);
+  });
+});
+
+describe('redisSharedState options', () => {
+  it.each([
+    [{ secret: SECRET }, 'client', 'missing'],
+    [{ client: {}, secret: SECRET }, 'client', 'wrong_type'],
+    [{ client: { call: () => Promise.resolve() } }, 'secret', 'missing'],
+    [{ client: { call: () => Promise.resolve() }, secret: 'short' }, 'secret', 'out_of_range'],
+    [{ client: { call: () => Promise.resolve() }, secret: 42 }, 'secret', 'wrong_type'],
+    [{ client: { call: () => Promise.resolve() }, secret: SECRET, prefx: 'x' }, 'prefx', 'unknown_option'],
+    [
+      { client: { call: () => Promise.resolve() }, secret: SECRET, operationTimeoutMs: 0 },
+      'operationTimeoutMs',
+      'out_of_range',
+    ],
+    [{ client: { call: () => Promise.resolve() }, secret: SECRET, onEvent: 'log' }, 'onEvent', 'wrong_type'],
+  ])('%o is refused on `%s` (%s)', (options, option, reason) => {
+    expect(() => redisSharedState(options as never)).toThrow(expect.objectContaining({ option, reason }));
+  });
+
+  it('names the option a typo meant, and refuses a sharedState not made by redisSharedState', () => {
+    expect(() =>
+      redisSharedState({ client: { call: () => Promise.resolve() }, secret: SECRET, prefx: 'x' } as never),
+    ).toThrow(/Did you mean `prefix`\?/);
+    expect(() => ssoSignOut({ endpoint: 'http://127.0.0.1:1', sharedState: { client: {} } as never })).toThrow(
+      /`sharedState` must be made by redisSharedState/,
+    );
+    expect(() => ssoSignOut({ endpoint: 'http://127.0.0.1:1', sharedStat: {} } as never)).toThrow(
+      /Did you mean `sharedState`\?/,
+    );
+  });
+
+  it('never puts the secret in an error', () => {
+    try {
+      redisSharedState({ client: {}, secret: SECRET });
+    } catch (error) {
+      expect(JSON.stringify(error)).not.toContain(SECRET);
+      expect(String(error)).not.toContain(SECRET);
+    }
+  });
+});

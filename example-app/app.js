@@ -1,5 +1,6 @@
 // The example portal on Express: the app, without the process around it.
 
+import { RedisStore } from 'connect-redis';
 import cookieParser from 'cookie-parser';
 import express from 'express';
 import session from 'express-session';
@@ -28,9 +29,10 @@ function signedIn(req) {
  * @param {{ issueToken(): string } | undefined} config.portal - The embedded fake portal, when in use: sign-in goes through it.
  * @param {boolean} config.devSignIn - Whether `POST /dev/signin` exists.
  * @param {string} config.sessionSecret
+ * @param {{ client: object, prefix: string } | undefined} [config.redis] - With REDIS_URL: sessions are kept there.
  * @param {(line: string) => void} [config.log]
  */
-export function createApp({ signOut, portal, devSignIn, sessionSecret, log = () => {} }) {
+export function createApp({ signOut, portal, devSignIn, sessionSecret, redis, log = () => {} }) {
   const app = express();
   app.disable('x-powered-by');
   app.use(helmet(HELMET_OPTIONS));
@@ -43,6 +45,9 @@ export function createApp({ signOut, portal, devSignIn, sessionSecret, log = () 
       resave: false,
       saveUninitialized: false,
       cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto' },
+      ...(redis === undefined
+        ? {}
+        : { store: new RedisStore({ client: redis.client, prefix: `${redis.prefix}sess:` }) }),
     }),
   );
   const forms = signInForms({ portal, devSignIn });

@@ -1,7 +1,7 @@
 // What both example servers share: environment settings, start-up lines, and the pages they show.
 
-import { randomBytes } from 'node:crypto';
-import { createLogoutClient, portalEndpoint } from 'sso-signout';
+import { createHmac, randomBytes } from 'node:crypto';
+import { createLogoutClient, portalEndpoint, redisSharedState } from 'sso-signout';
 import { startFakePortal } from 'sso-signout/testing';
 
 export const PREFS_COOKIE = 'portal_prefs';
@@ -61,15 +61,85 @@ export async function settingsFromEnv(env = process.env) {
     await portal?.close();
     throw error;
   }
+  const sessionSecret = env.SESSION_SECRET || randomBytes(32).toString('hex');
+  let redis;
+  try {
+    redis = await connectRedis(env, sessionSecret);
+  } catch (error) {
+    await portal?.close();
+    throw error;
+  }
   return {
-    signOut,
+    signOut: redis === undefined ? signOut : { ...signOut, sharedState: redis.sharedState },
     portal,
     embedded,
     devSignIn,
     listen,
     logoutUrl,
-    sessionSecret: env.SESSION_SECRET || randomBytes(32).toString('hex'),
+    sessionSecret,
+    redis,
   };
+}
+
+const REDIS_CONNECT_MS = 5000;
+
+/**
+ * With `REDIS_URL`: one Redis connection for the sessions and the sign-out state every instance
+ * shares. Instances given the same `REDIS_URL`, `REDIS_PREFIX` and `SESSION_SECRET` behave as one app.
+ */
+async function connectRedis(env, sessionSecret) {
+  const url = env.REDIS_URL || undefined;
+  if (url === undefined) return undefined;
+  if (!env.SESSION_SECRET) {
+    throw new Error('REDIS_URL is set, so instances share sessions: set SESSION_SECRET, the same on every instance');
+  }
+  const { createClient } = await import('redis');
+  const where = redisAddress(url);
+  const client = createClient({ url, socket: { connectTimeout: REDIS_CONNECT_MS } });
+  let reported = false;
+  client.on('error', (error) => {
+    // Reported once per outage: the client reconnects by itself, and sign-outs go on meanwhile.
+    if (!reported) console.error(`example portal: Redis at ${where}: ${error.message}`);
+    reported = true;
+  });
+  client.on('ready', () => {
+    reported = false;
+  });
+  let timer;
+  try {
+    await Promise.race([
+      client.connect(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${REDIS_CONNECT_MS} ms`)), REDIS_CONNECT_MS);
+      }),
+    ]);
+  } catch (error) {
+    client.destroy();
+    throw new Error(`cannot reach Redis at ${where} (REDIS_URL): ${error.message}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  const prefix = env.REDIS_PREFIX || 'portal:';
+  // The digests tokens are known by in Redis are keyed with a secret of their own, derived from the
+  // session secret every instance shares.
+  const secret = createHmac('sha256', sessionSecret).update('sso-signout shared state').digest();
+  return {
+    client,
+    where,
+    prefix,
+    sharedState: redisSharedState({ client, secret, prefix: `${prefix}sso:` }),
+    close: () => client.quit().catch(() => client.destroy()),
+  };
+}
+
+/** A Redis URL without its credentials, for messages. */
+function redisAddress(url) {
+  try {
+    const { protocol, host } = new URL(url);
+    return `${protocol}//${host}`;
+  } catch {
+    throw new Error(`REDIS_URL is not a URL: ${JSON.stringify(url)}`);
+  }
 }
 
 /** The lines a server prints once it listens. */
@@ -80,6 +150,9 @@ export function startLines(settings, framework, port) {
   return [
     `sso-signout example portal (${framework}): http://${host}:${port}/`,
     `Logout endpoint: ${settings.logoutUrl}${settings.embedded ? embeddedNote : ''}`,
+    settings.redis === undefined
+      ? 'Sessions and sign-out state: this process only (set REDIS_URL to run several instances as one app)'
+      : `Sessions and sign-out state: Redis at ${settings.redis.where}, keys under "${settings.redis.prefix}" (shared by every instance with the same REDIS_URL, REDIS_PREFIX and SESSION_SECRET)`,
     settings.devSignIn
       ? `Development sign-in: ON (POST /dev/signin${devReason})`
       : 'Development sign-in: OFF (set SSO_DEV_SIGNIN=1 to sign in with a pasted access token)',
@@ -92,6 +165,7 @@ export function serve(app, settings, framework) {
     server.close();
     server.closeAllConnections();
     void settings.portal?.close();
+    void settings.redis?.close();
   };
   const failed = (error) => {
     const { host, port } = settings.listen;
@@ -104,6 +178,7 @@ export function serve(app, settings, framework) {
     console.error(`example portal: ${why}`);
     process.exitCode = 1;
     void settings.portal?.close();
+    void settings.redis?.close();
   };
   // Express 5 hands a listen error to this callback; Koa (and Express 4) emit it on the server.
   const server = app.listen(settings.listen.port, settings.listen.host, (error) => {

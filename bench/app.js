@@ -8,7 +8,8 @@ import express from 'express';
 import session from 'express-session';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
-import { ssoSignOut } from 'sso-signout';
+import { createClient } from 'redis';
+import { redisSharedState, ssoSignOut } from 'sso-signout';
 import { RETURN_TO } from './browser.js';
 
 const portalUrl = process.env.PORTAL_URL;
@@ -34,6 +35,14 @@ app.use((req, res, next) => {
 
 // ours
 app.all('/signout/ours', ssoSignOut({ endpoint: portalUrl, destination: '/' }));
+// ours, with its state shared through Redis (REDIS_URL, default the machine's) as several instances would
+const redis = await createClient({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }).connect();
+const sharedState = redisSharedState({
+  client: redis,
+  secret: 'the benchmark secret, thirty-two bytes or more',
+  prefix: `sso-signout-bench:${randomUUID()}:`,
+});
+app.all('/signout/shared', ssoSignOut({ endpoint: portalUrl, destination: '/', sharedState }));
 // ours, with a 1 s deadline, for the hanging-portal figures
 app.all('/signout/ours-1s', ssoSignOut({ endpoint: portalUrl, destination: '/', timeoutMs: 1000 }));
 // ours, on a client of its own, for the throttling figures (its throttle gate must not touch the others)

@@ -31,6 +31,27 @@ class MemoryStore {
   }
 }
 
+// With REDIS_URL: sessions in Redis, on the connection the sign-out state uses, so instances share them.
+class RedisSessionStore {
+  #client;
+  #prefix;
+  constructor(client, prefix) {
+    this.#client = client;
+    this.#prefix = prefix;
+  }
+  async get(key) {
+    const value = await this.#client.get(this.#prefix + key);
+    return value === null ? undefined : JSON.parse(value);
+  }
+  async set(key, value, maxAge) {
+    const expiry = typeof maxAge === 'number' ? { PX: maxAge } : {};
+    await this.#client.set(this.#prefix + key, JSON.stringify(value), expiry);
+  }
+  async destroy(key) {
+    await this.#client.del(this.#prefix + key);
+  }
+}
+
 // helmet is written for Node's (req, res, next); it sets headers on the raw response, which Koa keeps.
 function koaHelmet(options) {
   const middleware = helmet(options);
@@ -45,13 +66,12 @@ function signedIn(ctx) {
 }
 
 /** Builds the example portal on Koa; the same settings as the Express `createApp`. */
-export function createKoaApp({ signOut, portal, devSignIn, sessionSecret, log = () => {} }) {
+export function createKoaApp({ signOut, portal, devSignIn, sessionSecret, redis, log = () => {} }) {
   const app = new Koa();
   app.keys = [sessionSecret];
   app.use(koaHelmet(HELMET_OPTIONS));
-  app.use(
-    session({ key: 'portal.sess', store: new MemoryStore(), httpOnly: true, sameSite: 'lax', signed: true }, app),
-  );
+  const store = redis === undefined ? new MemoryStore() : new RedisSessionStore(redis.client, `${redis.prefix}sess:`);
+  app.use(session({ key: 'portal.sess', store, httpOnly: true, sameSite: 'lax', signed: true }, app));
   app.use(bodyParser({ enableTypes: ['form'], formLimit: '16kb' }));
   const forms = signInForms({ portal, devSignIn });
   const router = new Router();

@@ -12,15 +12,13 @@ import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { sharedRedisUrl } from './helpers/redis.js';
 import { sweep } from './setup/sweep.js';
 
-const server = fileURLToPath(new URL('../example-app/server.js', import.meta.url));
-
 interface Instance {
   readonly url: string;
   readonly output: () => string;
   stop(): Promise<void>;
 }
 
-async function startInstance(env: Record<string, string>): Promise<Instance> {
+async function startInstance(server: string, env: Record<string, string>): Promise<Instance> {
   const child = spawn(process.execPath, [server], {
     env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -55,32 +53,6 @@ async function startInstance(env: Record<string, string>): Promise<Instance> {
   };
 }
 
-let portal: FakePortal;
-let redisUrl: string;
-let prefix: string;
-let a: Instance;
-let b: Instance;
-
-beforeAll(async () => {
-  [portal, redisUrl] = await Promise.all([startFakePortal(), sharedRedisUrl()]);
-  prefix = `sso-signout-test:${randomUUID()}:`;
-  const env = {
-    SSO_ENDPOINT: portal.url,
-    SSO_DEV_SIGNIN: '1',
-    SESSION_SECRET: 'the session secret both instances share',
-    REDIS_URL: redisUrl,
-    REDIS_PREFIX: prefix,
-  };
-  [a, b] = await Promise.all([startInstance(env), startInstance(env)]);
-}, 30_000);
-afterEach(() => {
-  portal.reset();
-});
-afterAll(async () => {
-  for (const instance of [a as Instance | undefined, b as Instance | undefined]) await instance?.stop();
-  await (portal as FakePortal | undefined)?.close();
-});
-
 async function signIn(instance: Instance, accessToken: string): Promise<string> {
   const res = await fetch(new URL('/dev/signin', instance.url), {
     method: 'POST',
@@ -108,7 +80,38 @@ function signOut(instance: Instance, cookie: string): Promise<Response> {
   });
 }
 
-describe('two instances of the example app on one Redis', () => {
+const SERVERS = [
+  { framework: 'Express', server: fileURLToPath(new URL('../example-app/server.js', import.meta.url)) },
+  { framework: 'Koa', server: fileURLToPath(new URL('../example-app/koa-server.js', import.meta.url)) },
+];
+
+describe.each(SERVERS)('two instances of the $framework example app on one Redis', ({ server }) => {
+  let portal: FakePortal;
+  let redisUrl: string;
+  let prefix: string;
+  let a: Instance;
+  let b: Instance;
+
+  beforeAll(async () => {
+    [portal, redisUrl] = await Promise.all([startFakePortal(), sharedRedisUrl()]);
+    prefix = `sso-signout-test:${randomUUID()}:`;
+    const env = {
+      SSO_ENDPOINT: portal.url,
+      SSO_DEV_SIGNIN: '1',
+      SESSION_SECRET: 'the session secret both instances share',
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: prefix,
+    };
+    [a, b] = await Promise.all([startInstance(server, env), startInstance(server, env)]);
+  }, 30_000);
+  afterEach(() => {
+    portal.reset();
+  });
+  afterAll(async () => {
+    for (const instance of [a as Instance | undefined, b as Instance | undefined]) await instance?.stop();
+    await (portal as FakePortal | undefined)?.close();
+  });
+
   it('print that they share Redis', () => {
     for (const instance of [a, b]) {
       expect(instance.output()).toContain(`Sessions and sign-out state: Redis at redis://`);

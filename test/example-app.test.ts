@@ -1,7 +1,5 @@
 // The example portal: its routes, its sign-out through the embedded portal, and `npm start`'s server.
 
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +11,7 @@ import { createKoaApp as untypedCreateKoaApp } from '../example-app/koa-app.js';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { applySetCookies, cookieHeaderFrom, setCookies } from './helpers/cookies.js';
-import { sweep } from './setup/sweep.js';
+import { startExampleServer } from './helpers/example-server.js';
 
 interface ExampleConfig {
   signOut: Record<string, unknown>;
@@ -208,30 +206,7 @@ describe.each(EXAMPLES)('example app on $name', ({ createApp, server: serverPath
   describe(`the server (${serverPath.replace('../', '')})`, () => {
     const server = fileURLToPath(new URL(serverPath, import.meta.url));
 
-    async function start(env: Record<string, string>) {
-      const child = spawn(process.execPath, [server], {
-        env: { ...process.env, PORT: '0', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      const exited = once(child, 'exit');
-      // Ready once the last start-up line is out, or the process has ended.
-      await new Promise<void>((resolve) => {
-        const onData = (chunk: Buffer) => {
-          output += chunk.toString();
-          if (output.includes('Development sign-in')) resolve();
-        };
-        child.stdout.on('data', onData);
-        child.stderr.on('data', onData);
-        void exited.then(() => {
-          resolve();
-        });
-      });
-      void exited.then(() => {
-        sweep('child process', output);
-      });
-      return { child, output: () => output, exited };
-    }
+    const start = (env: Record<string, string>) => startExampleServer(server, env);
 
     /** Signs in through the running server's embedded portal, then signs out: the cookie and the sign-out's answer. */
     async function signInAndOut(url: string) {

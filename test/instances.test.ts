@@ -2,55 +2,21 @@
 // app. A session signed in on one is signed out through the other; the same token signed out through
 // both at once makes one upstream call; a 429 heard by one closes the portal to the other.
 
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { sharedRedisUrl } from './helpers/redis.js';
-import { sweep } from './setup/sweep.js';
+import { startExampleServer, type ExampleServer } from './helpers/example-server.js';
 
-interface Instance {
-  readonly url: string;
-  readonly output: () => string;
-  stop(): Promise<void>;
-}
+type Instance = ExampleServer & { readonly url: string };
 
 async function startInstance(server: string, env: Record<string, string>): Promise<Instance> {
-  const child = spawn(process.execPath, [server], {
-    env: { ...process.env, PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const exited = once(child, 'exit');
-  await new Promise<void>((resolve) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Development sign-in')) resolve();
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    void exited.then(() => {
-      resolve();
-    });
-  });
-  void exited.then(() => {
-    sweep('child process', output);
-  });
-  const url = /example portal \(\w+\): (http:\/\/[^\s]+)/.exec(output)?.[1];
-  if (url === undefined) throw new Error(`the example app did not start:\n${output}`);
-  return {
-    url,
-    output: () => output,
-    stop: async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-    },
-  };
+  const started = await startExampleServer(server, env);
+  const { url } = started;
+  if (url === undefined) throw new Error(`the example app did not start:\n${started.output()}`);
+  return { ...started, url };
 }
 
 async function signIn(instance: Instance, accessToken: string): Promise<string> {

@@ -194,7 +194,7 @@ export class SharedCoordination implements Coordination {
 
   private async lead(key: string, lease: string, leaseMs: number, call: () => Promise<LogoutResult>) {
     const result = await call();
-    const remember = result.outcome === 'revoked' || result.outcome === 'rejected' ? RECENT_TTL_MS : 0;
+    const remember = worthRemembering(result) ? RECENT_TTL_MS : 0;
     // Not waited for: the answer to this sign-out is known; followers find it when it lands.
     void this.shared.finish(key, lease, result, remember, leaseMs);
     return result;

@@ -137,40 +137,50 @@ function secretKey(secret: unknown): Buffer {
   return key;
 }
 
+interface LuaScript {
+  readonly body: string;
+  /** What EVALSHA names it by, worked out once. */
+  readonly sha: string;
+}
+
+function luaScript(body: string): LuaScript {
+  return { body, sha: createHash('sha1').update(body).digest('hex') };
+}
+
 // One round trip each. KEYS and ARGV as named in the comments; every key of one token shares its
 // digest, every reply is an array of strings.
 
 // KEYS: result, gate, lease. ARGV: new lease id, lease ms.
-const BEGIN = `
+const BEGIN = luaScript(`
 local r = redis.call('GET', KEYS[1])
 if r then return {'result', r} end
 local g = redis.call('PTTL', KEYS[2])
 if g > 0 then return {'gated', tostring(g)} end
 if redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'leader', ARGV[1]} end
 return {'follower', redis.call('GET', KEYS[3]) or ''}
-`;
+`);
 
 // KEYS: result, outcome, lease. ARGV: lease id, result, remember ms (0: not remembered), lease ms.
-const FINISH = `
+const FINISH = luaScript(`
 if ARGV[3] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[4])
 if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
 return 1
-`;
+`);
 
 // KEYS: outcome, lease. ARGV: lease id.
-const POLL = `
+const POLL = luaScript(`
 local o = redis.call('GET', KEYS[1])
 if o then return {'result', o} end
 if redis.call('GET', KEYS[2]) == ARGV[1] then return {'waiting'} end
 return {'gone'}
-`;
+`);
 
 // KEYS: gate. ARGV: window ms.
-const CLOSE_GATE = `
+const CLOSE_GATE = luaScript(`
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end
 return 1
-`;
+`);
 
 const OUTCOMES: ReadonlySet<string> = new Set<UpstreamOutcome>([
   'revoked',
@@ -263,7 +273,6 @@ export function redisSharedState(options: RedisSharedStateOptions): SharedState 
     throw configError('onEvent', 'wrong_type', `\`onEvent\` must be a function; got ${describeValue(onEvent)}.`);
   }
   const warn = createWarner();
-  const shas = new Map<string, string>();
   let downUntil = 0;
   let down = false;
 
@@ -317,21 +326,16 @@ export function redisSharedState(options: RedisSharedStateOptions): SharedState 
   }
 
   /** Runs a script (by digest, loading it on the first NOSCRIPT); undefined when Redis failed or rests. */
-  async function script(operation: string, body: string, keys: readonly string[], args: readonly string[]) {
+  async function script(operation: string, lua: LuaScript, keys: readonly string[], args: readonly string[]) {
     if (performance.now() < downUntil) return undefined;
-    let sha = shas.get(body);
-    if (sha === undefined) {
-      sha = createHash('sha1').update(body).digest('hex');
-      shas.set(body, sha);
-    }
     const tail = [String(keys.length), ...keys, ...args];
     try {
       let reply: unknown;
       try {
-        reply = await bounded(['EVALSHA', sha, ...tail]);
+        reply = await bounded(['EVALSHA', lua.sha, ...tail]);
       } catch (error) {
         if (!(error instanceof Error && /NOSCRIPT/.test(error.message))) throw error;
-        reply = await bounded(['EVAL', body, ...tail]);
+        reply = await bounded(['EVAL', lua.body, ...tail]);
       }
       succeeded();
       return Array.isArray(reply) ? (reply as unknown[]) : [reply];

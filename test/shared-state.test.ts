@@ -258,6 +258,36 @@ describe.each(CLIENTS)('shared state through $name', ({ connect }) => {
     expect(portal.calls).toHaveLength(2);
   });
 
+  it('a gate in Redis longer than any instance writes (or without a TTL) is cut to maxRetryAfterMs', async () => {
+    const prefix = freshPrefix();
+    const b = await instance(connect, prefix, { timeoutMs: 300 });
+    // A gate written by something else, for a day: no longer than maxRetryAfterMs (60 s) counts.
+    await b.connection.set(`${prefix}gate:${portal.url}`, '1', 86_400_000);
+    const gated = await b.client.logout({ accessToken: 'aoa-gated' });
+    expect(gated).toMatchObject({ outcome: 'throttled', reason: 'throttle_gate' });
+    expect(gated.retryAfterMs).toBeLessThanOrEqual(60_000);
+    expect(await b.connection.pttl(`${prefix}gate:${portal.url}`)).toBeLessThanOrEqual(60_000);
+    // A gate with no TTL at all is cut too: it can close the portal no longer than that either.
+    await b.connection.raw(['SET', `${prefix}gate:${portal.url}`, '1']);
+    const other = await instance(connect, prefix, { timeoutMs: 300 });
+    expect(await other.client.logout({ accessToken: 'aoa-untimed-gate' })).toMatchObject({ reason: 'throttle_gate' });
+    const cut = await b.connection.pttl(`${prefix}gate:${portal.url}`);
+    expect(cut).toBeGreaterThan(0);
+    expect(cut).toBeLessThanOrEqual(60_000);
+    expect(portal.calls).toHaveLength(0);
+  });
+
+  it('a lease in Redis longer than any instance writes is cut to the lease length', async () => {
+    const prefix = freshPrefix();
+    const b = await instance(connect, prefix, { timeoutMs: 300 });
+    const digest = b.shared.digest(`${portal.url}/logout`, 'aoa-held');
+    await b.connection.set(`${prefix}lease:${digest}`, 'lease-held-for-an-hour', 3_600_000);
+    expect(await b.client.logout({ accessToken: 'aoa-held' })).toMatchObject({ outcome: 'timeout', shared: true });
+    // The deadline (300 ms) + 1 s, less what has passed since.
+    expect(await b.connection.pttl(`${prefix}lease:${digest}`)).toBeLessThanOrEqual(1300);
+    expect(portal.calls).toHaveLength(0);
+  });
+
   it('a value in Redis that is not a result is ignored, not trusted', async () => {
     const prefix = freshPrefix();
     const b = await instance(connect, prefix);

@@ -51,7 +51,14 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
   const coordination: Coordination =
     settings.sharedState === undefined
       ? new LocalCoordination(settings.maxConnections, sweep, now)
-      : new SharedCoordination(settings.sharedState, settings.timeoutMs, settings.maxConnections, sweep, now);
+      : new SharedCoordination(
+          settings.sharedState,
+          settings.timeoutMs,
+          settings.maxRetryAfterMs,
+          settings.maxConnections,
+          sweep,
+          now,
+        );
   const context: PolicyContext = {
     dispatcher: dispatcher.get,
     sweep,

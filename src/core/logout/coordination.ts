@@ -136,6 +136,8 @@ export class SharedCoordination implements Coordination {
   constructor(
     private readonly shared: SharedState,
     private readonly timeoutMs: number,
+    /** The longest throttle window this client keeps (`maxRetryAfterMs`): longer ones read from Redis are cut. */
+    private readonly maxGateMs: number,
     slots: number,
     sweep: DeadlineSweep,
     now: () => number,
@@ -171,7 +173,7 @@ export class SharedCoordination implements Coordination {
     const deadline = started + this.timeoutMs;
     const leaseMs = this.timeoutMs + LEASE_SLACK_MS;
     for (;;) {
-      const begun = await this.shared.begin(key, origin, leaseMs);
+      const begun = await this.shared.begin(key, origin, leaseMs, this.maxGateMs);
       switch (begun.kind) {
         case 'unavailable':
           return call();

@@ -39,8 +39,11 @@ export type SharedPoll =
 export interface SharedState {
   /** The key a token is known by: a keyed digest, the same on every instance with the same secret. */
   digest(scope: string, token: string): string;
-  /** The remembered result, the portal's throttle window, or the lease on the one call for `digest`. */
-  begin(digest: string, origin: string, leaseMs: number): Promise<SharedBegin>;
+  /**
+   * The remembered result, the portal's throttle window (at most `maxGateMs`), or the lease on the
+   * one call for `digest` (at most `leaseMs`).
+   */
+  begin(digest: string, origin: string, leaseMs: number, maxGateMs: number): Promise<SharedBegin>;
   /** The leader's result for its followers, and for everyone for `rememberMs` when it proves the token dead. */
   finish(digest: string, lease: string, result: SharedResult, rememberMs: number, leaseMs: number): Promise<void>;
   /** Whether the leader of `lease` has answered, is still at it, or is gone without a word. */
@@ -150,13 +153,22 @@ function luaScript(body: string): LuaScript {
 // One round trip each. KEYS and ARGV as named in the comments; every key of one token shares its
 // digest, every reply is an array of strings.
 
-// KEYS: result, gate, lease. ARGV: new lease id, lease ms.
+// KEYS: result, gate, lease. ARGV: new lease id, lease ms, longest gate ms. A gate or a lease that
+// would outlast what any instance of this setup writes (written by something else, or without a
+// TTL) is cut to that length, so nothing in Redis can close the portal or hold a token for longer.
 const BEGIN = luaScript(`
 local r = redis.call('GET', KEYS[1])
 if r then return {'result', r} end
 local g = redis.call('PTTL', KEYS[2])
+local longest = tonumber(ARGV[3])
+if g > longest or g == -1 then
+  redis.call('PEXPIRE', KEYS[2], longest)
+  g = longest
+end
 if g > 0 then return {'gated', tostring(g)} end
 if redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'leader', ARGV[1]} end
+local l = redis.call('PTTL', KEYS[3])
+if l > tonumber(ARGV[2]) or l == -1 then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
 return {'follower', redis.call('GET', KEYS[3]) or ''}
 `);
 
@@ -357,13 +369,13 @@ export function redisSharedState(options: RedisSharedStateOptions): SharedState 
       return createHmac('sha256', key).update(`${scope}\n${token}`).digest('base64url');
     },
 
-    async begin(digest, origin, leaseMs) {
+    async begin(digest, origin, leaseMs, maxGateMs) {
       const lease = randomUUID();
       const reply = await script(
         'begin',
         BEGIN,
         [k.result(digest), k.gate(origin), k.lease(digest)],
-        [lease, String(leaseMs)],
+        [lease, String(leaseMs), String(maxGateMs)],
       );
       if (reply === undefined) return { kind: 'unavailable' };
       const [kind, value] = reply;

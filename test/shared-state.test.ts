@@ -288,14 +288,37 @@ describe.each(CLIENTS)('shared state through $name', ({ connect }) => {
     expect(portal.calls).toHaveLength(0);
   });
 
-  it('a value in Redis that is not a result is ignored, not trusted', async () => {
+  it.each([
+    ['not a result', '{"outcome":"signed-out-honest"}'],
+    ['a well-formed result no instance signed', '{"outcome":"revoked","upstreamStatus":200}'],
+    ['a result signed with another secret', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.{"outcome":"revoked"}'],
+  ])('a value in Redis that is %s is ignored, not trusted', async (_, forged) => {
     const prefix = freshPrefix();
     const b = await instance(connect, prefix);
-    const digest = b.shared.digest(`${portal.url}/logout`, 'aoa-forged');
-    await b.connection.set(`${prefix}result:${digest}`, '{"outcome":"signed-out-honest"}', 60_000);
-    portal.setDefault('ok');
-    expect(await b.client.logout({ accessToken: 'aoa-forged' })).toMatchObject({ outcome: 'revoked', shared: false });
+    const token = portal.issueToken();
+    const digest = b.shared.digest(`${portal.url}/logout`, token);
+    await b.connection.set(`${prefix}result:${digest}`, forged, 60_000);
+    portal.setDefault('real');
+    expect(await b.client.logout({ accessToken: token })).toMatchObject({ outcome: 'revoked', shared: false });
     expect(portal.calls).toHaveLength(1);
+    expect(portal.isActive(token)).toBe(false);
+    // The real answer replaces the forged one.
+    await expect.poll(async () => (await b.connection.get(`${prefix}result:${digest}`)) !== forged).toBe(true);
+  });
+
+  it('a sign-out that waits for another instance and then calls itself keeps to one deadline', async () => {
+    const prefix = freshPrefix();
+    const b = await instance(connect, prefix, { timeoutMs: 1000 });
+    // A dead instance's lease, expiring half-way through the deadline; then a portal that hangs.
+    const digest = b.shared.digest(`${portal.url}/logout`, 'aoa-late');
+    await b.connection.set(`${prefix}lease:${digest}`, 'lease-of-a-dead-instance', 500);
+    portal.setDefault('hang');
+    const started = performance.now();
+    const result = await b.client.logout({ accessToken: 'aoa-late' });
+    const took = performance.now() - started;
+    expect(result).toMatchObject({ outcome: 'timeout' });
+    expect(took).toBeLessThan(1200);
+    expect(result.durationMs).toBeLessThan(1200);
   });
 });
 
@@ -423,6 +446,74 @@ describe('redisSharedState options', () => {
     expect(() => ssoSignOut({ endpoint: 'http://127.0.0.1:1', sharedStat: {} } as never)).toThrow(
       /Did you mean `sharedState`\?/,
     );
+  });
+
+  it('refuses a Redis Cluster client at once', async () => {
+    const { Cluster } = await import('ioredis');
+    const { createCluster } = await import('redis');
+    const io = new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true });
+    const node = createCluster({ rootNodes: [{ url: 'redis://127.0.0.1:1' }] });
+    for (const client of [io, node]) {
+      expect(() => redisSharedState({ client, secret: SECRET })).toThrow(
+        expect.objectContaining({
+          option: 'client',
+          reason: 'invalid_value',
+          message: expect.stringMatching(/Cluster/),
+        }),
+      );
+    }
+    io.disconnect();
+  });
+
+  it('a client that answers something other than a script reply counts as failing, and says so', async () => {
+    const events: SharedStateEvent[] = [];
+    const shared = redisSharedState({
+      client: { call: () => Promise.resolve('OK') },
+      secret: SECRET,
+      onEvent: (e) => events.push(e),
+    });
+    const client = createLogoutClient({ endpoint: portal.url, sharedState: shared });
+    closers.push(() => client.close());
+    portal.setDefault('ok');
+    const codes = await warningCodesDuring(async () => {
+      expect(await client.logout({ accessToken: 'aoa-odd-reply' })).toMatchObject({ outcome: 'revoked' });
+    });
+    expect(codes).toEqual(['SSO_SIGNOUT_SHARED_STATE_UNAVAILABLE']);
+    expect(events).toEqual([
+      expect.objectContaining({ operation: 'begin', error: expect.stringMatching(/unexpected reply/) }),
+    ]);
+  });
+
+  it('an onEvent listener that throws or rejects changes nothing', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      for (const onEvent of [
+        () => {
+          throw new Error('log sink down');
+        },
+        () => Promise.reject(new Error('log sink down')),
+      ]) {
+        const shared = redisSharedState({
+          client: { call: () => Promise.reject(new Error('down')) },
+          secret: SECRET,
+          // An async listener: TypeScript lets an app pass one where a void function is expected.
+          // eslint-disable-next-line @typescript-eslint/no-misused-promises
+          onEvent,
+        });
+        const client = createLogoutClient({ endpoint: portal.url, sharedState: shared });
+        closers.push(() => client.close());
+        portal.setDefault('ok');
+        await warningCodesDuring(async () => {
+          expect(await client.logout({ accessToken: 'aoa-listener' })).toMatchObject({ outcome: 'revoked' });
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
   });
 
   it('never puts the secret in an error', () => {

@@ -87,7 +87,9 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
       return undefined;
     };
     const key = coordination.key(`${base.origin}${base.path}`, token);
-    return coordination.once(key, base.origin, admit, () => callWithRetries(context, gate, base, token));
+    return coordination.once(key, base.origin, admit, (deadline) =>
+      callWithRetries(context, gate, base, token, deadline),
+    );
   }
 
   return {

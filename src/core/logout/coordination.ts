@@ -2,6 +2,7 @@
 // and each portal's gate. In one process here; a shared store can stand behind the same interface so
 // that many app instances share them too.
 
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeadlineSweep } from './deadlines.js';
 import { PortalGate } from './portal-gate.js';
@@ -25,18 +26,17 @@ export interface Coordination {
    * The one call for `key`. Joins the call already in flight for it, or answers from the result
    * remembered for it, or else asks `admit` (the gate, the load limit) and runs `call`, remembering
    * the result when it proves the token dead. Results that were not this caller's own say `shared`.
+   * `call` is given the sign-out's deadline when time has already gone on waiting for others.
    */
-  once(
-    key: string,
-    origin: string,
-    admit: () => LogoutResult | undefined,
-    call: () => Promise<LogoutResult>,
-  ): Promise<LogoutResult>;
+  once(key: string, origin: string, admit: () => LogoutResult | undefined, call: LogoutCall): Promise<LogoutResult>;
   /** The gate of a portal origin: its throttle window and connection slots. */
   gate(origin: string): PortalGate;
   /** Distinct calls in flight. */
   readonly pending: number;
 }
+
+/** Makes the Logout call, by `deadline` (`performance.now()`) when given, else within its own deadline. */
+export type LogoutCall = (deadline?: number) => Promise<LogoutResult>;
 
 /** Only results that prove a token dead are worth remembering: they are worth nothing to anyone. */
 function worthRemembering(result: LogoutResult): boolean {
@@ -86,12 +86,7 @@ export class LocalCoordination implements Coordination {
     return gate;
   }
 
-  once(
-    key: string,
-    _origin: string,
-    admit: () => LogoutResult | undefined,
-    call: () => Promise<LogoutResult>,
-  ): Promise<LogoutResult> {
+  once(key: string, _origin: string, admit: () => LogoutResult | undefined, call: LogoutCall): Promise<LogoutResult> {
     const existing = this.inFlight.get(key);
     if (existing !== undefined) return existing.then((r) => ({ ...r, shared: true }));
     const known = this.recent.get(key);
@@ -132,6 +127,8 @@ function fromShared(result: SharedResult, durationMs: number): LogoutResult {
  */
 export class SharedCoordination implements Coordination {
   private readonly local: LocalCoordination;
+  /** The last throttle window written to Redis (never rejects; bounded by the operation timeout). */
+  private gateWritten: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly shared: SharedState,
@@ -143,7 +140,7 @@ export class SharedCoordination implements Coordination {
     now: () => number,
   ) {
     this.local = new LocalCoordination(slots, sweep, now, (origin, ms) => {
-      void shared.closeGate(origin, ms);
+      this.gateWritten = shared.closeGate(origin, ms);
     });
   }
 
@@ -159,24 +156,26 @@ export class SharedCoordination implements Coordination {
     return this.local.gate(origin);
   }
 
-  once(
-    key: string,
-    origin: string,
-    admit: () => LogoutResult | undefined,
-    call: () => Promise<LogoutResult>,
-  ): Promise<LogoutResult> {
+  once(key: string, origin: string, admit: () => LogoutResult | undefined, call: LogoutCall): Promise<LogoutResult> {
     return this.local.once(key, origin, admit, () => this.acrossInstances(key, origin, call));
   }
 
-  private async acrossInstances(key: string, origin: string, call: () => Promise<LogoutResult>): Promise<LogoutResult> {
+  // One deadline for the whole sign-out: time spent on Redis or waiting for another instance's
+  // answer is taken from the call this instance may still have to make.
+  private async acrossInstances(key: string, origin: string, call: LogoutCall): Promise<LogoutResult> {
     const started = performance.now();
     const deadline = started + this.timeoutMs;
     const leaseMs = this.timeoutMs + LEASE_SLACK_MS;
     for (;;) {
-      const begun = await this.shared.begin(key, origin, leaseMs, this.maxGateMs);
+      // Taken, or tried for: a lease set after its answer was given up waiting for is still this call's.
+      const lease = randomUUID();
+      const withinMs = deadline - performance.now();
+      const begun = await this.shared.begin(key, origin, { lease, leaseMs, maxGateMs: this.maxGateMs, withinMs });
       switch (begun.kind) {
         case 'unavailable':
-          return call();
+          // Alone, but the answer is still written back when Redis takes it: it frees the lease that
+          // may have been set all the same, and tells whoever waits on it.
+          return this.lead(key, lease, leaseMs, () => call(deadline));
         case 'result':
           return fromShared(begun.result, performance.now() - started);
         case 'gated':
@@ -184,9 +183,9 @@ export class SharedCoordination implements Coordination {
           this.local.gate(origin).close(begun.remainingMs, true);
           return logoutResult({ outcome: 'throttled', reason: 'throttle_gate', retryAfterMs: begun.remainingMs });
         case 'leader':
-          return this.lead(key, begun.lease, leaseMs, call);
+          return this.lead(key, lease, leaseMs, () => call(deadline));
         case 'follower': {
-          const followed = await this.follow(key, begun.lease, deadline, started, call);
+          const followed = await this.follow(key, begun.lease, deadline, started, () => call(deadline));
           // The leader went without an answer (its lease expired): this call may lead now.
           if (followed !== undefined) return followed;
         }
@@ -196,6 +195,9 @@ export class SharedCoordination implements Coordination {
 
   private async lead(key: string, lease: string, leaseMs: number, call: () => Promise<LogoutResult>) {
     const result = await call();
+    // A throttled answer is given once the other instances can see the window it opened: the next
+    // sign-out, wherever it lands, must not call the portal.
+    if (result.outcome === 'throttled') await this.gateWritten;
     const remember = worthRemembering(result) ? RECENT_TTL_MS : 0;
     // Not waited for: the answer to this sign-out is known; followers find it when it lands.
     void this.shared.finish(key, lease, result, remember, leaseMs);
@@ -216,7 +218,7 @@ export class SharedCoordination implements Coordination {
         return logoutResult({ outcome: 'timeout', reason: 'deadline', shared: true, durationMs: this.timeoutMs });
       }
       await sleep(Math.min(POLL_MS, left));
-      const polled = await this.shared.poll(key, lease);
+      const polled = await this.shared.poll(key, lease, deadline - performance.now());
       if (polled.kind === 'result') return fromShared(polled.result, performance.now() - started);
       if (polled.kind === 'gone') return undefined;
       // Redis stopped answering: this process goes on alone.

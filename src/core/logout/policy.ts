@@ -37,17 +37,19 @@ function throttleWindow(context: PolicyContext, hintMs: number | undefined): num
   return Math.min(named, context.maxRetryAfterMs);
 }
 
-/** Calls Logout for one token: attempts and retries until an answer stands or the deadline comes. */
+/** Calls Logout for one token: attempts and retries until an answer stands or the deadline (`performance.now()`) comes. */
 export async function callWithRetries(
   context: PolicyContext,
   gate: PortalGate,
   base: PortalBase,
   token: string,
+  deadline = performance.now() + context.timeoutMs,
 ): Promise<LogoutResult> {
-  const started = performance.now();
+  // Started when the sign-out did (a call made after waiting for another instance has less time).
+  const started = deadline - context.timeoutMs;
   const state: CallState = {
     started,
-    deadline: started + context.timeoutMs,
+    deadline,
     attempts: 0,
     last: undefined,
     lastRetryCost: undefined,

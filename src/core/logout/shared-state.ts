@@ -3,7 +3,7 @@
 // the app's secret), never a token; values hold outcomes, never a token. Every operation is bounded,
 // and a Redis that fails is left alone for a while: sign-outs go on with this process's own state.
 
-import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { describeValue } from '../errors.js';
 import { printable } from '../scrub.js';
 import { configError, knownOptions, wholeNumber } from '../validate.js';
@@ -32,6 +32,14 @@ export type SharedPoll =
   | { readonly kind: 'gone' }
   | { readonly kind: 'unavailable' };
 
+/** What a caller about to call asks for. */
+export interface BeginLease {
+  readonly lease: string;
+  readonly leaseMs: number;
+  readonly maxGateMs: number;
+  readonly withinMs: number;
+}
+
 /**
  * State shared by the sign-out routes of many app instances. Made by {@link redisSharedState};
  * given to the route (or `createLogoutClient`) as `sharedState`.
@@ -41,13 +49,17 @@ export interface SharedState {
   digest(scope: string, token: string): string;
   /**
    * The remembered result, the portal's throttle window (at most `maxGateMs`), or the lease on the
-   * one call for `digest` (at most `leaseMs`).
+   * one call for `digest`: `lease` when this caller takes it (for `leaseMs`), another when it is
+   * held. Answers `unavailable` rather than take longer than `withinMs`.
    */
-  begin(digest: string, origin: string, leaseMs: number, maxGateMs: number): Promise<SharedBegin>;
+  begin(digest: string, origin: string, lease: BeginLease): Promise<SharedBegin>;
   /** The leader's result for its followers, and for everyone for `rememberMs` when it proves the token dead. */
   finish(digest: string, lease: string, result: SharedResult, rememberMs: number, leaseMs: number): Promise<void>;
-  /** Whether the leader of `lease` has answered, is still at it, or is gone without a word. */
-  poll(digest: string, lease: string): Promise<SharedPoll>;
+  /**
+   * Whether the leader of `lease` has answered, is still at it, or is gone without a word; `unavailable`
+   * rather than take longer than `withinMs`.
+   */
+  poll(digest: string, lease: string, withinMs: number): Promise<SharedPoll>;
   /** Closes a portal's throttle window on every instance for `ms` (or keeps a later end). */
   closeGate(origin: string, ms: number): Promise<void>;
 }
@@ -104,6 +116,13 @@ function senderOf(client: unknown): Send {
     call?: (...args: string[]) => Promise<unknown>;
     sendCommand?: (args: readonly string[]) => Promise<unknown>;
   } | null;
+  if (c !== null && typeof c === 'object' && ((c as { isCluster?: unknown }).isCluster === true || 'getMasters' in c)) {
+    throw configError(
+      'client',
+      'invalid_value',
+      '`client` is a Redis Cluster client; the shared state needs one Redis (or a primary): give a client of one node.',
+    );
+  }
   // ioredis: `call(command, ...args)`; node-redis: `sendCommand([command, ...args])`.
   if (c !== null && typeof c === 'object' && typeof c.call === 'function') {
     const call = c.call.bind(c);
@@ -177,7 +196,7 @@ const FINISH = luaScript(`
 if ARGV[3] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[4])
 if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
-return 1
+return {'ok'}
 `);
 
 // KEYS: outcome, lease. ARGV: lease id.
@@ -191,7 +210,7 @@ return {'gone'}
 // KEYS: gate. ARGV: window ms.
 const CLOSE_GATE = luaScript(`
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end
-return 1
+return {'ok'}
 `);
 
 const OUTCOMES: ReadonlySet<string> = new Set<UpstreamOutcome>([
@@ -219,13 +238,27 @@ function stringOr(value: unknown): string | undefined {
   return typeof value === 'string' ? printable(value, 300) : undefined;
 }
 
-function numberOr(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+/** A whole number from `min` to `max`, or undefined. */
+function wholeOr(value: unknown, min: number, max: number): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? value : undefined;
 }
 
-/** A stored result read back, or undefined when it is not one (written by something else). */
-function parseResult(text: unknown): SharedResult | undefined {
-  if (typeof text !== 'string') return undefined;
+// No wait announced is longer than a day (the longest `maxRetryAfterMs`).
+const MAX_STORED_WAIT_MS = 86_400_000;
+
+/** The MAC a stored result is signed with: what this setup's instances wrote, and nothing else, is read back. */
+function macOf(key: Buffer, text: string): string {
+  return createHmac('sha256', key).update(`result\n${text}`).digest('base64url');
+}
+
+/** A stored result read back, or undefined when it is not one this setup wrote (bad MAC, bad shape). */
+function parseResult(key: Buffer, stored: unknown): SharedResult | undefined {
+  if (typeof stored !== 'string') return undefined;
+  const dot = stored.indexOf('.');
+  const text = stored.slice(dot + 1);
+  const mac = Buffer.from(stored.slice(0, Math.max(dot, 0)));
+  const expected = Buffer.from(macOf(key, text));
+  if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -237,19 +270,25 @@ function parseResult(text: unknown): SharedResult | undefined {
   if (!OUTCOMES.has(value.outcome as string)) return undefined;
   return {
     outcome: value.outcome as UpstreamOutcome,
-    upstreamStatus: numberOr(value.upstreamStatus),
+    upstreamStatus: wholeOr(value.upstreamStatus, 100, 599),
     errorName: stringOr(value.errorName),
     message: stringOr(value.message),
     requestId: stringOr(value.requestId),
-    retryAfterMs: numberOr(value.retryAfterMs),
+    retryAfterMs: wholeOr(value.retryAfterMs, 0, MAX_STORED_WAIT_MS),
     reason: REASONS.has(value.reason as string) ? (value.reason as LogoutReason) : undefined,
   };
 }
 
-function serialise(result: SharedResult): string {
-  const { outcome, upstreamStatus, errorName, message, requestId, retryAfterMs, reason } = result;
-  return JSON.stringify({ outcome, upstreamStatus, errorName, message, requestId, retryAfterMs, reason });
+/** A result as stored: its MAC, a dot, its JSON. */
+function serialise(key: Buffer, result: SharedResult): string {
+  const { outcome, upstreamStatus, errorName, message, requestId, reason } = result;
+  const retryAfterMs = result.retryAfterMs === undefined ? undefined : Math.round(result.retryAfterMs);
+  const text = JSON.stringify({ outcome, upstreamStatus, errorName, message, requestId, retryAfterMs, reason });
+  return `${macOf(key, text)}.${text}`;
 }
+
+/** What a script answers when its caller's own time ran out before Redis did. */
+const LATE = Symbol('late');
 
 class OperationTimeout extends Error {
   override readonly name = 'OperationTimeout';
@@ -290,9 +329,10 @@ export function redisSharedState(options: RedisSharedStateOptions): SharedState 
 
   const tell = (event: SharedStateEvent): void => {
     try {
-      onEvent?.(event);
+      // A listener's failure, thrown or rejected, changes no sign-out.
+      Promise.resolve(onEvent?.(event)).catch(() => undefined);
     } catch {
-      // a listener's failure changes no sign-out
+      // see above
     }
   };
 
@@ -318,11 +358,11 @@ export function redisSharedState(options: RedisSharedStateOptions): SharedState 
   }
 
   /** The command's reply within the bound, or the failure (the command may still run later). */
-  function bounded(args: readonly string[]): Promise<unknown> {
+  function bounded(args: readonly string[], ms: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new OperationTimeout());
-      }, timeoutMs);
+      }, ms);
       timer.unref();
       send(args).then(
         (reply) => {
@@ -337,21 +377,35 @@ export function redisSharedState(options: RedisSharedStateOptions): SharedState 
     });
   }
 
-  /** Runs a script (by digest, loading it on the first NOSCRIPT); undefined when Redis failed or rests. */
-  async function script(operation: string, lua: LuaScript, keys: readonly string[], args: readonly string[]) {
+  /**
+   * Runs a script (by digest, loading it on the first NOSCRIPT) within `operationTimeoutMs` or
+   * `withinMs`, the shorter; undefined when Redis failed or rests, `LATE` when the caller's time ran
+   * out first (which is not Redis's failure).
+   */
+  async function script(
+    operation: string,
+    lua: LuaScript,
+    keys: readonly string[],
+    args: readonly string[],
+    withinMs = timeoutMs,
+  ): Promise<unknown[] | typeof LATE | undefined> {
+    if (withinMs <= 0) return LATE;
     if (performance.now() < downUntil) return undefined;
+    const ms = Math.min(timeoutMs, withinMs);
     const tail = [String(keys.length), ...keys, ...args];
     try {
       let reply: unknown;
       try {
-        reply = await bounded(['EVALSHA', lua.sha, ...tail]);
+        reply = await bounded(['EVALSHA', lua.sha, ...tail], ms);
       } catch (error) {
         if (!(error instanceof Error && /NOSCRIPT/.test(error.message))) throw error;
-        reply = await bounded(['EVAL', lua.body, ...tail]);
+        reply = await bounded(['EVAL', lua.body, ...tail], ms);
       }
+      if (!Array.isArray(reply)) throw new Error(`unexpected reply ${describeValue(reply)}`);
       succeeded();
-      return Array.isArray(reply) ? (reply as unknown[]) : [reply];
+      return reply as unknown[];
     } catch (error) {
+      if (error instanceof OperationTimeout && ms < timeoutMs) return LATE;
       failed(operation, error);
       return undefined;
     }
@@ -369,18 +423,18 @@ export function redisSharedState(options: RedisSharedStateOptions): SharedState 
       return createHmac('sha256', key).update(`${scope}\n${token}`).digest('base64url');
     },
 
-    async begin(digest, origin, leaseMs, maxGateMs) {
-      const lease = randomUUID();
+    async begin(digest, origin, { lease, leaseMs, maxGateMs, withinMs }) {
       const reply = await script(
         'begin',
         BEGIN,
         [k.result(digest), k.gate(origin), k.lease(digest)],
         [lease, String(leaseMs), String(maxGateMs)],
+        withinMs,
       );
-      if (reply === undefined) return { kind: 'unavailable' };
+      if (reply === undefined || reply === LATE) return { kind: 'unavailable' };
       const [kind, value] = reply;
       if (kind === 'result') {
-        const result = parseResult(value);
+        const result = parseResult(key, value);
         // Something else wrote there: no result to trust; this call leads without a lease.
         return result === undefined ? { kind: 'unavailable' } : { kind: 'result', result };
       }
@@ -395,16 +449,18 @@ export function redisSharedState(options: RedisSharedStateOptions): SharedState 
         'finish',
         FINISH,
         [k.result(digest), k.outcome(digest, lease), k.lease(digest)],
-        [lease, serialise(result), String(rememberMs), String(leaseMs)],
+        [lease, serialise(key, result), String(rememberMs), String(leaseMs)],
       );
     },
 
-    async poll(digest, lease) {
-      const reply = await script('poll', POLL, [k.outcome(digest, lease), k.lease(digest)], [lease]);
+    async poll(digest, lease, withinMs) {
+      const reply = await script('poll', POLL, [k.outcome(digest, lease), k.lease(digest)], [lease], withinMs);
       if (reply === undefined) return { kind: 'unavailable' };
+      // Nothing learned in the time left: the caller answers its timeout.
+      if (reply === LATE) return { kind: 'waiting' };
       const [kind, value] = reply;
       if (kind === 'result') {
-        const result = parseResult(value);
+        const result = parseResult(key, value);
         return result === undefined ? { kind: 'gone' } : { kind: 'result', result };
       }
       return kind === 'waiting' ? { kind: 'waiting' } : { kind: 'gone' };

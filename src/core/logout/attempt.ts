@@ -54,24 +54,25 @@ function failed(error: unknown): Attempt {
 }
 
 /** Sends Logout once and reads the answer. Never rejects. */
-export async function attemptLogout(
+export function attemptLogout(
   context: AttemptContext,
   base: PortalBase,
   token: string,
   deadline: number,
 ): Promise<Attempt> {
-  let answer: PortalAnswer;
-  try {
-    const ready = context.dispatcher();
-    const dispatcher = ready instanceof Promise ? await ready : ready;
-    answer = await sendLogout(dispatcher, base, token, deadline, context.sweep);
-  } catch (error) {
-    return failed(error);
-  }
+  // Chained rather than awaited: one promise per attempt, not one per step.
+  const send = (dispatcher: Dispatcher): Promise<PortalAnswer> =>
+    sendLogout(dispatcher, base, token, deadline, context.sweep);
+  const ready = context.dispatcher();
+  const answered = ready instanceof Promise ? ready.then(send) : send(ready);
+  return answered.then((answer) => readAnswer(context, answer, token), failed);
+}
+
+/** What the portal's answer means, everything it said scrubbed here, once: nothing downstream sees it raw. */
+function readAnswer(context: AttemptContext, answer: PortalAnswer, token: string): Attempt {
   const meaning = classifyResponse(answer.status, answer.headers, answer.body, answer.complete);
   const requestId = requestIdOf(answer.headers);
   const hint = meaning.retry === undefined ? undefined : retryAfterHintMs(answer.headers, context.now());
-  // Everything the portal said is scrubbed here, once: nothing downstream sees it raw.
   return {
     answer,
     error: undefined,

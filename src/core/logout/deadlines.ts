@@ -29,13 +29,16 @@ export class DeadlineSweep {
 
   untrack(entry: Expiring): void {
     this.entries.delete(entry);
-    if (this.entries.size === 0 && this.timer !== undefined) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
   }
 
+  // The timer stops on the first tick that finds nothing to watch, not when the last entry goes: a
+  // route whose calls come one at a time would otherwise make and clear a timer for every call.
   private sweep(): void {
+    if (this.entries.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+      return;
+    }
     const now = performance.now();
     for (const entry of this.entries) if (entry.deadline <= now) entry.expire();
   }

@@ -73,26 +73,28 @@ export async function callWithRetries(
   return finish(context, state, gate);
 }
 
-async function attemptBehindGate(
+function attemptBehindGate(
   context: PolicyContext,
   gate: PortalGate,
   state: CallState,
   base: PortalBase,
   token: string,
 ): Promise<Attempt> {
-  try {
-    const last = await attemptLogout(context, base, token, state.deadline);
-    state.last = last;
-    // Closed before the slot is passed on: the next caller in line must already see it. This
-    // call's own retry may pass the window it opened; everyone else is answered at once.
-    if (last.retry === 'throttling') {
-      gate.close(throttleWindow(context, last.hintMs));
-      state.ownWindowUntil = gate.until;
+  // attemptLogout never rejects: the slot is given back in the one callback.
+  return attemptLogout(context, base, token, state.deadline).then((last) => {
+    try {
+      state.last = last;
+      // Closed before the slot is passed on: the next caller in line must already see it. This
+      // call's own retry may pass the window it opened; everyone else is answered at once.
+      if (last.retry === 'throttling') {
+        gate.close(throttleWindow(context, last.hintMs));
+        state.ownWindowUntil = gate.until;
+      }
+      return last;
+    } finally {
+      gate.release();
     }
-    return last;
-  } finally {
-    gate.release();
-  }
+  });
 }
 
 /** How long to wait before the next attempt, or undefined when this answer stands. */

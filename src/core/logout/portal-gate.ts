@@ -5,7 +5,8 @@ import type { DeadlineSweep, Expiring } from './deadlines.js';
 /** Why an attempt may not go out. */
 export type GateRefusal = 'throttled' | 'deadline';
 
-interface Waiter extends Expiring {
+interface Waiter {
+  readonly deadline: number;
   readonly resolve: (refusal: GateRefusal | undefined) => void;
 }
 
@@ -14,11 +15,16 @@ interface Waiter extends Expiring {
  * every caller, waiting or new, is told at once. Otherwise at most `slots` requests are in flight
  * and the rest wait their turn in order, each checking the window again when its turn comes.
  */
-export class PortalGate {
+export class PortalGate implements Expiring {
   /** End of the throttle window, on the `now` clock (milliseconds since the epoch). */
   private closedUntil = 0;
   private busy = 0;
   private readonly waiting: Waiter[] = [];
+  /**
+   * The earliest deadline of those waiting (`performance.now()`), while any wait: the gate is on
+   * the sweep as one entry for all its waiters, not one entry (and one closure) for each.
+   */
+  deadline = Infinity;
 
   constructor(
     private readonly slots: number,
@@ -47,10 +53,32 @@ export class PortalGate {
     if (until <= this.closedUntil) return;
     this.closedUntil = until;
     if (!heard) this.onClose?.(ms);
-    for (const waiter of this.waiting.splice(0)) {
-      this.sweep.untrack(waiter);
-      waiter.resolve('throttled');
+    this.untrack();
+    for (const waiter of this.waiting.splice(0)) waiter.resolve('throttled');
+  }
+
+  /** The sweep found the earliest deadline passed: those waiting past theirs are told. */
+  expire(): void {
+    const now = performance.now();
+    let earliest = Infinity;
+    let kept = 0;
+    for (const waiter of this.waiting) {
+      if (waiter.deadline <= now) {
+        waiter.resolve('deadline');
+        continue;
+      }
+      this.waiting[kept++] = waiter;
+      earliest = Math.min(earliest, waiter.deadline);
     }
+    this.waiting.length = kept;
+    if (kept === 0) this.untrack();
+    else this.deadline = earliest;
+  }
+
+  private untrack(): void {
+    if (this.deadline === Infinity) return;
+    this.deadline = Infinity;
+    this.sweep.untrack(this);
   }
 
   /**
@@ -68,18 +96,11 @@ export class PortalGate {
       return undefined;
     }
     return new Promise((resolve) => {
-      const waiter: Waiter = {
-        deadline,
-        resolve,
-        expire: () => {
-          const at = this.waiting.indexOf(waiter);
-          if (at >= 0) this.waiting.splice(at, 1);
-          this.sweep.untrack(waiter);
-          resolve('deadline');
-        },
-      };
-      this.waiting.push(waiter);
-      this.sweep.track(waiter);
+      this.waiting.push({ deadline, resolve });
+      if (deadline < this.deadline) {
+        if (this.deadline === Infinity) this.sweep.track(this);
+        this.deadline = deadline;
+      }
     });
   }
 
@@ -87,7 +108,7 @@ export class PortalGate {
   release(): void {
     const now = performance.now();
     for (let next = this.waiting.shift(); next !== undefined; next = this.waiting.shift()) {
-      this.sweep.untrack(next);
+      if (this.waiting.length === 0) this.untrack();
       if (next.deadline <= now) {
         next.resolve('deadline');
         continue;

@@ -23,3 +23,8 @@ export type { ClearSiteDataDirective, RenderOutput, SignOutOptions } from './cor
 export type { SignOutEvent } from './core/route/events.js';
 export type { SignOutCode, SignOutResult, UpstreamReport } from './core/route/outcomes.js';
 export type { ReturnToRejection } from './core/route/return-to.js';
+export { redisRevocationQueue } from './core/revocation/queue.js';
+export type { RedisRevocationQueueOptions, RevocationEvent, RevocationQueue } from './core/revocation/queue.js';
+export type { RevocationKey } from './core/revocation/sealed-token.js';
+export { createRevocationWorker } from './core/revocation/worker.js';
+export type { RevocationWorker, RevocationWorkerOptions } from './core/revocation/worker.js';

@@ -216,7 +216,10 @@ describe('options', () => {
     [{ allowedReturnToOrigins: ['javascript:x'] }, /`allowedReturnToOrigins`/],
     [{ returnToParam: 'a b' }, /`returnToParam`/],
     [{ allowGet: 'yes' }, /`allowGet` must be true or false; got "yes"/],
-    [{ endSessionOnFailure: true }, /give `onUnrevokedToken`/],
+    [
+      { endSessionOnFailure: true },
+      /give `revocationQueue` \(a durable queue a worker revokes from\) or `onUnrevokedToken`/,
+    ],
     [{ clearCookies: ['bad;name'] }, /`clearCookies\[0\]` cannot be written as a cookie/],
     [{ clearCookies: [{ name: 'a', sameSite: 'sometimes' }] }, /sameSite/],
     [{ clearSiteData: ['everything'] }, /`clearSiteData`/],

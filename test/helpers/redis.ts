@@ -4,7 +4,10 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface RedisServer {
   readonly url: string;
@@ -62,31 +65,58 @@ export async function sharedRedisUrl(): Promise<string> {
   return url;
 }
 
-/** A fresh, empty, non-persistent redis-server. Fails with the install command when it is missing. */
-export async function startRedis(): Promise<RedisServer> {
+export interface RedisServerOptions {
+  /**
+   * Append-only persistence (every write fsynced) in a directory of its own: what was written
+   * survives `restart()`. Default: nothing kept.
+   */
+  readonly appendOnly?: boolean;
+}
+
+export interface RestartableRedisServer extends RedisServer {
+  /** Stops the server (SIGTERM) and starts it again on the same port and directory. */
+  restart(): Promise<void>;
+}
+
+/** A fresh, empty redis-server on a free port. Fails with the install command when it is missing. */
+export async function startRedis(options: RedisServerOptions = {}): Promise<RestartableRedisServer> {
   if (spawnSync('redis-server', ['--version']).error !== undefined) {
     throw new Error(`redis-server is not installed: ${INSTALL} (.ci/run does this)`);
   }
   const port = await freePort();
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
-    { stdio: 'ignore' },
+  const dir = options.appendOnly === true ? mkdtempSync(join(tmpdir(), 'sso-signout-redis-')) : undefined;
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--protected-mode', 'yes'];
+  args.push(
+    ...(dir === undefined ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]),
   );
+  let child: ChildProcess = await launch(port, args);
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return {
+    url: `redis://127.0.0.1:${String(port)}`,
+    port,
+    async stop() {
+      await stop();
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    },
+    async restart() {
+      await stop();
+      child = await launch(port, args);
+    },
+  };
+}
+
+async function launch(port: number, args: string[]): Promise<ChildProcess> {
+  const child: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });
   const deadline = Date.now() + 10_000;
   while (!(await answersPing(port))) {
     if (child.exitCode !== null || Date.now() > deadline)
       throw new Error(`redis-server did not start on port ${String(port)}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  return {
-    url: `redis://127.0.0.1:${String(port)}`,
-    port,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return child;
 }

@@ -5,6 +5,7 @@ import { describeValue } from '../errors.js';
 import type { LogoutClient } from '../logout/client.js';
 import { CLIENT_OPTION_NAMES } from '../logout/options.js';
 import type { LogoutClientOptions } from '../logout/types.js';
+import type { RevocationQueue } from '../revocation/queue.js';
 import type { TokenInfo } from '../token.js';
 import { booleanOption, configError, functionOption, knownOptions, nonEmptyString } from '../validate.js';
 import { parseCookieList, type CookieToClear } from './cookies.js';
@@ -78,12 +79,20 @@ export interface SignOutOptions<Req> extends LogoutClientOptions {
   /**
    * End the local session even when the portal could not revoke the token (429, 5xx, timeout,
    * bad answer). The answer keeps its status and says `signedOut: true`. Requires
-   * `onUnrevokedToken`, which takes the token so it is not silently dropped. Default `false`.
+   * `revocationQueue` or `onUnrevokedToken`, which take the token so it is not silently dropped;
+   * when neither can, the session is kept. Default `false`.
    */
   readonly endSessionOnFailure?: boolean | undefined;
   /**
+   * The durable queue (from `redisRevocationQueue`) that takes a token the portal did not revoke
+   * when `endSessionOnFailure` ends the session anyway; a worker revokes it later. Tried before
+   * `onUnrevokedToken`. Default: none.
+   */
+  readonly revocationQueue?: RevocationQueue | undefined;
+  /**
    * Receives a token the portal did not revoke when `endSessionOnFailure` ends the session anyway
-   * (to queue it for a later retry). If it throws, the session is kept. Default: none.
+   * (to queue it for a later retry), when no `revocationQueue` took it. If it throws, the session
+   * is kept. Default: none.
    */
   readonly onUnrevokedToken?: ((token: TokenInfo, result: SignOutResult) => void | Promise<void>) | undefined;
   /**
@@ -128,6 +137,7 @@ const ROUTE_OPTION_NAMES: Readonly<Record<Exclude<keyof SignOutOptions<unknown>,
   clearCookies: true,
   clearSiteData: true,
   endSessionOnFailure: true,
+  revocationQueue: true,
   onUnrevokedToken: true,
   delegateErrors: true,
   render: true,
@@ -191,6 +201,7 @@ export interface ResolvedOptions<Req> {
   readonly clearCookies: readonly CookieToClear[];
   readonly clearSiteData: string | undefined;
   readonly endSessionOnFailure: boolean;
+  readonly revocationQueue: RevocationQueue | undefined;
   readonly onUnrevokedToken: SignOutOptions<Req>['onUnrevokedToken'];
   readonly delegateErrors: boolean;
   readonly render: SignOutOptions<Req>['render'];
@@ -225,17 +236,25 @@ function clientChoice(o: Record<string, unknown>): Pick<ResolvedOptions<unknown>
 /** How the session ends when the portal could not revoke the token. */
 function failurePolicy<Req>(
   o: Record<string, unknown>,
-): Pick<ResolvedOptions<Req>, 'endSessionOnFailure' | 'onUnrevokedToken'> {
+): Pick<ResolvedOptions<Req>, 'endSessionOnFailure' | 'revocationQueue' | 'onUnrevokedToken'> {
   const endSessionOnFailure = booleanOption('endSessionOnFailure', o.endSessionOnFailure);
   const onUnrevokedToken = functionOption('onUnrevokedToken', (o as SignOutOptions<Req>).onUnrevokedToken);
-  if (endSessionOnFailure && onUnrevokedToken === undefined) {
+  const queue = o.revocationQueue;
+  if (queue !== undefined && (queue === null || typeof (queue as { enqueue?: unknown }).enqueue !== 'function')) {
+    throw configError(
+      'revocationQueue',
+      'wrong_type',
+      `\`revocationQueue\` must be a queue from redisRevocationQueue(…); got ${describeValue(queue)}.`,
+    );
+  }
+  if (endSessionOnFailure && onUnrevokedToken === undefined && queue === undefined) {
     throw configError(
       'onUnrevokedToken',
       'missing',
-      '`endSessionOnFailure: true` ends sessions whose token the portal did not revoke; give `onUnrevokedToken` so such tokens are kept (e.g. queued for a retry) instead of silently dropped.',
+      '`endSessionOnFailure: true` ends sessions whose token the portal did not revoke; give `revocationQueue` (a durable queue a worker revokes from) or `onUnrevokedToken` so such tokens are kept instead of silently dropped.',
     );
   }
-  return { endSessionOnFailure, onUnrevokedToken };
+  return { endSessionOnFailure, revocationQueue: queue as RevocationQueue | undefined, onUnrevokedToken };
 }
 
 /**

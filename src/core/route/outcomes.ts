@@ -104,6 +104,8 @@ export function decide(
   logout: LogoutResult | undefined,
   signedOut: boolean,
   format: ResponseFormat,
+  /** The session was to end anyway (`endSessionOnFailure`), but nothing took the unrevoked token. */
+  notHandedOver = false,
 ): Decision {
   if (upstream === 'revoked' || upstream === 'skipped' || upstream === 'not_called' || logout === undefined) {
     return {
@@ -131,7 +133,9 @@ export function decide(
           ? retryAfterSeconds(logout.retryAfterMs, DEFAULT_UNAVAILABLE_RETRY_AFTER_S)
           : undefined,
     title: row.title,
-    detail: failureDetail(logout, upstream, signedOut),
+    detail: notHandedOver
+      ? `${failureDetail(logout, upstream, signedOut)} The sign-in could not be kept for a later revocation either, so this app’s session was not ended.`
+      : failureDetail(logout, upstream, signedOut),
   };
 }
 

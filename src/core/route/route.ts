@@ -134,7 +134,8 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       const failure = await this.endSession(request, ending.end, context);
       if (failure !== undefined) return failure;
     }
-    const decision = decide(upstream, logout, endLocal, exchange.format);
+    const notHandedOver = !endLocal && this.options.endSessionOnFailure && read.kind === 'token';
+    const decision = decide(upstream, logout, endLocal, exchange.format, notHandedOver);
     const answer = this.answers.answer(request, decision, context);
     return this.reported(request, answer instanceof Promise ? await answer : answer, logout);
   }
@@ -288,29 +289,36 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
 
   /**
    * Step 6: whether the local session ends. On the failure rows it ends only with
-   * `endSessionOnFailure`, and only once `onUnrevokedToken` has taken the token.
+   * `endSessionOnFailure`, and only once the revocation queue or `onUnrevokedToken` has taken the token.
    */
   private handOver(exchange: Exchange<Req>, read: ReadToken, context: AnswerContext): MaybePromise<boolean> {
     const { upstream } = context;
     const endLocal = endsSession(upstream, this.options.endSessionOnFailure);
     const failed = upstream !== 'revoked' && upstream !== 'skipped' && upstream !== 'rejected';
-    const hook = this.options.onUnrevokedToken;
-    if (!endLocal || !failed || read.kind !== 'token' || hook === undefined) return endLocal;
-    return this.giveUnrevoked(exchange, read.token, hook, context);
+    if (!endLocal || !failed || read.kind !== 'token') return endLocal;
+    return this.giveUnrevoked(exchange, read.token, context);
   }
 
-  /** The token outlives the session: hand it over first, and keep the session if that fails. */
-  private async giveUnrevoked(
-    exchange: Exchange<Req>,
-    token: TokenInfo,
-    hook: NonNullable<ResolvedOptions<Req>['onUnrevokedToken']>,
-    context: AnswerContext,
-  ): Promise<boolean> {
+  /** The token outlives the session: hand it over first (the queue, else the hook), and keep the session if neither takes it. */
+  private async giveUnrevoked(exchange: Exchange<Req>, token: TokenInfo, context: AnswerContext): Promise<boolean> {
+    const { revocationQueue, onUnrevokedToken } = this.options;
+    if (revocationQueue !== undefined) {
+      try {
+        await revocationQueue.enqueue(token);
+        return true;
+      } catch (cause) {
+        this.warn(
+          'SSO_SIGNOUT_QUEUE_FAILED',
+          `the revocation queue could not take a token (${cause instanceof Error ? cause.name : typeof cause}); ${onUnrevokedToken === undefined ? 'the session is kept' : '`onUnrevokedToken` is tried'}.`,
+        );
+      }
+    }
+    if (onUnrevokedToken === undefined) return false;
     const { upstream, logout } = context;
     const pending = decide(upstream, logout, true, exchange.format);
     const error = this.answers.typedError(pending, context);
     try {
-      await hook(token, this.answers.resultOf(pending, context, error));
+      await onUnrevokedToken(token, this.answers.resultOf(pending, context, error));
       return true;
     } catch (cause) {
       this.warn(

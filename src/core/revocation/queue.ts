@@ -1,0 +1,230 @@
+// The durable revocation queue: tokens whose Logout failed while their session ended anyway are kept
+// on Redis, encrypted, in a BullMQ queue, until a worker revokes them (src/core/revocation/worker.ts).
+
+import { describeValue } from '../errors.js';
+import { printable } from '../scrub.js';
+import type { TokenInfo } from '../token.js';
+import { checkAccessToken } from '../token.js';
+import { configError, functionOption, knownOptions, nonEmptyString, wholeNumber } from '../validate.js';
+import { loadBullmq, type BullQueue } from './bullmq.js';
+import { TokenSealer, type RevocationKey, type SealedToken } from './sealed-token.js';
+
+/** A job's data: the sealed token and when it was first queued. Never the token in clear. */
+export interface RevocationJobData {
+  readonly token: SealedToken;
+  /** Milliseconds since the epoch. */
+  readonly queuedAt: number;
+}
+
+/** What the queue and its workers tell the app. Never holds a token; `digest` is the job id. */
+export type RevocationEvent =
+  | { readonly type: 'revocation_queued'; readonly digest: string }
+  | { readonly type: 'revocation_queue_failed'; readonly error: string }
+  | {
+      readonly type: 'revocation_done';
+      readonly digest: string;
+      /** `revoked`, or `rejected`: the portal said the token was already dead. */
+      readonly outcome: 'revoked' | 'rejected';
+      readonly attempts: number;
+    }
+  | {
+      readonly type: 'revocation_retry';
+      readonly digest: string;
+      readonly outcome: string;
+      readonly attempts: number;
+      /** When the portal throttled: the wait it named, honoured by every worker of the queue. */
+      readonly retryAfterMs: number | undefined;
+    }
+  | {
+      readonly type: 'revocation_dropped';
+      readonly digest: string;
+      /** `too_old`: queued longer ago than `maxAgeMs`, so the token has expired anyway. */
+      readonly reason: 'too_old';
+    }
+  | {
+      readonly type: 'revocation_dead_lettered';
+      readonly digest: string;
+      /**
+       * The last outcome (`unavailable`, `timeout`, `bad_response`) once the attempts are spent, or
+       * why the job cannot be worked: `unknown_key` (its key is no longer listed), `undecryptable`,
+       * `unusable_token`.
+       */
+      readonly reason: string;
+      readonly attempts: number;
+    }
+  | { readonly type: 'revocation_worker_error'; readonly error: string };
+
+export interface RedisRevocationQueueOptions {
+  /**
+   * The app's Redis client: ioredis v5 (`new Redis()`) or node-redis v5 (`createClient()`), as
+   * BullMQ takes it. One Redis or a primary.
+   */
+  readonly connection: unknown;
+  /** At least 32 bytes, the same on every instance: the key of the digest a token's job is known by. */
+  readonly secret: string | Uint8Array;
+  /** AES-256-GCM keys (32 bytes each, or their base64 text) with ids: the first seals, all open. */
+  readonly encryptionKeys: readonly RevocationKey[];
+  /** The queue's name. Default `'sso-signout-revocations'`. */
+  readonly name?: string | undefined;
+  /** BullMQ's key prefix. Default `'sso-signout'`. */
+  readonly prefix?: string | undefined;
+  /**
+   * Attempts at Logout per token before it is dead-lettered (a throttled attempt does not count).
+   * Default `25`: with the worker's default backoff, about an hour and a half of retries.
+   */
+  readonly attempts?: number | undefined;
+  /** The longest `enqueue` may take before it counts as failed, in milliseconds. Default `250`. */
+  readonly operationTimeoutMs?: number | undefined;
+  /** Told of queued tokens and of failures to queue. Errors it throws are ignored. */
+  readonly onEvent?: ((event: RevocationEvent) => void) | undefined;
+}
+
+const OPTION_NAMES: Readonly<Record<keyof RedisRevocationQueueOptions, true>> = {
+  connection: true,
+  secret: true,
+  encryptionKeys: true,
+  name: true,
+  prefix: true,
+  attempts: true,
+  operationTimeoutMs: true,
+  onEvent: true,
+};
+
+/** The queue as the route and the app use it. */
+export interface RevocationQueue {
+  /**
+   * Queues `token` for revocation, once per token (its digest is the job id). Resolves when Redis
+   * has taken it; rejects when it could not within `operationTimeoutMs`.
+   */
+  enqueue(token: TokenInfo): Promise<void>;
+  /** Closes the queue's own use of the connection (the app's client stays open). */
+  close(): Promise<void>;
+  /** For the worker: the queue's name, prefix, connection, keys. Not for apps. */
+  readonly settings: QueueSettings;
+}
+
+export interface QueueSettings {
+  readonly connection: unknown;
+  readonly name: string;
+  readonly prefix: string;
+  readonly sealer: TokenSealer;
+  readonly tell: (event: RevocationEvent) => void;
+}
+
+export const DEFAULT_QUEUE_NAME = 'sso-signout-revocations';
+export const DEFAULT_QUEUE_PREFIX = 'sso-signout';
+
+/** The queue's settings, checked once. */
+function queueSettings(
+  raw: unknown,
+): QueueSettings & { readonly operationTimeoutMs: number; readonly attempts: number } {
+  const o = knownOptions(raw, Object.keys(OPTION_NAMES));
+  if (o.connection === null || typeof o.connection !== 'object') {
+    throw configError(
+      'connection',
+      'missing',
+      `\`connection\` must be the app's Redis client (ioredis v5 or node-redis v5); got ${describeValue(o.connection)}.`,
+    );
+  }
+  const name = nonEmptyString('name', o.name, DEFAULT_QUEUE_NAME);
+  const prefix = nonEmptyString('prefix', o.prefix, DEFAULT_QUEUE_PREFIX);
+  if (name.includes(':')) throw configError('name', 'invalid_value', `\`name\` must not contain ':'; got "${name}".`);
+  const onEvent = functionOption('onEvent', o.onEvent as RedisRevocationQueueOptions['onEvent']);
+  return {
+    connection: o.connection,
+    name,
+    prefix,
+    sealer: new TokenSealer(o.encryptionKeys, o.secret),
+    operationTimeoutMs: wholeNumber('operationTimeoutMs', o.operationTimeoutMs, 250, 1, 60_000),
+    attempts: wholeNumber('attempts', o.attempts, 25, 1, 1000),
+    tell: (event) => {
+      try {
+        const told = onEvent?.(event) as unknown;
+        if (told instanceof Promise) told.catch(() => undefined);
+      } catch {
+        // an app's listener never breaks the queue
+      }
+    },
+  };
+}
+
+/** Bounded and printable: what an error from Redis or BullMQ may say in an event. */
+export function errorText(error: unknown): string {
+  return printable(error instanceof Error ? error.message : describeValue(error), 200);
+}
+
+function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`Redis did not take the job within ${String(ms)} ms`));
+    }, ms);
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(describeValue(error)));
+      },
+    );
+  });
+}
+
+/**
+ * A durable queue of tokens to revoke, on BullMQ (an optional peer dependency: `npm install bullmq`)
+ * and the app's own Redis client. Give it to the route as `revocationQueue` (with
+ * `endSessionOnFailure: true`), and run {@link createRevocationWorker} on it somewhere.
+ *
+ * @example
+ * import Redis from 'ioredis';
+ * const connection = new Redis(process.env.REDIS_URL, { maxRetriesPerRequest: null });
+ * const revocationQueue = redisRevocationQueue({
+ *   connection,
+ *   secret: process.env.SSO_SIGNOUT_SECRET,
+ *   encryptionKeys: [{ id: '2026-12', key: process.env.SSO_SIGNOUT_QUEUE_KEY }],
+ * });
+ * app.post('/signout', ssoSignOut({ region: 'eu-west-1', endSessionOnFailure: true, revocationQueue }));
+ */
+export function redisRevocationQueue(options: RedisRevocationQueueOptions): RevocationQueue {
+  const settings = queueSettings(options);
+  const { Queue } = loadBullmq();
+  const jobOptions = { ...JOB_OPTIONS, attempts: settings.attempts };
+  const queue: BullQueue = new Queue(settings.name, { connection: settings.connection, prefix: settings.prefix });
+  // BullMQ reports a failing connection as an 'error' event, which would end the process unheard.
+  queue.on('error', (error: unknown) => {
+    settings.tell({ type: 'revocation_queue_failed', error: errorText(error) });
+  });
+  return {
+    settings,
+    async enqueue(token) {
+      const accessToken = checkAccessToken(token.accessToken);
+      if (accessToken === undefined) throw new Error('the token cannot be sent as it is, so it is not queued');
+      const digest = settings.sealer.digest(accessToken);
+      const data: RevocationJobData = {
+        token: settings.sealer.seal({ accessToken, region: token.region }, digest),
+        queuedAt: Date.now(),
+      };
+      try {
+        // The job id is the digest: a token queued twice (two tabs, a retry) is one job.
+        await within(settings.operationTimeoutMs, queue.add('revoke', data, { ...jobOptions, jobId: digest }));
+      } catch (error) {
+        settings.tell({ type: 'revocation_queue_failed', error: errorText(error) });
+        throw error;
+      }
+      settings.tell({ type: 'revocation_queued', digest });
+    },
+    close: () => queue.close(),
+  };
+}
+
+/**
+ * Every job: retried with the worker's backoff until revoked, proven dead or too old; a revoked
+ * token's job is removed with its ciphertext; what could not be revoked stays in the failed set (the
+ * dead letters) for a week.
+ */
+const JOB_OPTIONS = {
+  backoff: { type: 'revocation' },
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 24 * 3600 },
+} as const;

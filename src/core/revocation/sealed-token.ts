@@ -1,0 +1,139 @@
+// A token as the revocation queue keeps it at rest: encrypted with AES-256-GCM under one of the
+// app's keys (named by an id, so keys can be rotated), known by a keyed digest that never reveals it.
+
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { describeValue } from '../errors.js';
+import type { TokenInfo } from '../token.js';
+import { configError } from '../validate.js';
+
+/** One encryption key of the queue: 32 bytes (or their base64/base64url text), and the id it is named by. */
+export interface RevocationKey {
+  readonly id: string;
+  readonly key: string | Uint8Array;
+}
+
+/** What a job holds: no token in clear, ever. */
+export interface SealedToken {
+  /** The format, for a later change of it. */
+  readonly v: 1;
+  /** The id of the key it was sealed with. */
+  readonly kid: string;
+  readonly iv: string;
+  readonly tag: string;
+  /** `{ accessToken, region }` as JSON, encrypted. */
+  readonly data: string;
+}
+
+const KEY_BYTES = 32;
+const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const MIN_SECRET_BYTES = 32;
+
+/** The keys, checked: the first seals, every one opens. */
+export class TokenSealer {
+  private readonly keys: ReadonlyMap<string, Buffer>;
+  private readonly current: { readonly id: string; readonly key: Buffer };
+  private readonly secret: Buffer;
+
+  constructor(keys: unknown, secret: unknown) {
+    if (!Array.isArray(keys) || keys.length === 0) {
+      throw configError(
+        'encryptionKeys',
+        'missing',
+        `\`encryptionKeys\` must list at least one { id, key } (32 random bytes, or their base64 text); got ${describeValue(keys)}. The first seals new jobs; keep older keys listed until their jobs are done.`,
+      );
+    }
+    const map = new Map<string, Buffer>();
+    for (const entry of keys as unknown[]) {
+      const { id, key } = (entry ?? {}) as { id?: unknown; key?: unknown };
+      if (typeof id !== 'string' || !KEY_ID.test(id)) {
+        throw configError(
+          'encryptionKeys',
+          'invalid_value',
+          `each key's \`id\` must be 1 to 64 letters, digits, '.', '_' or '-'; got ${describeValue(id)}.`,
+        );
+      }
+      if (map.has(id)) throw configError('encryptionKeys', 'conflict', `key id "${id}" is listed twice.`);
+      map.set(id, keyBytes(id, key));
+    }
+    this.keys = map;
+    const first = (keys as { id: string }[])[0] as { id: string };
+    this.current = { id: first.id, key: map.get(first.id) as Buffer };
+    this.secret = secretBytes(secret);
+  }
+
+  /** The job id of a token: HMAC-SHA-256 with the secret, the same on every instance, for every key. */
+  digest(accessToken: string): string {
+    return createHmac('sha256', this.secret).update(accessToken).digest('base64url');
+  }
+
+  /** The token sealed for `digest` (bound to it: a sealed token moved to another job does not open). */
+  seal(token: TokenInfo, digest: string): SealedToken {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);
+    cipher.setAAD(Buffer.from(digest, 'utf8'));
+    const plain = JSON.stringify({ accessToken: token.accessToken, region: token.region });
+    const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return {
+      v: 1,
+      kid: this.current.id,
+      iv: iv.toString('base64url'),
+      tag: cipher.getAuthTag().toString('base64url'),
+      data: data.toString('base64url'),
+    };
+  }
+
+  /** The token, or why it cannot be had: its key is no longer listed, or it was not sealed by this app. */
+  open(sealed: unknown, digest: string): TokenInfo | 'unknown_key' | 'undecryptable' {
+    const s = sealed as Partial<SealedToken> | null;
+    if (s === null || typeof s !== 'object' || s.v !== 1 || typeof s.kid !== 'string') return 'undecryptable';
+    const key = this.keys.get(s.kid);
+    if (key === undefined) return 'unknown_key';
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(String(s.iv), 'base64url'));
+      decipher.setAAD(Buffer.from(digest, 'utf8'));
+      decipher.setAuthTag(Buffer.from(String(s.tag), 'base64url'));
+      const plain = Buffer.concat([decipher.update(Buffer.from(String(s.data), 'base64url')), decipher.final()]);
+      const parsed = JSON.parse(plain.toString('utf8')) as { accessToken?: unknown; region?: unknown };
+      if (typeof parsed.accessToken !== 'string') return 'undecryptable';
+      return typeof parsed.region === 'string'
+        ? { accessToken: parsed.accessToken, region: parsed.region }
+        : { accessToken: parsed.accessToken };
+    } catch {
+      return 'undecryptable';
+    }
+  }
+}
+
+function keyBytes(id: string, key: unknown): Buffer {
+  let bytes: Buffer | undefined;
+  if (key instanceof Uint8Array) bytes = Buffer.from(key);
+  else if (typeof key === 'string') bytes = Buffer.from(key, /^[A-Za-z0-9_-]+$/.test(key) ? 'base64url' : 'base64');
+  if (bytes?.length !== KEY_BYTES) {
+    throw configError(
+      'encryptionKeys',
+      bytes === undefined ? 'wrong_type' : 'invalid_value',
+      `key "${id}" must be ${String(KEY_BYTES)} bytes, or their base64 text; got ${bytes === undefined ? describeValue(key) : `${String(bytes.length)} bytes`}. Generate one with \`node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"\`.`,
+    );
+  }
+  return bytes;
+}
+
+function secretBytes(secret: unknown): Buffer {
+  const bytes =
+    typeof secret === 'string'
+      ? Buffer.from(secret, 'utf8')
+      : secret instanceof Uint8Array
+        ? Buffer.from(secret)
+        : undefined;
+  if (bytes === undefined) {
+    throw configError('secret', 'wrong_type', `\`secret\` must be a string or bytes; got ${describeValue(secret)}.`);
+  }
+  if (bytes.length < MIN_SECRET_BYTES) {
+    throw configError(
+      'secret',
+      'out_of_range',
+      `\`secret\` must be at least ${String(MIN_SECRET_BYTES)} bytes (it keys the digests jobs are known by); got ${String(bytes.length)}.`,
+    );
+  }
+  return bytes;
+}

@@ -1,0 +1,191 @@
+// The worker that empties the revocation queue: each job's token is opened and sent to Logout with the
+// same client and policy as a sign-out, until the portal revokes it or proves it dead, or it is too old.
+
+import { describeValue } from '../errors.js';
+import { createLogoutClient, type LogoutClient, type LogoutClientOptions } from '../logout/client.js';
+import { configError, functionOption, knownOptions, wholeNumber } from '../validate.js';
+import { loadBullmq, type BullJob } from './bullmq.js';
+import { errorText, type RevocationEvent, type RevocationJobData, type RevocationQueue } from './queue.js';
+
+export interface RevocationWorkerOptions {
+  /** The queue to work, from {@link redisRevocationQueue} (its connection, name and keys). */
+  readonly queue: RevocationQueue;
+  /** The Logout client, e.g. the route's own (`createLogoutClient`). Or give `clientOptions`. */
+  readonly client?: LogoutClient | undefined;
+  /** Options of a client made for the worker (`region`, `endpoint`, `sharedState`, …). */
+  readonly clientOptions?: LogoutClientOptions | undefined;
+  /** Jobs worked at once by this worker. Default `4`. */
+  readonly concurrency?: number | undefined;
+  /** A token queued longer ago than this is dropped (it has expired anyway), in milliseconds. Default 24 h. */
+  readonly maxAgeMs?: number | undefined;
+  /** The first wait before a retry; it doubles each time, with jitter, up to `maxBackoffMs`. Default `1000`. */
+  readonly backoffMs?: number | undefined;
+  /** The longest wait between two attempts. Default `300000` (5 min). */
+  readonly maxBackoffMs?: number | undefined;
+  /**
+   * How long a job stays this worker's without a sign of life; a worker that dies holding one loses
+   * it to another worker after this long. Default `30000` (BullMQ's).
+   */
+  readonly lockDurationMs?: number | undefined;
+  /** Told of every job's progress and end. Errors it throws are ignored. */
+  readonly onEvent?: ((event: RevocationEvent) => void) | undefined;
+}
+
+const OPTION_NAMES: Readonly<Record<keyof RevocationWorkerOptions, true>> = {
+  queue: true,
+  client: true,
+  clientOptions: true,
+  concurrency: true,
+  maxAgeMs: true,
+  backoffMs: true,
+  maxBackoffMs: true,
+  lockDurationMs: true,
+  onEvent: true,
+};
+
+export interface RevocationWorker {
+  /** Resolves once the worker is connected and taking jobs. */
+  ready(): Promise<void>;
+  /** Stops taking jobs, waits for those in hand, closes its connections and its own client. */
+  close(): Promise<void>;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** A failed attempt that may be retried, and the wait the portal named for it. */
+class RetryLater extends Error {
+  constructor(
+    readonly outcome: string,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(`Logout answered ${outcome}; retried later`);
+    this.name = 'RetryLater';
+  }
+}
+
+function isRevocationQueue(value: unknown): value is RevocationQueue {
+  return value !== null && typeof value === 'object' && 'settings' in value && 'enqueue' in value;
+}
+
+/**
+ * Works the revocation queue: in the app's process, or a process of its own. At-least-once: a token
+ * sent twice is answered `401` the second time, which counts as done.
+ *
+ * @example
+ * const worker = createRevocationWorker({ queue: revocationQueue, clientOptions: { region: 'eu-west-1' } });
+ * await worker.ready();
+ * process.on('SIGTERM', () => void worker.close());
+ */
+export function createRevocationWorker(options: RevocationWorkerOptions): RevocationWorker {
+  const o = knownOptions(options, Object.keys(OPTION_NAMES));
+  if (!isRevocationQueue(o.queue)) {
+    throw configError(
+      'queue',
+      'missing',
+      `\`queue\` must be the queue from redisRevocationQueue(…); got ${describeValue(o.queue)}.`,
+    );
+  }
+  if (o.client !== undefined && o.clientOptions !== undefined) {
+    throw configError('client', 'conflict', 'give `client` or `clientOptions`, not both.');
+  }
+  const { settings } = o.queue;
+  const ownClient = o.client === undefined;
+  const client = (o.client as LogoutClient | undefined) ?? createLogoutClient(o.clientOptions as LogoutClientOptions);
+  const maxAgeMs = wholeNumber('maxAgeMs', o.maxAgeMs, DAY_MS, 1000, 90 * DAY_MS);
+  const backoffMs = wholeNumber('backoffMs', o.backoffMs, 1000, 1, 3_600_000);
+  const maxBackoffMs = wholeNumber('maxBackoffMs', o.maxBackoffMs, 300_000, backoffMs, DAY_MS);
+  const lockDurationMs = wholeNumber('lockDurationMs', o.lockDurationMs, 30_000, 500, 3_600_000);
+  const concurrency = wholeNumber('concurrency', o.concurrency, 4, 1, 256);
+  const onEvent = functionOption('onEvent', o.onEvent as RevocationWorkerOptions['onEvent']);
+  const tell = (event: RevocationEvent): void => {
+    settings.tell(event);
+    try {
+      const told = onEvent?.(event) as unknown;
+      if (told instanceof Promise) told.catch(() => undefined);
+    } catch {
+      // an app's listener never stops the worker
+    }
+  };
+
+  const { Queue, Worker, UnrecoverableError } = loadBullmq();
+  // The queue's own handle, for the throttle window every worker of the queue honours.
+  const gate = new Queue(settings.name, { connection: settings.connection, prefix: settings.prefix });
+  gate.on('error', (error) => {
+    tell({ type: 'revocation_worker_error', error: errorText(error) });
+  });
+
+  async function work(job: BullJob): Promise<string> {
+    const digest = String(job.id);
+    const data = job.data as Partial<RevocationJobData> | null;
+    if (typeof data?.queuedAt !== 'number' || Date.now() - data.queuedAt > maxAgeMs) {
+      tell({ type: 'revocation_dropped', digest, reason: 'too_old' });
+      return 'too_old';
+    }
+    const token = settings.sealer.open(data.token, digest);
+    if (typeof token === 'string') throw new UnrecoverableError(token);
+    const result = await client.logout(token);
+    const attempts = job.attemptsMade + 1;
+    switch (result.outcome) {
+      case 'revoked':
+      case 'rejected':
+        tell({ type: 'revocation_done', digest, outcome: result.outcome, attempts });
+        return result.outcome;
+      case 'not_sent':
+        throw new UnrecoverableError('unusable_token');
+      case 'throttled': {
+        // The whole queue waits out the window the portal named, on every worker; this job goes
+        // back to wait without counting an attempt.
+        const wait = result.retryAfterMs ?? backoffMs;
+        tell({ type: 'revocation_retry', digest, outcome: result.outcome, attempts, retryAfterMs: wait });
+        await gate.rateLimit(wait);
+        throw Worker.RateLimitError();
+      }
+      default:
+        tell({ type: 'revocation_retry', digest, outcome: result.outcome, attempts, retryAfterMs: undefined });
+        throw new RetryLater(result.outcome, result.retryAfterMs);
+    }
+  }
+
+  const worker = new Worker(settings.name, work, {
+    connection: settings.connection,
+    prefix: settings.prefix,
+    concurrency,
+    // BullMQ looks at a window set by rateLimit() (a throttled attempt) only when a limiter is
+    // configured; this one is far above any pace a queue of sign-outs reaches.
+    limiter: { max: 10_000, duration: 1000 },
+    lockDuration: lockDurationMs,
+    stalledInterval: lockDurationMs,
+    // A job found stalled (its worker died) is worked again, as often as that happens: the token
+    // must not be lost to a crash loop. Its age still ends it.
+    maxStalledCount: 1000,
+    settings: {
+      backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) => {
+        const doubled = Math.min(maxBackoffMs, backoffMs * 2 ** Math.max(0, attemptsMade - 1));
+        // Full jitter over the upper half: workers retrying together do not land together.
+        const wait = doubled / 2 + Math.random() * (doubled / 2);
+        const named = error instanceof RetryLater ? error.retryAfterMs : undefined;
+        return Math.round(Math.max(wait, named ?? 0));
+      },
+    },
+  });
+  worker.on('error', (error) => {
+    tell({ type: 'revocation_worker_error', error: errorText(error) });
+  });
+  worker.on('failed', (job, error) => {
+    if (job === undefined || typeof job.finishedOn !== 'number') return;
+    // The last outcome (`unavailable`, …), or why the job could not be worked at all.
+    const reason = error instanceof RetryLater ? error.outcome : errorText(error);
+    tell({ type: 'revocation_dead_lettered', digest: String(job.id), reason, attempts: job.attemptsMade });
+  });
+
+  return {
+    ready: async () => {
+      await worker.waitUntilReady();
+    },
+    async close() {
+      await worker.close();
+      await gate.close();
+      if (ownClient) await client.close();
+    },
+  };
+}

@@ -1,0 +1,412 @@
+// The durable revocation queue on a real Redis (BullMQ): a session that ends while the portal fails
+// hands its token to the queue, sealed; a worker revokes it once the portal is back, honours a
+// throttle, drops what is too old and dead-letters what cannot be worked; a queue that cannot take the
+// token keeps the session. Through every adapter, with node-redis and ioredis.
+
+import { Redis as IORedis } from 'ioredis';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createClient } from 'redis';
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createLogoutClient,
+  createRevocationWorker,
+  redisRevocationQueue,
+  SignOutConfigError,
+  type RedisRevocationQueueOptions,
+  type RevocationEvent,
+  type RevocationQueue,
+  type RevocationWorker,
+  type RevocationWorkerOptions,
+} from 'sso-signout';
+import { startFakePortal, type FakePortal } from 'sso-signout/testing';
+import { ADAPTERS } from './helpers/adapters.js';
+import { applySetCookies } from './helpers/cookies.js';
+import { isSignedIn, signInWithToken } from './helpers/flows.js';
+import { sharedRedisUrl, startRedis } from './helpers/redis.js';
+import { warningCodesDuring } from './helpers/warnings.js';
+
+const SECRET = 'a test secret of more than thirty-two bytes';
+const KEY_A = { id: 'key-a', key: randomBytes(32).toString('base64url') };
+const KEY_B = { id: 'key-b', key: randomBytes(32) };
+
+interface Connection {
+  readonly client: unknown;
+  /** Every key and value under `pattern` (strings, hashes, lists, sets, sorted sets, streams), as text. */
+  dump(pattern: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+async function dumpWith(
+  keys: (pattern: string) => Promise<string[]>,
+  raw: (args: string[]) => Promise<unknown>,
+  pattern: string,
+): Promise<string> {
+  const out: string[] = [];
+  for (const key of await keys(pattern)) {
+    const type = String(await raw(['TYPE', key]));
+    const read: Record<string, string[]> = {
+      string: ['GET', key],
+      hash: ['HGETALL', key],
+      list: ['LRANGE', key, '0', '-1'],
+      set: ['SMEMBERS', key],
+      zset: ['ZRANGE', key, '0', '-1'],
+      stream: ['XRANGE', key, '-', '+'],
+    };
+    const command = read[type];
+    out.push(key, command === undefined ? '' : JSON.stringify(await raw(command)));
+  }
+  return out.join('\n');
+}
+
+async function nodeRedis(url: string): Promise<Connection> {
+  const client = createClient({ url, socket: { reconnectStrategy: false } });
+  client.on('error', () => undefined);
+  await client.connect();
+  return {
+    client,
+    dump: (pattern) =>
+      dumpWith(
+        (p) => client.keys(p),
+        (args) => client.sendCommand(args),
+        pattern,
+      ),
+    close: async () => {
+      if (client.isOpen)
+        await client.quit().catch(() => {
+          client.destroy();
+        });
+    },
+  };
+}
+
+async function ioRedis(url: string): Promise<Connection> {
+  const client = new IORedis(url, { lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  await client.connect();
+  return {
+    client,
+    dump: (pattern) =>
+      dumpWith(
+        (p) => client.keys(p),
+        (args) => client.call(args[0] as string, ...args.slice(1)),
+        pattern,
+      ),
+    close: async () => {
+      if (client.status === 'ready') await client.quit().catch(() => undefined);
+      client.disconnect();
+    },
+  };
+}
+
+const CLIENTS = [
+  { name: 'ioredis v5', connect: ioRedis },
+  { name: 'node-redis v5', connect: nodeRedis },
+] as const;
+
+let portal: FakePortal;
+let redisUrl: string;
+const toClose: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  portal = await startFakePortal();
+  redisUrl = await sharedRedisUrl();
+});
+afterEach(async () => {
+  for (const close of toClose.splice(0).reverse()) await close().catch(() => undefined);
+  portal.reset();
+});
+afterAll(async () => {
+  await portal.close();
+});
+
+function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const look = async (): Promise<void> => {
+      if (await check()) resolve();
+      else if (Date.now() > deadline) reject(new Error('timed out waiting'));
+      else setTimeout(() => void look(), 20);
+    };
+    void look();
+  });
+}
+
+describe.each(CLIENTS)('the revocation queue with $name', ({ connect }) => {
+  async function setup(
+    queueOptions: Partial<RedisRevocationQueueOptions> = {},
+  ): Promise<{ queue: RevocationQueue; events: RevocationEvent[]; conn: Connection; prefix: string }> {
+    const conn = await connect(redisUrl);
+    toClose.push(() => conn.close());
+    const prefix = `sso-signout-test-${randomUUID()}`;
+    const events: RevocationEvent[] = [];
+    const queue = redisRevocationQueue({
+      connection: conn.client,
+      secret: SECRET,
+      encryptionKeys: [KEY_A],
+      prefix,
+      onEvent: (event) => events.push(event),
+      ...queueOptions,
+    });
+    toClose.push(() => queue.close());
+    return { queue, events, conn, prefix };
+  }
+
+  function worker(queue: RevocationQueue, options: Partial<RevocationWorkerOptions> = {}): RevocationWorker {
+    const w = createRevocationWorker({
+      queue,
+      clientOptions: { endpoint: portal.url, timeoutMs: 1000, maxAttempts: 1 },
+      backoffMs: 20,
+      maxBackoffMs: 100,
+      ...options,
+    });
+    toClose.push(() => w.close());
+    return w;
+  }
+
+  describe.each(ADAPTERS)('signed out through $name', (adapter) => {
+    it('ends the session while the portal fails, queues the token sealed, and a worker revokes it once the portal is back', async () => {
+      const { queue, events, conn, prefix } = await setup();
+      const client = createLogoutClient({ endpoint: portal.url, timeoutMs: 1000, maxAttempts: 1 });
+      toClose.push(() => client.close());
+      const app = adapter.build(client, { signOut: { endSessionOnFailure: true, revocationQueue: queue } });
+      const { token, cookie } = await signInWithToken(app, portal);
+      portal.setDefault({ kind: 'status', status: 503 });
+
+      const res = await request(app).post('/signout').set('Accept', 'application/json').set('Cookie', cookie);
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ code: 'sso_unavailable', signedOut: true });
+      // The browser's cookies after the answer (a cookie session is ended by clearing its cookie).
+      expect(await isSignedIn(app, applySetCookies(cookie, res))).toBe(false);
+      if (adapter.serverSide) expect(await isSignedIn(app, cookie)).toBe(false);
+      expect(portal.isActive(token)).toBe(true);
+      expect(events.map((e) => e.type)).toEqual(['revocation_queued']);
+      // Sealed: neither the token nor any part of it is in Redis.
+      const stored = await conn.dump(`${prefix}:*`);
+      expect(stored).not.toContain(token);
+      expect(stored).not.toContain(token.slice(4, 24));
+      expect(stored).toContain((events[0] as { digest: string }).digest);
+
+      portal.setDefault('real');
+      worker(queue);
+      await until(() => !portal.isActive(token));
+      await until(() => events.some((e) => e.type === 'revocation_done'));
+      expect(events.at(-1)).toMatchObject({ type: 'revocation_done', outcome: 'revoked', attempts: 1 });
+      // A revoked token's job goes, ciphertext and all.
+      await until(async () => !/\bkid\b/.test(await conn.dump(`${prefix}:*`)));
+    });
+  });
+
+  it('queues a token once, however often it is handed over', async () => {
+    const { queue, events, conn, prefix } = await setup();
+    const token = portal.issueToken();
+    await queue.enqueue({ accessToken: token });
+    await queue.enqueue({ accessToken: token });
+    await queue.enqueue({ accessToken: token, region: 'eu-west-1' });
+    const digests = new Set(events.map((e) => (e as { digest?: string }).digest));
+    expect(digests.size).toBe(1);
+    const stored = await conn.dump(`${prefix}:*`);
+    expect(stored.match(/\bkid\b/g)).toHaveLength(1);
+  });
+
+  it('counts a token the portal already forgot as done (401 is proof it is dead)', async () => {
+    const { queue, events } = await setup();
+    const token = portal.issueToken();
+    portal.revoke(token);
+    await queue.enqueue({ accessToken: token });
+    worker(queue);
+    await until(() => events.some((e) => e.type === 'revocation_done'));
+    expect(events.at(-1)).toMatchObject({ type: 'revocation_done', outcome: 'rejected' });
+    expect(portal.calls).toHaveLength(1);
+  });
+
+  it('retries a failing portal with backoff until it revokes, and honours a throttle on every worker', async () => {
+    const { queue, events } = await setup();
+    const token = portal.issueToken();
+    portal.enqueue(
+      { kind: 'status', status: 503 },
+      { kind: 'status', status: 500 },
+      { kind: 'throttle', retryAfter: 1 },
+    );
+    await queue.enqueue({ accessToken: token });
+    const started = Date.now();
+    worker(queue, { concurrency: 2 });
+    worker(queue, { concurrency: 2 });
+    await until(() => !portal.isActive(token));
+    const retries = events.filter((e) => e.type === 'revocation_retry');
+    expect(retries.map((e) => (e as { outcome: string }).outcome)).toEqual(['unavailable', 'unavailable', 'throttled']);
+    expect(retries.at(-1)).toMatchObject({ retryAfterMs: 1000 });
+    // The throttle's one second was waited out before the call that revoked it.
+    const calls = portal.calls;
+    expect(calls).toHaveLength(4);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('drops a token queued longer ago than maxAgeMs without calling the portal, and says so', async () => {
+    const { queue, events } = await setup();
+    await queue.enqueue({ accessToken: portal.issueToken() });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    worker(queue, { maxAgeMs: 1000 });
+    await until(() => events.some((e) => e.type === 'revocation_dropped'));
+    expect(events.at(-1)).toMatchObject({ type: 'revocation_dropped', reason: 'too_old' });
+    expect(portal.calls).toHaveLength(0);
+  });
+
+  it('dead-letters what its attempts could not revoke, and a token whose key is no longer listed', async () => {
+    const { queue, events, conn } = await setup({ attempts: 2 });
+    portal.setDefault({ kind: 'status', status: 503 });
+    await queue.enqueue({ accessToken: portal.issueToken() });
+    // The same queue, read by a worker that no longer lists key-a.
+    const rotated = redisRevocationQueue({
+      connection: conn.client,
+      secret: SECRET,
+      encryptionKeys: [KEY_B],
+      prefix: queue.settings.prefix,
+      onEvent: (event) => events.push(event),
+    });
+    toClose.push(() => rotated.close());
+    worker(queue);
+    await until(() => events.some((e) => e.type === 'revocation_dead_lettered'));
+    expect(events.find((e) => e.type === 'revocation_dead_lettered')).toMatchObject({
+      reason: 'unavailable',
+      attempts: 2,
+    });
+    expect(portal.calls).toHaveLength(2);
+
+    await rotated.enqueue({ accessToken: 'aoa-another-token' });
+    const sealedWithB = events.filter((e) => e.type === 'revocation_queued').length;
+    expect(sealedWithB).toBe(2);
+    // key-b is unknown to the first queue's worker: the job cannot be opened, so it is dead-lettered.
+    await until(() => events.filter((e) => e.type === 'revocation_dead_lettered').length === 2);
+    expect(events.filter((e) => e.type === 'revocation_dead_lettered').at(-1)).toMatchObject({
+      reason: 'unknown_key',
+    });
+    expect(portal.calls).toHaveLength(2);
+  });
+});
+
+describe('when the queue cannot take the token', () => {
+  it('keeps the session and says so, within the queue bound, when Redis is gone', async () => {
+    const redis = await startRedis();
+    const client = new IORedis(redis.url, { maxRetriesPerRequest: null, retryStrategy: () => 200 });
+    client.on('error', () => undefined);
+    toClose.push(() => {
+      client.disconnect();
+      return Promise.resolve();
+    });
+    toClose.push(() => redis.stop());
+    const events: RevocationEvent[] = [];
+    const queue = redisRevocationQueue({
+      connection: client,
+      secret: SECRET,
+      encryptionKeys: [KEY_A],
+      operationTimeoutMs: 200,
+      onEvent: (event) => events.push(event),
+    });
+    const logout = createLogoutClient({ endpoint: portal.url, timeoutMs: 500, maxAttempts: 1 });
+    toClose.push(() => logout.close());
+    const adapter = ADAPTERS[0];
+    if (adapter === undefined) throw new Error('no adapter');
+    const app = adapter.build(logout, { signOut: { endSessionOnFailure: true, revocationQueue: queue } });
+    const { token, cookie } = await signInWithToken(app, portal);
+    await redis.stop();
+    portal.setDefault({ kind: 'status', status: 503 });
+
+    const started = performance.now();
+    let res: request.Response | undefined;
+    const warnings = await warningCodesDuring(async () => {
+      res = await request(app).post('/signout').set('Accept', 'application/json').set('Cookie', cookie);
+    });
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(res?.status).toBe(503);
+    expect(res?.body).toMatchObject({ code: 'sso_unavailable', signedOut: false });
+    expect((res?.body as { detail: string }).detail).toMatch(/could not be kept for a later revocation/);
+    expect(warnings).toContain('SSO_SIGNOUT_QUEUE_FAILED');
+    expect(events.some((e) => e.type === 'revocation_queue_failed')).toBe(true);
+    expect(JSON.stringify(events)).not.toContain(token);
+    expect(await isSignedIn(app, cookie)).toBe(true);
+  });
+
+  it('hands the token to onUnrevokedToken when the queue fails, and ends the session then', async () => {
+    const redis = await startRedis();
+    const client = new IORedis(redis.url, { maxRetriesPerRequest: null, retryStrategy: () => 200 });
+    client.on('error', () => undefined);
+    toClose.push(() => {
+      client.disconnect();
+      return Promise.resolve();
+    });
+    toClose.push(() => redis.stop());
+    const queue = redisRevocationQueue({
+      connection: client,
+      secret: SECRET,
+      encryptionKeys: [KEY_A],
+      operationTimeoutMs: 100,
+    });
+    const logout = createLogoutClient({ endpoint: portal.url, timeoutMs: 500, maxAttempts: 1 });
+    toClose.push(() => logout.close());
+    const handed: string[] = [];
+    const adapter = ADAPTERS[ADAPTERS.length - 1];
+    if (adapter === undefined) throw new Error('no adapter');
+    const app = adapter.build(logout, {
+      signOut: {
+        endSessionOnFailure: true,
+        revocationQueue: queue,
+        onUnrevokedToken: (t) => {
+          handed.push(t.accessToken);
+        },
+      },
+    });
+    const { token, cookie } = await signInWithToken(app, portal);
+    await redis.stop();
+    portal.setDefault({ kind: 'status', status: 503 });
+    const res = await request(app).post('/signout').set('Accept', 'application/json').set('Cookie', cookie);
+    expect(res.body).toMatchObject({ signedOut: true });
+    expect(handed).toEqual([token]);
+    expect(await isSignedIn(app, applySetCookies(cookie, res))).toBe(false);
+  });
+});
+
+describe('configuration', () => {
+  const connection = { sendCommand: () => undefined, isOpen: true };
+  const cases: [string, Record<string, unknown>, string, RegExp][] = [
+    ['no keys', { encryptionKeys: [] }, 'missing', /at least one/],
+    ['a short key', { encryptionKeys: [{ id: 'k', key: randomBytes(16) }] }, 'invalid_value', /32 bytes/],
+    ['a key id with a colon', { encryptionKeys: [{ id: 'a:b', key: randomBytes(32) }] }, 'invalid_value', /id/],
+    ['a key listed twice', { encryptionKeys: [KEY_A, KEY_A] }, 'conflict', /twice/],
+    ['a short secret', { secret: 'short' }, 'out_of_range', /32 bytes/],
+    ['no connection', { connection: undefined }, 'missing', /Redis client/],
+    ['a typo', { encryptionKey: [KEY_A] }, 'unknown_option', /Did you mean `encryptionKeys`/],
+  ];
+  it.each(cases)('refuses %s', (_name, change, reason, message) => {
+    const make = (): unknown =>
+      redisRevocationQueue({ connection, secret: SECRET, encryptionKeys: [KEY_A], ...change });
+    expect(make).toThrow(SignOutConfigError);
+    expect(make).toThrow(message);
+    try {
+      make();
+    } catch (error) {
+      expect((error as SignOutConfigError).reason).toBe(reason);
+    }
+  });
+
+  it('refuses endSessionOnFailure with neither a queue nor a hook, and a queue that is not one', () => {
+    const client = createLogoutClient({ endpoint: portal.url });
+    toClose.push(() => client.close());
+    const adapter = ADAPTERS[0];
+    if (adapter === undefined) throw new Error('no adapter');
+    expect(() => adapter.build(client, { signOut: { endSessionOnFailure: true } })).toThrow(/revocationQueue/);
+    expect(() =>
+      adapter.build(client, { signOut: { endSessionOnFailure: true, revocationQueue: {} as RevocationQueue } }),
+    ).toThrow(/redisRevocationQueue/);
+  });
+
+  it('refuses a worker without a queue, or with both a client and client options', () => {
+    expect(() => createRevocationWorker({} as RevocationWorkerOptions)).toThrow(/queue/);
+    const queue = { settings: {}, enqueue: () => Promise.resolve(), close: () => Promise.resolve() } as never;
+    const client = createLogoutClient({ endpoint: portal.url });
+    toClose.push(() => client.close());
+    expect(() => createRevocationWorker({ queue, client, clientOptions: { endpoint: portal.url } })).toThrow(
+      /not both/,
+    );
+  });
+});

@@ -153,6 +153,8 @@ beforeAll(async () => {
       'koa-session@7',
       'connect-redis@9',
       'redis@5',
+      'ioredis@5',
+      'bullmq@6',
       'supertest@7',
       '@types/supertest@7',
       'vitest@4',

@@ -1,7 +1,13 @@
 // What both example servers share: environment settings, start-up lines, and the pages they show.
 
 import { createHmac, randomBytes } from 'node:crypto';
-import { createLogoutClient, portalEndpoint, redisSharedState } from 'sso-signout';
+import {
+  createLogoutClient,
+  createRevocationWorker,
+  portalEndpoint,
+  redisRevocationQueue,
+  redisSharedState,
+} from 'sso-signout';
 import { startFakePortal } from 'sso-signout/testing';
 
 export const PREFS_COOKIE = 'portal_prefs';
@@ -35,6 +41,12 @@ export async function settingsFromEnv(env = process.env) {
   const fips = flag(env, 'SSO_FIPS');
   const dualStack = flag(env, 'SSO_DUALSTACK');
   const devSignIn = embedded || flag(env, 'SSO_DEV_SIGNIN');
+  const endSessionOnFailure = flag(env, 'SSO_END_SESSION_ON_FAILURE');
+  if (endSessionOnFailure && !env.REDIS_URL) {
+    throw new Error(
+      'SSO_END_SESSION_ON_FAILURE=1 ends sessions whose token the portal did not revoke; the tokens then wait in a revocation queue on Redis: set REDIS_URL (and SESSION_SECRET)',
+    );
+  }
 
   const portal = embedded ? await startFakePortal() : undefined;
   const signOut = embedded
@@ -64,13 +76,20 @@ export async function settingsFromEnv(env = process.env) {
   const sessionSecret = env.SESSION_SECRET || randomBytes(32).toString('hex');
   let redis;
   try {
-    redis = await connectRedis(env, sessionSecret);
+    redis = await connectRedis(env, sessionSecret, endSessionOnFailure ? signOut : undefined);
   } catch (error) {
     await portal?.close();
     throw error;
   }
+  const shared =
+    redis === undefined
+      ? {}
+      : {
+          sharedState: redis.sharedState,
+          ...(redis.queue === undefined ? {} : { endSessionOnFailure: true, revocationQueue: redis.queue }),
+        };
   return {
-    signOut: redis === undefined ? signOut : { ...signOut, sharedState: redis.sharedState },
+    signOut: { ...signOut, ...shared },
     portal,
     embedded,
     devSignIn,
@@ -86,8 +105,10 @@ const REDIS_CONNECT_MS = 5000;
 /**
  * With `REDIS_URL`: one Redis connection for the sessions and the sign-out state every instance
  * shares. Instances given the same `REDIS_URL`, `REDIS_PREFIX` and `SESSION_SECRET` behave as one app.
+ * With `queueClientOptions` (SSO_END_SESSION_ON_FAILURE=1), also the revocation queue and a worker in
+ * this process revoking from it.
  */
-async function connectRedis(env, sessionSecret) {
+async function connectRedis(env, sessionSecret, queueClientOptions) {
   const url = env.REDIS_URL || undefined;
   if (url === undefined) return undefined;
   if (!env.SESSION_SECRET) {
@@ -123,13 +144,44 @@ async function connectRedis(env, sessionSecret) {
   // The digests tokens are known by in Redis are keyed with a secret of their own, derived from the
   // session secret every instance shares.
   const secret = createHmac('sha256', sessionSecret).update('sso-signout shared state').digest();
+  const sharedState = redisSharedState({ client, secret, prefix: `${prefix}sso:` });
+  const { queue, worker } =
+    queueClientOptions === undefined
+      ? {}
+      : await revocation(client, prefix, sessionSecret, { ...queueClientOptions, sharedState });
   return {
     client,
     where,
     prefix,
-    sharedState: redisSharedState({ client, secret, prefix: `${prefix}sso:` }),
-    close: () => client.quit().catch(() => client.destroy()),
+    sharedState,
+    queue,
+    close: async () => {
+      await worker?.close().catch(() => undefined);
+      await queue?.close().catch(() => undefined);
+      await client.quit().catch(() => client.destroy());
+    },
   };
+}
+
+/**
+ * The revocation queue on the app's Redis, its keys derived from the session secret every instance
+ * shares (a real app keeps a key of its own, with an id, in its secrets store), and a worker.
+ */
+async function revocation(client, prefix, sessionSecret, clientOptions) {
+  const derive = (label) => createHmac('sha256', sessionSecret).update(label).digest();
+  const onEvent = (event) => {
+    if (event.type !== 'revocation_queued') console.log(`revocation queue: ${JSON.stringify(event)}`);
+  };
+  const queue = redisRevocationQueue({
+    connection: client,
+    secret: derive('sso-signout queue digest'),
+    encryptionKeys: [{ id: 'example-1', key: derive('sso-signout queue key') }],
+    prefix: `${prefix}bull`,
+    onEvent,
+  });
+  const worker = createRevocationWorker({ queue, clientOptions, backoffMs: 500, maxBackoffMs: 30_000 });
+  await worker.ready();
+  return { queue, worker };
 }
 
 /** A Redis URL without its credentials, for messages. */
@@ -153,6 +205,9 @@ export function startLines(settings, framework, port) {
     settings.redis === undefined
       ? 'Sessions and sign-out state: this process only (set REDIS_URL to run several instances as one app)'
       : `Sessions and sign-out state: Redis at ${settings.redis.where}, keys under "${settings.redis.prefix}" (shared by every instance with the same REDIS_URL, REDIS_PREFIX and SESSION_SECRET)`,
+    settings.redis?.queue === undefined
+      ? 'Failed Logout: the session is kept, so the user can try again (SSO_END_SESSION_ON_FAILURE=1 with REDIS_URL ends it and queues the token)'
+      : 'Failed Logout: the session ends anyway and the token waits in the revocation queue on Redis; a worker in this process revokes it',
     settings.devSignIn
       ? `Development sign-in: ON (POST /dev/signin${devReason})`
       : 'Development sign-in: OFF (set SSO_DEV_SIGNIN=1 to sign in with a pasted access token)',

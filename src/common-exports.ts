@@ -28,3 +28,7 @@ export type { RedisRevocationQueueOptions, RevocationEvent, RevocationQueue } fr
 export type { RevocationKey } from './core/revocation/sealed-token.js';
 export { createRevocationWorker } from './core/revocation/worker.js';
 export type { RevocationWorker, RevocationWorkerOptions } from './core/revocation/worker.js';
+export { redisSessionIndex } from './core/everywhere/session-index.js';
+export type { RedisSessionIndexOptions, SessionIndex } from './core/everywhere/session-index.js';
+export type { EverywhereReport } from './core/everywhere/elsewhere.js';
+export type { EverywhereOptions } from './core/route/options.js';

@@ -3,6 +3,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { IncomingMessage } from 'node:http';
 import { describeValue } from './core/errors.js';
+import type { SessionStoreAccess } from './core/everywhere/elsewhere.js';
 import { readSmallBody, type MaybePromise, type RequestBody } from './core/route/body.js';
 import { cookiePathCovers, cookiePathDetail, parseCookieHeader } from './core/route/cookies.js';
 import type { SignOutOptions } from './core/route/options.js';
@@ -123,6 +124,36 @@ function expressSessionCookieName(req: ExpressLikeRequest): string | undefined {
   return signed.length === 1 ? signed[0] : undefined;
 }
 
+interface ExpressSessionStore {
+  get(id: string, callback: (error: unknown, session?: unknown) => void): void;
+  destroy(id: string, callback: (error?: unknown) => void): void;
+}
+
+/** express-session's store (connect-redis, …) as the route uses it: by id, with promises. */
+function storeAccess(store: unknown): SessionStoreAccess | undefined {
+  const s = store as Partial<ExpressSessionStore> | null | undefined;
+  if (typeof s?.get !== 'function' || typeof s.destroy !== 'function') return undefined;
+  const own = s as ExpressSessionStore;
+  const failed = (error: unknown): Error =>
+    error instanceof Error ? error : new Error(`session store failed: ${describeValue(error)}`);
+  return {
+    get: (id) =>
+      new Promise((resolve, reject) => {
+        own.get(id, (error, session) => {
+          if (error === undefined || error === null) resolve(session);
+          else reject(failed(error));
+        });
+      }),
+    destroy: (id) =>
+      new Promise((resolve, reject) => {
+        own.destroy(id, (error) => {
+          if (error === undefined || error === null) resolve();
+          else reject(failed(error));
+        });
+      }),
+  };
+}
+
 function sessionBinding(req: ExpressLikeRequest): SessionBinding {
   const session = req.session as ExpressSessionLike | null | undefined;
   // cookie-session: `req.sessionOptions` is its mark; setting the session to null makes it delete
@@ -165,6 +196,7 @@ function sessionBinding(req: ExpressLikeRequest): SessionBinding {
           },
         ];
       },
+      stored: () => ({ id: req.sessionID, store: storeAccess(req.sessionStore) }),
       end: () =>
         new Promise<void>((resolve, reject) => {
           session.destroy((error) => {

@@ -2,6 +2,7 @@
 
 import type { Context, Next } from 'koa';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SessionStoreAccess } from './core/everywhere/elsewhere.js';
 import { readSmallBody, type MaybePromise, type RequestBody } from './core/route/body.js';
 import { cookiePathCovers, cookiePathDetail } from './core/route/cookies.js';
 import type { SignOutOptions } from './core/route/options.js';
@@ -56,7 +57,7 @@ interface KoaSessionLike {
  * opens the per-request session state first thing: an own symbol-keyed object of the context
  * that points back at it.
  */
-function koaSessionStarted(ctx: KoaLikeContext): boolean {
+function koaSessionStarted(ctx: KoaLikeContext): KoaContextSession | undefined {
   for (const key of Object.getOwnPropertySymbols(ctx)) {
     const value: unknown = (ctx as unknown as Record<symbol, unknown>)[key];
     if (
@@ -65,10 +66,32 @@ function koaSessionStarted(ctx: KoaLikeContext): boolean {
       (value as { ctx?: unknown }).ctx === ctx &&
       typeof (value as { commit?: unknown }).commit === 'function'
     ) {
-      return true;
+      return value;
     }
   }
-  return false;
+  return undefined;
+}
+
+/** koa-session's per-request state: with an external store, the store and this session's key. */
+interface KoaContextSession {
+  readonly store?: {
+    get?: (key: string, maxAge?: unknown, options?: unknown) => unknown;
+    destroy?: (key: string, options?: unknown) => unknown;
+  };
+  readonly externalKey?: string;
+}
+
+/** koa-session's external store (koa-redis, …) as the route uses it. */
+function storeAccess(contextSession: KoaContextSession): SessionStoreAccess | undefined {
+  const store = contextSession.store;
+  if (typeof store?.get !== 'function' || typeof store.destroy !== 'function') return undefined;
+  const { get, destroy } = store as Required<NonNullable<KoaContextSession['store']>>;
+  return {
+    get: (id) => Promise.resolve(get.call(store, id)),
+    destroy: async (id) => {
+      await destroy.call(store, id);
+    },
+  };
 }
 
 const KOA_SESSION_NOT_STARTED =
@@ -79,7 +102,8 @@ function sessionBinding(ctx: KoaLikeContext): SessionBinding {
   // session state and hide a missing middleware). Setting the session to null makes it destroy the
   // store entry (external stores) and delete its cookie and `.sig` companion with its own options.
   if ('sessionOptions' in ctx) {
-    if (!koaSessionStarted(ctx)) return { kind: 'none', detail: KOA_SESSION_NOT_STARTED };
+    const contextSession = koaSessionStarted(ctx);
+    if (contextSession === undefined) return { kind: 'none', detail: KOA_SESSION_NOT_STARTED };
     const cookiePath = (ctx.sessionOptions as { path?: unknown } | undefined)?.path;
     const requestPath = (ctx.originalUrl ?? ctx.url).split(/[?#]/, 1)[0] ?? '/';
     if (typeof cookiePath === 'string' && !cookiePathCovers(cookiePath, requestPath)) {
@@ -90,6 +114,7 @@ function sessionBinding(ctx: KoaLikeContext): SessionBinding {
       data: ctx.session ?? undefined,
       current: () => ctx.session,
       cookies: () => [],
+      stored: () => ({ id: contextSession.externalKey, store: storeAccess(contextSession) }),
       end: async () => {
         const current = ctx.session as KoaSessionLike | null | undefined;
         ctx.session = null;

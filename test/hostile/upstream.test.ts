@@ -130,7 +130,17 @@ describe.each(ADAPTERS)('an upstream echoing the token, on $name', (adapter) => 
           ),
         ].join('\n');
         for (const token of tokens) expect(leaks(seen, token), 'events, channels, errors').toBe(false);
-        expect(RAW_CONTROL.test(JSON.stringify(events.map((e) => Object.values(e).join(' '))))).toBe(false);
+        expect(
+          RAW_CONTROL.test(
+            JSON.stringify(
+              events.map((e) =>
+                Object.values(e)
+                  .map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v)))
+                  .join(' '),
+              ),
+            ),
+          ),
+        ).toBe(false);
       }
       expect(events.length).toBeGreaterThan(0);
       expect(errors.length).toBeGreaterThan(0);

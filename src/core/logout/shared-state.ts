@@ -109,9 +109,9 @@ const OPTION_NAMES: Readonly<Record<keyof RedisSharedStateOptions, true>> = {
 const MIN_SECRET_BYTES = 32;
 
 /** Sends one command through the app's client, whichever it is. */
-type Send = (args: readonly string[]) => Promise<unknown>;
+export type Send = (args: readonly string[]) => Promise<unknown>;
 
-function senderOf(client: unknown): Send {
+export function senderOf(client: unknown): Send {
   const c = client as {
     call?: (...args: string[]) => Promise<unknown>;
     sendCommand?: (args: readonly string[]) => Promise<unknown>;
@@ -139,7 +139,7 @@ function senderOf(client: unknown): Send {
   );
 }
 
-function secretKey(secret: unknown): Buffer {
+export function secretKey(secret: unknown): Buffer {
   const key =
     typeof secret === 'string'
       ? Buffer.from(secret, 'utf8')

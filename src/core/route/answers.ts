@@ -12,6 +12,7 @@ import type { SignOutResult } from './outcomes.js';
 import { htmlPage, problemJson, type PageActions } from './render.js';
 import type { MaybePromise } from './body.js';
 import type { AnswerHeader, SignOutAnswer, SignOutRequest } from './request.js';
+import type { EverywhereReport } from '../everywhere/elsewhere.js';
 
 // A content type an app's render function returns must be one a header can carry.
 const HEADER_VALUE = /^[\t\x20-\x7e]+$/;
@@ -24,6 +25,8 @@ export interface AnswerContext {
   readonly upstream: UpstreamReport;
   readonly logout: LogoutResult | undefined;
   readonly cause?: unknown;
+  /** Signing out everywhere: what became of the user's other sessions. */
+  readonly everywhere?: EverywhereReport | undefined;
 }
 
 /** Every answer of the route carries these. */
@@ -68,6 +71,7 @@ export class Answers<Req> {
       retryAfter: decision.retryAfter,
       requestId: context.logout?.requestId,
       error,
+      everywhere: context.everywhere,
     };
   }
 
@@ -119,7 +123,7 @@ export class Answers<Req> {
     };
     const [body, contentType] = await this.renderBody(result, request.native, () =>
       format === 'json'
-        ? [problemJson(error, this.options.problemTypeBase, redirectTo), 'application/problem+json']
+        ? [problemJson(error, this.options.problemTypeBase, redirectTo, context.everywhere), 'application/problem+json']
         : [htmlPage(error.title, error.message, actions), 'text/html; charset=utf-8'],
     );
     headers.push(['content-type', contentType]);
@@ -131,7 +135,13 @@ export class Answers<Req> {
     const result = this.resultOf(decision, context, undefined);
     if (format === 'json') {
       headers.push(['content-type', 'application/json; charset=utf-8']);
-      const body = JSON.stringify({ signedOut: true, upstream, redirectTo });
+      const { everywhere } = context;
+      const body = JSON.stringify({
+        signedOut: true,
+        upstream,
+        redirectTo,
+        ...(everywhere === undefined ? {} : { everywhere }),
+      });
       return { status: decision.status, headers, body, delegate: undefined, result };
     }
     // A 303 needs no body: browsers follow it without showing one.

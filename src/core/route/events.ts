@@ -7,6 +7,7 @@ import type { LogoutResult } from '../logout/client.js';
 import { printable } from '../scrub.js';
 import type { UpstreamReport, SignOutResult } from './outcomes.js';
 import type { ReturnToRejection } from './return-to.js';
+import type { EverywhereReport } from '../everywhere/elsewhere.js';
 
 /**
  * What the event hook hears. None of it contains the token; every string is escaped (no raw control
@@ -30,6 +31,8 @@ export type SignOutEvent =
       readonly durationMs: number;
       readonly requestId: string | undefined;
       readonly shared: boolean;
+      /** Signing out everywhere: what became of the user's other sessions. */
+      readonly everywhere: EverywhereReport | undefined;
     }
   | {
       readonly type: 'refused';
@@ -80,6 +83,7 @@ export function signOutEvent(result: SignOutResult, logout: LogoutResult | undef
     durationMs: Math.round((logout?.durationMs ?? 0) * 10) / 10,
     requestId: logout?.requestId,
     shared: logout?.shared ?? false,
+    everywhere: result.everywhere,
   };
 }
 

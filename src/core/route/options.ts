@@ -6,6 +6,7 @@ import type { LogoutClient } from '../logout/client.js';
 import { CLIENT_OPTION_NAMES } from '../logout/options.js';
 import type { LogoutClientOptions } from '../logout/types.js';
 import type { RevocationQueue } from '../revocation/queue.js';
+import type { SessionIndex } from '../everywhere/session-index.js';
 import type { TokenInfo } from '../token.js';
 import { booleanOption, configError, functionOption, knownOptions, nonEmptyString } from '../validate.js';
 import { parseCookieList, type CookieToClear } from './cookies.js';
@@ -117,10 +118,27 @@ export interface SignOutOptions<Req> extends LogoutClientOptions {
   /** Prefix of the problem `type` URIs. Default `urn:sso-signout:problem:`. */
   readonly problemTypeBase?: string | undefined;
   /**
+   * Sign out everywhere: once this session has ended, every other session of its user (found in
+   * `sessionIndex`) ends too, on every instance, each token revoked first (or queued in
+   * `revocationQueue`, else that session is kept). Needs a session middleware with a store
+   * (express-session, koa-session with an external store). Default: this session only.
+   */
+  readonly everywhere?: EverywhereOptions<Req> | undefined;
+  /**
    * A Logout client to share between routes; the client options must then not be given.
    * Default: a client made from the client options given here.
    */
   readonly client?: LogoutClient | undefined;
+}
+
+/** Sign out everywhere: where the user's sessions are listed, and whose sessions this request's is. */
+export interface EverywhereOptions<Req> {
+  readonly sessionIndex: SessionIndex;
+  /**
+   * The user this request's session belongs to, as the app named them to `sessionIndex.add` at
+   * sign-in; `undefined` signs out this session only. Read before the session ends.
+   */
+  readonly user: (req: Req) => string | undefined | Promise<string | undefined>;
 }
 
 // Tied to the options type, so adding an option without listing it here fails to compile.
@@ -143,6 +161,7 @@ const ROUTE_OPTION_NAMES: Readonly<Record<Exclude<keyof SignOutOptions<unknown>,
   render: true,
   onEvent: true,
   problemTypeBase: true,
+  everywhere: true,
   client: true,
 };
 
@@ -208,6 +227,7 @@ export interface ResolvedOptions<Req> {
   /** Returns unknown: a hook typed to return nothing may still be async (its promise is handled). */
   readonly onEvent: ((event: SignOutEvent, req: Req) => unknown) | undefined;
   readonly problemTypeBase: string;
+  readonly everywhere: EverywhereOptions<Req> | undefined;
   readonly client: LogoutClient | undefined;
   readonly clientOptions: LogoutClientOptions;
 }
@@ -257,6 +277,24 @@ function failurePolicy<Req>(
   return { endSessionOnFailure, revocationQueue: queue as RevocationQueue | undefined, onUnrevokedToken };
 }
 
+function everywhereOption<Req>(value: unknown): EverywhereOptions<Req> | undefined {
+  if (value === undefined) return undefined;
+  const { sessionIndex, user } = (value ?? {}) as Partial<EverywhereOptions<Req>>;
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    typeof (sessionIndex as { sessions?: unknown } | undefined)?.sessions !== 'function' ||
+    typeof user !== 'function'
+  ) {
+    throw configError(
+      'everywhere',
+      'wrong_type',
+      `\`everywhere\` must be { sessionIndex: redisSessionIndex(…), user: (req) => the user's id }; got ${describeValue(value)}.`,
+    );
+  }
+  return { sessionIndex: sessionIndex as SessionIndex, user };
+}
+
 /**
  * Checks the options once. Unknown names are refused with the closest known name; bad values name
  * the option and quote the value; every error carries a `reason`.
@@ -288,6 +326,7 @@ export function resolveOptions<Req>(options: unknown): ResolvedOptions<Req> {
     render: functionOption('render', hooks.render),
     onEvent: functionOption('onEvent', hooks.onEvent),
     problemTypeBase: nonEmptyString('problemTypeBase', o.problemTypeBase, 'urn:sso-signout:problem:'),
+    everywhere: everywhereOption<Req>(o.everywhere),
     ...clientChoice(o),
   };
 }

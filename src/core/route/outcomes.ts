@@ -5,6 +5,7 @@ import type { SignOutError, SignOutErrorCode } from '../errors.js';
 import type { LogoutResult } from '../logout/client.js';
 import { DEFAULT_THROTTLE_WINDOW_MS } from '../logout/policy.js';
 import type { ResponseFormat } from './negotiate.js';
+import type { EverywhereReport } from '../everywhere/elsewhere.js';
 
 /** What the route reports about the upstream call. */
 export type UpstreamReport = UpstreamOutcome | 'skipped' | 'not_called';
@@ -70,6 +71,8 @@ export interface SignOutResult {
   readonly requestId: string | undefined;
   /** The typed error for failure rows. */
   readonly error: SignOutError | undefined;
+  /** With `everywhere`: what became of the user's other sessions (undefined when not asked for). */
+  readonly everywhere: EverywhereReport | undefined;
 }
 
 /** How one sign-out ends, before anything is rendered. */

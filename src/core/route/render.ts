@@ -1,5 +1,6 @@
 // Default bodies: small self-contained HTML pages for browsers, RFC 9457 problem+json for APIs.
 
+import type { EverywhereReport } from '../everywhere/elsewhere.js';
 import type { SignOutError } from '../errors.js';
 
 const ESCAPES: Readonly<Record<string, string>> = {
@@ -60,7 +61,12 @@ export function htmlPage(title: string, detail: string, actions: PageActions): s
 }
 
 /** The RFC 9457 problem document for an error, with the contract's extension members. */
-export function problemJson(error: SignOutError, typeBase: string, redirectTo: string | undefined): string {
+export function problemJson(
+  error: SignOutError,
+  typeBase: string,
+  redirectTo: string | undefined,
+  everywhere?: EverywhereReport,
+): string {
   return JSON.stringify({
     type: `${typeBase}${error.code}`,
     title: error.title,
@@ -71,5 +77,6 @@ export function problemJson(error: SignOutError, typeBase: string, redirectTo: s
     ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
     ...(error.requestId === undefined ? {} : { requestId: error.requestId }),
     ...(error.signedOut && redirectTo !== undefined ? { redirectTo } : {}),
+    ...(everywhere === undefined ? {} : { everywhere }),
   });
 }

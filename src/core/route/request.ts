@@ -6,6 +6,7 @@ import type { LogoutClient } from '../logout/client.js';
 import type { Warn } from '../warnings.js';
 import type { MaybePromise, RequestBody } from './body.js';
 import type { CookieToClear } from './cookies.js';
+import type { SessionStoreAccess } from '../everywhere/elsewhere.js';
 import type { ResolvedOptions } from './options.js';
 import type { SignOutResult } from './outcomes.js';
 
@@ -26,6 +27,11 @@ export type SessionBinding =
        */
       readonly cookies: () => readonly SessionCookie[];
       readonly end: () => Promise<void>;
+      /**
+       * For signing out everywhere: this session's id and the store that holds the others, where
+       * the middleware keeps sessions in a store. Asked for only then.
+       */
+      readonly stored?: () => { readonly id: string | undefined; readonly store: SessionStoreAccess | undefined };
     };
 
 /**

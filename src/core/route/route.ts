@@ -19,6 +19,7 @@ import { BoundedMemo } from './memo.js';
 import { vetReturnTo, type ReturnToDecision } from './return-to.js';
 import { tokenFromGetter, tokenFromSession, type ReadToken } from './stored-sign-in.js';
 import type { TokenInfo } from '../token.js';
+import { endElsewhere, type EverywhereReport } from '../everywhere/elsewhere.js';
 
 // Relative paths are vetted against this when the request names no host: only the path is kept.
 const PLACEHOLDER_ORIGIN = 'http://app.invalid';
@@ -124,15 +125,18 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       return this.local(exchange, unread, redirectTo, cause);
     }
 
+    // Whose sessions to end everywhere: read while this session still holds its user.
+    const elsewhere = this.options.everywhere === undefined ? undefined : await this.elsewhereOf(request);
     const logout = read.kind === 'token' ? await this.client.logout(read.token) : undefined;
     const upstream: UpstreamReport = logout?.outcome ?? 'skipped';
     if (upstream === 'not_sent') this.warnUnusable(logout);
-    const context: AnswerContext = { headers: exchange.headers, format: exchange.format, redirectTo, upstream, logout };
+    let context: AnswerContext = { headers: exchange.headers, format: exchange.format, redirectTo, upstream, logout };
     const handedOver = this.handOver(exchange, read, context);
     const endLocal = typeof handedOver === 'boolean' ? handedOver : await handedOver;
     if (endLocal) {
       const failure = await this.endSession(request, ending.end, context);
       if (failure !== undefined) return failure;
+      if (elsewhere !== undefined) context = { ...context, everywhere: await elsewhere() };
     }
     const notHandedOver = !endLocal && this.options.endSessionOnFailure && read.kind === 'token';
     const decision = decide(upstream, logout, endLocal, exchange.format, notHandedOver);
@@ -278,6 +282,52 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     // A getter may return a value, a promise or a thenable: all are waited for alike.
     if (getToken !== undefined) return Promise.resolve(getToken(request.native)).then(tokenFromGetter);
     return tokenFromSession(request.session.kind === 'none' ? undefined : request.session.data);
+  }
+
+  /**
+   * Signing out everywhere: the user of this session and where its other sessions are, read before
+   * it ends; the step that ends them once it has. Undefined when there is no user or no store.
+   */
+  private async elsewhereOf(request: SignOutRequest<Req>): Promise<(() => Promise<EverywhereReport>) | undefined> {
+    const everywhere = this.options.everywhere as NonNullable<ResolvedOptions<Req>['everywhere']>;
+    let user: string | undefined;
+    try {
+      user = await everywhere.user(request.native);
+    } catch (error) {
+      this.warn(
+        'SSO_SIGNOUT_HOOK_FAILED',
+        `the \`everywhere.user\` hook threw (${error instanceof Error ? error.name : typeof error}); this session only is signed out.`,
+        'everywhere.user',
+      );
+      return undefined;
+    }
+    if (typeof user !== 'string' || user === '') return undefined;
+    const { session } = request;
+    const stored = session.kind === 'supported' ? session.stored?.() : undefined;
+    if (stored?.store === undefined) {
+      this.warn(
+        'SSO_SIGNOUT_EVERYWHERE_UNSUPPORTED',
+        'signing out everywhere needs sessions kept in a store the route can reach (express-session, or koa-session with an external store such as koa-redis); this session only is signed out.',
+      );
+      return undefined;
+    }
+    const { id, store } = stored;
+    const queue = this.options.revocationQueue;
+    const handOver = (token: TokenInfo): Promise<boolean> =>
+      queue === undefined
+        ? Promise.resolve(false)
+        : queue.enqueue(token).then(
+            () => true,
+            () => false,
+          );
+    const e = {
+      index: everywhere.sessionIndex,
+      store,
+      client: this.client,
+      handOver,
+      timeoutMs: this.client.timeoutMs,
+    };
+    return () => endElsewhere(e, user, id);
   }
 
   private warnUnusable(logout: LogoutResult | undefined): void {

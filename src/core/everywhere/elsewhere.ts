@@ -1,0 +1,100 @@
+// "Sign out everywhere": once the request's own session has ended, the user's other sessions (found
+// in the session index) are ended in the session store too, each token revoked first, or handed to
+// the revocation queue, or its session kept: never a session ended with its token silently dropped.
+
+import type { LogoutClient } from '../logout/client.js';
+import type { TokenInfo } from '../token.js';
+import { tokenFromSession } from '../route/stored-sign-in.js';
+import type { SessionIndex } from './session-index.js';
+
+/** A session store as the route uses it: by id, promises, whatever the framework's store looks like. */
+export interface SessionStoreAccess {
+  get(id: string): Promise<unknown>;
+  destroy(id: string): Promise<void>;
+}
+
+/** What signing out everywhere did besides the request's own session. Never holds a token or an id. */
+export interface EverywhereReport {
+  /** Other sessions of the user found in the index. */
+  readonly found: number;
+  /** Of those, ended (their tokens revoked, proven dead, queued, or absent). */
+  readonly ended: number;
+  /** Kept: the portal did not revoke the token and nothing took it, so the session still holds it. */
+  readonly kept: number;
+  /** Could not be looked at or ended (the store or the index failed); they stay as they were. */
+  readonly failed: number;
+}
+
+export interface Elsewhere {
+  readonly index: SessionIndex;
+  readonly store: SessionStoreAccess;
+  readonly client: LogoutClient;
+  /** Hands over a token the portal did not revoke (the queue, the hook); false when nothing took it. */
+  readonly handOver: (token: TokenInfo) => Promise<boolean>;
+  /** Bound on each store operation. */
+  readonly timeoutMs: number;
+}
+
+function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error('the session store did not answer in time'));
+    }, ms);
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error('the session store failed'));
+      },
+    );
+  });
+}
+
+type Fate = 'ended' | 'gone' | 'kept' | 'failed';
+
+/** Ends one other session: its token first (revoked, dead or handed over), then the session itself. */
+async function endOne(e: Elsewhere, id: string): Promise<Fate> {
+  let data: unknown;
+  try {
+    data = await within(e.timeoutMs, e.store.get(id));
+  } catch {
+    return 'failed';
+  }
+  if (data === undefined || data === null) return 'gone';
+  const read = tokenFromSession(data);
+  if (read.kind === 'token') {
+    const result = await e.client.logout(read.token);
+    const dead = result.outcome === 'revoked' || result.outcome === 'rejected';
+    if (!dead && !(await e.handOver(read.token))) return 'kept';
+  }
+  try {
+    await within(e.timeoutMs, e.store.destroy(id));
+    return 'ended';
+  } catch {
+    return 'failed';
+  }
+}
+
+/** Ends every other session of `user` (the request's own, `currentId`, has ended already). */
+export async function endElsewhere(
+  e: Elsewhere,
+  user: string,
+  currentId: string | undefined,
+): Promise<EverywhereReport> {
+  let ids: string[];
+  try {
+    ids = (await e.index.sessions(user)).filter((id) => id !== currentId);
+  } catch {
+    return { found: 0, ended: 0, kept: 0, failed: 1 };
+  }
+  const fates = await Promise.all(ids.map((id) => endOne(e, id)));
+  // Forgotten: the sessions that are gone now, and the request's own.
+  const forget = ids.filter((_, i) => fates[i] === 'ended' || fates[i] === 'gone');
+  if (currentId !== undefined) forget.push(currentId);
+  await e.index.remove(user, forget).catch(() => undefined);
+  const count = (fate: Fate): number => fates.filter((f) => f === fate).length;
+  return { found: ids.length - count('gone'), ended: count('ended'), kept: count('kept'), failed: count('failed') };
+}

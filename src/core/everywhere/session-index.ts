@@ -1,0 +1,118 @@
+// Which sessions each user has, on Redis: one set of session ids per user, keyed by a digest of the
+// user's name, so "sign out everywhere" can find every session of the user on every instance.
+
+import { createHmac } from 'node:crypto';
+import { describeValue } from '../errors.js';
+import { secretKey, senderOf, type Send } from '../logout/shared-state.js';
+import { configError, knownOptions, wholeNumber } from '../validate.js';
+
+export interface RedisSessionIndexOptions {
+  /** The app's connected Redis client: node-redis v5 or ioredis v5 (the one its session store uses will do). */
+  readonly client: unknown;
+  /** At least 32 bytes, the same on every instance: the HMAC key of the digests users are known by. */
+  readonly secret: string | Uint8Array;
+  /** The start of every key. Default `'sso-signout:'`. */
+  readonly prefix?: string | undefined;
+  /** How long a user's set lives after its last addition, in milliseconds. Default 30 days. */
+  readonly ttlMs?: number | undefined;
+  /** The longest one Redis operation may take. Default `1000`. */
+  readonly operationTimeoutMs?: number | undefined;
+}
+
+const OPTION_NAMES: Readonly<Record<keyof RedisSessionIndexOptions, true>> = {
+  client: true,
+  secret: true,
+  prefix: true,
+  ttlMs: true,
+  operationTimeoutMs: true,
+};
+
+/** Each user's sessions. The user is any stable string the app names users by (a subject, an email). */
+export interface SessionIndex {
+  /** Records that `sessionId` belongs to `user` (call it at sign-in, once the session has its id). */
+  add(user: string, sessionId: string): Promise<void>;
+  /** Forgets sessions of `user` (the route does this for the sessions it ends). */
+  remove(user: string, sessionIds: readonly string[]): Promise<void>;
+  /** The ids of every session recorded for `user`. */
+  sessions(user: string): Promise<string[]>;
+}
+
+// Longer than any session id a store makes; ids are stored as they are.
+const MAX_ID_LENGTH = 512;
+const MAX_USER_LENGTH = 1024;
+/** A user with more sessions than this has the oldest ones' ids read no further. */
+export const MAX_SESSIONS_PER_USER = 1000;
+
+function checkUser(user: unknown): string {
+  if (typeof user !== 'string' || user.length === 0 || user.length > MAX_USER_LENGTH) {
+    throw new TypeError(
+      `a user must be a non-empty string of at most ${String(MAX_USER_LENGTH)} characters; got ${describeValue(user)}`,
+    );
+  }
+  return user;
+}
+
+function checkId(id: unknown): string {
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
+    throw new TypeError(`a session id must be a non-empty string of at most ${String(MAX_ID_LENGTH)} characters`);
+  }
+  return id;
+}
+
+/**
+ * An index of each user's sessions on Redis. Give it to the route as `everywhere.sessionIndex`.
+ *
+ * @example
+ * const sessionIndex = redisSessionIndex({ client: redis, secret: process.env.SSO_SIGNOUT_SECRET });
+ * // at sign-in, once express-session has the new session's id:
+ * await sessionIndex.add(user.id, req.sessionID);
+ */
+export function redisSessionIndex(options: RedisSessionIndexOptions): SessionIndex {
+  const o = knownOptions(options, Object.keys(OPTION_NAMES)) as Partial<RedisSessionIndexOptions>;
+  if (o.client === undefined)
+    throw configError('client', 'missing', '`client` is required: the app’s connected Redis client.');
+  const send: Send = senderOf(o.client);
+  if (o.secret === undefined)
+    throw configError('secret', 'missing', '`secret` is required: the key users are known by.');
+  const key = secretKey(o.secret);
+  const prefix = o.prefix ?? 'sso-signout:';
+  if (typeof prefix !== 'string') {
+    throw configError('prefix', 'wrong_type', `\`prefix\` must be a string; got ${describeValue(prefix)}.`);
+  }
+  const ttlMs = wholeNumber('ttlMs', o.ttlMs, 30 * 86_400_000, 1000, 400 * 86_400_000);
+  const timeoutMs = wholeNumber('operationTimeoutMs', o.operationTimeoutMs, 1000, 1, 60_000);
+  const keyOf = (user: string): string =>
+    `${prefix}user:${createHmac('sha256', key).update(`user\n${user}`).digest('base64url')}`;
+  const bounded = (args: readonly string[]): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`Redis did not answer ${args[0] ?? ''} within ${String(timeoutMs)} ms`));
+      }, timeoutMs);
+      send(args).then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error instanceof Error ? error : new Error(describeValue(error)));
+        },
+      );
+    });
+
+  return {
+    async add(user, sessionId) {
+      const k = keyOf(checkUser(user));
+      await bounded(['SADD', k, checkId(sessionId)]);
+      await bounded(['PEXPIRE', k, String(ttlMs)]);
+    },
+    async remove(user, sessionIds) {
+      if (sessionIds.length === 0) return;
+      await bounded(['SREM', keyOf(checkUser(user)), ...sessionIds.map(checkId)]);
+    },
+    async sessions(user) {
+      const members = await bounded(['SRANDMEMBER', keyOf(checkUser(user)), String(MAX_SESSIONS_PER_USER)]);
+      return Array.isArray(members) ? members.filter((m): m is string => typeof m === 'string') : [];
+    },
+  };
+}

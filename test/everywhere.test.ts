@@ -1,0 +1,239 @@
+// Sign out everywhere, on a real Redis: one user signed in from three browsers across two app
+// instances (Express + express-session + connect-redis, Koa + koa-session + koa-redis); one sign-out
+// ends all three sessions and revokes three tokens, through the revocation queue where the portal
+// fails, and keeps a session whose token nothing could take.
+
+import Router from '@koa/router';
+import { RedisStore } from 'connect-redis';
+import express from 'express';
+import session from 'express-session';
+import Koa from 'koa';
+import koaSession from 'koa-session';
+import redisStore from 'koa-redis';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { RequestListener } from 'node:http';
+import { createClient, type RedisClientType } from 'redis';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ssoSignOut as expressSignOut } from 'sso-signout';
+import {
+  createLogoutClient,
+  redisRevocationQueue,
+  redisSessionIndex,
+  type LogoutClient,
+  type RevocationQueue,
+  type SessionIndex,
+  type SignOutEvent,
+} from 'sso-signout';
+import { ssoSignOut as koaSignOut } from 'sso-signout/koa';
+import { startFakePortal, type FakePortal } from 'sso-signout/testing';
+import { cookieHeaderFrom } from './helpers/cookies.js';
+import { sharedRedisUrl } from './helpers/redis.js';
+
+const SECRET = 'a test secret of more than thirty-two bytes';
+
+let portal: FakePortal;
+let redis: RedisClientType;
+let client: LogoutClient;
+const closing: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  portal = await startFakePortal();
+  redis = createClient({ url: await sharedRedisUrl() });
+  await redis.connect();
+  client = createLogoutClient({ endpoint: portal.url, timeoutMs: 1000, maxAttempts: 1 });
+});
+afterAll(async () => {
+  for (const close of closing.reverse()) await close().catch(() => undefined);
+  await client.close();
+  await redis.quit();
+  await portal.close();
+});
+
+interface Setup {
+  readonly index: SessionIndex;
+  readonly queue?: RevocationQueue | undefined;
+  readonly events: SignOutEvent[];
+  readonly prefix: string;
+  /** Whose sessions a sign-out ends (default: the session's `user`). */
+  readonly userOf?: (session: { user?: string }) => string | undefined;
+}
+
+const userOf = (setup: Setup, session: unknown): string | undefined =>
+  (setup.userOf ?? ((s: { user?: string }) => s.user))(session as { user?: string });
+
+/** One instance of an Express app: sessions in Redis, sign-in records the session in the index. */
+function expressInstance(setup: Setup): RequestListener {
+  const app = express();
+  app.use(
+    session({
+      name: 'portal.sid',
+      secret: 'the session secret',
+      resave: false,
+      saveUninitialized: false,
+      store: new RedisStore({ client: redis, prefix: `${setup.prefix}sess:` }),
+    }),
+  );
+  app.post('/signin', express.json(), (req, res, next) => {
+    const { user, accessToken } = req.body as { user: string; accessToken: string };
+    const s = req.session as unknown as Record<string, unknown>;
+    s.user = user;
+    s.sso = { accessToken };
+    setup.index.add(user, req.sessionID).then(() => res.json({ ok: true }), next);
+  });
+  app.get('/me', (req, res) => {
+    res.json({ signedIn: (req.session as unknown as { sso?: unknown }).sso !== undefined });
+  });
+  app.post(
+    '/signout/everywhere',
+    expressSignOut({
+      client,
+      everywhere: { sessionIndex: setup.index, user: (req) => userOf(setup, req.session) },
+      ...(setup.queue === undefined ? {} : { endSessionOnFailure: true, revocationQueue: setup.queue }),
+      onEvent: (event) => setup.events.push(event),
+    }),
+  );
+  return app;
+}
+
+/** One instance of a Koa app: koa-session with koa-redis, the same way. */
+function koaInstance(setup: Setup): RequestListener {
+  const app = new Koa();
+  app.keys = ['the session secret'];
+  const store = redisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }) as {
+    quit(): Promise<unknown>;
+  };
+  closing.push(() => store.quit());
+  app.use(koaSession({ key: 'portal', store, prefix: `${setup.prefix}koa:` } as never, app));
+  const router = new Router();
+  router.post('/signin', async (ctx) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
+    const { user, accessToken } = JSON.parse(Buffer.concat(chunks).toString()) as { user: string; accessToken: string };
+    const s = ctx.session as unknown as Record<string, unknown> & { externalKey: string };
+    s.user = user;
+    s.sso = { accessToken };
+    await setup.index.add(user, s.externalKey);
+    ctx.body = { ok: true };
+  });
+  router.get('/me', (ctx) => {
+    ctx.body = { signedIn: (ctx.session as unknown as { sso?: unknown } | null)?.sso !== undefined };
+  });
+  router.post(
+    '/signout/everywhere',
+    koaSignOut({
+      client,
+      everywhere: { sessionIndex: setup.index, user: (ctx) => userOf(setup, ctx.session) },
+      ...(setup.queue === undefined ? {} : { endSessionOnFailure: true, revocationQueue: setup.queue }),
+      onEvent: (event) => setup.events.push(event),
+    }),
+  );
+  app.use(router.routes());
+  const callback = app.callback();
+  return (req, res) => {
+    void callback(req, res);
+  };
+}
+
+const FRAMEWORKS = [
+  { name: 'Express + express-session + connect-redis', instance: expressInstance },
+  { name: 'Koa + koa-session + koa-redis', instance: koaInstance },
+];
+
+async function signIn(app: RequestListener, user: string, accessToken: string): Promise<string> {
+  const res = await request(app).post('/signin').send({ user, accessToken }).expect(200);
+  return cookieHeaderFrom(res);
+}
+
+async function signedIn(app: RequestListener, cookie: string): Promise<boolean> {
+  const res = await request(app).get('/me').set('Cookie', cookie).expect(200);
+  return (res.body as { signedIn: boolean }).signedIn;
+}
+
+describe.each(FRAMEWORKS)('signing out everywhere ($name)', ({ instance }) => {
+  function setup(queue?: RevocationQueue): Setup & { a: RequestListener; b: RequestListener } {
+    const prefix = `sso-signout-test:${randomUUID()}:`;
+    const index = redisSessionIndex({ client: redis, secret: SECRET, prefix });
+    const base: Setup = { index, queue, events: [], prefix };
+    return { ...base, a: instance(base), b: instance(base) };
+  }
+
+  it('ends every session of the user on both instances and revokes every token', async () => {
+    const s = setup();
+    const tokens = [portal.issueToken(), portal.issueToken(), portal.issueToken()];
+    const laptop = await signIn(s.a, 'ada', tokens[0] as string);
+    const phone = await signIn(s.b, 'ada', tokens[1] as string);
+    const tablet = await signIn(s.a, 'ada', tokens[2] as string);
+    // Someone else, who must stay signed in.
+    const other = portal.issueToken();
+    const bob = await signIn(s.b, 'bob', other);
+
+    const res = await request(s.b).post('/signout/everywhere').set('Accept', 'application/json').set('Cookie', phone);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      signedOut: true,
+      upstream: 'revoked',
+      everywhere: { found: 2, ended: 2, kept: 0, failed: 0 },
+    });
+    for (const token of tokens) expect(portal.isActive(token)).toBe(false);
+    for (const [app, cookie] of [
+      [s.a, laptop],
+      [s.b, laptop],
+      [s.a, tablet],
+      [s.b, phone],
+    ] as const) {
+      expect(await signedIn(app, cookie)).toBe(false);
+    }
+    expect(portal.isActive(other)).toBe(true);
+    expect(await signedIn(s.a, bob)).toBe(true);
+    expect(await s.index.sessions('ada')).toEqual([]);
+    expect(s.events.at(-1)).toMatchObject({ type: 'signout', everywhere: { ended: 2 } });
+    expect(JSON.stringify(s.events)).not.toMatch(/aoa/);
+  });
+
+  it('queues the tokens the portal could not revoke, and keeps a session whose token nothing took', async () => {
+    const connection = createClient({ url: await sharedRedisUrl() });
+    await connection.connect();
+    closing.push(() => connection.quit());
+    const queue = redisRevocationQueue({
+      connection,
+      secret: SECRET,
+      encryptionKeys: [{ id: 'k', key: randomBytes(32) }],
+      prefix: `sso-signout-test-${randomUUID()}`,
+    });
+    closing.push(() => queue.close());
+    const withQueue = setup(queue);
+    const withoutQueue = setup();
+    for (const [s, expected] of [
+      [withQueue, { code: 'sso_unavailable', signedOut: true, everywhere: { found: 1, ended: 1, kept: 0 } }],
+      [withoutQueue, { code: 'sso_unavailable', signedOut: false }],
+    ] as const) {
+      const first = await signIn(s.a, 'ada', portal.issueToken());
+      await signIn(s.b, 'ada', portal.issueToken());
+      portal.setDefault({ kind: 'status', status: 503 });
+      const res = await request(s.a).post('/signout/everywhere').set('Accept', 'application/json').set('Cookie', first);
+      portal.setDefault('real');
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject(expected);
+      // Without a queue this session is kept (its token is not revoked), and so nothing else ends.
+      expect(await signedIn(s.a, first)).toBe(!expected.signedOut);
+    }
+  });
+
+  it('signs out this session only when the app names no user', async () => {
+    const s = setup();
+    const cookie = await signIn(s.a, 'ada', portal.issueToken());
+    const other = await signIn(s.b, 'ada', portal.issueToken());
+    const app = instance({ ...s, userOf: () => undefined });
+    const res = await request(app).post('/signout/everywhere').set('Accept', 'application/json').set('Cookie', cookie);
+    expect(res.status).toBe(200);
+    expect(res.body).not.toHaveProperty('everywhere');
+    expect(await signedIn(s.a, cookie)).toBe(false);
+    expect(await signedIn(s.b, other)).toBe(true);
+  });
+});
+
+it('refuses an everywhere option that is not one', () => {
+  expect(() => expressSignOut({ client, everywhere: {} as never })).toThrow(/everywhere/);
+  expect(() => redisSessionIndex({ client: redis, secret: 'short' })).toThrow(/32 bytes/);
+});

@@ -7,6 +7,7 @@ import session from 'express-session';
 import helmet from 'helmet';
 import { ssoSignOut } from 'sso-signout';
 import {
+  DEFAULT_USER,
   devSignInFields,
   eventLogger,
   HELMET_OPTIONS,
@@ -52,7 +53,8 @@ export function createApp({ signOut, portal, devSignIn, sessionSecret, redis, lo
   );
   const forms = signInForms({ portal, devSignIn });
 
-  function startSession(req, res, sso) {
+  const everywhere = redis !== undefined;
+  function startSession(req, res, sso, user) {
     // A new session id at sign-in, so a session fixed before sign-in is worth nothing.
     req.session.regenerate((error) => {
       if (error) {
@@ -60,14 +62,20 @@ export function createApp({ signOut, portal, devSignIn, sessionSecret, redis, lo
         return;
       }
       req.session.sso = sso;
+      req.session.user = user;
       res.cookie(PREFS_COOKIE, 'theme=light', { httpOnly: true, sameSite: 'lax', path: '/' });
-      res.redirect(303, '/');
+      // With Redis: the session is listed under its user, for "sign out everywhere".
+      const indexed = everywhere ? redis.sessionIndex.add(user, req.sessionID) : Promise.resolve();
+      indexed.then(
+        () => res.redirect(303, '/'),
+        () => res.status(500).send(PAGES.sessionFailed()),
+      );
     });
   }
 
   app.get('/', (req, res) => {
     res.set('Cache-Control', 'no-store');
-    res.send(PAGES.home(signedIn(req), forms, portal !== undefined));
+    res.send(PAGES.home(signedIn(req), forms, portal !== undefined, everywhere));
   });
 
   app.get('/signin', (req, res) => {
@@ -77,7 +85,7 @@ export function createApp({ signOut, portal, devSignIn, sessionSecret, redis, lo
 
   if (portal !== undefined) {
     app.post('/signin', (req, res) => {
-      startSession(req, res, { accessToken: portal.issueToken() });
+      startSession(req, res, { accessToken: portal.issueToken() }, DEFAULT_USER);
     });
 
     // Only with the embedded portal: choose its next Logout answers and see each row in a browser.
@@ -104,7 +112,7 @@ export function createApp({ signOut, portal, devSignIn, sessionSecret, redis, lo
         res.status(400).send(PAGES.noToken());
         return;
       }
-      startSession(req, res, fields);
+      startSession(req, res, fields.sso, fields.user);
     });
   }
 
@@ -115,7 +123,7 @@ export function createApp({ signOut, portal, devSignIn, sessionSecret, redis, lo
       res.redirect(303, '/signin');
       return;
     }
-    res.send(PAGES.account());
+    res.send(PAGES.account(everywhere));
   });
 
   app.get('/signed-out', (req, res) => {
@@ -127,15 +135,22 @@ export function createApp({ signOut, portal, devSignIn, sessionSecret, redis, lo
     res.json({ signedIn: signedIn(req) });
   });
 
-  app.all(
-    '/signout',
-    ssoSignOut({
-      ...signOut,
-      destination: '/signed-out',
-      clearCookies: [{ name: PREFS_COOKIE, httpOnly: true, sameSite: 'lax' }],
-      onEvent: eventLogger(log),
-    }),
-  );
+  const routeOptions = {
+    ...signOut,
+    destination: '/signed-out',
+    clearCookies: [{ name: PREFS_COOKIE, httpOnly: true, sameSite: 'lax' }],
+    onEvent: eventLogger(log),
+  };
+  app.all('/signout', ssoSignOut(routeOptions));
+  if (everywhere) {
+    app.all(
+      '/signout/everywhere',
+      ssoSignOut({
+        ...routeOptions,
+        everywhere: { sessionIndex: redis.sessionIndex, user: (req) => req.session?.user },
+      }),
+    );
+  }
 
   return app;
 }

@@ -5,8 +5,9 @@ import Router from '@koa/router';
 import helmet from 'helmet';
 import Koa from 'koa';
 import session from 'koa-session';
-import { ssoSignOut } from 'sso-signout/koa';
+import { sessionIdOf, ssoSignOut } from 'sso-signout/koa';
 import {
+  DEFAULT_USER,
   devSignInFields,
   eventLogger,
   HELMET_OPTIONS,
@@ -76,10 +77,14 @@ export function createKoaApp({ signOut, portal, devSignIn, sessionSecret, redis,
   const forms = signInForms({ portal, devSignIn });
   const router = new Router();
 
-  async function startSession(ctx, sso) {
+  const everywhere = redis !== undefined;
+  async function startSession(ctx, sso, user) {
     // A new session id at sign-in, so a session fixed before sign-in is worth nothing.
     await ctx.session.regenerate();
     ctx.session.sso = sso;
+    ctx.session.user = user;
+    // With Redis: the session is listed under its user, for "sign out everywhere".
+    if (everywhere) await redis.sessionIndex.add(user, sessionIdOf(ctx));
     ctx.cookies.set(PREFS_COOKIE, 'theme=light', { httpOnly: true, sameSite: 'lax', path: '/', signed: false });
     ctx.status = 303;
     ctx.redirect('/');
@@ -88,7 +93,7 @@ export function createKoaApp({ signOut, portal, devSignIn, sessionSecret, redis,
   router.get('/', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'html';
-    ctx.body = PAGES.home(signedIn(ctx), forms, portal !== undefined);
+    ctx.body = PAGES.home(signedIn(ctx), forms, portal !== undefined, everywhere);
   });
 
   router.get('/signin', (ctx) => {
@@ -98,7 +103,7 @@ export function createKoaApp({ signOut, portal, devSignIn, sessionSecret, redis,
   });
 
   if (portal !== undefined) {
-    router.post('/signin', (ctx) => startSession(ctx, { accessToken: portal.issueToken() }));
+    router.post('/signin', (ctx) => startSession(ctx, { accessToken: portal.issueToken() }, DEFAULT_USER));
 
     // Only with the embedded portal: choose its next Logout answers and see each row in a browser.
     const panel = portalPanel(portal);
@@ -130,7 +135,7 @@ export function createKoaApp({ signOut, portal, devSignIn, sessionSecret, redis,
         ctx.body = PAGES.noToken();
         return;
       }
-      await startSession(ctx, fields);
+      await startSession(ctx, fields.sso, fields.user);
     });
   }
 
@@ -143,7 +148,7 @@ export function createKoaApp({ signOut, portal, devSignIn, sessionSecret, redis,
       return;
     }
     ctx.type = 'html';
-    ctx.body = PAGES.account();
+    ctx.body = PAGES.account(everywhere);
   });
 
   router.get('/signed-out', (ctx) => {
@@ -156,15 +161,22 @@ export function createKoaApp({ signOut, portal, devSignIn, sessionSecret, redis,
     ctx.body = { signedIn: signedIn(ctx) };
   });
 
-  router.all(
-    '/signout',
-    ssoSignOut({
-      ...signOut,
-      destination: '/signed-out',
-      clearCookies: [{ name: PREFS_COOKIE, httpOnly: true, sameSite: 'lax' }],
-      onEvent: eventLogger(log),
-    }),
-  );
+  const routeOptions = {
+    ...signOut,
+    destination: '/signed-out',
+    clearCookies: [{ name: PREFS_COOKIE, httpOnly: true, sameSite: 'lax' }],
+    onEvent: eventLogger(log),
+  };
+  if (everywhere) {
+    router.all(
+      '/signout/everywhere',
+      ssoSignOut({
+        ...routeOptions,
+        everywhere: { sessionIndex: redis.sessionIndex, user: (ctx) => ctx.session?.user },
+      }),
+    );
+  }
+  router.all('/signout', ssoSignOut(routeOptions));
 
   app.use(router.routes());
   return app;

@@ -6,6 +6,7 @@ import {
   createRevocationWorker,
   portalEndpoint,
   redisRevocationQueue,
+  redisSessionIndex,
   redisSharedState,
 } from 'sso-signout';
 import { startFakePortal } from 'sso-signout/testing';
@@ -145,6 +146,8 @@ async function connectRedis(env, sessionSecret, queueClientOptions) {
   // session secret every instance shares.
   const secret = createHmac('sha256', sessionSecret).update('sso-signout shared state').digest();
   const sharedState = redisSharedState({ client, secret, prefix: `${prefix}sso:` });
+  // Each user's sessions, for "sign out everywhere".
+  const sessionIndex = redisSessionIndex({ client, secret, prefix: `${prefix}sso:` });
   const { queue, worker } =
     queueClientOptions === undefined
       ? {}
@@ -154,6 +157,7 @@ async function connectRedis(env, sessionSecret, queueClientOptions) {
     where,
     prefix,
     sharedState,
+    sessionIndex,
     queue,
     close: async () => {
       await worker?.close().catch(() => undefined);
@@ -280,6 +284,7 @@ export function signInForms({ portal, devSignIn }) {
     forms.push(`<form method="post" action="/dev/signin">
 <p><label>Access token <input name="accessToken" autocomplete="off" required></label></p>
 <p><label>Region <input name="region" placeholder="optional, e.g. eu-west-1"></label></p>
+<p><label>User <input name="user" placeholder="optional, default ${DEFAULT_USER}"></label></p>
 <button type="submit">Development sign-in with this token</button>
 </form>`);
   }
@@ -294,36 +299,47 @@ export function signInForms({ portal, devSignIn }) {
 const PANEL_LINK =
   '<p><a href="/dev/portal">IAM Identity Center control panel</a> (the embedded portal: choose its next Logout answers)</p>';
 
+// With REDIS_URL: ends the user's sessions on every instance, in every browser.
+const EVERYWHERE_FORM =
+  '<form method="post" action="/signout/everywhere"><button type="submit">Sign out everywhere</button></form>';
+
 export const PAGES = {
-  home: (signedIn, forms, embedded = false) =>
+  home: (signedIn, forms, embedded = false, everywhere = false) =>
     signedIn
       ? page(
           'Internal portal',
           `<p>You are <strong>signed in</strong>.</p>
 <p><a href="/account">Your account</a></p>
 <form method="post" action="/signout"><button type="submit">Sign out</button></form>
+${everywhere ? EVERYWHERE_FORM : ''}
 ${embedded ? PANEL_LINK : ''}`,
         )
       : page('Internal portal', `<p>You are <strong>signed out</strong>.</p>\n${forms}\n${embedded ? PANEL_LINK : ''}`),
   signIn: (forms) => page('Sign in', forms),
-  account: () =>
+  account: (everywhere = false) =>
     page(
       'Your account',
       `<p>Only signed-in users see this page.</p>
 <p><a href="/">Home</a></p>
-<form method="post" action="/signout"><button type="submit">Sign out</button></form>`,
+<form method="post" action="/signout"><button type="submit">Sign out</button></form>
+${everywhere ? EVERYWHERE_FORM : ''}`,
     ),
   signedOut: () => page('Signed out', '<p>You are signed out.</p><p><a href="/">Home</a></p>'),
   noToken: () => page('Sign-in failed', '<p>Give an access token.</p><p><a href="/signin">Back</a></p>'),
   sessionFailed: () => page('Sign-in failed', '<p>The session could not be created.</p>'),
 };
 
-/** The token and region a development sign-in form posted, or undefined without a token. */
+/** The user every sign-in of the example is, unless a development sign-in names another. */
+export const DEFAULT_USER = 'developer';
+
+/** The token, region and user a development sign-in form posted, or undefined without a token. */
 export function devSignInFields(body) {
   const accessToken = typeof body?.accessToken === 'string' ? body.accessToken.trim() : '';
   if (accessToken === '') return undefined;
   const region = typeof body?.region === 'string' && body.region.trim() !== '' ? body.region.trim() : undefined;
-  return { accessToken, region };
+  const user =
+    typeof body?.user === 'string' && body.user.trim() !== '' ? body.user.trim().slice(0, 200) : DEFAULT_USER;
+  return { sso: { accessToken, region }, user };
 }
 
 /** One log line per sign-out event; events never hold the token. */

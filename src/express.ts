@@ -384,6 +384,21 @@ export function ssoSignOut<Req extends Request = Request>(
   };
 }
 
+/**
+ * The id express-session keeps this request's session under in its store (`req.sessionID`): what to
+ * give `sessionIndex.add` at sign-in. Undefined without express-session.
+ *
+ * @example
+ * req.session.regenerate(() => {
+ *   req.session.sso = { accessToken };
+ *   void sessionIndex.add(user, sessionIdOf(req));
+ * });
+ */
+export function sessionIdOf(req: Request): string | undefined {
+  const id = (req as unknown as ExpressLikeRequest).sessionID;
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
 export { guardSessionStore } from './core/session-guard.js';
 export type { ExpressSessionStoreLike } from './core/session-guard.js';
 export * from './common-exports.js';

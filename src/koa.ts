@@ -280,6 +280,21 @@ export function ssoSignOut<Ctx extends Context = Context>(options?: KoaSignOutOp
   };
 }
 
+/**
+ * The id koa-session keeps this request's session under in its external store: what to give
+ * `sessionIndex.add` at sign-in. Read it after `ctx.session.regenerate()` (`ctx.session.externalKey`
+ * still names the old one then). Undefined without koa-session's middleware or an external store.
+ *
+ * @example
+ * await ctx.session.regenerate();
+ * ctx.session.sso = { accessToken };
+ * await sessionIndex.add(user, sessionIdOf(ctx));
+ */
+export function sessionIdOf(ctx: Context): string | undefined {
+  const key = koaSessionStarted(ctx as unknown as KoaLikeContext)?.externalKey;
+  return typeof key === 'string' && key !== '' ? key : undefined;
+}
+
 export { guardKoaSessionStore as guardSessionStore } from './core/session-guard.js';
 export type { KoaSessionStoreLike } from './core/session-guard.js';
 export * from './common-exports.js';

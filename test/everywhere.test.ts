@@ -25,7 +25,7 @@ import {
   type SessionIndex,
   type SignOutEvent,
 } from 'sso-signout';
-import { ssoSignOut as koaSignOut } from 'sso-signout/koa';
+import { sessionIdOf, ssoSignOut as koaSignOut } from 'sso-signout/koa';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { cookieHeaderFrom } from './helpers/cookies.js';
 import { sharedRedisUrl } from './helpers/redis.js';
@@ -110,10 +110,12 @@ function koaInstance(setup: Setup): RequestListener {
     const chunks: Buffer[] = [];
     for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
     const { user, accessToken } = JSON.parse(Buffer.concat(chunks).toString()) as { user: string; accessToken: string };
-    const s = ctx.session as unknown as Record<string, unknown> & { externalKey: string };
+    // A new session id at sign-in, as an app should: the index must list the new one.
+    await (ctx.session as unknown as { regenerate(): Promise<void> }).regenerate();
+    const s = ctx.session as unknown as Record<string, unknown>;
     s.user = user;
     s.sso = { accessToken };
-    await setup.index.add(user, s.externalKey);
+    await setup.index.add(user, sessionIdOf(ctx) as string);
     ctx.body = { ok: true };
   });
   router.get('/me', (ctx) => {

@@ -19,12 +19,12 @@ async function startInstance(server: string, env: Record<string, string>): Promi
   return { ...started, url };
 }
 
-async function signIn(instance: Instance, accessToken: string): Promise<string> {
+async function signIn(instance: Instance, accessToken: string, user = 'developer'): Promise<string> {
   const res = await fetch(new URL('/dev/signin', instance.url), {
     method: 'POST',
     redirect: 'manual',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ accessToken }).toString(),
+    body: new URLSearchParams({ accessToken, user }).toString(),
   });
   expect(res.status).toBe(303);
   return res.headers
@@ -98,6 +98,27 @@ describe.each(SERVERS)('two instances of the $framework example app on one Redis
     expect(portal.isActive(token)).toBe(false);
   });
 
+  it('one user signed in from three browsers across both is signed out everywhere by one request', async () => {
+    const tokens = [portal.issueToken(), portal.issueToken(), portal.issueToken()];
+    const laptop = await signIn(a, tokens[0] as string, 'ada');
+    const phone = await signIn(b, tokens[1] as string, 'ada');
+    const tablet = await signIn(a, tokens[2] as string, 'ada');
+    const colleague = await signIn(b, portal.issueToken(), 'grace');
+    const res = await fetch(new URL('/signout/everywhere', b.url), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: phone, accept: 'application/json' },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ signedOut: true, everywhere: { found: 2, ended: 2, kept: 0, failed: 0 } });
+    for (const token of tokens) expect(portal.isActive(token)).toBe(false);
+    for (const instance of [a, b]) {
+      for (const cookie of [laptop, phone, tablet]) expect(await signedIn(instance, cookie)).toBe(false);
+      expect(await signedIn(instance, colleague)).toBe(true);
+    }
+    expect(a.output() + b.output()).toContain('everywhere=');
+  });
+
   it('the same token signed out through both at once makes one upstream call', async () => {
     const token = portal.issueToken();
     // Two browsers of one user, one on each instance, holding the same SSO token.
@@ -140,7 +161,12 @@ describe.each(SERVERS)('two instances of the $framework example app on one Redis
     try {
       const keys = await redis.keys(`${prefix}sso:*`);
       expect(keys.length).toBeGreaterThan(0);
-      const values = await Promise.all(keys.map((key) => redis.get(key)));
+      // Strings (the sign-out state) and sets (the index of each user's sessions).
+      const values = await Promise.all(
+        keys.map(async (key) =>
+          (await redis.type(key)) === 'set' ? (await redis.sMembers(key)).join(',') : redis.get(key),
+        ),
+      );
       expect(`${keys.join('\n')}\n${values.join('\n')}`).not.toContain(token);
     } finally {
       await redis.quit();

@@ -235,7 +235,9 @@ describe.each(CLIENTS)('the revocation queue with $name', ({ connect }) => {
     await until(() => !portal.isActive(token));
     const retries = events.filter((e) => e.type === 'revocation_retry');
     expect(retries.map((e) => (e as { outcome: string }).outcome)).toEqual(['unavailable', 'unavailable', 'throttled']);
-    expect(retries.at(-1)).toMatchObject({ retryAfterMs: 1000 });
+    // What is left of the one-second window when the gate is read.
+    expect((retries.at(-1) as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(900);
+    expect((retries.at(-1) as { retryAfterMs: number }).retryAfterMs).toBeLessThanOrEqual(1000);
     // The throttle's one second was waited out before the call that revoked it.
     const calls = portal.calls;
     expect(calls).toHaveLength(4);

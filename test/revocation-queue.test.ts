@@ -5,6 +5,8 @@
 
 import { Redis as IORedis } from 'ioredis';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { inspect } from 'node:util';
+import { MockAgent } from 'undici';
 import { createClient } from 'redis';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -132,6 +134,18 @@ function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Pro
   });
 }
 
+function worker(queue: RevocationQueue, options: Partial<RevocationWorkerOptions> = {}): RevocationWorker {
+  const w = createRevocationWorker({
+    queue,
+    clientOptions: { endpoint: portal.url, timeoutMs: 1000, maxAttempts: 1 },
+    backoffMs: 20,
+    maxBackoffMs: 100,
+    ...options,
+  });
+  toClose.push(() => w.close());
+  return w;
+}
+
 describe.each(CLIENTS)('the revocation queue with $name', ({ connect }) => {
   async function setup(
     queueOptions: Partial<RedisRevocationQueueOptions> = {},
@@ -150,18 +164,6 @@ describe.each(CLIENTS)('the revocation queue with $name', ({ connect }) => {
     });
     toClose.push(() => queue.close());
     return { queue, events, conn, prefix };
-  }
-
-  function worker(queue: RevocationQueue, options: Partial<RevocationWorkerOptions> = {}): RevocationWorker {
-    const w = createRevocationWorker({
-      queue,
-      clientOptions: { endpoint: portal.url, timeoutMs: 1000, maxAttempts: 1 },
-      backoffMs: 20,
-      maxBackoffMs: 100,
-      ...options,
-    });
-    toClose.push(() => w.close());
-    return w;
   }
 
   describe.each(ADAPTERS)('signed out through $name', (adapter) => {
@@ -263,7 +265,8 @@ describe.each(CLIENTS)('the revocation queue with $name', ({ connect }) => {
       connection: conn.client,
       secret: SECRET,
       encryptionKeys: [KEY_B],
-      prefix: queue.settings.prefix,
+      prefix: queue.prefix,
+      name: queue.name,
       onEvent: (event) => events.push(event),
     });
     toClose.push(() => rotated.close());
@@ -322,7 +325,7 @@ describe('when the queue cannot take the token', () => {
     expect(performance.now() - started).toBeLessThan(2000);
     expect(res?.status).toBe(503);
     expect(res?.body).toMatchObject({ code: 'sso_unavailable', signedOut: false });
-    expect((res?.body as { detail: string }).detail).toMatch(/could not be kept for a later revocation/);
+    expect((res?.body as { detail: string }).detail).toMatch(/could not be handed over for a later revocation/);
     expect(warnings).toContain('SSO_SIGNOUT_QUEUE_FAILED');
     expect(events.some((e) => e.type === 'revocation_queue_failed')).toBe(true);
     expect(JSON.stringify(events)).not.toContain(token);
@@ -368,8 +371,10 @@ describe('when the queue cannot take the token', () => {
   });
 });
 
+// Never connected: these queues are made and refused, not used.
+const connection = new IORedis({ lazyConnect: true, maxRetriesPerRequest: null });
+
 describe('configuration', () => {
-  const connection = { sendCommand: () => undefined, isOpen: true };
   const cases: [string, Record<string, unknown>, string, RegExp][] = [
     ['no keys', { encryptionKeys: [] }, 'missing', /at least one/],
     ['a short key', { encryptionKeys: [{ id: 'k', key: randomBytes(16) }] }, 'invalid_value', /32 bytes/],
@@ -402,13 +407,188 @@ describe('configuration', () => {
     ).toThrow(/redisRevocationQueue/);
   });
 
-  it('refuses a worker without a queue, or with both a client and client options', () => {
+  it('refuses a worker without a queue of its own making, or with both a client and client options', async () => {
     expect(() => createRevocationWorker({} as RevocationWorkerOptions)).toThrow(/queue/);
-    const queue = { settings: {}, enqueue: () => Promise.resolve(), close: () => Promise.resolve() } as never;
+    // Something shaped like a queue is not one: its keys are not there to open jobs with.
+    const lookalike = { name: 'q', prefix: 'p', enqueue: () => Promise.resolve(), close: () => Promise.resolve() };
+    expect(() => createRevocationWorker({ queue: lookalike })).toThrow(/redisRevocationQueue/);
+    const conn = await ioRedis(redisUrl);
+    toClose.push(() => conn.close());
+    const queue = redisRevocationQueue({ connection: conn.client, secret: SECRET, encryptionKeys: [KEY_A] });
+    toClose.push(() => queue.close());
     const client = createLogoutClient({ endpoint: portal.url });
     toClose.push(() => client.close());
     expect(() => createRevocationWorker({ queue, client, clientOptions: { endpoint: portal.url } })).toThrow(
       /not both/,
     );
+  });
+
+  it('refuses a revocationQueue that nothing would use, and a secret that is also the key', () => {
+    const client = createLogoutClient({ endpoint: portal.url });
+    toClose.push(() => client.close());
+    const adapter = ADAPTERS[0];
+    if (adapter === undefined) throw new Error('no adapter');
+    const queue = redisRevocationQueue({ connection, secret: SECRET, encryptionKeys: [KEY_A] });
+    toClose.push(() => queue.close());
+    expect(() => adapter.build(client, { signOut: { revocationQueue: queue } })).toThrow(/endSessionOnFailure/);
+    const same = randomBytes(32);
+    expect(() => redisRevocationQueue({ connection, secret: same, encryptionKeys: [{ id: 'k', key: same }] })).toThrow(
+      /must differ/,
+    );
+  });
+});
+
+describe('what the review of the queue broke, kept fixed', () => {
+  it('shows no key or secret when the queue is logged or serialised', async () => {
+    const conn = await ioRedis(redisUrl);
+    toClose.push(() => conn.close());
+    const key = randomBytes(32);
+    const queue = redisRevocationQueue({ connection: conn.client, secret: SECRET, encryptionKeys: [{ id: 'k', key }] });
+    toClose.push(() => queue.close());
+    const shown = `${JSON.stringify(queue)}\n${inspect(queue, { depth: null, showHidden: true })}`;
+    for (const form of [key.toString('hex'), key.toString('base64'), [...key].join(','), SECRET]) {
+      expect(shown).not.toContain(form);
+    }
+    expect(shown).not.toContain(key.toString('hex').slice(0, 16));
+  });
+
+  it('gives apps with different secrets on one Redis queues of their own by default', async () => {
+    const conn = await ioRedis(redisUrl);
+    toClose.push(() => conn.close());
+    const a = redisRevocationQueue({ connection: conn.client, secret: SECRET, encryptionKeys: [KEY_A] });
+    const b = redisRevocationQueue({ connection: conn.client, secret: `${SECRET} of b`, encryptionKeys: [KEY_B] });
+    toClose.push(
+      () => a.close(),
+      () => b.close(),
+    );
+    expect(a.name).not.toBe(b.name);
+    expect(a.name).toMatch(/^sso-signout-revocations-/);
+  });
+
+  it('ends the session of a token no request could carry (nothing can revoke it), and says so', async () => {
+    const conn = await ioRedis(redisUrl);
+    toClose.push(() => conn.close());
+    const events: RevocationEvent[] = [];
+    const queue = redisRevocationQueue({
+      connection: conn.client,
+      secret: SECRET,
+      encryptionKeys: [KEY_A],
+      prefix: `sso-signout-test-${randomUUID()}`,
+      onEvent: (event) => events.push(event),
+    });
+    toClose.push(() => queue.close());
+    const client = createLogoutClient({ endpoint: portal.url, timeoutMs: 1000, maxAttempts: 1 });
+    toClose.push(() => client.close());
+    const adapter = ADAPTERS[0];
+    if (adapter === undefined) throw new Error('no adapter');
+    const app = adapter.build(client, { signOut: { endSessionOnFailure: true, revocationQueue: queue } });
+    const res0 = await request(app)
+      .post('/test/signin')
+      .send({ accessToken: `aoa\u00e9${'x'.repeat(20)}` });
+    const cookie = applySetCookies('', res0);
+    const res = await request(app).post('/signout').set('Accept', 'application/json').set('Cookie', cookie);
+    expect(res.status).toBe(500);
+    expect(res.body).toMatchObject({ code: 'sso_token_unusable', signedOut: true });
+    expect(events).toMatchObject([{ type: 'revocation_dropped', reason: 'unusable_token' }]);
+    expect(portal.calls).toHaveLength(0);
+  });
+
+  it("queues a token with the route's region, so a worker configured for another revokes it where it lives", async () => {
+    const conn = await ioRedis(redisUrl);
+    toClose.push(() => conn.close());
+    const events: RevocationEvent[] = [];
+    const queue = redisRevocationQueue({
+      connection: conn.client,
+      secret: SECRET,
+      encryptionKeys: [KEY_A],
+      prefix: `sso-signout-test-${randomUUID()}`,
+      onEvent: (event) => events.push(event),
+    });
+    toClose.push(() => queue.close());
+    const routeAgent = new MockAgent();
+    routeAgent.disableNetConnect();
+    routeAgent
+      .get('https://portal.sso.eu-west-1.amazonaws.com')
+      .intercept({ path: '/logout', method: 'POST' })
+      .reply(503, '');
+    const routeClient = createLogoutClient({ region: 'eu-west-1', dispatcher: routeAgent, maxAttempts: 1 });
+    toClose.push(() => routeClient.close());
+    const adapter = ADAPTERS[0];
+    if (adapter === undefined) throw new Error('no adapter');
+    const app = adapter.build(routeClient, { signOut: { endSessionOnFailure: true, revocationQueue: queue } });
+    const { cookie } = await signInWithToken(app, portal);
+    const res = await request(app).post('/signout').set('Accept', 'application/json').set('Cookie', cookie);
+    expect(res.body).toMatchObject({ signedOut: true });
+
+    // The worker's own region is us-east-1; only eu-west-1 answers.
+    const workerAgent = new MockAgent();
+    workerAgent.disableNetConnect();
+    workerAgent
+      .get('https://portal.sso.eu-west-1.amazonaws.com')
+      .intercept({ path: '/logout', method: 'POST' })
+      .reply(200, '');
+    const w = createRevocationWorker({
+      queue,
+      clientOptions: { region: 'us-east-1', dispatcher: workerAgent, maxAttempts: 1 },
+      backoffMs: 20,
+    });
+    toClose.push(() => w.close());
+    await until(() => events.some((e) => e.type === 'revocation_done'));
+    expect(events.find((e) => e.type === 'revocation_done')).toMatchObject({ outcome: 'revoked' });
+  });
+
+  it('stops waiting for a Redis that is gone: ready() rejects and close() returns, both in bounded time', async () => {
+    const redis = await startRedis();
+    const client = new IORedis(redis.url, { maxRetriesPerRequest: null, retryStrategy: () => 100 });
+    client.on('error', () => undefined);
+    toClose.push(() => {
+      client.disconnect();
+      return Promise.resolve();
+    });
+    await redis.stop();
+    const queue = redisRevocationQueue({ connection: client, secret: SECRET, encryptionKeys: [KEY_A] });
+    const w = createRevocationWorker({ queue, clientOptions: { endpoint: portal.url }, waitMs: 300 });
+    const started = performance.now();
+    await expect(w.ready()).rejects.toThrow(/no Redis within 300 ms/);
+    await w.close();
+    expect(performance.now() - started).toBeLessThan(3000);
+    void queue.close().catch(() => undefined);
+  });
+
+  it('escapes and bounds what a forged job id puts in an event, and warns about a job it cannot open', async () => {
+    const conn = await ioRedis(redisUrl);
+    toClose.push(() => conn.close());
+    const events: RevocationEvent[] = [];
+    const queue = redisRevocationQueue({
+      connection: conn.client,
+      secret: SECRET,
+      encryptionKeys: [KEY_A],
+      prefix: `sso-signout-test-${randomUUID()}`,
+      onEvent: (event) => events.push(event),
+    });
+    toClose.push(() => queue.close());
+    // Anyone who can write to Redis can add a job by hand.
+    const { Queue } = await import('bullmq');
+    const raw = new Queue(queue.name, { connection: conn.client as IORedis, prefix: queue.prefix });
+    toClose.push(() => raw.close());
+    // (BullMQ itself refuses only ':' in an id.)
+    const forgedId = `x\n{"type" "revocation_done"}\u001b[31m\u202e${'y'.repeat(5000)}`;
+    await raw.add(
+      'revoke',
+      { token: { v: 1, kid: 'key-a', iv: 'AA', tag: 'AA', data: 'AA' }, queuedAt: Date.now() },
+      { jobId: forgedId },
+    );
+    const warnings = await warningCodesDuring(async () => {
+      worker(queue);
+      await until(() => events.some((e) => e.type === 'revocation_dead_lettered'));
+    });
+    const event = events.find((e) => e.type === 'revocation_dead_lettered') as { digest: string; reason: string };
+    expect(event.reason).toBe('undecryptable');
+    // 200 characters and the ellipsis that says it was cut.
+    expect(event.digest.length).toBeLessThanOrEqual(201);
+    // eslint-disable-next-line no-control-regex -- the point is that none are there
+    expect(event.digest).not.toMatch(/[\u0000-\u001f\u007f\u202e]/);
+    expect(warnings).toContain('SSO_SIGNOUT_QUEUE_UNKNOWN_KEY');
+    expect(portal.calls).toHaveLength(0);
   });
 });

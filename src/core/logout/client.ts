@@ -95,6 +95,7 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
   return {
     logout,
     timeoutMs: settings.timeoutMs,
+    region: settings.region,
     endpointFor(sessionRegion?: string): string {
       const destination = settings.destinationFor(sessionRegion);
       if ('refused' in destination) {

@@ -26,6 +26,8 @@ export interface ClientSettings {
   readonly sharedState: SharedState | undefined;
   /** The configured region, when it is newer than the partition table (worth a warning). */
   readonly newerRegion: string | undefined;
+  /** The configured region (undefined with a fixed endpoint): the one a token without its own goes to. */
+  readonly region: string | undefined;
 }
 
 /** Every option name, tied to the options type so a new option cannot be forgotten here. */
@@ -178,5 +180,6 @@ export function resolveClientOptions(options: LogoutClientOptions): ClientSettin
     dispatcher,
     sharedState: sharedState as SharedState | undefined,
     newerRegion: standing === 'newer' ? region : undefined,
+    region: o.endpoint === undefined ? region : undefined,
   };
 }

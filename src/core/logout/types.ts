@@ -100,6 +100,11 @@ export interface LogoutClient {
   logout(input: LogoutInput): Promise<LogoutResult>;
   /** The deadline of one call, in milliseconds (`timeoutMs`). */
   readonly timeoutMs: number;
+  /**
+   * The configured `region` (undefined with a fixed `endpoint`): a token queued for later is queued
+   * with it, so a worker configured elsewhere revokes it in the right region.
+   */
+  readonly region: string | undefined;
   /** The base URL Logout goes to for `region` (or the configured region). */
   endpointFor(region?: string): string;
   /** Closes the connections of the client's own dispatcher (not of an injected one). */

@@ -38,8 +38,12 @@ export type RevocationEvent =
   | {
       readonly type: 'revocation_dropped';
       readonly digest: string;
-      /** `too_old`: queued longer ago than `maxAgeMs`, so the token has expired anyway. */
-      readonly reason: 'too_old';
+      /**
+       * `too_old`: queued longer ago than `maxAgeMs`, so the token has expired anyway.
+       * `unusable_token`: handed a token no request could carry (empty, too long, control
+       * characters): nothing can revoke it, so it is not queued.
+       */
+      readonly reason: 'too_old' | 'unusable_token';
     }
   | {
       readonly type: 'revocation_dead_lettered';
@@ -64,7 +68,10 @@ export interface RedisRevocationQueueOptions {
   readonly secret: string | Uint8Array;
   /** AES-256-GCM keys (32 bytes each, or their base64 text) with ids: the first seals, all open. */
   readonly encryptionKeys: readonly RevocationKey[];
-  /** The queue's name. Default `'sso-signout-revocations'`. */
+  /**
+   * The queue's name. Default `'sso-signout-revocations-'` and 8 characters derived from `secret`:
+   * apps with different secrets on one Redis get queues of their own.
+   */
   readonly name?: string | undefined;
   /** BullMQ's key prefix. Default `'sso-signout'`. */
   readonly prefix?: string | undefined;
@@ -99,8 +106,9 @@ export interface RevocationQueue {
   enqueue(token: TokenInfo): Promise<void>;
   /** Closes the queue's own use of the connection (the app's client stays open). */
   close(): Promise<void>;
-  /** For the worker: the queue's name, prefix, connection, keys. Not for apps. */
-  readonly settings: QueueSettings;
+  /** The queue's BullMQ name and prefix: its keys are `<prefix>:<name>:…`. */
+  readonly name: string;
+  readonly prefix: string;
 }
 
 export interface QueueSettings {
@@ -112,6 +120,44 @@ export interface QueueSettings {
 }
 
 export const DEFAULT_QUEUE_NAME = 'sso-signout-revocations';
+
+// The settings of each queue, for its workers: kept out of the object an app holds, so logging or
+// serialising the queue shows no key.
+const SETTINGS = new WeakMap<RevocationQueue, QueueSettings>();
+
+/** The settings of a queue made by redisRevocationQueue, or undefined for anything else. */
+export function settingsOf(queue: unknown): QueueSettings | undefined {
+  return queue !== null && typeof queue === 'object' ? SETTINGS.get(queue as RevocationQueue) : undefined;
+}
+
+/** Each event's strings escaped and bounded (a job id in Redis is anyone's to write). */
+function printableEvent(event: RevocationEvent): RevocationEvent {
+  const clean: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(event)) {
+    clean[key] = typeof value === 'string' ? printable(value, 200) : value;
+  }
+  return clean as RevocationEvent;
+}
+
+/** Calls an app's listener with a clean event; repeats of one failure within 10 s are told once. */
+export function teller(onEvent: ((event: RevocationEvent) => void) | undefined): (event: RevocationEvent) => void {
+  const lastTold = new Map<string, number>();
+  return (event) => {
+    if ('error' in event) {
+      const key = `${event.type}\n${event.error}`;
+      const now = Date.now();
+      if (now - (lastTold.get(key) ?? -Infinity) < 10_000) return;
+      if (lastTold.size > 100) lastTold.clear();
+      lastTold.set(key, now);
+    }
+    try {
+      const told = onEvent?.(printableEvent(event)) as unknown;
+      if (told instanceof Promise) told.catch(() => undefined);
+    } catch {
+      // an app's listener never breaks the queue
+    }
+  };
+}
 export const DEFAULT_QUEUE_PREFIX = 'sso-signout';
 
 /** The queue's settings, checked once. */
@@ -126,7 +172,8 @@ function queueSettings(
       `\`connection\` must be the app's Redis client (ioredis v5 or node-redis v5); got ${describeValue(o.connection)}.`,
     );
   }
-  const name = nonEmptyString('name', o.name, DEFAULT_QUEUE_NAME);
+  const sealer = new TokenSealer(o.encryptionKeys, o.secret);
+  const name = nonEmptyString('name', o.name, `${DEFAULT_QUEUE_NAME}-${sealer.digest('queue name').slice(0, 8)}`);
   const prefix = nonEmptyString('prefix', o.prefix, DEFAULT_QUEUE_PREFIX);
   if (name.includes(':')) throw configError('name', 'invalid_value', `\`name\` must not contain ':'; got "${name}".`);
   const onEvent = functionOption('onEvent', o.onEvent as RedisRevocationQueueOptions['onEvent']);
@@ -134,17 +181,10 @@ function queueSettings(
     connection: o.connection,
     name,
     prefix,
-    sealer: new TokenSealer(o.encryptionKeys, o.secret),
+    sealer,
     operationTimeoutMs: wholeNumber('operationTimeoutMs', o.operationTimeoutMs, 250, 1, 60_000),
     attempts: wholeNumber('attempts', o.attempts, 25, 1, 1000),
-    tell: (event) => {
-      try {
-        const told = onEvent?.(event) as unknown;
-        if (told instanceof Promise) told.catch(() => undefined);
-      } catch {
-        // an app's listener never breaks the queue
-      }
-    },
+    tell: teller(onEvent),
   };
 }
 
@@ -195,15 +235,22 @@ export function redisRevocationQueue(options: RedisRevocationQueueOptions): Revo
   queue.on('error', (error: unknown) => {
     settings.tell({ type: 'revocation_queue_failed', error: errorText(error) });
   });
-  return {
-    settings,
+  const revocationQueue: RevocationQueue = {
+    name: settings.name,
+    prefix: settings.prefix,
     async enqueue(token) {
       const accessToken = checkAccessToken(token.accessToken);
-      if (accessToken === undefined) throw new Error('the token cannot be sent as it is, so it is not queued');
-      const digest = settings.sealer.digest(accessToken);
+      const digest = settings.sealer.digest(typeof token.accessToken === 'string' ? token.accessToken : '');
+      if (accessToken === undefined) {
+        // No request could carry it, so nothing can revoke it: said, and not kept.
+        settings.tell({ type: 'revocation_dropped', digest, reason: 'unusable_token' });
+        return;
+      }
+      const queuedAt = Date.now();
+      // The time is sealed with the token: a job's age cannot be changed without the key.
       const data: RevocationJobData = {
-        token: settings.sealer.seal({ accessToken, region: token.region }, digest),
-        queuedAt: Date.now(),
+        token: settings.sealer.seal({ accessToken, region: token.region }, digest, queuedAt),
+        queuedAt,
       };
       try {
         // The job id is the digest: a token queued twice (two tabs, a retry) is one job.
@@ -216,6 +263,8 @@ export function redisRevocationQueue(options: RedisRevocationQueueOptions): Revo
     },
     close: () => queue.close(),
   };
+  SETTINGS.set(revocationQueue, settings);
+  return revocationQueue;
 }
 
 /**

@@ -20,7 +20,7 @@ export interface SealedToken {
   readonly kid: string;
   readonly iv: string;
   readonly tag: string;
-  /** `{ accessToken, region }` as JSON, encrypted. */
+  /** `{ accessToken, region, queuedAt }` as JSON, encrypted. */
   readonly data: string;
 }
 
@@ -28,11 +28,21 @@ const KEY_BYTES = 32;
 const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const MIN_SECRET_BYTES = 32;
 
-/** The keys, checked: the first seals, every one opens. */
+/** What a sealed token opens to. */
+export interface OpenedToken {
+  readonly token: TokenInfo;
+  /** When it was first queued (milliseconds since the epoch), as sealed with it. */
+  readonly queuedAt: number;
+}
+
+/**
+ * The keys, checked: the first seals, every one opens. Held in private fields, so neither
+ * `util.inspect` nor `JSON.stringify` of anything holding a sealer shows a key.
+ */
 export class TokenSealer {
-  private readonly keys: ReadonlyMap<string, Buffer>;
-  private readonly current: { readonly id: string; readonly key: Buffer };
-  private readonly secret: Buffer;
+  readonly #keys: ReadonlyMap<string, Buffer>;
+  readonly #current: { readonly id: string; readonly key: Buffer };
+  readonly #secret: Buffer;
 
   constructor(keys: unknown, secret: unknown) {
     if (!Array.isArray(keys) || keys.length === 0) {
@@ -55,27 +65,30 @@ export class TokenSealer {
       if (map.has(id)) throw configError('encryptionKeys', 'conflict', `key id "${id}" is listed twice.`);
       map.set(id, keyBytes(id, key));
     }
-    this.keys = map;
+    this.#keys = map;
     const first = (keys as { id: string }[])[0] as { id: string };
-    this.current = { id: first.id, key: map.get(first.id) as Buffer };
-    this.secret = secretBytes(secret);
+    this.#current = { id: first.id, key: map.get(first.id) as Buffer };
+    this.#secret = secretBytes(secret);
+    if (this.#secret.equals(this.#current.key)) {
+      throw configError('secret', 'conflict', '`secret` and the encryption key must differ: give each its own random bytes.');
+    }
   }
 
   /** The job id of a token: HMAC-SHA-256 with the secret, the same on every instance, for every key. */
   digest(accessToken: string): string {
-    return createHmac('sha256', this.secret).update(accessToken).digest('base64url');
+    return createHmac('sha256', this.#secret).update(accessToken).digest('base64url');
   }
 
   /** The token sealed for `digest` (bound to it: a sealed token moved to another job does not open). */
-  seal(token: TokenInfo, digest: string): SealedToken {
+  seal(token: TokenInfo, digest: string, queuedAt: number): SealedToken {
     const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);
+    const cipher = createCipheriv('aes-256-gcm', this.#current.key, iv);
     cipher.setAAD(Buffer.from(digest, 'utf8'));
-    const plain = JSON.stringify({ accessToken: token.accessToken, region: token.region });
+    const plain = JSON.stringify({ accessToken: token.accessToken, region: token.region, queuedAt });
     const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     return {
       v: 1,
-      kid: this.current.id,
+      kid: this.#current.id,
       iv: iv.toString('base64url'),
       tag: cipher.getAuthTag().toString('base64url'),
       data: data.toString('base64url'),
@@ -83,21 +96,23 @@ export class TokenSealer {
   }
 
   /** The token, or why it cannot be had: its key is no longer listed, or it was not sealed by this app. */
-  open(sealed: unknown, digest: string): TokenInfo | 'unknown_key' | 'undecryptable' {
+  open(sealed: unknown, digest: string): OpenedToken | 'unknown_key' | 'undecryptable' {
     const s = sealed as Partial<SealedToken> | null;
     if (s === null || typeof s !== 'object' || s.v !== 1 || typeof s.kid !== 'string') return 'undecryptable';
-    const key = this.keys.get(s.kid);
+    const key = this.#keys.get(s.kid);
     if (key === undefined) return 'unknown_key';
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(String(s.iv), 'base64url'));
       decipher.setAAD(Buffer.from(digest, 'utf8'));
       decipher.setAuthTag(Buffer.from(String(s.tag), 'base64url'));
       const plain = Buffer.concat([decipher.update(Buffer.from(String(s.data), 'base64url')), decipher.final()]);
-      const parsed = JSON.parse(plain.toString('utf8')) as { accessToken?: unknown; region?: unknown };
-      if (typeof parsed.accessToken !== 'string') return 'undecryptable';
-      return typeof parsed.region === 'string'
-        ? { accessToken: parsed.accessToken, region: parsed.region }
-        : { accessToken: parsed.accessToken };
+      const parsed = JSON.parse(plain.toString('utf8')) as { accessToken?: unknown; region?: unknown; queuedAt?: unknown };
+      if (typeof parsed.accessToken !== 'string' || typeof parsed.queuedAt !== 'number') return 'undecryptable';
+      const token: TokenInfo =
+        typeof parsed.region === 'string'
+          ? { accessToken: parsed.accessToken, region: parsed.region }
+          : { accessToken: parsed.accessToken };
+      return { token, queuedAt: parsed.queuedAt };
     } catch {
       return 'undecryptable';
     }

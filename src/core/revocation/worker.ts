@@ -4,8 +4,9 @@
 import { describeValue } from '../errors.js';
 import { createLogoutClient, type LogoutClient, type LogoutClientOptions } from '../logout/client.js';
 import { configError, functionOption, knownOptions, wholeNumber } from '../validate.js';
-import { loadBullmq, type BullJob } from './bullmq.js';
-import { errorText, type RevocationEvent, type RevocationJobData, type RevocationQueue } from './queue.js';
+import { createWarner } from '../warnings.js';
+import { loadBullmq, type BullJob, type BullWorker } from './bullmq.js';
+import { errorText, settingsOf, teller, type RevocationEvent, type RevocationJobData, type RevocationQueue } from './queue.js';
 
 export interface RevocationWorkerOptions {
   /** The queue to work, from {@link redisRevocationQueue} (its connection, name and keys). */
@@ -27,8 +28,10 @@ export interface RevocationWorkerOptions {
    * it to another worker after this long. Default `30000` (BullMQ's).
    */
   readonly lockDurationMs?: number | undefined;
-  /** Told of every job's progress and end. Errors it throws are ignored. */
+  /** Told of every job's progress and end (default: the queue's `onEvent`). Errors it throws are ignored. */
   readonly onEvent?: ((event: RevocationEvent) => void) | undefined;
+  /** The longest `ready()` waits for Redis, and `close()` for jobs in hand, in milliseconds. Default `10000`. */
+  readonly waitMs?: number | undefined;
 }
 
 const OPTION_NAMES: Readonly<Record<keyof RevocationWorkerOptions, true>> = {
@@ -41,12 +44,16 @@ const OPTION_NAMES: Readonly<Record<keyof RevocationWorkerOptions, true>> = {
   maxBackoffMs: true,
   lockDurationMs: true,
   onEvent: true,
+  waitMs: true,
 };
 
 export interface RevocationWorker {
-  /** Resolves once the worker is connected and taking jobs. */
+  /** Resolves once the worker is connected and taking jobs; rejects after `waitMs` without Redis. */
   ready(): Promise<void>;
-  /** Stops taking jobs, waits for those in hand, closes its connections and its own client. */
+  /**
+   * Stops taking jobs, waits up to `waitMs` for those in hand (a job cut short returns to the queue
+   * once its lock expires), closes its connections and its own client.
+   */
   close(): Promise<void>;
 }
 
@@ -58,13 +65,26 @@ class RetryLater extends Error {
     readonly outcome: string,
     readonly retryAfterMs: number | undefined,
   ) {
-    super(`Logout answered ${outcome}; retried later`);
+    super(`Logout answered ${outcome}`);
     this.name = 'RetryLater';
   }
 }
 
-function isRevocationQueue(value: unknown): value is RevocationQueue {
-  return value !== null && typeof value === 'object' && 'settings' in value && 'enqueue' in value;
+function notAQueue(value: unknown): never {
+  throw configError('queue', 'missing', `\`queue\` must be the queue from redisRevocationQueue(…); got ${describeValue(value)}.`);
+}
+
+/** `work` within `ms`, else rejected with `what`. */
+function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(what));
+    }, ms);
+  });
+  return Promise.race([work, late]).finally(() => {
+    clearTimeout(timer);
+  });
 }
 
 /**
@@ -78,17 +98,10 @@ function isRevocationQueue(value: unknown): value is RevocationQueue {
  */
 export function createRevocationWorker(options: RevocationWorkerOptions): RevocationWorker {
   const o = knownOptions(options, Object.keys(OPTION_NAMES));
-  if (!isRevocationQueue(o.queue)) {
-    throw configError(
-      'queue',
-      'missing',
-      `\`queue\` must be the queue from redisRevocationQueue(…); got ${describeValue(o.queue)}.`,
-    );
-  }
+  const settings = settingsOf(o.queue) ?? notAQueue(o.queue);
   if (o.client !== undefined && o.clientOptions !== undefined) {
     throw configError('client', 'conflict', 'give `client` or `clientOptions`, not both.');
   }
-  const { settings } = o.queue;
   const ownClient = o.client === undefined;
   const client = (o.client as LogoutClient | undefined) ?? createLogoutClient(o.clientOptions as LogoutClientOptions);
   const maxAgeMs = wholeNumber('maxAgeMs', o.maxAgeMs, DAY_MS, 1000, 90 * DAY_MS);
@@ -96,17 +109,12 @@ export function createRevocationWorker(options: RevocationWorkerOptions): Revoca
   const maxBackoffMs = wholeNumber('maxBackoffMs', o.maxBackoffMs, 300_000, backoffMs, DAY_MS);
   const lockDurationMs = wholeNumber('lockDurationMs', o.lockDurationMs, 30_000, 500, 3_600_000);
   const concurrency = wholeNumber('concurrency', o.concurrency, 4, 1, 256);
+  const waitMs = wholeNumber('waitMs', o.waitMs, 10_000, 1, 600_000);
   const onEvent = functionOption('onEvent', o.onEvent as RevocationWorkerOptions['onEvent']);
-  const tell = (event: RevocationEvent): void => {
-    settings.tell(event);
-    try {
-      const told = onEvent?.(event) as unknown;
-      if (told instanceof Promise) told.catch(() => undefined);
-    } catch {
-      // an app's listener never stops the worker
-    }
-  };
+  // One listener hears each event: the worker's own, else the queue's.
+  const tell = onEvent === undefined ? settings.tell : teller(onEvent);
 
+  const warn = createWarner();
   const { Queue, Worker, UnrecoverableError } = loadBullmq();
   // The queue's own handle, for the throttle window every worker of the queue honours.
   const gate = new Queue(settings.name, { connection: settings.connection, prefix: settings.prefix });
@@ -117,13 +125,21 @@ export function createRevocationWorker(options: RevocationWorkerOptions): Revoca
   async function work(job: BullJob): Promise<string> {
     const digest = String(job.id);
     const data = job.data as Partial<RevocationJobData> | null;
-    if (typeof data?.queuedAt !== 'number' || Date.now() - data.queuedAt > maxAgeMs) {
+    const opened = settings.sealer.open(data?.token, digest);
+    if (typeof opened === 'string') {
+      // Sealed with a key this worker does not list: another app's queue, or a key retired early.
+      warn(
+        'SSO_SIGNOUT_QUEUE_UNKNOWN_KEY',
+        `a revocation job could not be opened (${opened}): it is dead-lettered. Does another app share this queue's name and prefix, or was its key removed from encryptionKeys too early?`,
+      );
+      throw new UnrecoverableError(opened);
+    }
+    // The age is the one sealed with the token: a job's plain queuedAt is not trusted.
+    if (Date.now() - opened.queuedAt > maxAgeMs) {
       tell({ type: 'revocation_dropped', digest, reason: 'too_old' });
       return 'too_old';
     }
-    const token = settings.sealer.open(data.token, digest);
-    if (typeof token === 'string') throw new UnrecoverableError(token);
-    const result = await client.logout(token);
+    const result = await client.logout(opened.token);
     const attempts = job.attemptsMade + 1;
     switch (result.outcome) {
       case 'revoked':
@@ -146,7 +162,7 @@ export function createRevocationWorker(options: RevocationWorkerOptions): Revoca
     }
   }
 
-  const worker = new Worker(settings.name, work, {
+  const workerOptions = {
     connection: settings.connection,
     prefix: settings.prefix,
     concurrency,
@@ -167,7 +183,14 @@ export function createRevocationWorker(options: RevocationWorkerOptions): Revoca
         return Math.round(Math.max(wait, named ?? 0));
       },
     },
-  });
+  };
+  let worker: BullWorker;
+  try {
+    worker = new Worker(settings.name, work, workerOptions);
+  } catch (error) {
+    // BullMQ refuses a connection it cannot block on (ioredis without maxRetriesPerRequest: null, say).
+    throw configError('connection', 'invalid_value', `BullMQ cannot run a worker on this connection: ${errorText(error)}`);
+  }
   worker.on('error', (error) => {
     tell({ type: 'revocation_worker_error', error: errorText(error) });
   });
@@ -180,11 +203,15 @@ export function createRevocationWorker(options: RevocationWorkerOptions): Revoca
 
   return {
     ready: async () => {
-      await worker.waitUntilReady();
+      await within(worker.waitUntilReady(), waitMs, `the revocation worker found no Redis within ${String(waitMs)} ms`);
     },
     async close() {
-      await worker.close();
-      await gate.close();
+      // Bounded: with Redis gone, BullMQ would wait for it forever.
+      await within(worker.close(), waitMs, 'close').catch(() => {
+        // Not waited for: with Redis gone even a forced close waits for it.
+        worker.close(true).catch(() => undefined);
+      });
+      await within(gate.close(), waitMs, 'close').catch(() => undefined);
       if (ownClient) await client.close();
     },
   };

@@ -267,6 +267,13 @@ function failurePolicy<Req>(
       `\`revocationQueue\` must be a queue from redisRevocationQueue(…); got ${describeValue(queue)}.`,
     );
   }
+  if (queue !== undefined && !endSessionOnFailure && o.everywhere === undefined) {
+    throw configError(
+      'revocationQueue',
+      'conflict',
+      '`revocationQueue` takes the tokens of sessions that end although the portal did not revoke them: set `endSessionOnFailure: true` (or `everywhere`), or leave the queue out.',
+    );
+  }
   if (endSessionOnFailure && onUnrevokedToken === undefined && queue === undefined) {
     throw configError(
       'onUnrevokedToken',

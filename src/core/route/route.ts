@@ -354,7 +354,8 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     const { revocationQueue, onUnrevokedToken } = this.options;
     if (revocationQueue !== undefined) {
       try {
-        await revocationQueue.enqueue(token);
+        // With the region it was sent to: the worker may be configured for another.
+        await revocationQueue.enqueue({ ...token, region: token.region ?? this.client.region });
         return true;
       } catch (cause) {
         this.warn(

@@ -70,7 +70,11 @@ export class TokenSealer {
     this.#current = { id: first.id, key: map.get(first.id) as Buffer };
     this.#secret = secretBytes(secret);
     if (this.#secret.equals(this.#current.key)) {
-      throw configError('secret', 'conflict', '`secret` and the encryption key must differ: give each its own random bytes.');
+      throw configError(
+        'secret',
+        'conflict',
+        '`secret` and the encryption key must differ: give each its own random bytes.',
+      );
     }
   }
 
@@ -106,7 +110,11 @@ export class TokenSealer {
       decipher.setAAD(Buffer.from(digest, 'utf8'));
       decipher.setAuthTag(Buffer.from(String(s.tag), 'base64url'));
       const plain = Buffer.concat([decipher.update(Buffer.from(String(s.data), 'base64url')), decipher.final()]);
-      const parsed = JSON.parse(plain.toString('utf8')) as { accessToken?: unknown; region?: unknown; queuedAt?: unknown };
+      const parsed = JSON.parse(plain.toString('utf8')) as {
+        accessToken?: unknown;
+        region?: unknown;
+        queuedAt?: unknown;
+      };
       if (typeof parsed.accessToken !== 'string' || typeof parsed.queuedAt !== 'number') return 'undecryptable';
       const token: TokenInfo =
         typeof parsed.region === 'string'

@@ -6,7 +6,14 @@ import { createLogoutClient, type LogoutClient, type LogoutClientOptions } from 
 import { configError, functionOption, knownOptions, wholeNumber } from '../validate.js';
 import { createWarner } from '../warnings.js';
 import { loadBullmq, type BullJob, type BullWorker } from './bullmq.js';
-import { errorText, settingsOf, teller, type RevocationEvent, type RevocationJobData, type RevocationQueue } from './queue.js';
+import {
+  errorText,
+  settingsOf,
+  teller,
+  type RevocationEvent,
+  type RevocationJobData,
+  type RevocationQueue,
+} from './queue.js';
 
 export interface RevocationWorkerOptions {
   /** The queue to work, from {@link redisRevocationQueue} (its connection, name and keys). */
@@ -71,7 +78,11 @@ class RetryLater extends Error {
 }
 
 function notAQueue(value: unknown): never {
-  throw configError('queue', 'missing', `\`queue\` must be the queue from redisRevocationQueue(…); got ${describeValue(value)}.`);
+  throw configError(
+    'queue',
+    'missing',
+    `\`queue\` must be the queue from redisRevocationQueue(…); got ${describeValue(value)}.`,
+  );
 }
 
 /** `work` within `ms`, else rejected with `what`. */
@@ -189,7 +200,11 @@ export function createRevocationWorker(options: RevocationWorkerOptions): Revoca
     worker = new Worker(settings.name, work, workerOptions);
   } catch (error) {
     // BullMQ refuses a connection it cannot block on (ioredis without maxRetriesPerRequest: null, say).
-    throw configError('connection', 'invalid_value', `BullMQ cannot run a worker on this connection: ${errorText(error)}`);
+    throw configError(
+      'connection',
+      'invalid_value',
+      `BullMQ cannot run a worker on this connection: ${errorText(error)}`,
+    );
   }
   worker.on('error', (error) => {
     tell({ type: 'revocation_worker_error', error: errorText(error) });

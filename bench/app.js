@@ -40,7 +40,8 @@ const redis = await createClient({ url: process.env.REDIS_URL ?? 'redis://127.0.
 const sharedState = redisSharedState({
   client: redis,
   secret: 'the benchmark secret, thirty-two bytes or more',
-  prefix: `sso-signout-bench:${randomUUID()}:`,
+  // Instances of one app share a prefix (BENCH_SHARED_PREFIX); a lone benchmark app has its own.
+  prefix: process.env.BENCH_SHARED_PREFIX ?? `sso-signout-bench:${randomUUID()}:`,
 });
 app.all('/signout/shared', ssoSignOut({ endpoint: portalUrl, destination: '/', sharedState }));
 // ours, with a 1 s deadline, for the hanging-portal figures

@@ -112,8 +112,8 @@ function load(appUrl, path, cookiesFile, connections) {
 }
 
 /** An app process with the routes, and the sign-outs it is sent. */
-function benchApp(portal, portalUrl) {
-  const app = child('app.js', { PORTAL_URL: portalUrl }, ['--expose-gc']);
+function benchApp(portal, portalUrl, env = {}) {
+  const app = child('app.js', { PORTAL_URL: portalUrl, ...env }, ['--expose-gc']);
   const session = {
     app,
     async url() {
@@ -175,6 +175,11 @@ async function main() {
     footprintLine();
     await hanging(app);
     await throttled(app);
+    await stormAcrossInstances(portal, (env) => {
+      const instance = benchApp(portal, portalUrl, env);
+      apps.push(instance);
+      return instance;
+    });
   } finally {
     // The children hold IPC channels open: without this a failed run would never exit.
     for (const app of apps) app.app.process.kill();
@@ -373,6 +378,45 @@ async function throttled(app) {
   }
   console.log(
     '  (limit and peer answer 303 "signed out" whatever the portal said; ours says 429 for every token it could not revoke)',
+  );
+}
+
+/**
+ * A 429 storm met by two instances of one app at once: the portal's upstream calls with the state
+ * shared through Redis, beside the same two instances each on its own.
+ */
+async function stormAcrossInstances(portal, startInstance) {
+  const env = { BENCH_SHARED_PREFIX: `sso-signout-bench:storm:${process.pid}:${Date.now()}:` };
+  const instances = [startInstance(env), startInstance(env)];
+  const urls = await Promise.all(instances.map((instance) => instance.url()));
+  const portalScript = { throttleForMs: THROTTLE.forMs, retryAfter: THROTTLE.retryAfter };
+  console.log(
+    `the same throttling portal met by two instances of the app at once (${BURST / 2} sign-outs each, 50 connections each):`,
+  );
+  for (const [name, path] of [
+    ['shared', '/signout/shared'],
+    ['alone', '/signout/ours-throttle'],
+  ]) {
+    portal.process.send({ cmd: 'reset', ...portalScript });
+    const files = await Promise.all(
+      urls.map(async (url, i) => {
+        const cookies = await (await fetch(`${url}/bench/sessions?n=${BURST / 2}`, { method: 'POST' })).json();
+        const file = join(work, `storm-${name}-${i}.json`);
+        writeFileSync(file, JSON.stringify(cookies));
+        return file;
+      }),
+    );
+    const runs = await Promise.all(urls.map((url, i) => load(url, path, files[i], 50)));
+    const stats = await ask(portal.process, { cmd: 'stats' });
+    const answered = (status) => runs.reduce((sum, run) => sum + (run.statusCodes[String(status)]?.count ?? 0), 0);
+    console.log(
+      `  ${name.padEnd(6)} upstream calls ${String(stats.count).padStart(5)} (429 answered by the portal: ${stats.byStatus['429'] ?? 0}), tokens revoked ${stats.byStatus['200'] ?? 0}; the instances answered 303 ${answered(303)}, 429 ${answered(429)}`,
+    );
+    // The window the portal named must be over before the next storm.
+    await new Promise((resolve) => setTimeout(resolve, THROTTLE.forMs + 1500));
+  }
+  console.log(
+    '  (shared: the throttle window one instance heard holds the other back too; alone: each instance learns it for itself)\n',
   );
 }
 

@@ -14,10 +14,10 @@ const repo = join(here, '..');
 const smoke = process.argv.includes('--smoke');
 const routesOnly = process.argv.includes('--routes-only');
 
-// Many short rounds rather than a few long ones: on a shared machine the speed drifts over seconds, and
-// the routes compared in one round must meet the same drift.
-const SIGN_OUTS = smoke ? 200 : Number(process.env.BENCH_SIGN_OUTS ?? 8000);
-const ROUNDS = smoke ? 1 : Number(process.env.BENCH_ROUNDS ?? 11);
+// Rounds long enough to average out this machine's second-to-second noise (11 rounds of 8000 gave
+// paired ranges twice as wide as 5 of 20,000, with the same medians).
+const SIGN_OUTS = smoke ? 200 : Number(process.env.BENCH_SIGN_OUTS ?? 20_000);
+const ROUNDS = smoke ? 1 : Number(process.env.BENCH_ROUNDS ?? 5);
 const CONCURRENCIES = [32, 128];
 const WARM_UP = smoke ? 50 : 3000;
 const HANG_SIGN_OUTS = smoke ? 20 : 200;

@@ -7,23 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { sharedRedisUrl } from './helpers/redis.js';
 import { startExampleServer, type ExampleServer } from './helpers/example-server.js';
+import { until } from './helpers/until.js';
 
 const SERVERS = [
   { framework: 'Express', server: fileURLToPath(new URL('../example-app/server.js', import.meta.url)) },
   { framework: 'Koa', server: fileURLToPath(new URL('../example-app/koa-server.js', import.meta.url)) },
 ];
-
-function until(check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const look = (): void => {
-      if (check()) resolve();
-      else if (Date.now() > deadline) reject(new Error('timed out waiting'));
-      else setTimeout(look, 20);
-    };
-    look();
-  });
-}
 
 describe.each(SERVERS)('the $framework example app with SSO_END_SESSION_ON_FAILURE=1', ({ server }) => {
   let portal: FakePortal;

@@ -16,6 +16,7 @@ import { ADAPTERS } from './helpers/adapters.js';
 import { applySetCookies } from './helpers/cookies.js';
 import { isSignedIn, signInWithToken } from './helpers/flows.js';
 import { startRedis } from './helpers/redis.js';
+import { until } from './helpers/until.js';
 
 const SIGN_OUTS = 200;
 const WORKER = fileURLToPath(new URL('./helpers/revocation-worker.mjs', import.meta.url));
@@ -55,18 +56,6 @@ async function startWorker(env: Record<string, string>): Promise<WorkerProcess> 
   await until(() => events.some((e) => e.type === 'ready') || child.exitCode !== null, 15_000);
   if (child.exitCode !== null) throw new Error(`worker exited: ${output}`);
   return { child, events, output: () => output };
-}
-
-function until(check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const look = (): void => {
-      if (check()) resolve();
-      else if (Date.now() > deadline) reject(new Error('timed out waiting'));
-      else setTimeout(look, 20);
-    };
-    look();
-  });
 }
 
 it('revokes every token queued while the portal was down, through a killed worker and a restarted Redis', async () => {

@@ -27,6 +27,7 @@ import { applySetCookies } from './helpers/cookies.js';
 import { isSignedIn, signInWithToken } from './helpers/flows.js';
 import { sharedRedisUrl, startRedis } from './helpers/redis.js';
 import { warningCodesDuring } from './helpers/warnings.js';
+import { until } from './helpers/until.js';
 
 const SECRET = 'a test secret of more than thirty-two bytes';
 const KEY_A = { id: 'key-a', key: randomBytes(32).toString('base64url') };
@@ -121,18 +122,6 @@ afterEach(async () => {
 afterAll(async () => {
   await portal.close();
 });
-
-function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const look = async (): Promise<void> => {
-      if (await check()) resolve();
-      else if (Date.now() > deadline) reject(new Error('timed out waiting'));
-      else setTimeout(() => void look(), 20);
-    };
-    void look();
-  });
-}
 
 function worker(queue: RevocationQueue, options: Partial<RevocationWorkerOptions> = {}): RevocationWorker {
   const w = createRevocationWorker({

@@ -6,6 +6,9 @@ import type { LogoutClient } from '../logout/client.js';
 import type { TokenInfo } from '../token.js';
 import { tokenFromSession } from '../route/stored-sign-in.js';
 import type { SessionIndex } from './session-index.js';
+import { within } from '../within.js';
+
+const STORE_LATE = 'the session store did not answer in time';
 
 /** A session store as the route uses it: by id, promises, whatever the framework's store looks like. */
 export interface SessionStoreAccess {
@@ -35,31 +38,13 @@ export interface Elsewhere {
   readonly timeoutMs: number;
 }
 
-function within<T>(ms: number, work: Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error('the session store did not answer in time'));
-    }, ms);
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error('the session store failed'));
-      },
-    );
-  });
-}
-
 type Fate = 'ended' | 'gone' | 'kept' | 'failed';
 
 /** Ends one other session: its token first (revoked, dead or handed over), then the session itself. */
 async function endOne(e: Elsewhere, id: string): Promise<Fate> {
   let data: unknown;
   try {
-    data = await within(e.timeoutMs, e.store.get(id));
+    data = await within(e.store.get(id), e.timeoutMs, STORE_LATE);
   } catch {
     return 'failed';
   }
@@ -71,7 +56,7 @@ async function endOne(e: Elsewhere, id: string): Promise<Fate> {
     if (!dead && !(await e.handOver(read.token))) return 'kept';
   }
   try {
-    await within(e.timeoutMs, e.store.destroy(id));
+    await within(e.store.destroy(id), e.timeoutMs, STORE_LATE);
     return 'ended';
   } catch {
     return 'failed';

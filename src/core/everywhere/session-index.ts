@@ -5,6 +5,7 @@ import { createHmac } from 'node:crypto';
 import { describeValue } from '../errors.js';
 import { secretKey, senderOf, type Send } from '../logout/shared-state.js';
 import { configError, knownOptions, wholeNumber } from '../validate.js';
+import { within } from '../within.js';
 
 export interface RedisSessionIndexOptions {
   /** The app's connected Redis client: node-redis v5 or ioredis v5 (the one its session store uses will do). */
@@ -84,21 +85,7 @@ export function redisSessionIndex(options: RedisSessionIndexOptions): SessionInd
   const keyOf = (user: string): string =>
     `${prefix}user:${createHmac('sha256', key).update(`user\n${user}`).digest('base64url')}`;
   const bounded = (args: readonly string[]): Promise<unknown> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`Redis did not answer ${args[0] ?? ''} within ${String(timeoutMs)} ms`));
-      }, timeoutMs);
-      send(args).then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error instanceof Error ? error : new Error(describeValue(error)));
-        },
-      );
-    });
+    within(send(args), timeoutMs, `Redis did not answer ${args[0] ?? ''} within ${String(timeoutMs)} ms`);
 
   return {
     async add(user, sessionId) {

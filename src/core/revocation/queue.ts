@@ -6,6 +6,7 @@ import { printable } from '../scrub.js';
 import type { TokenInfo } from '../token.js';
 import { checkAccessToken } from '../token.js';
 import { configError, functionOption, knownOptions, nonEmptyString, wholeNumber } from '../validate.js';
+import { within } from '../within.js';
 import { loadBullmq, type BullQueue } from './bullmq.js';
 import { TokenSealer, type RevocationKey, type SealedToken } from './sealed-token.js';
 
@@ -193,24 +194,6 @@ export function errorText(error: unknown): string {
   return printable(error instanceof Error ? error.message : describeValue(error), 200);
 }
 
-function within<T>(ms: number, work: Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`Redis did not take the job within ${String(ms)} ms`));
-    }, ms);
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(describeValue(error)));
-      },
-    );
-  });
-}
-
 /**
  * A durable queue of tokens to revoke, on BullMQ (an optional peer dependency: `npm install bullmq`)
  * and the app's own Redis client. Give it to the route as `revocationQueue` (with
@@ -254,7 +237,11 @@ export function redisRevocationQueue(options: RedisRevocationQueueOptions): Revo
       };
       try {
         // The job id is the digest: a token queued twice (two tabs, a retry) is one job.
-        await within(settings.operationTimeoutMs, queue.add('revoke', data, { ...jobOptions, jobId: digest }));
+        await within(
+          queue.add('revoke', data, { ...jobOptions, jobId: digest }),
+          settings.operationTimeoutMs,
+          `Redis did not take the job within ${String(settings.operationTimeoutMs)} ms`,
+        );
       } catch (error) {
         settings.tell({ type: 'revocation_queue_failed', error: errorText(error) });
         throw error;

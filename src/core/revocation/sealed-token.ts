@@ -4,6 +4,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { describeValue } from '../errors.js';
 import type { TokenInfo } from '../token.js';
+import { secretKey } from '../logout/shared-state.js';
 import { configError } from '../validate.js';
 
 /** One encryption key of the queue: 32 bytes (or their base64/base64url text), and the id it is named by. */
@@ -26,7 +27,6 @@ export interface SealedToken {
 
 const KEY_BYTES = 32;
 const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
-const MIN_SECRET_BYTES = 32;
 
 /** What a sealed token opens to. */
 export interface OpenedToken {
@@ -68,7 +68,7 @@ export class TokenSealer {
     this.#keys = map;
     const first = (keys as { id: string }[])[0] as { id: string };
     this.#current = { id: first.id, key: map.get(first.id) as Buffer };
-    this.#secret = secretBytes(secret);
+    this.#secret = secretKey(secret);
     if (this.#secret.equals(this.#current.key)) {
       throw configError(
         'secret',
@@ -136,26 +136,6 @@ function keyBytes(id: string, key: unknown): Buffer {
       'encryptionKeys',
       bytes === undefined ? 'wrong_type' : 'invalid_value',
       `key "${id}" must be ${String(KEY_BYTES)} bytes, or their base64 text; got ${bytes === undefined ? describeValue(key) : `${String(bytes.length)} bytes`}. Generate one with \`node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"\`.`,
-    );
-  }
-  return bytes;
-}
-
-function secretBytes(secret: unknown): Buffer {
-  const bytes =
-    typeof secret === 'string'
-      ? Buffer.from(secret, 'utf8')
-      : secret instanceof Uint8Array
-        ? Buffer.from(secret)
-        : undefined;
-  if (bytes === undefined) {
-    throw configError('secret', 'wrong_type', `\`secret\` must be a string or bytes; got ${describeValue(secret)}.`);
-  }
-  if (bytes.length < MIN_SECRET_BYTES) {
-    throw configError(
-      'secret',
-      'out_of_range',
-      `\`secret\` must be at least ${String(MIN_SECRET_BYTES)} bytes (it keys the digests jobs are known by); got ${String(bytes.length)}.`,
     );
   }
   return bytes;

@@ -5,6 +5,7 @@ import { describeValue } from '../errors.js';
 import { createLogoutClient, type LogoutClient, type LogoutClientOptions } from '../logout/client.js';
 import { configError, functionOption, knownOptions, wholeNumber } from '../validate.js';
 import { createWarner } from '../warnings.js';
+import { within } from '../within.js';
 import { loadBullmq, type BullJob, type BullWorker } from './bullmq.js';
 import {
   errorText,
@@ -83,19 +84,6 @@ function notAQueue(value: unknown): never {
     'missing',
     `\`queue\` must be the queue from redisRevocationQueue(…); got ${describeValue(value)}.`,
   );
-}
-
-/** `work` within `ms`, else rejected with `what`. */
-function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(what));
-    }, ms);
-  });
-  return Promise.race([work, late]).finally(() => {
-    clearTimeout(timer);
-  });
 }
 
 /**

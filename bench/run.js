@@ -13,6 +13,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..');
 const smoke = process.argv.includes('--smoke');
 const routesOnly = process.argv.includes('--routes-only');
+// Only the 429 storm met by two instances (about 10 s).
+const stormOnly = process.argv.includes('--storm-only');
 
 // Rounds long enough to average out this machine's second-to-second noise (11 rounds of 8000 gave
 // paired ranges twice as wide as 5 of 20,000, with the same medians).
@@ -162,6 +164,15 @@ async function main() {
   };
   try {
     header();
+    const startInstance = (env) => {
+      const instance = benchApp(portal, portalUrl, env);
+      apps.push(instance);
+      return instance;
+    };
+    if (stormOnly) {
+      await stormAcrossInstances(portal, startInstance);
+      return;
+    }
     // Memory first, in an app process of its own, from a baseline taken before its first sign-out.
     if (!routesOnly) {
       const memoryApp = start();
@@ -175,11 +186,7 @@ async function main() {
     footprintLine();
     await hanging(app);
     await throttled(app);
-    await stormAcrossInstances(portal, (env) => {
-      const instance = benchApp(portal, portalUrl, env);
-      apps.push(instance);
-      return instance;
-    });
+    await stormAcrossInstances(portal, startInstance);
   } finally {
     // The children hold IPC channels open: without this a failed run would never exit.
     for (const app of apps) app.app.process.kill();

@@ -385,6 +385,13 @@ describe('configuration', () => {
     }
   });
 
+  it('refuses, as a configuration error, a client BullMQ cannot use', () => {
+    const prefixed = new IORedis({ lazyConnect: true, keyPrefix: 'app:', maxRetriesPerRequest: null });
+    const make = (): unknown => redisRevocationQueue({ connection: prefixed, secret: SECRET, encryptionKeys: [KEY_A] });
+    expect(make).toThrow(SignOutConfigError);
+    expect(make).toThrow(/BullMQ cannot use this connection/);
+  });
+
   it('refuses endSessionOnFailure with neither a queue nor a hook, and a queue that is not one', () => {
     const client = createLogoutClient({ endpoint: portal.url });
     toClose.push(() => client.close());

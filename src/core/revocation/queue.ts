@@ -213,7 +213,13 @@ export function redisRevocationQueue(options: RedisRevocationQueueOptions): Revo
   const settings = queueSettings(options);
   const { Queue } = loadBullmq();
   const jobOptions = { ...JOB_OPTIONS, attempts: settings.attempts };
-  const queue: BullQueue = new Queue(settings.name, { connection: settings.connection, prefix: settings.prefix });
+  let queue: BullQueue;
+  try {
+    queue = new Queue(settings.name, { connection: settings.connection, prefix: settings.prefix });
+  } catch (error) {
+    // BullMQ refuses some clients outright (an ioredis client with a keyPrefix, say).
+    throw configError('connection', 'invalid_value', `BullMQ cannot use this connection: ${errorText(error)}`);
+  }
   // BullMQ reports a failing connection as an 'error' event, which would end the process unheard.
   queue.on('error', (error: unknown) => {
     settings.tell({ type: 'revocation_queue_failed', error: errorText(error) });

@@ -137,6 +137,8 @@ function storeAccess(store: unknown): SessionStoreAccess | undefined {
   const failed = (error: unknown): Error =>
     error instanceof Error ? error : new Error(`session store failed: ${describeValue(error)}`);
   return {
+    // express-session's own MemoryStore: no other instance can see its sessions.
+    local: (store as { constructor?: { name?: unknown } }).constructor?.name === 'MemoryStore',
     get: (id) =>
       new Promise((resolve, reject) => {
         own.get(id, (error, session) => {

@@ -29,6 +29,7 @@ import { sessionIdOf, ssoSignOut as koaSignOut } from 'sso-signout/koa';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { cookieHeaderFrom } from './helpers/cookies.js';
 import { sharedRedisUrl } from './helpers/redis.js';
+import { warningCodesDuring } from './helpers/warnings.js';
 
 const SECRET = 'a test secret of more than thirty-two bytes';
 
@@ -56,11 +57,26 @@ interface Setup {
   readonly events: SignOutEvent[];
   readonly prefix: string;
   /** Whose sessions a sign-out ends (default: the session's `user`). */
-  readonly userOf?: (session: { user?: string }) => string | undefined;
+  readonly userOf?: (session: { user?: string }) => unknown;
+  /** The app keeps its sign-in at `auth.token` and reads it with `getToken` (and `everywhere.tokenOf`). */
+  readonly custom?: boolean;
+}
+
+/** Where a session keeps its sign-in, and the route options that read it there. */
+function layout(setup: Setup) {
+  const store = (s: Record<string, unknown>, accessToken: string): void => {
+    if (setup.custom === true) s.auth = { token: accessToken };
+    else s.sso = { accessToken };
+  };
+  const read = (s: unknown): string | undefined => (s as { auth?: { token?: string } } | null)?.auth?.token;
+  const options =
+    setup.custom === true ? { getToken: (native: unknown) => read((native as { session: unknown }).session) } : {};
+  const tokenOf = setup.custom === true ? { tokenOf: (s: Record<string, unknown>) => read(s) } : {};
+  return { store, options, tokenOf };
 }
 
 const userOf = (setup: Setup, session: unknown): string | undefined =>
-  (setup.userOf ?? ((s: { user?: string }) => s.user))(session as { user?: string });
+  (setup.userOf ?? ((s: { user?: string }) => s.user))(session as { user?: string }) as string | undefined;
 
 /** One instance of an Express app: sessions in Redis, sign-in records the session in the index. */
 function expressInstance(setup: Setup): RequestListener {
@@ -78,17 +94,19 @@ function expressInstance(setup: Setup): RequestListener {
     const { user, accessToken } = req.body as { user: string; accessToken: string };
     const s = req.session as unknown as Record<string, unknown>;
     s.user = user;
-    s.sso = { accessToken };
+    layout(setup).store(s, accessToken);
     setup.index.add(user, req.sessionID).then(() => res.json({ ok: true }), next);
   });
   app.get('/me', (req, res) => {
-    res.json({ signedIn: (req.session as unknown as { sso?: unknown }).sso !== undefined });
+    const s = req.session as unknown as { sso?: unknown; auth?: unknown };
+    res.json({ signedIn: s.sso !== undefined || s.auth !== undefined });
   });
   app.post(
     '/signout/everywhere',
     expressSignOut({
       client,
-      everywhere: { sessionIndex: setup.index, user: (req) => userOf(setup, req.session) },
+      ...layout(setup).options,
+      everywhere: { sessionIndex: setup.index, user: (req) => userOf(setup, req.session), ...layout(setup).tokenOf },
       ...(setup.queue === undefined ? {} : { endSessionOnFailure: true, revocationQueue: setup.queue }),
       onEvent: (event) => setup.events.push(event),
     }),
@@ -114,18 +132,20 @@ function koaInstance(setup: Setup): RequestListener {
     await (ctx.session as unknown as { regenerate(): Promise<void> }).regenerate();
     const s = ctx.session as unknown as Record<string, unknown>;
     s.user = user;
-    s.sso = { accessToken };
+    layout(setup).store(s, accessToken);
     await setup.index.add(user, sessionIdOf(ctx) as string);
     ctx.body = { ok: true };
   });
   router.get('/me', (ctx) => {
-    ctx.body = { signedIn: (ctx.session as unknown as { sso?: unknown } | null)?.sso !== undefined };
+    const s = ctx.session as unknown as { sso?: unknown; auth?: unknown } | null;
+    ctx.body = { signedIn: s?.sso !== undefined || s?.auth !== undefined };
   });
   router.post(
     '/signout/everywhere',
     koaSignOut({
       client,
-      everywhere: { sessionIndex: setup.index, user: (ctx) => userOf(setup, ctx.session) },
+      ...layout(setup).options,
+      everywhere: { sessionIndex: setup.index, user: (ctx) => userOf(setup, ctx.session), ...layout(setup).tokenOf },
       ...(setup.queue === undefined ? {} : { endSessionOnFailure: true, revocationQueue: setup.queue }),
       onEvent: (event) => setup.events.push(event),
     }),
@@ -153,10 +173,13 @@ async function signedIn(app: RequestListener, cookie: string): Promise<boolean> 
 }
 
 describe.each(FRAMEWORKS)('signing out everywhere ($name)', ({ instance }) => {
-  function setup(queue?: RevocationQueue): Setup & { a: RequestListener; b: RequestListener } {
+  function setup(
+    queue?: RevocationQueue,
+    more: Partial<Setup> = {},
+  ): Setup & { a: RequestListener; b: RequestListener } {
     const prefix = `sso-signout-test:${randomUUID()}:`;
     const index = redisSessionIndex({ client: redis, secret: SECRET, prefix });
-    const base: Setup = { index, queue, events: [], prefix };
+    const base: Setup = { index, queue, events: [], prefix, ...more };
     return { ...base, a: instance(base), b: instance(base) };
   }
 
@@ -222,6 +245,80 @@ describe.each(FRAMEWORKS)('signing out everywhere ($name)', ({ instance }) => {
     }
   });
 
+  it("reads the other sessions' sign-ins where the app keeps them (getToken with everywhere.tokenOf)", async () => {
+    const s = setup(undefined, { custom: true });
+    const tokens = [portal.issueToken(), portal.issueToken()];
+    const laptop = await signIn(s.a, 'ada', tokens[0] as string);
+    const phone = await signIn(s.b, 'ada', tokens[1] as string);
+    const res = await request(s.b).post('/signout/everywhere').set('Accept', 'application/json').set('Cookie', phone);
+    expect(res.body).toMatchObject({ upstream: 'revoked', everywhere: { found: 1, ended: 1, kept: 0 } });
+    for (const token of tokens) expect(portal.isActive(token)).toBe(false);
+    expect(await signedIn(s.a, laptop)).toBe(false);
+  });
+
+  it('ends nothing for a request with no sign-in, whatever the user hook says', async () => {
+    const s = setup(undefined, { userOf: () => 'ada' });
+    const token = portal.issueToken();
+    const laptop = await signIn(s.a, 'ada', token);
+    const res = await request(s.b).post('/signout/everywhere').set('Accept', 'application/json');
+    expect(res.body).toMatchObject({ signedOut: true, upstream: 'skipped' });
+    expect(res.body).not.toHaveProperty('everywhere');
+    expect(await signedIn(s.a, laptop)).toBe(true);
+    expect(portal.isActive(token)).toBe(true);
+  });
+
+  it('works through a long index a thousand at a time, saying how many it left, and the next request finishes it', async () => {
+    const s = setup();
+    const token = portal.issueToken();
+    const laptop = await signIn(s.a, 'ada', token);
+    // 1,100 sessions that have since expired, and a record that is not a session: ids that sort before
+    // any a session middleware makes, so the live session comes last.
+    for (let i = 0; i < 1100; i += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, j) => s.index.add('ada', `!a-stale-${String(i + j).padStart(5, '0')}`)),
+      );
+    }
+    const garbage = `!b-garbage-${randomUUID()}`;
+    await s.index.add('ada', garbage);
+    // Where connect-redis (under its prefix) and koa-redis (the key as it is) would read it.
+    await redis.set(`${s.prefix}sess:${garbage}`, '5', { EX: 60 });
+    await redis.set(garbage, '5', { EX: 60 });
+    const first = await request(s.b)
+      .post('/signout/everywhere')
+      .set('Accept', 'application/json')
+      .set('Cookie', await signIn(s.b, 'ada', portal.issueToken()));
+    const report = (first.body as { everywhere: Record<string, number> }).everywhere;
+    expect(report).toMatchObject({ found: 1102, gone: 1000, ended: 0 });
+    expect(report.failed).toBe(102);
+    expect(await signedIn(s.a, laptop)).toBe(true);
+    const second = await request(s.b)
+      .post('/signout/everywhere')
+      .set('Accept', 'application/json')
+      .set('Cookie', await signIn(s.b, 'ada', portal.issueToken()));
+    expect((second.body as { everywhere: unknown }).everywhere).toMatchObject({
+      found: 102,
+      gone: 100,
+      ended: 1,
+      failed: 1,
+    });
+    expect(await signedIn(s.a, laptop)).toBe(false);
+    expect(portal.isActive(token)).toBe(false);
+    // The record that is not a session was not destroyed on a guess.
+    expect(await redis.get(`${s.prefix}sess:${garbage}`)).toBe('5');
+    expect(await redis.get(garbage)).toBe('5');
+  });
+
+  it('warns about a user hook that names no user, and signs out this session only', async () => {
+    const s = setup(undefined, { userOf: () => 42 });
+    const cookie = await signIn(s.a, 'ada', portal.issueToken());
+    const other = await signIn(s.b, 'ada', portal.issueToken());
+    const warnings = await warningCodesDuring(async () => {
+      await request(s.a).post('/signout/everywhere').set('Cookie', cookie).expect(303);
+    });
+    expect(warnings).toContain('SSO_SIGNOUT_HOOK_FAILED');
+    expect(await signedIn(s.b, other)).toBe(true);
+  });
+
   it('signs out this session only when the app names no user', async () => {
     const s = setup();
     const cookie = await signIn(s.a, 'ada', portal.issueToken());
@@ -235,7 +332,11 @@ describe.each(FRAMEWORKS)('signing out everywhere ($name)', ({ instance }) => {
   });
 });
 
-it('refuses an everywhere option that is not one', () => {
+it('refuses an everywhere option that is not one, and getToken without everywhere.tokenOf', () => {
   expect(() => expressSignOut({ client, everywhere: {} as never })).toThrow(/everywhere/);
+  const sessionIndex = redisSessionIndex({ client: redis, secret: SECRET });
+  expect(() =>
+    expressSignOut({ client, getToken: () => undefined, everywhere: { sessionIndex, user: () => 'ada' } }),
+  ).toThrow(/everywhere.tokenOf/);
   expect(() => redisSessionIndex({ client: redis, secret: 'short' })).toThrow(/32 bytes/);
 });

@@ -4,7 +4,7 @@
 
 import type { LogoutClient } from '../logout/client.js';
 import type { TokenInfo } from '../token.js';
-import { tokenFromSession } from '../route/stored-sign-in.js';
+import type { ReadToken } from '../route/stored-sign-in.js';
 import type { SessionIndex } from './session-index.js';
 import { within } from '../within.js';
 
@@ -14,24 +14,37 @@ const STORE_LATE = 'the session store did not answer in time';
 export interface SessionStoreAccess {
   get(id: string): Promise<unknown>;
   destroy(id: string): Promise<void>;
+  /** The store is this process's own (express-session's MemoryStore): other instances' sessions are not in it. */
+  readonly local?: boolean;
 }
 
 /** What signing out everywhere did besides the request's own session. Never holds a token or an id. */
 export interface EverywhereReport {
-  /** Other sessions of the user found in the index. */
+  /** Other sessions of the user listed in the index. */
   readonly found: number;
   /** Of those, ended (their tokens revoked, proven dead, queued, or absent). */
   readonly ended: number;
+  /** No longer in the session store (expired, or ended elsewhere): forgotten. */
+  readonly gone: number;
   /** Kept: the portal did not revoke the token and nothing took it, so the session still holds it. */
   readonly kept: number;
-  /** Could not be looked at or ended (the store or the index failed); they stay as they were. */
+  /**
+   * Not ended: the store or the index failed, the session held something that is not a session, or
+   * the user has more sessions than one request works (the first {@link MAX_SESSIONS_PER_REQUEST}).
+   * They stay as they were; signing out everywhere again works on them.
+   */
   readonly failed: number;
 }
+
+/** Sessions one request works at the most; the rest are reported as failed, for the next request. */
+export const MAX_SESSIONS_PER_REQUEST = 1000;
 
 export interface Elsewhere {
   readonly index: SessionIndex;
   readonly store: SessionStoreAccess;
   readonly client: LogoutClient;
+  /** The token a stored session holds, read as the route reads its own. */
+  readonly tokenOf: (session: object) => ReadToken;
   /** Hands over a token the portal did not revoke (the queue, the hook); false when nothing took it. */
   readonly handOver: (token: TokenInfo) => Promise<boolean>;
   /** Bound on each store operation. */
@@ -49,7 +62,9 @@ async function endOne(e: Elsewhere, id: string): Promise<Fate> {
     return 'failed';
   }
   if (data === undefined || data === null) return 'gone';
-  const read = tokenFromSession(data);
+  // Something that is not a session record is not destroyed on a guess.
+  if (typeof data !== 'object' || Array.isArray(data)) return 'failed';
+  const read = e.tokenOf(data);
   if (read.kind === 'token') {
     const result = await e.client.logout(read.token);
     const dead = result.outcome === 'revoked' || result.outcome === 'rejected';
@@ -69,17 +84,26 @@ export async function endElsewhere(
   user: string,
   currentId: string | undefined,
 ): Promise<EverywhereReport> {
-  let ids: string[];
+  let listed: string[];
   try {
-    ids = (await e.index.sessions(user)).filter((id) => id !== currentId);
+    listed = (await e.index.sessions(user)).filter((id) => id !== currentId);
   } catch {
-    return { found: 0, ended: 0, kept: 0, failed: 1 };
+    return { found: 0, ended: 0, gone: 0, kept: 0, failed: 1 };
   }
+  // In the index's order, so a request after this one works on what this one left.
+  const ids = listed.slice(0, MAX_SESSIONS_PER_REQUEST);
   const fates = await Promise.all(ids.map((id) => endOne(e, id)));
   // Forgotten: the sessions that are gone now, and the request's own.
-  const forget = ids.filter((_, i) => fates[i] === 'ended' || fates[i] === 'gone');
+  // A store of this process's own cannot tell gone from held by another instance: those stay listed.
+  const forget = ids.filter((_, i) => fates[i] === 'ended' || (fates[i] === 'gone' && e.store.local !== true));
   if (currentId !== undefined) forget.push(currentId);
   await e.index.remove(user, forget).catch(() => undefined);
   const count = (fate: Fate): number => fates.filter((f) => f === fate).length;
-  return { found: ids.length - count('gone'), ended: count('ended'), kept: count('kept'), failed: count('failed') };
+  return {
+    found: listed.length,
+    ended: count('ended'),
+    gone: count('gone'),
+    kept: count('kept'),
+    failed: count('failed') + (listed.length - ids.length),
+  };
 }

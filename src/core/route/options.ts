@@ -7,6 +7,7 @@ import { CLIENT_OPTION_NAMES } from '../logout/options.js';
 import type { LogoutClientOptions } from '../logout/types.js';
 import type { RevocationQueue } from '../revocation/queue.js';
 import type { SessionIndex } from '../everywhere/session-index.js';
+import { tokenFromGetter, tokenFromSession, type ReadToken } from './stored-sign-in.js';
 import type { TokenInfo } from '../token.js';
 import { booleanOption, configError, functionOption, knownOptions, nonEmptyString } from '../validate.js';
 import { parseCookieList, type CookieToClear } from './cookies.js';
@@ -139,6 +140,18 @@ export interface EverywhereOptions<Req> {
    * sign-in; `undefined` signs out this session only. Read before the session ends.
    */
   readonly user: (req: Req) => string | undefined | Promise<string | undefined>;
+  /**
+   * The sign-in another session holds, from its stored data. Default: `session.sso`, as the route
+   * reads its own; required with `getToken`, which reads a request, not a stored session.
+   */
+  readonly tokenOf?: ((session: Record<string, unknown>) => TokenInfo | string | undefined | null) | undefined;
+}
+
+/** The everywhere option as the route uses it. */
+export interface ResolvedEverywhere<Req> {
+  readonly sessionIndex: SessionIndex;
+  readonly user: EverywhereOptions<Req>['user'];
+  readonly tokenOf: (session: object) => ReadToken;
 }
 
 // Tied to the options type, so adding an option without listing it here fails to compile.
@@ -227,7 +240,7 @@ export interface ResolvedOptions<Req> {
   /** Returns unknown: a hook typed to return nothing may still be async (its promise is handled). */
   readonly onEvent: ((event: SignOutEvent, req: Req) => unknown) | undefined;
   readonly problemTypeBase: string;
-  readonly everywhere: EverywhereOptions<Req> | undefined;
+  readonly everywhere: ResolvedEverywhere<Req> | undefined;
   readonly client: LogoutClient | undefined;
   readonly clientOptions: LogoutClientOptions;
 }
@@ -284,9 +297,9 @@ function failurePolicy<Req>(
   return { endSessionOnFailure, revocationQueue: queue as RevocationQueue | undefined, onUnrevokedToken };
 }
 
-function everywhereOption<Req>(value: unknown): EverywhereOptions<Req> | undefined {
+function everywhereOption<Req>(value: unknown, getToken: unknown): ResolvedEverywhere<Req> | undefined {
   if (value === undefined) return undefined;
-  const { sessionIndex, user } = (value ?? {}) as Partial<EverywhereOptions<Req>>;
+  const { sessionIndex, user, tokenOf } = (value ?? {}) as Partial<EverywhereOptions<Req>>;
   if (
     value === null ||
     typeof value !== 'object' ||
@@ -299,7 +312,22 @@ function everywhereOption<Req>(value: unknown): EverywhereOptions<Req> | undefin
       `\`everywhere\` must be { sessionIndex: redisSessionIndex(…), user: (req) => the user's id }; got ${describeValue(value)}.`,
     );
   }
-  return { sessionIndex: sessionIndex as SessionIndex, user };
+  const reader = functionOption('everywhere.tokenOf', tokenOf);
+  if (reader === undefined && getToken !== undefined) {
+    throw configError(
+      'everywhere.tokenOf',
+      'missing',
+      "with `getToken`, give `everywhere.tokenOf: (session) => …` too: it reads the sign-in of the user's other sessions from their stored data, as `getToken` reads this request's.",
+    );
+  }
+  return {
+    sessionIndex: sessionIndex as SessionIndex,
+    user,
+    tokenOf:
+      reader === undefined
+        ? tokenFromSession
+        : (session) => tokenFromGetter(reader(session as Record<string, unknown>)),
+  };
 }
 
 /**
@@ -333,7 +361,7 @@ export function resolveOptions<Req>(options: unknown): ResolvedOptions<Req> {
     render: functionOption('render', hooks.render),
     onEvent: functionOption('onEvent', hooks.onEvent),
     problemTypeBase: nonEmptyString('problemTypeBase', o.problemTypeBase, 'urn:sso-signout:problem:'),
-    everywhere: everywhereOption<Req>(o.everywhere),
+    everywhere: everywhereOption<Req>(o.everywhere, hooks.getToken),
     ...clientChoice(o),
   };
 }

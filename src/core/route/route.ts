@@ -19,7 +19,7 @@ import { BoundedMemo } from './memo.js';
 import { vetReturnTo, type ReturnToDecision } from './return-to.js';
 import { tokenFromGetter, tokenFromSession, type ReadToken } from './stored-sign-in.js';
 import type { TokenInfo } from '../token.js';
-import { endElsewhere, type EverywhereReport } from '../everywhere/elsewhere.js';
+import { endElsewhere, type Elsewhere, type EverywhereReport } from '../everywhere/elsewhere.js';
 
 // Relative paths are vetted against this when the request names no host: only the path is kept.
 const PLACEHOLDER_ORIGIN = 'http://app.invalid';
@@ -126,7 +126,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     }
 
     // Whose sessions to end everywhere: read while this session still holds its user.
-    const elsewhere = this.options.everywhere === undefined ? undefined : await this.elsewhereOf(request);
+    const elsewhere = this.options.everywhere === undefined ? undefined : await this.elsewhereOf(request, read);
     const logout = read.kind === 'token' ? await this.client.logout(read.token) : undefined;
     const upstream: UpstreamReport = logout?.outcome ?? 'skipped';
     if (upstream === 'not_sent') this.warnUnusable(logout);
@@ -286,22 +286,17 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
 
   /**
    * Signing out everywhere: the user of this session and where its other sessions are, read before
-   * it ends; the step that ends them once it has. Undefined when there is no user or no store.
+   * it ends; the step that ends them once it has. Undefined when this session holds no sign-in (an
+   * anonymous request ends nobody's sessions), names no user, or has no store the route can reach.
    */
-  private async elsewhereOf(request: SignOutRequest<Req>): Promise<(() => Promise<EverywhereReport>) | undefined> {
+  private async elsewhereOf(
+    request: SignOutRequest<Req>,
+    read: ReadToken,
+  ): Promise<(() => Promise<EverywhereReport>) | undefined> {
+    if (read.kind !== 'token') return undefined;
     const everywhere = this.options.everywhere as NonNullable<ResolvedOptions<Req>['everywhere']>;
-    let user: string | undefined;
-    try {
-      user = await everywhere.user(request.native);
-    } catch (error) {
-      this.warn(
-        'SSO_SIGNOUT_HOOK_FAILED',
-        `the \`everywhere.user\` hook threw (${error instanceof Error ? error.name : typeof error}); this session only is signed out.`,
-        'everywhere.user',
-      );
-      return undefined;
-    }
-    if (typeof user !== 'string' || user === '') return undefined;
+    const user = await this.userOf(everywhere, request.native);
+    if (user === undefined) return undefined;
     const { session } = request;
     const stored = session.kind === 'supported' ? session.stored?.() : undefined;
     if (stored?.store === undefined) {
@@ -311,23 +306,56 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       );
       return undefined;
     }
-    const { id, store } = stored;
+    if (stored.store.local === true) {
+      this.warn(
+        'SSO_SIGNOUT_EVERYWHERE_LOCAL_STORE',
+        "signing out everywhere reaches only this process's sessions: express-session's MemoryStore is not shared with other instances. Sessions listed in the index but not found here are left listed, for the instance that holds them.",
+      );
+    }
     const queue = this.options.revocationQueue;
-    const handOver = (token: TokenInfo): Promise<boolean> =>
-      queue === undefined
-        ? Promise.resolve(false)
-        : queue.enqueue(token).then(
-            () => true,
-            () => false,
-          );
-    const e = {
+    const e: Elsewhere = {
       index: everywhere.sessionIndex,
-      store,
+      store: stored.store,
       client: this.client,
-      handOver,
+      tokenOf: everywhere.tokenOf,
+      // With the region it was sent to, as for this session's own token.
+      handOver: (token) =>
+        queue === undefined
+          ? Promise.resolve(false)
+          : queue.enqueue({ ...token, region: token.region ?? this.client.region }).then(
+              () => true,
+              () => false,
+            ),
       timeoutMs: this.client.timeoutMs,
     };
-    return () => endElsewhere(e, user, id);
+    return () => endElsewhere(e, user, stored.id);
+  }
+
+  /** The user the app names for this request, or undefined (warned about when the hook misbehaves). */
+  private async userOf(
+    everywhere: NonNullable<ResolvedOptions<Req>['everywhere']>,
+    native: Req,
+  ): Promise<string | undefined> {
+    let user: unknown;
+    try {
+      user = await everywhere.user(native);
+    } catch (error) {
+      user = error instanceof Error ? `threw (${error.name})` : 'threw';
+      this.warnUser(user as string);
+      return undefined;
+    }
+    if (user === undefined || user === null) return undefined;
+    if (typeof user === 'string' && user !== '') return user;
+    this.warnUser(`returned ${describeValue(user)} instead of a user's id`);
+    return undefined;
+  }
+
+  private warnUser(what: string): void {
+    this.warn(
+      'SSO_SIGNOUT_HOOK_FAILED',
+      `the \`everywhere.user\` hook ${what}; this session only is signed out.`,
+      'everywhere.user',
+    );
   }
 
   private warnUnusable(logout: LogoutResult | undefined): void {

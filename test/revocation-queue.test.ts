@@ -434,6 +434,22 @@ describe('configuration', () => {
   });
 });
 
+/** A queue of its own on the shared Redis (ioredis), with the events it tells. */
+async function freshQueue(): Promise<{ queue: RevocationQueue; events: RevocationEvent[] }> {
+  const conn = await ioRedis(redisUrl);
+  toClose.push(() => conn.close());
+  const events: RevocationEvent[] = [];
+  const queue = redisRevocationQueue({
+    connection: conn.client,
+    secret: SECRET,
+    encryptionKeys: [KEY_A],
+    prefix: `sso-signout-test-${randomUUID()}`,
+    onEvent: (event) => events.push(event),
+  });
+  toClose.push(() => queue.close());
+  return { queue, events };
+}
+
 describe('what the review of the queue broke, kept fixed', () => {
   it('shows no key or secret when the queue is logged or serialised', async () => {
     const conn = await ioRedis(redisUrl);
@@ -462,17 +478,7 @@ describe('what the review of the queue broke, kept fixed', () => {
   });
 
   it('ends the session of a token no request could carry (nothing can revoke it), and says so', async () => {
-    const conn = await ioRedis(redisUrl);
-    toClose.push(() => conn.close());
-    const events: RevocationEvent[] = [];
-    const queue = redisRevocationQueue({
-      connection: conn.client,
-      secret: SECRET,
-      encryptionKeys: [KEY_A],
-      prefix: `sso-signout-test-${randomUUID()}`,
-      onEvent: (event) => events.push(event),
-    });
-    toClose.push(() => queue.close());
+    const { queue, events } = await freshQueue();
     const client = createLogoutClient({ endpoint: portal.url, timeoutMs: 1000, maxAttempts: 1 });
     toClose.push(() => client.close());
     const adapter = ADAPTERS[0];
@@ -490,17 +496,7 @@ describe('what the review of the queue broke, kept fixed', () => {
   });
 
   it("queues a token with the route's region, so a worker configured for another revokes it where it lives", async () => {
-    const conn = await ioRedis(redisUrl);
-    toClose.push(() => conn.close());
-    const events: RevocationEvent[] = [];
-    const queue = redisRevocationQueue({
-      connection: conn.client,
-      secret: SECRET,
-      encryptionKeys: [KEY_A],
-      prefix: `sso-signout-test-${randomUUID()}`,
-      onEvent: (event) => events.push(event),
-    });
-    toClose.push(() => queue.close());
+    const { queue, events } = await freshQueue();
     const routeAgent = new MockAgent();
     routeAgent.disableNetConnect();
     routeAgent
@@ -552,18 +548,10 @@ describe('what the review of the queue broke, kept fixed', () => {
   });
 
   it('escapes and bounds what a forged job id puts in an event, and warns about a job it cannot open', async () => {
+    const { queue, events } = await freshQueue();
+    // Anyone who can write to Redis can add a job by hand.
     const conn = await ioRedis(redisUrl);
     toClose.push(() => conn.close());
-    const events: RevocationEvent[] = [];
-    const queue = redisRevocationQueue({
-      connection: conn.client,
-      secret: SECRET,
-      encryptionKeys: [KEY_A],
-      prefix: `sso-signout-test-${randomUUID()}`,
-      onEvent: (event) => events.push(event),
-    });
-    toClose.push(() => queue.close());
-    // Anyone who can write to Redis can add a job by hand.
     const { Queue } = await import('bullmq');
     const raw = new Queue(queue.name, { connection: conn.client as IORedis, prefix: queue.prefix });
     toClose.push(() => raw.close());

@@ -1,4 +1,4 @@
-// Loads the package's CommonJS dependencies (cookie, negotiator) on first use instead of on import:
+// Loads the package's CommonJS dependencies (cookie, negotiator, and BullMQ when used) on first use instead of on import:
 // negotiator alone costs about 10 ms to load, which an app importing the package should not pay.
 
 import type * as Cookie from 'cookie';
@@ -11,6 +11,11 @@ const requireHere = createRequire(import.meta.url);
 interface Dependencies {
   readonly cookie: typeof Cookie;
   readonly negotiator: typeof Negotiator;
+}
+
+/** Loads a package from this package's own place, as `require` would (an optional peer, say). */
+export function requirePackage(id: string): unknown {
+  return requireHere(id);
 }
 
 /** A function that loads `id` the first time it is called, and returns the same module after. */

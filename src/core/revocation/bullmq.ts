@@ -1,11 +1,8 @@
 // Loads BullMQ (an optional peer dependency) on first use, and the slice of its API the queue and the
 // worker use, typed here so the package's own types never need BullMQ installed.
 
-import { createRequire } from 'node:module';
+import { requirePackage } from '../lazy-require.js';
 import { configError } from '../validate.js';
-
-// The CommonJS build defines `import.meta.url` as `__filename` (scripts/build.cjs).
-const requireHere = createRequire(import.meta.url);
 
 export interface BullJob {
   readonly id?: string | undefined;
@@ -44,7 +41,7 @@ let loaded: BullMQ | undefined;
 export function loadBullmq(): BullMQ {
   if (loaded !== undefined) return loaded;
   try {
-    loaded = requireHere('bullmq') as BullMQ;
+    loaded = requirePackage('bullmq') as BullMQ;
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
     if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_MODULE_NOT_FOUND') throw error;

@@ -19,6 +19,7 @@ import { BoundedMemo } from './memo.js';
 import { vetReturnTo, type ReturnToDecision } from './return-to.js';
 import { tokenFromGetter, tokenFromSession, type ReadToken } from './stored-sign-in.js';
 import type { TokenInfo } from '../token.js';
+import type { RevocationQueue } from '../revocation/queue.js';
 import { endElsewhere, type Elsewhere, type EverywhereReport } from '../everywhere/elsewhere.js';
 
 // Relative paths are vetted against this when the request names no host: only the path is kept.
@@ -312,17 +313,15 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
         "signing out everywhere reaches only this process's sessions: express-session's MemoryStore is not shared with other instances. Sessions listed in the index but not found here are left listed, for the instance that holds them.",
       );
     }
-    const queue = this.options.revocationQueue;
     const e: Elsewhere = {
       index: everywhere.sessionIndex,
       store: stored.store,
       client: this.client,
       tokenOf: everywhere.tokenOf,
-      // With the region it was sent to, as for this session's own token.
       handOver: (token) =>
-        queue === undefined
+        this.options.revocationQueue === undefined
           ? Promise.resolve(false)
-          : queue.enqueue({ ...token, region: token.region ?? this.client.region }).then(
+          : this.queue(this.options.revocationQueue, token).then(
               () => true,
               () => false,
             ),
@@ -377,13 +376,17 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     return this.giveUnrevoked(exchange, read.token, context);
   }
 
+  /** Queues a token with the region it was sent to: the worker may be configured for another. */
+  private queue(revocationQueue: RevocationQueue, token: TokenInfo): Promise<void> {
+    return revocationQueue.enqueue({ ...token, region: token.region ?? this.client.region });
+  }
+
   /** The token outlives the session: hand it over first (the queue, else the hook), and keep the session if neither takes it. */
   private async giveUnrevoked(exchange: Exchange<Req>, token: TokenInfo, context: AnswerContext): Promise<boolean> {
     const { revocationQueue, onUnrevokedToken } = this.options;
     if (revocationQueue !== undefined) {
       try {
-        // With the region it was sent to: the worker may be configured for another.
-        await revocationQueue.enqueue({ ...token, region: token.region ?? this.client.region });
+        await this.queue(revocationQueue, token);
         return true;
       } catch (cause) {
         this.warn(

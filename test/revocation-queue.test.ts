@@ -7,7 +7,6 @@ import { Redis as IORedis } from 'ioredis';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import { MockAgent } from 'undici';
-import { createClient } from 'redis';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -27,80 +26,15 @@ import { applySetCookies } from './helpers/cookies.js';
 import { isSignedIn, signInWithToken } from './helpers/flows.js';
 import { sharedRedisUrl, startRedis } from './helpers/redis.js';
 import { warningCodesDuring } from './helpers/warnings.js';
+import { dump, ioRedis as ioRedisWith, nodeRedis, type Connection } from './helpers/redis-clients.js';
+
+// BullMQ's workers need ioredis with maxRetriesPerRequest: null.
+const ioRedis = (url: string): Promise<Connection> => ioRedisWith(url, { maxRetriesPerRequest: null });
 import { until } from './helpers/until.js';
 
 const SECRET = 'a test secret of more than thirty-two bytes';
 const KEY_A = { id: 'key-a', key: randomBytes(32).toString('base64url') };
 const KEY_B = { id: 'key-b', key: randomBytes(32) };
-
-interface Connection {
-  readonly client: unknown;
-  /** Every key and value under `pattern` (strings, hashes, lists, sets, sorted sets, streams), as text. */
-  dump(pattern: string): Promise<string>;
-  close(): Promise<void>;
-}
-
-async function dumpWith(
-  keys: (pattern: string) => Promise<string[]>,
-  raw: (args: string[]) => Promise<unknown>,
-  pattern: string,
-): Promise<string> {
-  const out: string[] = [];
-  for (const key of await keys(pattern)) {
-    const type = String(await raw(['TYPE', key]));
-    const read: Record<string, string[]> = {
-      string: ['GET', key],
-      hash: ['HGETALL', key],
-      list: ['LRANGE', key, '0', '-1'],
-      set: ['SMEMBERS', key],
-      zset: ['ZRANGE', key, '0', '-1'],
-      stream: ['XRANGE', key, '-', '+'],
-    };
-    const command = read[type];
-    out.push(key, command === undefined ? '' : JSON.stringify(await raw(command)));
-  }
-  return out.join('\n');
-}
-
-async function nodeRedis(url: string): Promise<Connection> {
-  const client = createClient({ url, socket: { reconnectStrategy: false } });
-  client.on('error', () => undefined);
-  await client.connect();
-  return {
-    client,
-    dump: (pattern) =>
-      dumpWith(
-        (p) => client.keys(p),
-        (args) => client.sendCommand(args),
-        pattern,
-      ),
-    close: async () => {
-      if (client.isOpen)
-        await client.quit().catch(() => {
-          client.destroy();
-        });
-    },
-  };
-}
-
-async function ioRedis(url: string): Promise<Connection> {
-  const client = new IORedis(url, { lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: () => null });
-  client.on('error', () => undefined);
-  await client.connect();
-  return {
-    client,
-    dump: (pattern) =>
-      dumpWith(
-        (p) => client.keys(p),
-        (args) => client.call(args[0] as string, ...args.slice(1)),
-        pattern,
-      ),
-    close: async () => {
-      if (client.status === 'ready') await client.quit().catch(() => undefined);
-      client.disconnect();
-    },
-  };
-}
 
 const CLIENTS = [
   { name: 'ioredis v5', connect: ioRedis },
@@ -173,7 +107,7 @@ describe.each(CLIENTS)('the revocation queue with $name', ({ connect }) => {
       expect(portal.isActive(token)).toBe(true);
       expect(events.map((e) => e.type)).toEqual(['revocation_queued']);
       // Sealed: neither the token nor any part of it is in Redis.
-      const stored = await conn.dump(`${prefix}:*`);
+      const stored = await dump(conn, `${prefix}:*`);
       expect(stored).not.toContain(token);
       expect(stored).not.toContain(token.slice(4, 24));
       expect(stored).toContain((events[0] as { digest: string }).digest);
@@ -184,7 +118,7 @@ describe.each(CLIENTS)('the revocation queue with $name', ({ connect }) => {
       await until(() => events.some((e) => e.type === 'revocation_done'));
       expect(events.at(-1)).toMatchObject({ type: 'revocation_done', outcome: 'revoked', attempts: 1 });
       // A revoked token's job goes, ciphertext and all.
-      await until(async () => !/\bkid\b/.test(await conn.dump(`${prefix}:*`)));
+      await until(async () => !/\bkid\b/.test(await dump(conn, `${prefix}:*`)));
     });
   });
 
@@ -196,7 +130,7 @@ describe.each(CLIENTS)('the revocation queue with $name', ({ connect }) => {
     await queue.enqueue({ accessToken: token, region: 'eu-west-1' });
     const digests = new Set(events.map((e) => (e as { digest?: string }).digest));
     expect(digests.size).toBe(1);
-    const stored = await conn.dump(`${prefix}:*`);
+    const stored = await dump(conn, `${prefix}:*`);
     expect(stored.match(/\bkid\b/g)).toHaveLength(1);
   });
 

@@ -2,9 +2,7 @@
 // their own) that share one call per token, the results just heard and each portal's throttle window;
 // no token in clear in Redis; and a Redis that is slow, paused or gone costs no sign-out its answer.
 
-import { Redis as IORedis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createLogoutClient,
@@ -18,62 +16,9 @@ import {
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { sharedRedisUrl, startRedis, type RedisServer } from './helpers/redis.js';
 import { warningCodesDuring } from './helpers/warnings.js';
+import { ioRedis, nodeRedis, type Connection } from './helpers/redis-clients.js';
 
 const SECRET = 'a test secret of more than thirty-two bytes';
-
-/** A connected client of either kind, and the commands the tests use to look inside Redis. */
-interface Connection {
-  readonly client: unknown;
-  keys(pattern: string): Promise<string[]>;
-  get(key: string): Promise<string | null>;
-  set(key: string, value: string, ms: number): Promise<void>;
-  pttl(key: string): Promise<number>;
-  raw(args: string[]): Promise<unknown>;
-  close(): Promise<void>;
-}
-
-async function nodeRedis(url: string): Promise<Connection> {
-  const client = createClient({ url, socket: { reconnectStrategy: false } });
-  client.on('error', () => undefined);
-  await client.connect();
-  return {
-    client,
-    keys: (pattern) => client.keys(pattern),
-    get: async (key) => (await client.get(key)) ?? null,
-    set: async (key, value, ms) => {
-      await client.set(key, value, { PX: ms });
-    },
-    pttl: (key) => client.pTTL(key),
-    raw: (args) => client.sendCommand(args),
-    // The server may be gone already (a test stops it): closing never fails.
-    close: async () => {
-      if (client.isOpen)
-        await client.quit().catch(() => {
-          client.destroy();
-        });
-    },
-  };
-}
-
-async function ioRedis(url: string): Promise<Connection> {
-  const client = new IORedis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => undefined);
-  await client.connect();
-  return {
-    client,
-    keys: (pattern) => client.keys(pattern),
-    get: (key) => client.get(key),
-    set: async (key, value, ms) => {
-      await client.set(key, value, 'PX', ms);
-    },
-    pttl: (key) => client.pttl(key),
-    raw: (args) => client.call(args[0] as string, ...args.slice(1)),
-    close: async () => {
-      if (client.status === 'ready') await client.quit().catch(() => undefined);
-      client.disconnect();
-    },
-  };
-}
 
 const CLIENTS = [
   { name: 'node-redis v5', connect: nodeRedis },

@@ -10,6 +10,8 @@ export default defineConfig({
     alias: [
       { find: /^sso-signout\/testing$/, replacement: source('./src/testing/index.ts') },
       { find: /^sso-signout\/koa$/, replacement: source('./src/koa.ts') },
+      { find: /^sso-signout\/fastify$/, replacement: source('./src/fastify.ts') },
+      { find: /^sso-signout\/fetch$/, replacement: source('./src/fetch.ts') },
       { find: /^sso-signout\/express$/, replacement: source('./src/express.ts') },
       { find: /^sso-signout\/express-session$/, replacement: source('./src/express-session.ts') },
       { find: /^sso-signout\/koa-session$/, replacement: source('./src/koa-session.ts') },

@@ -3,11 +3,12 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { IncomingMessage } from 'node:http';
 import { describeValue } from './core/errors.js';
-import type { SessionStoreAccess } from './core/everywhere/elsewhere.js';
 import { readSmallBody, type MaybePromise, type RequestBody } from './core/route/body.js';
-import { cookiePathCovers, cookiePathDetail, parseCookieHeader } from './core/route/cookies.js';
+import { cookiePathCovers, cookiePathDetail, signedSessionCookieName } from './core/route/cookies.js';
+import { callbackStoreAccess } from './core/everywhere/callback-store.js';
 import type { SignOutOptions } from './core/route/options.js';
-import { nodeHeaderWriter, writeHeaders, type SessionBinding, type SignOutCore } from './core/route/request.js';
+import { answerForeignCall, foreignCall } from './core/route/foreign.js';
+import { nodeHeaderWriter, writeHeaders, type SessionBinding } from './core/route/request.js';
 import { createSignOutCore } from './core/route/route.js';
 import { assertFactoryCall } from './core/validate.js';
 
@@ -79,81 +80,14 @@ interface ExpressSessionLike {
 }
 
 const EXPRESS_SESSION_DEFAULT_NAME = 'connect.sid';
-// express-session's cookie value: `s:` + the id + `.` + an unpadded base64 HMAC-SHA-256.
-const SIGNED_VALUE = /^s:(.+)\.[A-Za-z0-9+/]{43}$/;
-// A cookie name as RFC 6265 allows it (an HTTP token).
-const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
- * The name of the cookie holding this session's signed value, found without parsing the whole
- * header: `name=s%3A<id>.` (or `s:` unencoded), the name ending at the `=` and starting after the
- * cookie before it. The id is express-session's own, read from a cookie whose signature it
- * checked. Undefined when the header does not hold it so.
- */
-function cookieNameHolding(cookieHeader: string, sessionId: string): string | undefined {
-  for (const prefix of [`=s%3A${sessionId}.`, `=s:${sessionId}.`]) {
-    const at = cookieHeader.indexOf(prefix);
-    if (at <= 0) continue;
-    const name = cookieHeader.slice(cookieHeader.lastIndexOf(';', at) + 1, at).trim();
-    if (COOKIE_NAME.test(name)) return name;
-  }
-  return undefined;
-}
-
-/**
- * express-session does not expose its cookie's name: it is the request cookie whose signed value
- * holds this session's id, or failing that the only cookie signed the express-session way (a stale
- * cookie the store no longer knows). Values are compared parsed and decoded, so ids of any
- * alphabet match. Undefined when no cookie qualifies.
+ * express-session does not expose its cookie's name: it is the cookie holding this session's id
+ * signed the express-session way (`s:` + id + `.` + signature), or failing that the only cookie
+ * signed so (a stale cookie the store no longer knows).
  */
 function expressSessionCookieName(req: ExpressLikeRequest): string | undefined {
-  const cookieHeader = header(req, 'cookie');
-  if (cookieHeader === undefined) return undefined;
-  // The common case, found in the header as it is: every sign-out of a live session.
-  const direct = req.sessionID === undefined ? undefined : cookieNameHolding(cookieHeader, req.sessionID);
-  if (direct !== undefined) return direct;
-  const signed: string[] = [];
-  for (const [name, value] of Object.entries(parseCookieHeader(cookieHeader))) {
-    // A name no server can set is not the session's (and could not be written back to clear it).
-    if (!COOKIE_NAME.test(name)) continue;
-    const match = value === undefined ? null : SIGNED_VALUE.exec(value);
-    if (match === null) continue;
-    if (match[1] === req.sessionID) return name;
-    signed.push(name);
-  }
-  return signed.length === 1 ? signed[0] : undefined;
-}
-
-interface ExpressSessionStore {
-  get(id: string, callback: (error: unknown, session?: unknown) => void): void;
-  destroy(id: string, callback: (error?: unknown) => void): void;
-}
-
-/** express-session's store (connect-redis, …) as the route uses it: by id, with promises. */
-function storeAccess(store: unknown): SessionStoreAccess | undefined {
-  const s = store as Partial<ExpressSessionStore> | null | undefined;
-  if (typeof s?.get !== 'function' || typeof s.destroy !== 'function') return undefined;
-  const own = s as ExpressSessionStore;
-  const failed = (error: unknown): Error =>
-    error instanceof Error ? error : new Error(`session store failed: ${describeValue(error)}`);
-  return {
-    // express-session's own MemoryStore: no other instance can see its sessions.
-    local: (store as { constructor?: { name?: unknown } }).constructor?.name === 'MemoryStore',
-    get: (id) =>
-      new Promise((resolve, reject) => {
-        own.get(id, (error, session) => {
-          if (error === undefined || error === null) resolve(session);
-          else reject(failed(error));
-        });
-      }),
-    destroy: (id) =>
-      new Promise((resolve, reject) => {
-        own.destroy(id, (error) => {
-          if (error === undefined || error === null) resolve();
-          else reject(failed(error));
-        });
-      }),
-  };
+  return signedSessionCookieName(header(req, 'cookie'), req.sessionID, 's:');
 }
 
 function sessionBinding(req: ExpressLikeRequest): SessionBinding {
@@ -198,7 +132,7 @@ function sessionBinding(req: ExpressLikeRequest): SessionBinding {
           },
         ];
       },
-      stored: () => ({ id: req.sessionID, store: storeAccess(req.sessionStore) }),
+      stored: () => ({ id: req.sessionID, store: callbackStoreAccess(req.sessionStore) }),
       end: () =>
         new Promise<void>((resolve, reject) => {
           session.destroy((error) => {
@@ -227,38 +161,6 @@ function bodyOf(req: ExpressLikeRequest, timeoutMs: number): MaybePromise<Reques
     read ?? (parsed === undefined ? undefined : { parsed });
   const read = readSmallBody(req, timeoutMs);
   return read instanceof Promise ? read.then(orParsed) : orParsed(read);
-}
-
-/** What Koa hands a middleware: a context holding Node's request and response. */
-interface KoaContextLike {
-  readonly req: IncomingMessage;
-  status: number;
-  body: unknown;
-  set(field: string, value: string): void;
-  append(field: string, value: string): void;
-}
-
-function isKoaContext(value: unknown): value is KoaContextLike {
-  return (
-    value !== null &&
-    typeof value === 'object' &&
-    'req' in value &&
-    'res' in value &&
-    'app' in value &&
-    typeof (value as { set?: unknown }).set === 'function'
-  );
-}
-
-const WRONG_ADAPTER =
-  'This is the Express sign-out route (`sso-signout` or `sso-signout/express`), mounted in a Koa app. Import the Koa route instead: import { ssoSignOut } from "sso-signout/koa".';
-
-/** Answers a Koa request that reached the Express route: a 500 that names the right entry. */
-function answerInKoa<Req>(core: SignOutCore<Req>, ctx: KoaContextLike): void {
-  core.warn('SSO_SIGNOUT_WRONG_ADAPTER', WRONG_ADAPTER);
-  const answer = core.misconfigured('wrong_adapter', WRONG_ADAPTER, ctx.req.headers, ctx);
-  writeHeaders(answer.headers, ctx);
-  ctx.status = answer.status;
-  ctx.body = answer.body;
 }
 
 const NOT_ROUTED =
@@ -345,10 +247,11 @@ export function ssoSignOut<Req extends Request = Request>(
   const core = createSignOutCore<Req>(options);
 
   return function signOutMiddleware(native, res, next) {
-    // Koa calls a middleware with (ctx, next): answer it (synchronously, which Koa accepts), never
-    // crash its process.
-    if (isKoaContext(native)) {
-      answerInKoa(core, native);
+    // Koa calls a middleware with (ctx, next), Fastify a handler with (request, reply): answer them
+    // (synchronously, which both accept), never crash their process.
+    const foreign = foreignCall('express', native, res);
+    if (foreign !== undefined) {
+      answerForeignCall(core, 'express', foreign);
       return;
     }
     const req = native as unknown as ExpressLikeRequest;

@@ -6,7 +6,8 @@ import type { SessionStoreAccess } from './core/everywhere/elsewhere.js';
 import { readSmallBody, type MaybePromise, type RequestBody } from './core/route/body.js';
 import { cookiePathCovers, cookiePathDetail } from './core/route/cookies.js';
 import type { SignOutOptions } from './core/route/options.js';
-import { nodeHeaderWriter, writeHeaders, type SessionBinding, type SignOutCore } from './core/route/request.js';
+import { answerForeignCall, foreignCall } from './core/route/foreign.js';
+import { writeHeaders, type SessionBinding } from './core/route/request.js';
 import { createSignOutCore } from './core/route/route.js';
 import { assertFactoryCall } from './core/validate.js';
 
@@ -149,33 +150,6 @@ function bodyOf(ctx: KoaLikeContext, timeoutMs: number): MaybePromise<RequestBod
   return parsed === undefined ? readSmallBody(ctx.req, timeoutMs) : { parsed };
 }
 
-function looksLikeContext(value: unknown): boolean {
-  return value !== null && typeof value === 'object' && 'req' in value && 'res' in value && 'request' in value;
-}
-
-/** What Express hands a middleware as its second argument: Node's response. */
-function isNodeResponse(value: unknown): value is ServerResponse {
-  return (
-    value !== null &&
-    typeof value === 'object' &&
-    typeof (value as { setHeader?: unknown }).setHeader === 'function' &&
-    typeof (value as { end?: unknown }).end === 'function'
-  );
-}
-
-const WRONG_ADAPTER =
-  'This is the Koa sign-out route (`sso-signout/koa`), mounted in an Express (or Connect) app. Import the Express route instead: import { ssoSignOut } from "sso-signout".';
-
-/** Answers an Express request that reached the Koa route: a 500 that names the right entry. */
-function answerInExpress<Ctx extends Context>(core: SignOutCore<Ctx>, req: IncomingMessage, res: ServerResponse): void {
-  core.warn('SSO_SIGNOUT_WRONG_ADAPTER', WRONG_ADAPTER);
-  const answer = core.misconfigured('wrong_adapter', WRONG_ADAPTER, req.headers, req);
-  if (res.headersSent) return;
-  writeHeaders(answer.headers, nodeHeaderWriter(res));
-  res.statusCode = answer.status;
-  res.end(answer.body);
-}
-
 /** The slice of @koa/router's and koa-mount's routing state the route reads. */
 interface RouterLayer {
   readonly methods?: readonly string[];
@@ -228,11 +202,11 @@ export function ssoSignOut<Ctx extends Context = Context>(options?: KoaSignOutOp
   const core = createSignOutCore<Ctx>(options);
 
   return async function signOutMiddleware(native, next) {
-    // Express calls a middleware with (req, res, next): answer it, never throw into a framework
-    // that may not catch a rejected promise (Express 4).
-    const second: unknown = next;
-    if (!looksLikeContext(native) && isNodeResponse(second)) {
-      answerInExpress(core, native as unknown as IncomingMessage, second);
+    // Express calls a middleware with (req, res, next), Fastify a handler with (request, reply):
+    // answer them, never throw into a framework that may not catch a rejected promise (Express 4).
+    const foreign = foreignCall('koa', native, next);
+    if (foreign !== undefined) {
+      answerForeignCall(core, 'koa', foreign);
       return;
     }
     const ctx = native as unknown as KoaLikeContext;

@@ -95,9 +95,16 @@ export class SignOutError extends Error {
     this.upstreamStatus = init.upstreamStatus;
   }
 
-  /** The same error with more headers (those a session middleware wrote on the response, say). */
-  withHeaders(extra: Readonly<Record<string, string | readonly string[]>>): SignOutError {
-    return new SignOutError(this.code, { ...this.#init, headers: { ...this.headers, ...extra } });
+  /**
+   * The same error with more headers (those a session middleware wrote on the response, say); a
+   * header given as `undefined` is left out.
+   */
+  withHeaders(extra: Readonly<Record<string, string | readonly string[] | undefined>>): SignOutError {
+    const merged = { ...this.headers, ...extra };
+    const headers = Object.fromEntries(
+      Object.entries(merged).filter((entry): entry is [string, string | readonly string[]] => entry[1] !== undefined),
+    );
+    return new SignOutError(this.code, { ...this.#init, headers });
   }
 
   toJSON(): Record<string, unknown> {

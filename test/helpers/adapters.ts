@@ -8,10 +8,32 @@ import express4 from 'express4';
 import Koa from 'koa';
 import Koa2 from 'koa2';
 import koaSession from 'koa-session';
-import type { IncomingMessage, RequestListener } from 'node:http';
-import { ssoSignOut as expressSignOut, type LogoutClient, type SignOutOptions } from 'sso-signout';
+import fastifyCookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import fastifySecureSession from '@fastify/secure-session';
+import fastifySession from '@fastify/session';
+import { getRequestListener } from '@hono/node-server';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { Hono, type Context as HonoContext } from 'hono';
+import { getCookie, setCookie } from 'hono/cookie';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import {
+  ssoSignOut as expressSignOut,
+  type CookieToClear,
+  type LogoutClient,
+  type SignOutError,
+  type SignOutOptions,
+  type TokenInfo,
+} from 'sso-signout';
 import type { Context } from 'koa';
 import { ssoSignOut as koaSignOut } from 'sso-signout/koa';
+import {
+  ssoSignOut as fastifySignOut,
+  ssoSignOutPlugin as fastifySignOutPlugin,
+  type FastifySignOutOptions,
+} from 'sso-signout/fastify';
+import { createSignOutHandler, type FetchSignOutOptions } from 'sso-signout/fetch';
 
 type AnyRecord = Record<string, unknown>;
 
@@ -40,7 +62,12 @@ export interface BuildOptions {
 
 export interface Adapter {
   readonly name: string;
-  readonly framework: 'express' | 'koa';
+  readonly framework: 'express' | 'koa' | 'fastify' | 'fetch';
+  /**
+   * The route finds the session middleware's session itself (every adapter but fetch, where the
+   * app's `getToken` and `endSession` are the session), and can tell a session it cannot end.
+   */
+  readonly detectsSessions: boolean;
   readonly sessionCookie: string;
   /** Session data lives server-side: a replayed old cookie is worthless after sign-out. */
   readonly serverSide: boolean;
@@ -54,6 +81,8 @@ export interface Adapter {
   buildBare(client: LogoutClient, signOut: RouteOptions): RequestListener;
   /** A request header, read from the framework's native request (for getToken/endSession tests). */
   header(native: unknown, name: string): string | undefined;
+  /** Removes the sign-in from the session, as an app's `endSession` hook would (adapters that detect sessions). */
+  removeSignIn(native: unknown): void;
 }
 
 function failingStoreDestroy(): Error {
@@ -67,6 +96,7 @@ function expressAdapter(name: string, express: typeof express5, kind: 'express-s
   return {
     name,
     framework: 'express',
+    detectsSessions: true,
     sessionCookie: cookieName,
     serverSide: kind === 'express-session',
     sigCookie: kind === 'cookie-session',
@@ -150,6 +180,9 @@ function expressAdapter(name: string, express: typeof express5, kind: 'express-s
       const value = (native as IncomingMessage).headers[headerName];
       return Array.isArray(value) ? value[0] : value;
     },
+    removeSignIn(native) {
+      delete (native as { session: AnyRecord }).session.sso;
+    },
   };
 }
 
@@ -191,6 +224,7 @@ function koaAdapter(name: string, KoaClass: typeof Koa, external: boolean): Adap
   return {
     name,
     framework: 'koa',
+    detectsSessions: true,
     sessionCookie: cookieName,
     serverSide: external,
     sigCookie: true,
@@ -279,6 +313,328 @@ function koaAdapter(name: string, KoaClass: typeof Koa, external: boolean): Adap
       const value = (native as Context).req.headers[headerName];
       return Array.isArray(value) ? value[0] : value;
     },
+    removeSignIn(native) {
+      delete (native as { session: AnyRecord }).session.sso;
+    },
+  };
+}
+
+// ---------------------------------------------------------------- Fastify
+
+type FastifyApp = FastifyInstance;
+
+/**
+ * A Node listener over a Fastify app: Fastify's own request handler (from `serverFactory`), called
+ * once the app is ready. An app that fails to start answers 500 with the error's message.
+ */
+function fastifyListener(make: (serverFactory: FastifyServerFactory) => FastifyApp): RequestListener {
+  let route: RequestListener | undefined;
+  const app = make((handler) => {
+    route = handler;
+    return createServer();
+  });
+  const ready = app.ready();
+  return (req, res) => {
+    ready.then(
+      () => {
+        route?.(req, res);
+      },
+      (error: unknown) => {
+        res.statusCode = 500;
+        res.end((error as Error).message);
+      },
+    );
+  };
+}
+type FastifyServerFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void) => Server;
+
+/** A store in @fastify/session's (and express-session's) callback interface, in memory. */
+class MemoryCallbackStore {
+  readonly data = new Map<string, unknown>();
+  failDestroy = false;
+  set(id: string, value: unknown, callback: (error?: unknown) => void): void {
+    this.data.set(id, JSON.parse(JSON.stringify(value)));
+    callback();
+  }
+  get(id: string, callback: (error: unknown, value?: unknown) => void): void {
+    callback(null, this.data.get(id));
+  }
+  destroy(id: string, callback: (error?: unknown) => void): void {
+    if (this.failDestroy) {
+      callback(failingStoreDestroy());
+      return;
+    }
+    this.data.delete(id);
+    callback();
+  }
+}
+
+const FASTIFY_SECRET = 'a test secret that is long enough';
+const SECURE_SESSION_KEY = Buffer.alloc(32, 7);
+
+function fastifyAdapter(name: string, kind: '@fastify/session' | '@fastify/secure-session'): Adapter {
+  const cookieName = kind === '@fastify/session' ? 'portal.sid' : 'portal';
+  const sessionOf = (request: FastifyRequest) => (request as unknown as { session: AnyRecord | null }).session;
+  const setSignIn = (request: FastifyRequest, value: unknown) => {
+    const session = sessionOf(request) as AnyRecord & { set?: (k: string, v: unknown) => void };
+    if (kind === '@fastify/secure-session') session.set?.('sso', value);
+    else session.sso = value;
+  };
+  const registerSession = async (app: FastifyApp, options: BuildOptions) => {
+    await app.register(fastifyCookie);
+    if (kind === '@fastify/session') {
+      const store = (options.store as MemoryCallbackStore | undefined) ?? new MemoryCallbackStore();
+      if (options.failingDestroy === true) store.failDestroy = true;
+      await app.register(fastifySession, {
+        secret: FASTIFY_SECRET,
+        cookieName,
+        saveUninitialized: false,
+        store: store as never,
+        cookie: { secure: false, sameSite: 'lax', ...options.sessionCookie },
+        ...options.sessionOptions,
+      });
+    } else {
+      await app.register(fastifySecureSession, {
+        key: SECURE_SESSION_KEY,
+        cookieName,
+        cookie: { path: '/', httpOnly: true, sameSite: 'lax', ...options.sessionCookie },
+        ...options.sessionOptions,
+      } as never);
+    }
+  };
+  // One adapter registers the plugin (no body parser), the other the handler behind @fastify/formbody.
+  const registerRoute = async (app: FastifyApp, signOut: RouteOptions & { client: LogoutClient }) => {
+    if (kind === '@fastify/session') {
+      await app.register(fastifySignOutPlugin, { path: '/signout', ...(signOut as FastifySignOutOptions) });
+    } else {
+      await app.register(formbody);
+      app.all('/signout', fastifySignOut(signOut as FastifySignOutOptions));
+    }
+  };
+  return {
+    name,
+    framework: 'fastify',
+    detectsSessions: true,
+    sessionCookie: cookieName,
+    serverSide: kind === '@fastify/session',
+    sigCookie: false,
+    build(client, options = {}) {
+      return fastifyListener((serverFactory) => {
+        const app = Fastify({ serverFactory, trustProxy: options.trustProxy === true ? 'loopback' : false });
+        if (options.catchErrors !== undefined) {
+          const onError = options.catchErrors;
+          app.setErrorHandler((err, _request, reply) => {
+            onError(err);
+            return reply.code((err as { status: number }).status).send('custom');
+          });
+        }
+        void app.register(
+          async (scope) => {
+            await registerSession(scope, options);
+            if (options.presetVary !== undefined) {
+              const vary = options.presetVary;
+              scope.addHook('onRequest', async (_request, reply) => {
+                reply.header('Vary', vary);
+              });
+            }
+            scope.post('/test/signin', { bodyLimit: 4 * 1024 * 1024 }, (request, reply) => {
+              const body = request.body as AnyRecord;
+              setSignIn(request, 'sso' in body ? body.sso : { accessToken: body.accessToken, region: body.region });
+              return reply.send({ ok: true });
+            });
+            scope.get('/me', (request, reply) => {
+              const s = sessionOf(request);
+              return reply.send({ signedIn: s?.sso !== undefined && s.sso !== null });
+            });
+            if (options.slow !== undefined) {
+              const slow = options.slow;
+              scope.get('/slow', async (request) => {
+                const s = sessionOf(request);
+                slow.entered();
+                await slow.release;
+                if (slow.modify && s) s.visits = Number(s.visits ?? 0) + 1;
+                return { ok: true };
+              });
+            }
+            await registerRoute(scope, { client, destination: '/signed-out', ...options.signOut });
+          },
+          { encapsulate: false } as never,
+        );
+        return app;
+      });
+    },
+    buildWithForeignSession(client, data, signOut) {
+      return fastifyListener((serverFactory) => {
+        const app = Fastify({ serverFactory });
+        app.decorateRequest('session', null as never);
+        app.addHook('onRequest', (request, _reply, done) => {
+          (request as unknown as { session: AnyRecord }).session = data;
+          done();
+        });
+        void app.register((scope) => registerRoute(scope, { client, ...signOut }));
+        return app;
+      });
+    },
+    buildBare(client, signOut) {
+      return fastifyListener((serverFactory) => {
+        const app = Fastify({ serverFactory });
+        void app.register((scope) => registerRoute(scope, { client, ...signOut }));
+        return app;
+      });
+    },
+    header(native, headerName) {
+      const value = (native as FastifyRequest).headers[headerName];
+      return Array.isArray(value) ? value[0] : value;
+    },
+    removeSignIn(native) {
+      const session = sessionOf(native as FastifyRequest) as AnyRecord & { set?: (k: string, v: unknown) => void };
+      if (kind === '@fastify/secure-session') session.set?.('sso', undefined);
+      else delete session.sso;
+    },
+  };
+}
+
+// ---------------------------------------------------------------- fetch (Hono)
+
+/** A Node listener over a Hono app, through @hono/node-server. */
+function listenerOf(app: { fetch: (request: Request) => Response | Promise<Response> }): RequestListener {
+  const listener = getRequestListener(app.fetch);
+  return (req, res) => {
+    void listener(req, res);
+  };
+}
+
+/** Hono's cookie options from the express-style attributes the tests give. */
+function honoCookieOptions(attributes: AnyRecord): Parameters<typeof setCookie>[3] {
+  const sameSite = attributes.sameSite;
+  return {
+    path: attributes.path as string | undefined,
+    domain: attributes.domain as string | undefined,
+    secure: attributes.secure as boolean | undefined,
+    httpOnly: attributes.httpOnly as boolean | undefined,
+    partitioned: attributes.partitioned as boolean | undefined,
+    sameSite:
+      typeof sameSite === 'string'
+        ? ((sameSite.charAt(0).toUpperCase() + sameSite.slice(1)) as 'Lax' | 'Strict' | 'None')
+        : undefined,
+  } as Parameters<typeof setCookie>[3];
+}
+
+/** The request as a proxy-aware app sees it: its URL from `X-Forwarded-Proto` and `-Host`. */
+function forwarded(request: Request): Request {
+  const url = new URL(request.url);
+  const proto = request.headers.get('x-forwarded-proto');
+  const host = request.headers.get('x-forwarded-host');
+  if (proto !== null) url.protocol = `${proto}:`;
+  if (host !== null) url.host = host;
+  return new Request(url, request);
+}
+
+interface HonoSession {
+  readonly id: string;
+  readonly data: AnyRecord;
+}
+type HonoEnv = { Variables: { session: HonoSession | undefined } };
+
+/**
+ * Hono on @hono/node-server, with the kind of session a Hono app keeps itself: an id in a cookie,
+ * the data in a server-side map, read by a middleware into `c.get('session')`. The route is the
+ * fetch handler, given `getToken` and `endSession` over that session and the cookie to clear.
+ */
+function honoAdapter(name: string): Adapter {
+  const cookieName = 'portal.sid';
+  return {
+    name,
+    framework: 'fetch',
+    detectsSessions: false,
+    sessionCookie: cookieName,
+    serverSide: true,
+    sigCookie: false,
+    build(client, options = {}) {
+      const sessions = new Map<string, AnyRecord>();
+      const app = new Hono<HonoEnv>();
+      const attributes = { path: '/', httpOnly: true, sameSite: 'lax', ...options.sessionCookie } as AnyRecord;
+      if (options.catchErrors !== undefined) {
+        const onError = options.catchErrors;
+        app.onError((err) => {
+          onError(err);
+          const headers = new Headers();
+          for (const [k, v] of Object.entries((err as SignOutError).headers)) {
+            for (const one of typeof v === 'string' ? [v] : v) headers.append(k, one);
+          }
+          return new Response('custom', { status: (err as unknown as { status: number }).status, headers });
+        });
+      }
+      app.use(async (c, next) => {
+        const id = getCookie(c, cookieName);
+        const data = id === undefined ? undefined : sessions.get(id);
+        c.set('session', id !== undefined && data !== undefined ? { id, data } : undefined);
+        await next();
+      });
+      if (options.presetVary !== undefined) {
+        // The app's own Vary, joined with the route's when the answer goes out.
+        const vary = options.presetVary;
+        app.use(async (c, next) => {
+          await next();
+          const ours = c.res.headers.get('vary');
+          c.res.headers.set('vary', ours === null ? vary : `${vary}, ${ours}`);
+        });
+      }
+      app.post('/test/signin', async (c) => {
+        const body = await c.req.json<AnyRecord>();
+        const id = randomUUID();
+        sessions.set(id, { sso: 'sso' in body ? body.sso : { accessToken: body.accessToken, region: body.region } });
+        setCookie(c, cookieName, id, honoCookieOptions(attributes));
+        return c.json({ ok: true });
+      });
+      app.get('/me', (c) => {
+        const sso = c.get('session')?.data.sso;
+        return c.json({ signedIn: sso !== undefined && sso !== null });
+      });
+      if (options.slow !== undefined) {
+        const slow = options.slow;
+        app.get('/slow', async (c) => {
+          const s = c.get('session');
+          slow.entered();
+          await slow.release;
+          if (slow.modify && s) s.data.visits = Number(s.data.visits ?? 0) + 1;
+          return c.json({ ok: true });
+        });
+      }
+      const signOut = createSignOutHandler<HonoContext<HonoEnv>>({
+        client,
+        destination: '/signed-out',
+        getToken: (_request, c) => c.get('session')?.data.sso as TokenInfo | undefined,
+        endSession: (_request, c) => {
+          const s = c.get('session');
+          if (s === undefined) return;
+          if (options.failingDestroy === true) throw failingStoreDestroy();
+          sessions.delete(s.id);
+        },
+        ...(options.signOut as Partial<FetchSignOutOptions<HonoContext<HonoEnv>>>),
+        clearCookies: [
+          { name: cookieName, ...(attributes as Omit<CookieToClear, 'name'>) },
+          ...(options.signOut?.clearCookies ?? []),
+        ],
+      });
+      app.all('/signout', (c) => signOut(options.trustProxy === true ? forwarded(c.req.raw) : c.req.raw, c));
+      return listenerOf(app);
+    },
+    buildWithForeignSession() {
+      throw new Error('a fetch handler has no session middleware to detect');
+    },
+    buildBare(client, signOut) {
+      const app = new Hono();
+      const handler = createSignOutHandler({ client, ...(signOut as FetchSignOutOptions) });
+      app.all('/signout', (c) => handler(c.req.raw, c));
+      return listenerOf(app);
+    },
+    header(native, headerName) {
+      return (native as Request).headers.get(headerName) ?? undefined;
+    },
+    removeSignIn() {
+      throw new Error('a fetch handler has no session middleware');
+    },
   };
 }
 
@@ -289,4 +645,7 @@ export const ADAPTERS: readonly Adapter[] = [
   expressAdapter('Express 4 + cookie-session', express4, 'cookie-session'),
   koaAdapter('Koa 3 + koa-session (external store)', Koa, true),
   koaAdapter('Koa 2 + koa-session (cookie)', Koa2, false),
+  fastifyAdapter('Fastify 5 + @fastify/session (plugin)', '@fastify/session'),
+  fastifyAdapter('Fastify 5 + @fastify/secure-session (handler, @fastify/formbody)', '@fastify/secure-session'),
+  honoAdapter('fetch handler in Hono'),
 ];

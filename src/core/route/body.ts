@@ -112,3 +112,54 @@ function readText(req: IncomingMessage, timeoutMs: number): Promise<string | und
     req.on('error', onError);
   });
 }
+
+/**
+ * A Web-standard request's form or JSON body as text, with the bounds of {@link readSmallBody}:
+ * `undefined` when there is none, it is of another type, it is over {@link MAX_BODY_BYTES}, it
+ * does not arrive within `timeoutMs`, or it has been read already. Never throws.
+ */
+export function readWebBody(request: Request, timeoutMs = MAX_BODY_READ_MS): Promise<RequestBody | undefined> {
+  const type = bodyType(request.headers.get('content-type') ?? undefined);
+  const stream = request.body;
+  if (type === undefined || stream === null || request.bodyUsed) return Promise.resolve(undefined);
+  if (Number(request.headers.get('content-length') ?? NaN) > MAX_BODY_BYTES) return Promise.resolve(undefined);
+  return readStream(stream, timeoutMs).then((text) => (text === undefined ? undefined : { type, text }));
+}
+
+async function readStream(stream: ReadableStream<Uint8Array>, timeoutMs: number): Promise<string | undefined> {
+  let reader: ReadableStreamDefaultReader<Uint8Array>;
+  try {
+    reader = stream.getReader();
+  } catch {
+    return undefined;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(
+      () => {
+        resolve('late');
+      },
+      Math.min(timeoutMs, MAX_BODY_READ_MS),
+    );
+  });
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const next = await Promise.race([reader.read(), late]);
+      if (next === 'late') return undefined;
+      if (next.done) break;
+      size += next.value.byteLength;
+      if (size > MAX_BODY_BYTES) return undefined;
+      chunks.push(next.value);
+    }
+    return Buffer.concat(chunks, size).toString('utf8');
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+    // A body left unread (too large, too slow) is cancelled: nothing more of it is wanted. On a
+    // body read to its end this does nothing.
+    reader.cancel().catch(() => undefined);
+  }
+}

@@ -153,3 +153,53 @@ export function cookiePathCovers(cookiePath: string | undefined, requestPath: st
 export function cookiePathDetail(cookiePath: string, requestPath: string): string {
   return `The session cookie is set for the path "${cookiePath}", which does not include this route's path "${requestPath}": browsers never send it here, so this request cannot see the session. Mount the sign-out route under "${cookiePath}" or widen the cookie's path.`;
 }
+
+// A signed session cookie's value: the marker, the id, `.` and an unpadded base64 HMAC-SHA-256
+// (cookie-signature's format, which express-session and @fastify/cookie both write).
+const SIGNATURE = /\.[A-Za-z0-9+/]{43}$/;
+// A cookie name as RFC 6265 allows it (an HTTP token).
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * The name of the cookie holding this session's signed value, found without parsing the whole
+ * header: `name=<marker><id>.` (the marker percent-encoded or not), the name ending at the `=` and
+ * starting after the cookie before it. Undefined when the header does not hold it so.
+ */
+function cookieNameHolding(cookieHeader: string, sessionId: string, marker: string): string | undefined {
+  for (const prefix of [`=${encodeURIComponent(marker)}${sessionId}.`, `=${marker}${sessionId}.`]) {
+    const at = cookieHeader.indexOf(prefix);
+    if (at <= 0) continue;
+    const name = cookieHeader.slice(cookieHeader.lastIndexOf(';', at) + 1, at).trim();
+    if (COOKIE_NAME.test(name)) return name;
+  }
+  return undefined;
+}
+
+/**
+ * The name of a session middleware's cookie, which it does not expose: the request cookie whose
+ * signed value (`marker` + id + `.` + signature; express-session's marker is `s:`, @fastify/session
+ * has none) holds this session's id, or failing that the only cookie signed that way (a stale
+ * cookie the store no longer knows). Values are compared parsed and decoded, so ids of any
+ * alphabet match. Undefined when no cookie qualifies.
+ */
+export function signedSessionCookieName(
+  cookieHeader: string | undefined,
+  sessionId: string | undefined,
+  marker: string,
+): string | undefined {
+  if (cookieHeader === undefined) return undefined;
+  // The common case, found in the header as it is: every sign-out of a live session.
+  const direct = sessionId === undefined ? undefined : cookieNameHolding(cookieHeader, sessionId, marker);
+  if (direct !== undefined) return direct;
+  const signed: string[] = [];
+  for (const [name, value] of Object.entries(parseCookieHeader(cookieHeader))) {
+    // A name no server can set is not the session's (and could not be written back to clear it).
+    if (!COOKIE_NAME.test(name) || value === undefined) continue;
+    if (!value.startsWith(marker) || !SIGNATURE.test(value)) continue;
+    const id = value.slice(marker.length, value.length - 44);
+    if (id === '') continue;
+    if (id === sessionId) return name;
+    signed.push(name);
+  }
+  return signed.length === 1 ? signed[0] : undefined;
+}

@@ -1,0 +1,137 @@
+// A route mounted in a framework it was not made for: which framework called it, and the answer
+// (a 500 naming the right entry) written the way that framework expects. One place for all
+// adapters, so each adapter answers every other framework the same way.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { nodeHeaderWriter, writeHeaders, type SignOutAnswer, type SignOutCore } from './request.js';
+
+/** The frameworks the package has routes for. */
+export type Framework = 'express' | 'koa' | 'fastify' | 'fetch';
+
+const ROUTES: Readonly<Record<Framework, { readonly name: string; readonly entry: string; readonly use: string }>> = {
+  express: {
+    name: 'Express',
+    entry: '`sso-signout` or `sso-signout/express`',
+    use: 'import { ssoSignOut } from "sso-signout"',
+  },
+  koa: { name: 'Koa', entry: '`sso-signout/koa`', use: 'import { ssoSignOut } from "sso-signout/koa"' },
+  fastify: {
+    name: 'Fastify',
+    entry: '`sso-signout/fastify`',
+    use: 'import { ssoSignOut } from "sso-signout/fastify"',
+  },
+  fetch: {
+    name: 'Web-standard (fetch)',
+    entry: '`sso-signout/fetch`',
+    use: 'import { createSignOutHandler } from "sso-signout/fetch"',
+  },
+};
+
+const APP: Readonly<Record<Framework, string>> = {
+  express: 'an Express (or Connect) app',
+  koa: 'a Koa app',
+  fastify: 'a Fastify app',
+  fetch: 'a fetch handler',
+};
+
+/** What the route says when `found` called the route made for `mounted`. */
+export function wrongFrameworkMessage(mounted: Framework, found: Exclude<Framework, 'fetch'>): string {
+  const route = ROUTES[mounted];
+  const right = ROUTES[found];
+  return `This is the ${route.name} sign-out route (${route.entry}), mounted in ${APP[found]}. Import the ${right.name} route instead: ${right.use}.`;
+}
+
+/** What Koa hands a middleware: a context holding Node's request and response. */
+interface KoaContextLike {
+  readonly req: IncomingMessage;
+  status: number;
+  body: unknown;
+  set(field: string, value: string): void;
+  append(field: string, value: string): void;
+}
+
+/** What Fastify hands a route handler as its second argument. */
+interface FastifyReplyLike {
+  readonly raw: ServerResponse;
+  code(status: number): FastifyReplyLike;
+  header(name: string, value: string): FastifyReplyLike;
+  getHeader(name: string): unknown;
+  send(body?: string): FastifyReplyLike;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object';
+}
+
+function isKoaContext(value: unknown): value is KoaContextLike {
+  return isObject(value) && 'req' in value && 'res' in value && 'app' in value && typeof value.set === 'function';
+}
+
+function isFastifyReply(value: unknown): value is FastifyReplyLike {
+  return isObject(value) && isObject(value.raw) && typeof value.send === 'function' && typeof value.code === 'function';
+}
+
+function isNodeResponse(value: unknown): value is ServerResponse {
+  return isObject(value) && typeof value.setHeader === 'function' && typeof value.end === 'function';
+}
+
+/** A call from another framework, with what it handed over. */
+export type ForeignCall =
+  | { readonly framework: 'express'; readonly req: IncomingMessage; readonly res: ServerResponse }
+  | { readonly framework: 'koa'; readonly ctx: KoaContextLike }
+  | { readonly framework: 'fastify'; readonly req: IncomingMessage; readonly reply: FastifyReplyLike };
+
+/**
+ * Which framework made this call, from its first two arguments, when it is not `mounted`: Koa
+ * `(ctx, next)`, Fastify `(request, reply)`, Express `(req, res, next)`. Undefined for the
+ * framework the route was made for, and for calls it cannot tell.
+ */
+export function foreignCall(mounted: Framework, first: unknown, second: unknown): ForeignCall | undefined {
+  if (mounted !== 'koa' && isKoaContext(first)) return { framework: 'koa', ctx: first };
+  if (mounted !== 'fastify' && isFastifyReply(second) && isObject(first) && isObject(first.raw)) {
+    return { framework: 'fastify', req: first.raw as unknown as IncomingMessage, reply: second };
+  }
+  const looksLikeContext = isObject(first) && 'req' in first && 'res' in first;
+  if (mounted !== 'express' && !looksLikeContext && isNodeResponse(second) && !isFastifyReply(second)) {
+    return { framework: 'express', req: first as IncomingMessage, res: second };
+  }
+  return undefined;
+}
+
+function requestOf(call: ForeignCall): IncomingMessage {
+  return call.framework === 'koa' ? call.ctx.req : call.req;
+}
+
+/**
+ * Answers a call from another framework: a `500` `wrong_adapter` naming the right entry, written
+ * the way that framework takes an answer, and a warning once. Nothing is read, called or changed;
+ * nothing is thrown into a framework that might not catch it. Returns what the framework's handler
+ * should return (Fastify's reply).
+ */
+export function answerForeignCall<Req>(core: SignOutCore<Req>, mounted: Framework, call: ForeignCall): unknown {
+  const message = wrongFrameworkMessage(mounted, call.framework);
+  core.warn('SSO_SIGNOUT_WRONG_ADAPTER', message);
+  const req = requestOf(call);
+  const answer: SignOutAnswer = core.misconfigured(
+    'wrong_adapter',
+    message,
+    req.headers,
+    call.framework === 'koa' ? call.ctx : req,
+  );
+  switch (call.framework) {
+    case 'koa':
+      writeHeaders(answer.headers, call.ctx);
+      call.ctx.status = answer.status;
+      call.ctx.body = answer.body;
+      return undefined;
+    case 'fastify':
+      for (const [name, value] of answer.headers) call.reply.header(name, value);
+      return call.reply.code(answer.status).send(answer.body);
+    case 'express':
+      if (call.res.headersSent) return undefined;
+      writeHeaders(answer.headers, nodeHeaderWriter(call.res));
+      call.res.statusCode = answer.status;
+      call.res.end(answer.body);
+      return undefined;
+  }
+}

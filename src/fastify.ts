@@ -1,0 +1,341 @@
+// The Fastify adapter: translates a Fastify request into the core's terms and the core's answer back.
+
+import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import { describeValue } from './core/errors.js';
+import { callbackStoreAccess } from './core/everywhere/callback-store.js';
+import { readSmallBody, type MaybePromise, type RequestBody } from './core/route/body.js';
+import { signedSessionCookieName } from './core/route/cookies.js';
+import { answerForeignCall, foreignCall } from './core/route/foreign.js';
+import type { SignOutOptions } from './core/route/options.js';
+import { writeHeaders, type HeaderWriter, type SessionBinding, type SignOutCore } from './core/route/request.js';
+import { createSignOutCore } from './core/route/route.js';
+import { assertFactoryCall, configError } from './core/validate.js';
+
+/**
+ * Options of the Fastify route. `getToken`, `endSession` and `render` receive Fastify's own
+ * `FastifyRequest`.
+ */
+export type FastifySignOutOptions<Req extends FastifyRequest = FastifyRequest> = SignOutOptions<Req>;
+
+/** A Fastify route handler: `app.all('/signout', ssoSignOut(…))`. */
+export type FastifySignOutHandler<Req extends FastifyRequest = FastifyRequest> = (
+  request: Req,
+  reply: FastifyReply,
+) => Promise<FastifyReply | undefined>;
+
+/** Options of {@link ssoSignOutPlugin}: the route's options, and the path to register it on. */
+export interface FastifySignOutPluginOptions<
+  Req extends FastifyRequest = FastifyRequest,
+> extends FastifySignOutOptions<Req> {
+  /** The path of the route, below the plugin's `prefix`. Default `/signout`. */
+  readonly path?: string | undefined;
+}
+
+function header(raw: IncomingMessage, name: string): string | undefined {
+  const value = raw.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The last entry of a comma-separated header: the one Fastify reads when it trusts the proxy. */
+function lastEntry(value: string): string {
+  return value.slice(value.lastIndexOf(',') + 1).trim();
+}
+
+// X-Forwarded-* the app does not trust: Fastify reads them (its last entries) only for a trusted
+// peer, so a header it did not use was not trusted.
+function untrustedProxyHint(request: FastifyRequest): string | undefined {
+  const proto = header(request.raw, 'x-forwarded-proto');
+  const host = header(request.raw, 'x-forwarded-host');
+  if (proto === undefined && host === undefined) return undefined;
+  const used =
+    (proto !== undefined && request.protocol === lastEntry(proto)) ||
+    (host !== undefined && request.host === lastEntry(host));
+  return used ? undefined : "Fastify({ trustProxy: … }) with the proxy's address or hop count";
+}
+
+/** @fastify/secure-session's session: a proxy over its data, deleted by `delete()`. */
+interface SecureSessionLike {
+  readonly deleted: boolean;
+  data(): Record<string, unknown>;
+  delete(): void;
+}
+
+/** @fastify/session's session: kept in a store by id, ended by `destroy()`. */
+interface FastifySessionLike {
+  readonly sessionId?: unknown;
+  readonly cookie?: {
+    readonly path?: string | null;
+    readonly domain?: string | null;
+    readonly secure?: boolean | 'auto' | null;
+    readonly httpOnly?: boolean;
+    readonly sameSite?: boolean | 'lax' | 'strict' | 'none' | null;
+    readonly partitioned?: boolean;
+  };
+  destroy(): Promise<void>;
+}
+
+interface SessionRequest {
+  session?: unknown;
+  readonly sessionStore?: unknown;
+}
+
+const FASTIFY_SESSION_DEFAULT_NAME = 'sessionId';
+
+function isSecureSession(value: object): value is SecureSessionLike {
+  const s = value as Partial<SecureSessionLike>;
+  return typeof s.data === 'function' && typeof s.delete === 'function' && typeof s.deleted === 'boolean';
+}
+
+/** @fastify/session's own in-memory store (a plain `Store` over a Map): no other instance sees it. */
+function isFastifyMemoryStore(store: unknown): boolean {
+  const s = store as { constructor?: { name?: unknown }; store?: unknown } | null | undefined;
+  return s?.constructor?.name === 'Store' && s.store instanceof Map;
+}
+
+function secureSessionBinding(request: FastifyRequest, session: SecureSessionLike): SessionBinding {
+  return {
+    kind: 'supported',
+    data: session.data(),
+    // Deleted, the session still answers reads until the response is sent: it has no sign-in then.
+    current: () => {
+      const now = (request as unknown as SessionRequest).session as SecureSessionLike | null | undefined;
+      return now === null || now === undefined || now.deleted ? null : now.data();
+    },
+    // It clears its own cookie (with its own options) when the response is sent.
+    cookies: () => [],
+    end: () => {
+      session.delete();
+      return Promise.resolve();
+    },
+  };
+}
+
+const NOT_STARTED =
+  "@fastify/session started no session for this request: its cookie's path does not cover the sign-out route's. Give the session cookie a path that covers it (`cookie: { path: '/' }`).";
+
+function fastifySessionBinding(request: FastifyRequest, session: FastifySessionLike): SessionBinding {
+  const raw = request.raw;
+  return {
+    kind: 'supported',
+    data: session,
+    current: () => (request as unknown as SessionRequest).session,
+    cookies: () => {
+      const c = session.cookie ?? {};
+      return [
+        {
+          detectedName: signedSessionCookieName(
+            header(raw, 'cookie'),
+            typeof session.sessionId === 'string' ? session.sessionId : undefined,
+            '',
+          ),
+          defaultName: FASTIFY_SESSION_DEFAULT_NAME,
+          path: c.path ?? undefined,
+          domain: c.domain ?? undefined,
+          secure: c.secure === true,
+          httpOnly: c.httpOnly,
+          sameSite: c.sameSite ?? undefined,
+          partitioned: c.partitioned,
+        },
+      ];
+    },
+    stored: () => {
+      const store = (request as unknown as SessionRequest).sessionStore;
+      const id = typeof session.sessionId === 'string' ? session.sessionId : undefined;
+      return { id, store: callbackStoreAccess(store, isFastifyMemoryStore(store)) };
+    },
+    end: () =>
+      session.destroy().catch((error: unknown) => {
+        throw error instanceof Error ? error : new Error(`session store failed: ${describeValue(error)}`);
+      }),
+  };
+}
+
+function sessionBinding(request: FastifyRequest): SessionBinding {
+  const own = request as unknown as SessionRequest;
+  const session = own.session;
+  if (session === undefined || session === null || typeof session !== 'object') return { kind: 'none' };
+  if (isSecureSession(session)) return secureSessionBinding(request, session);
+  if ('sessionStore' in own && own.sessionStore !== undefined) {
+    const candidate = session as Partial<FastifySessionLike>;
+    if (typeof candidate.destroy === 'function') return fastifySessionBinding(request, session as FastifySessionLike);
+    // Outside its cookie's path, @fastify/session leaves a plain empty object.
+    if (Object.keys(session).length === 0) return { kind: 'none', detail: NOT_STARTED };
+  }
+  return { kind: 'unknown', data: session, current: () => own.session };
+}
+
+function queryValue(request: FastifyRequest, name: string): unknown {
+  const query = request.query;
+  return query !== null && typeof query === 'object' ? (query as Record<string, unknown>)[name] : undefined;
+}
+
+// A parser the app registered (@fastify/formbody, Fastify's own JSON one) left the body parsed;
+// else the stream is unread and read here.
+function bodyOf(request: FastifyRequest, timeoutMs: number): MaybePromise<RequestBody | undefined> {
+  const parsed = request.body;
+  return parsed === undefined || parsed === null ? readSmallBody(request.raw, timeoutMs) : { parsed };
+}
+
+/** Fastify's reply as a HeaderWriter: `Set-Cookie` accumulates by itself, `Vary` is joined. */
+function replyHeaderWriter(reply: FastifyReply): HeaderWriter {
+  return {
+    set: (name, value) => reply.header(name, value),
+    append: (name, value) => {
+      if (name === 'set-cookie') return reply.header(name, value);
+      const before = reply.getHeader(name);
+      const list = Array.isArray(before) ? before.join(', ') : before === undefined ? '' : String(before);
+      return reply.header(name, list === '' ? value : `${list}, ${value}`);
+    },
+  };
+}
+
+const NOT_ROUTED =
+  'the Fastify sign-out route runs as a hook or a not-found handler, so it would sign out on every path: it passes those requests on and signs nobody out. Register it as a route: app.all("/signout", ssoSignOut(…)), or app.register(ssoSignOutPlugin, { path: "/signout", … }).';
+
+const NO_FORM_PARSER =
+  'this Fastify app has no parser for form bodies, so Fastify answers the form posts browsers send to the sign-out route with 415 before the route runs. Register the route with the plugin, which reads them itself: app.register(ssoSignOutPlugin, { path: "/signout", … }); or register @fastify/formbody.';
+
+/** The handler over a core; the plugin registers the same one. */
+function handlerOf<Req extends FastifyRequest>(core: SignOutCore<Req>): FastifySignOutHandler<Req> {
+  let checkedParsers = false;
+  const handler = async function signOutHandler(request: Req, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    // Express calls a handler with (req, res, next), Koa with (ctx, next): answer them, never throw
+    // into a framework that may not catch a rejected promise.
+    const foreign = foreignCall('fastify', request, reply);
+    if (foreign !== undefined) return answerForeignCall(core, 'fastify', foreign) as FastifyReply | undefined;
+    // Fastify calls a route's handler with (request, reply); a hook also gets `done` (and an
+    // `onSend` hook the payload); a not-found handler serves every unknown path.
+    if (arguments.length > 2 || request.is404) {
+      core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_ROUTED);
+      if (request.is404) return reply.code(404).send({ message: 'Not Found', error: 'Not Found', statusCode: 404 });
+      return undefined;
+    }
+    if (!checkedParsers) {
+      checkedParsers = true;
+      const server = request.server;
+      if (!server.hasContentTypeParser('application/x-www-form-urlencoded') && !server.hasContentTypeParser('*')) {
+        core.warn('SSO_SIGNOUT_NO_FORM_PARSER', NO_FORM_PARSER);
+      }
+    }
+    let bodyRead: { readonly body: MaybePromise<RequestBody | undefined> } | undefined;
+    const answer = await core.handle({
+      native: request,
+      method: request.method,
+      headers: request.raw.headers,
+      address: () => ({ protocol: request.protocol, host: request.host }),
+      untrustedProxyHint: () => untrustedProxyHint(request),
+      url: request.url,
+      query: (name) => queryValue(request, name),
+      body: (timeoutMs) => (bodyRead ??= { body: bodyOf(request, timeoutMs) }).body,
+      session: sessionBinding(request),
+    });
+    const writer = replyHeaderWriter(reply);
+    writeHeaders(answer.headers, writer);
+    if (answer.delegate !== undefined) {
+      // The headers are on the reply, as Express has them before next(err), so an app's own error
+      // handler keeps them. Fastify's default handler sets `err.headers` again: without Set-Cookie,
+      // which would be written twice, and with the Vary the reply has.
+      const vary = reply.getHeader('vary');
+      throw answer.delegate.withHeaders({
+        'set-cookie': undefined,
+        ...(vary === undefined ? {} : { vary: String(vary) }),
+      });
+    }
+    return reply.code(answer.status).send(answer.body);
+  };
+  return handler;
+}
+
+/**
+ * Creates the sign-out route handler for Fastify 5: register it on its path with `app.all`, so other
+ * methods get a truthful `405`. It reads a form body itself only where the app has a parser that
+ * lets it through (`@fastify/formbody`); {@link ssoSignOutPlugin} needs none.
+ *
+ * @example
+ * import Fastify from 'fastify';
+ * import fastifyCookie from '@fastify/cookie';
+ * import fastifySession from '@fastify/session';
+ * import formbody from '@fastify/formbody';
+ * import { ssoSignOut } from 'sso-signout/fastify';
+ *
+ * const app = Fastify();
+ * await app.register(fastifyCookie);
+ * await app.register(fastifySession, { secret: process.env.SESSION_SECRET });
+ * await app.register(formbody);
+ * app.all('/signout', ssoSignOut({ region: 'eu-west-1', destination: '/signed-out' }));
+ */
+export function ssoSignOut<Req extends FastifyRequest = FastifyRequest>(
+  options?: FastifySignOutOptions<Req>,
+): FastifySignOutHandler<Req> {
+  assertFactoryCall(options, arguments.length, 2, 'app.all("/signout", ssoSignOut({ region: "us-east-1" }))');
+  return handlerOf(createSignOutCore<Req>(options));
+}
+
+// What Fastify itself passes to a plugin besides its own options.
+const REGISTER_OPTIONS = ['prefix', 'logLevel', 'logSerializers'] as const;
+
+function pluginOptions(value: unknown): { readonly path: string; readonly route: Record<string, unknown> } {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw configError('options', 'not_an_object', `options must be an object; got ${describeValue(value)}.`);
+  }
+  const route = Object.fromEntries(
+    Object.entries(value).filter(
+      ([name]) => name !== 'path' && !(REGISTER_OPTIONS as readonly string[]).includes(name),
+    ),
+  );
+  const path = (value as { path?: unknown }).path ?? '/signout';
+  if (typeof path !== 'string' || !path.startsWith('/')) {
+    throw configError('path', 'wrong_type', `\`path\` must be a path starting with "/"; got ${describeValue(path)}.`);
+  }
+  return { path, route };
+}
+
+// A body parser that leaves the stream unread, for the route to read itself within its bounds.
+function leaveUnread(_request: FastifyRequest, _payload: unknown, done: (error: null, body?: unknown) => void): void {
+  done(null, undefined);
+}
+
+/**
+ * A Fastify plugin that registers the sign-out route on `path` (default `/signout`, below the
+ * registration's `prefix`) for every method. Inside it, request bodies are left to the route,
+ * which reads form and JSON bodies itself (16 KiB at most): no body parser is needed, and the app's
+ * parsers stay as they are elsewhere. Register it after the session plugin.
+ *
+ * @example
+ * await app.register(fastifyCookie);
+ * await app.register(fastifySession, { secret: process.env.SESSION_SECRET });
+ * await app.register(ssoSignOutPlugin, { path: '/signout', region: 'eu-west-1', destination: '/signed-out' });
+ */
+export const ssoSignOutPlugin: FastifyPluginCallback<FastifySignOutPluginOptions> = function ssoSignOutPlugin(
+  fastify: FastifyInstance,
+  options: FastifySignOutPluginOptions,
+  done: (error?: Error) => void,
+): void {
+  const { path, route } = pluginOptions(options);
+  const handler = handlerOf(createSignOutCore<FastifyRequest>(route as FastifySignOutOptions));
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', leaveUnread);
+  fastify.all(path, handler);
+  done();
+};
+
+/**
+ * The id @fastify/session keeps this request's session under in its store: what to give
+ * `sessionIndex.add` at sign-in. Read it after `request.session.regenerate()`. Undefined without
+ * @fastify/session.
+ *
+ * @example
+ * await request.session.regenerate();
+ * request.session.set('sso', { accessToken });
+ * await sessionIndex.add(user, sessionIdOf(request));
+ */
+export function sessionIdOf(request: FastifyRequest): string | undefined {
+  const session = (request as unknown as SessionRequest).session as { sessionId?: unknown } | null | undefined;
+  const id = session?.sessionId;
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+export { guardSessionStore } from './core/session-guard.js';
+export type { ExpressSessionStoreLike } from './core/session-guard.js';
+export * from './common-exports.js';

@@ -1,0 +1,252 @@
+// The Web-standard adapter: a `Request` in, a `Response` out (Hono, Next.js route handlers, Bun,
+// Deno). No session middleware can be detected here, so the app says how to read and end its own.
+
+import type { IncomingHttpHeaders } from 'node:http';
+import { describeValue } from './core/errors.js';
+import { readWebBody, type RequestBody } from './core/route/body.js';
+import { answerForeignCall, foreignCall } from './core/route/foreign.js';
+import type { RenderOutput, SignOutOptions } from './core/route/options.js';
+import type { SignOutEvent } from './core/route/events.js';
+import type { SignOutResult } from './core/route/outcomes.js';
+import type { SignOutAnswer } from './core/route/request.js';
+import { createSignOutCore } from './core/route/route.js';
+import type { TokenInfo } from './core/token.js';
+import { assertFactoryCall, configError, functionOption } from './core/validate.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * Options of the fetch handler. The hooks receive the `Request` and the context the handler was
+ * called with (Hono's `c`, a Next.js route's `{ params }`, …). `getToken` and `endSession` are
+ * required: they are how the route reads and ends the app's session. The session's cookie, if the
+ * route should clear it, is listed in `clearCookies` with the attributes it was set with.
+ */
+export interface FetchSignOutOptions<Ctx = unknown> extends Omit<
+  SignOutOptions<Request>,
+  'getToken' | 'endSession' | 'render' | 'onEvent' | 'everywhere' | 'sessionCookieName'
+> {
+  /** Reads the sign-in's token (and its region) from the app's session; `undefined` when there is none. */
+  readonly getToken: (request: Request, context: Ctx) => MaybePromise<TokenInfo | string | null | undefined>;
+  /** Ends the app's session (the token must be gone from it when this settles). */
+  readonly endSession: (request: Request, context: Ctx) => MaybePromise<void>;
+  /** Renders the body of every non-redirect answer; `undefined` for the default page. */
+  readonly render?:
+    ((result: SignOutResult, request: Request, context: Ctx) => MaybePromise<RenderOutput | undefined>) | undefined;
+  /** Hears every sign-out, refusal and refused `return_to`. Exceptions it throws are ignored. */
+  readonly onEvent?: ((event: SignOutEvent, request: Request, context: Ctx) => void) | undefined;
+  /**
+   * The app's public origin (`https://portal.example.com`), for the cross-site check and for
+   * telling its own paths from other sites'. Default: the origin of the request's URL, which behind
+   * a proxy may be the app's internal address.
+   */
+  readonly origin?: string | undefined;
+}
+
+/** The fetch handler: `(request, context?) => Promise<Response>`. */
+export type FetchSignOutHandler<Ctx = unknown> = (request: Request, context?: Ctx) => Promise<Response>;
+
+/** One call of the handler, as the core's hooks see it. */
+interface FetchCall<Ctx> {
+  readonly request: Request;
+  readonly context: Ctx;
+}
+
+/** Hono's context, when a Hono app calls the handler as its own (`app.all('/signout', handler)`). */
+interface HonoContextLike {
+  readonly req: { readonly raw: Request };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object';
+}
+
+/** A Web-standard `Request` (from any realm or fetch implementation). */
+function isRequest(value: unknown): value is Request {
+  return (
+    isObject(value) &&
+    typeof value.url === 'string' &&
+    typeof value.method === 'string' &&
+    isObject(value.headers) &&
+    typeof value.headers.get === 'function' &&
+    'body' in value &&
+    typeof value.arrayBuffer === 'function'
+  );
+}
+
+function isHonoContext(value: unknown): value is HonoContextLike {
+  return isObject(value) && isObject(value.req) && isRequest(value.req.raw);
+}
+
+const NOT_FOR_FETCH: Readonly<Record<string, string>> = {
+  everywhere:
+    'signing out everywhere needs a session store the route can reach, which a fetch handler has not: end the other sessions in `endSession`.',
+  sessionCookieName: 'a fetch handler detects no session cookie: list it in `clearCookies` with its attributes.',
+};
+
+function parseOrigin(value: unknown): URL | undefined {
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (
+    url === undefined ||
+    (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+    url.origin !== (value as string).replace(/\/$/, '')
+  ) {
+    throw configError(
+      'origin',
+      'invalid_value',
+      `\`origin\` must be the app's public origin, like "https://portal.example.com" (a scheme and a host, no path); got ${describeValue(value)}.`,
+    );
+  }
+  return url;
+}
+
+/**
+ * The core's options: the hooks called with the `Request` and the context instead of the call
+ * they travel in; everything else as given, for the core to check.
+ */
+function coreOptions<Ctx>(options: FetchSignOutOptions<Ctx>): SignOutOptions<FetchCall<Ctx>> {
+  const { getToken, endSession, render, onEvent, ...rest } = options;
+  delete (rest as { origin?: unknown }).origin;
+  const given = functionOption('getToken', getToken);
+  const ends = functionOption('endSession', endSession);
+  const renders = functionOption('render', render);
+  const hears = functionOption('onEvent', onEvent);
+  return {
+    ...(rest as SignOutOptions<FetchCall<Ctx>>),
+    ...(given === undefined ? {} : { getToken: (call) => given(call.request, call.context) }),
+    ...(ends === undefined ? {} : { endSession: async (call) => ends(call.request, call.context) }),
+    ...(renders === undefined ? {} : { render: (result, call) => renders(result, call.request, call.context) }),
+    ...(hears === undefined
+      ? {}
+      : {
+          onEvent: (event, call) => {
+            hears(event, call.request, call.context);
+          },
+        }),
+  };
+}
+
+function checkOptions(options: unknown): void {
+  if (!isObject(options) || Array.isArray(options)) {
+    throw configError(
+      'options',
+      'not_an_object',
+      `createSignOutHandler takes its options, with \`getToken\` and \`endSession\`; got ${describeValue(options)}.`,
+    );
+  }
+  for (const [name, why] of Object.entries(NOT_FOR_FETCH)) {
+    if (options[name] !== undefined)
+      throw configError(name, 'unknown_option', `\`${name}\` does not apply here: ${why}`);
+  }
+  for (const name of ['getToken', 'endSession'] as const) {
+    if (options[name] === undefined) {
+      throw configError(
+        name,
+        'missing',
+        `a fetch handler has no session middleware to read: give \`${name}\`, e.g. createSignOutHandler({ getToken: (request, c) => c.get('session')?.sso, endSession: (request, c) => c.get('session')?.destroy() }).`,
+      );
+    }
+  }
+}
+
+function nodeHeaders(headers: Headers): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  headers.forEach((value, name) => {
+    out[name] = value;
+  });
+  return out;
+}
+
+function queryValue(url: URL, name: string): unknown {
+  const values = url.searchParams.getAll(name);
+  return values.length === 0 ? undefined : values.length === 1 ? values[0] : values;
+}
+
+const FORWARDED_HINT =
+  "the `origin` option, the app's public origin (createSignOutHandler({ origin: 'https://portal.example.com', … }))";
+
+function responseOf(answer: SignOutAnswer): Response {
+  const headers = new Headers();
+  for (const [name, value] of answer.headers) headers.append(name, value);
+  // An answer without a body says so, so that servers frame it by its length (not chunked, and
+  // without closing the connection to end it).
+  if (answer.body === undefined) headers.set('content-length', '0');
+  return new Response(answer.body ?? null, { status: answer.status, headers });
+}
+
+/**
+ * Creates the sign-out route as a Web-standard handler: `Request` in, `Response` out. Call it with
+ * the request and, optionally, a context the hooks receive. In delegate mode (`delegateErrors`),
+ * failures reject with the `SignOutError`, whose `headers` are the answer's.
+ *
+ * @example Hono
+ * import { Hono } from 'hono';
+ * import { createSignOutHandler } from 'sso-signout/fetch';
+ *
+ * const signOut = createSignOutHandler({
+ *   region: 'eu-west-1',
+ *   getToken: (request, c) => c.get('session')?.sso,
+ *   endSession: (request, c) => c.get('session')?.destroy(),
+ *   clearCookies: [{ name: 'portal.sid', httpOnly: true, sameSite: 'lax' }],
+ * });
+ * const app = new Hono();
+ * app.all('/signout', (c) => signOut(c.req.raw, c));
+ */
+export function createSignOutHandler<Ctx = unknown>(options: FetchSignOutOptions<Ctx>): FetchSignOutHandler<Ctx> {
+  assertFactoryCall(
+    options,
+    arguments.length,
+    2,
+    'const signOut = createSignOutHandler({ region: "us-east-1", getToken, endSession })',
+  );
+  checkOptions(options);
+  const origin = parseOrigin(options.origin);
+  const core = createSignOutCore<FetchCall<Ctx>>(coreOptions(options));
+
+  return async function signOutHandler(first: Request, context?: Ctx): Promise<Response> {
+    const second: unknown = context;
+    const given: unknown = first;
+    let request: Request;
+    let ctx = context as Ctx;
+    if (isRequest(given)) request = given;
+    else if (isHonoContext(given)) {
+      // Hono calls a handler with its context: the request is in it, and it is the context.
+      request = given.req.raw;
+      ctx = (context === undefined || typeof context === 'function' ? given : context) as Ctx;
+    } else {
+      const foreign = foreignCall('fetch', given, second);
+      if (foreign !== undefined) return answerForeignCall(core, 'fetch', foreign) as Response;
+      throw configError(
+        'request',
+        'misuse',
+        `the sign-out handler takes a Request (and a context): signOut(request, context); got ${describeValue(given)}.`,
+      );
+    }
+    const url = new URL(request.url);
+    const own = origin ?? url;
+    let bodyRead: Promise<RequestBody | undefined> | undefined;
+    const answer = await core.handle({
+      native: { request, context: ctx },
+      method: request.method,
+      headers: nodeHeaders(request.headers),
+      address: () => ({ protocol: own.protocol.slice(0, -1), host: own.host }),
+      untrustedProxyHint: () =>
+        origin !== undefined || (!request.headers.has('x-forwarded-proto') && !request.headers.has('x-forwarded-host'))
+          ? undefined
+          : FORWARDED_HINT,
+      url: `${url.pathname}${url.search}`,
+      query: (name) => queryValue(url, name),
+      body: (timeoutMs) => (bodyRead ??= readWebBody(request, timeoutMs)),
+      session: { kind: 'none' },
+    });
+    if (answer.delegate !== undefined) throw answer.delegate;
+    return responseOf(answer);
+  };
+}
+
+export * from './common-exports.js';

@@ -312,8 +312,17 @@ export const ssoSignOutPlugin: FastifyPluginCallback<FastifySignOutPluginOptions
   options: FastifySignOutPluginOptions,
   done: (error?: Error) => void,
 ): void {
-  const { path, route } = pluginOptions(options);
-  const handler = handlerOf(createSignOutCore<FastifyRequest>(route as FastifySignOutOptions));
+  let handler: FastifySignOutHandler;
+  let path: string;
+  try {
+    const parsed = pluginOptions(options);
+    path = parsed.path;
+    handler = handlerOf(createSignOutCore<FastifyRequest>(parsed.route as FastifySignOutOptions));
+  } catch (error) {
+    // Fastify reports it from `ready()` / `listen()`, as it does a plugin's own errors.
+    done(error as Error);
+    return;
+  }
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', leaveUnread);
   fastify.all(path, handler);

@@ -12,6 +12,8 @@ describe.each([
   ['index', () => import('../../src/index.js')],
   ['express', () => import('../../src/express.js')],
   ['koa', () => import('../../src/koa.js')],
+  ['fastify', () => import('../../src/fastify.js')],
+  ['fetch', () => import('../../src/fetch.js')],
   ['testing/index', () => import('../../src/testing/index.js')],
   ['express-session', () => import('../../src/express-session.js')],
   ['koa-session', () => import('../../src/koa-session.js')],
@@ -28,28 +30,40 @@ describe('entry points', () => {
   it('are exactly the ones package.json exports, each built in both formats', () => {
     const { entryPoints } = require('../../scripts/build.cjs') as { entryPoints: () => Record<string, string> };
     expect(Object.keys(entryPoints()).sort()).toEqual(
-      ['express', 'express-session', 'index', 'koa', 'koa-session', 'testing/index'].sort(),
+      ['express', 'express-session', 'fastify', 'fetch', 'index', 'koa', 'koa-session', 'testing/index'].sort(),
     );
   });
 
-  it('sso-signout is sso-signout/express, and both adapters export the same shared names', async () => {
-    const [index, express, koa] = await Promise.all([
+  it('sso-signout is sso-signout/express, and the adapters export the same shared names', async () => {
+    const [index, express, koa, fastify, fetch, shared] = await Promise.all([
       import('../../src/index.js'),
       import('../../src/express.js'),
       import('../../src/koa.js'),
+      import('../../src/fastify.js'),
+      import('../../src/fetch.js'),
+      import('../../src/common-exports.js'),
     ]);
     expect(index).toStrictEqual(express);
     expect(names(koa)).toEqual(names(express));
     expect(koa.ssoSignOut).not.toBe(express.ssoSignOut);
     expect(koa.guardSessionStore).not.toBe(express.guardSessionStore);
     expect(koa.SignOutError).toBe(express.SignOutError);
+    // Fastify: the same as Express, and its plugin; the store guard is express-session's, whose
+    // store interface @fastify/session shares.
+    expect(names(fastify)).toEqual([...names(express), 'ssoSignOutPlugin'].sort());
+    expect(fastify.guardSessionStore).toBe(express.guardSessionStore);
+    // fetch: no session middleware, so no route of the others' shape, no store guard, no session id.
+    expect(names(fetch)).toEqual([...names(shared), 'createSignOutHandler'].sort());
+    expect(fetch.SignOutError).toBe(express.SignOutError);
   });
 
   it('shares one copy of the core between the ES module entries', async () => {
     const url = (entry: string) =>
       pathToFileURL(fileURLToPath(new URL(`../../dist/esm/${entry}.js`, import.meta.url))).href;
     const express = (await import(/* @vite-ignore */ url('express'))) as { SignOutError: unknown };
-    const koa = (await import(/* @vite-ignore */ url('koa'))) as { SignOutError: unknown };
-    expect(koa.SignOutError).toBe(express.SignOutError);
+    for (const entry of ['koa', 'fastify', 'fetch']) {
+      const other = (await import(/* @vite-ignore */ url(entry))) as { SignOutError: unknown };
+      expect(other.SignOutError).toBe(express.SignOutError);
+    }
   });
 });

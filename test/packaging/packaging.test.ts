@@ -92,13 +92,56 @@ const KOA_SCENARIO = `
   console.log('signed out');
 `;
 
+// The fetch handler with no server: a Request in, a Response out.
+const FETCH_SCENARIO = `
+const fetchPortal = await startFakePortal();
+const fetchToken = fetchPortal.issueToken();
+let ended = false;
+const handler = createSignOutHandler({ endpoint: fetchPortal.url, getToken: () => fetchToken, endSession: () => { ended = true; } });
+const answer = await handler(new Request('http://app.test/signout', { method: 'POST' }));
+await fetchPortal.close();
+if (answer.status !== 303 || !ended || fetchPortal.isActive(fetchToken)) throw new Error('fetch sign-out failed: ' + answer.status);
+console.log('fetch signed out');
+`;
+
+// The Fastify plugin, through Fastify's inject.
+const FASTIFY_SCENARIO = `
+  const fastifyPortal = await startFakePortal();
+  const fastifyToken = fastifyPortal.issueToken();
+  const fastifyApp = Fastify();
+  await fastifyApp.register(fastify.ssoSignOutPlugin, { endpoint: fastifyPortal.url, getToken: () => fastifyToken, endSession: () => {} });
+  const reply = await fastifyApp.inject({ method: 'POST', url: '/signout', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'return_to=/bye' });
+  await fastifyApp.close();
+  await fastifyPortal.close();
+  if (reply.statusCode !== 303 || reply.headers.location !== '/bye' || fastifyPortal.isActive(fastifyToken)) throw new Error('fastify sign-out failed: ' + reply.statusCode);
+  console.log('fastify signed out');
+`;
+
 const TS_SOURCE = `
 import express from 'express';
 import Koa from 'koa';
 import Router from '@koa/router';
 import { createLogoutClient, ssoSignOut, SignOutError, type SignOutEvent, type LogoutResult } from 'sso-signout';
 import { ssoSignOut as koaSignOut, type KoaSignOutOptions } from 'sso-signout/koa';
+import Fastify from 'fastify';
+import { ssoSignOut as fastifySignOut, ssoSignOutPlugin, type FastifySignOutOptions } from 'sso-signout/fastify';
+import { Hono, type Context as HonoContext } from 'hono';
+import { createSignOutHandler } from 'sso-signout/fetch';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
+
+const fastifyOptions: FastifySignOutOptions = { region: 'eu-west-1', getToken: (request) => request.headers['x-token'] as string | undefined };
+const fastifyApp = Fastify();
+fastifyApp.all('/signout', fastifySignOut(fastifyOptions));
+void fastifyApp.register(ssoSignOutPlugin, { path: '/signout2', region: 'eu-west-1' });
+
+const hono = new Hono();
+const honoSignOut = createSignOutHandler<HonoContext>({
+  region: 'eu-west-1',
+  getToken: (request, c) => c.req.header('x-token') ?? request.headers.get('x-token'),
+  endSession: () => undefined,
+  clearCookies: [{ name: 'portal.sid', httpOnly: true }],
+});
+hono.all('/signout', (c) => honoSignOut(c.req.raw, c));
 
 const events: SignOutEvent[] = [];
 const app = express();
@@ -155,6 +198,13 @@ beforeAll(async () => {
       'redis@5',
       'ioredis@5',
       'bullmq@6',
+      'fastify@5',
+      '@fastify/cookie@11',
+      '@fastify/session@11',
+      '@fastify/secure-session@8',
+      '@fastify/formbody@8',
+      'hono@4',
+      '@hono/node-server@2',
       'supertest@7',
       '@types/supertest@7',
       'vitest@4',
@@ -175,7 +225,15 @@ import { createLogoutClient, ssoSignOut, SignOutError, SignOutConfigError, porta
   type SignOutEvent, type SignOutResult, type TokenInfo, type UpstreamOutcome } from 'sso-signout';
 import type { Context } from 'koa';
 import { ssoSignOut as koaSignOut, type KoaSignOutMiddleware } from 'sso-signout/koa';
+import { ssoSignOut as fastifySignOut, ssoSignOutPlugin, type FastifySignOutHandler, type FastifySignOutPluginOptions } from 'sso-signout/fastify';
+import { createSignOutHandler, type FetchSignOutHandler, type FetchSignOutOptions } from 'sso-signout/fetch';
 import { startFakePortal, type FakePortal, type PortalCall, type PortalReply } from 'sso-signout/testing';
+
+const fetchOptions: FetchSignOutOptions<{ user: string }> = { getToken: (_r, c) => c.user, endSession: () => undefined, origin: 'https://a.example' };
+const fetchHandler: FetchSignOutHandler<{ user: string }> = createSignOutHandler(fetchOptions);
+const fastifyHandler: FastifySignOutHandler = fastifySignOut({ region: 'us-east-1' });
+const pluginOptions: FastifySignOutPluginOptions = { path: '/signout', region: 'us-east-1' };
+export const adapters: unknown[] = [fetchHandler, fastifyHandler, pluginOptions, ssoSignOutPlugin];
 
 const options: ExpressSignOutOptions = { region: 'us-east-1', clearCookies: ['a', { name: 'b', path: '/x' } satisfies CookieToClear] };
 const clientOptions: LogoutClientOptions = { region: 'eu-west-1', timeoutMs: 2000 };
@@ -207,31 +265,44 @@ describe('the packed tarball', () => {
     );
   }, 120_000);
 
-  it('works from an ESM project: every subpath imports, Express signs out', async () => {
+  it('works from an ESM project: every subpath imports, Express and the fetch handler sign out', async () => {
     const dir = await write('esm', {
       'package.json': JSON.stringify({ type: 'module' }),
       'main.js': `import express from 'express';
 import { ssoSignOut, createLogoutClient } from 'sso-signout';
 import * as koa from 'sso-signout/koa';
+import * as fastify from 'sso-signout/fastify';
+import { createSignOutHandler } from 'sso-signout/fetch';
 import { startFakePortal } from 'sso-signout/testing';
-${EXPRESS_SCENARIO}`,
+${EXPRESS_SCENARIO}
+${FETCH_SCENARIO}
+if (typeof fastify.ssoSignOutPlugin !== 'function') throw new Error('exports missing');`,
     });
-    expect(await node(dir, 'main.js')).toContain('signed out');
+    const out = await node(dir, 'main.js');
+    expect(out).toContain('signed out');
+    expect(out).toContain('fetch signed out');
   });
 
-  it('works from a CommonJS project: every subpath requires, Koa signs out', async () => {
+  it('works from a CommonJS project: every subpath requires, Koa and Fastify sign out', async () => {
     const dir = await write('cjs', {
       'package.json': JSON.stringify({ type: 'commonjs' }),
       'main.js': `const Koa = require('koa');
 const Router = require('@koa/router');
+const Fastify = require('fastify');
 const main = require('sso-signout');
 const koa = require('sso-signout/koa');
+const fastify = require('sso-signout/fastify');
+const { createSignOutHandler } = require('sso-signout/fetch');
 const { startFakePortal } = require('sso-signout/testing');
 (async () => {
 ${KOA_SCENARIO}
+${FASTIFY_SCENARIO}
+  if (typeof createSignOutHandler !== 'function') throw new Error('exports missing');
 })().catch((error) => { console.error(error); process.exitCode = 1; });`,
     });
-    expect(await node(dir, 'main.js')).toContain('signed out');
+    const out = await node(dir, 'main.js');
+    expect(out).toContain('signed out');
+    expect(out).toContain('fastify signed out');
   });
 
   // The app projects' own framework typings are theirs to check (skipLibCheck, as nearly every

@@ -1,6 +1,7 @@
-// What both example servers share: environment settings, start-up lines, and the pages they show.
+// What the example servers share: environment settings, start-up lines, and the pages they show.
 
 import { createHmac, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import {
   createLogoutClient,
   createRevocationWorker,
@@ -218,7 +219,21 @@ export function startLines(settings, framework, port) {
   ];
 }
 
-/** Listens with a built app (Express or Koa), prints the start-up lines, and stops on SIGINT/SIGTERM. */
+/**
+ * A Node request listener (Fastify's router, Hono through @hono/node-server) with the `listen` of
+ * an Express or Koa app, for {@link serve}.
+ */
+export function nodeServer(listener) {
+  return {
+    listen(port, host, callback) {
+      const server = createServer(listener);
+      server.listen(port, host, () => callback());
+      return server;
+    },
+  };
+}
+
+/** Listens with a built app (Express, Koa, or {@link nodeServer}), prints the start-up lines, and stops on SIGINT/SIGTERM. */
 export function serve(app, settings, framework) {
   const stop = () => {
     server.close();

@@ -8,6 +8,10 @@ import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { createApp as untypedCreateApp } from '../example-app/app.js';
 // @ts-expect-error: the example app is plain JavaScript without declarations.
 import { createKoaApp as untypedCreateKoaApp } from '../example-app/koa-app.js';
+// @ts-expect-error: the example app is plain JavaScript without declarations.
+import { createFastifyApp as untypedCreateFastifyApp } from '../example-app/fastify-app.js';
+// @ts-expect-error: the example app is plain JavaScript without declarations.
+import { createHonoApp as untypedCreateHonoApp } from '../example-app/hono-app.js';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { applySetCookies, cookieHeaderFrom, setCookies } from './helpers/cookies.js';
@@ -25,6 +29,14 @@ const createKoaApp = untypedCreateKoaApp as (config: ExampleConfig) => {
   callback(): (...args: Parameters<RequestListener>) => Promise<void>;
 };
 
+const createFastifyApp = untypedCreateFastifyApp as (config: ExampleConfig) => {
+  ready(): Promise<unknown>;
+  routing: RequestListener;
+};
+const createHonoApp = untypedCreateHonoApp as (config: ExampleConfig) => {
+  listener: (...args: Parameters<RequestListener>) => Promise<void>;
+};
+
 const EXAMPLES = [
   { name: 'Express', createApp: createExpressApp, server: '../example-app/server.js', sessionCookie: 'portal.sid' },
   {
@@ -37,6 +49,31 @@ const EXAMPLES = [
     },
     server: '../example-app/koa-server.js',
     sessionCookie: 'portal.sess',
+  },
+  {
+    name: 'Fastify',
+    createApp: (config: ExampleConfig): RequestListener => {
+      const app = createFastifyApp(config);
+      const ready = app.ready();
+      return (req, res) => {
+        void ready.then(() => {
+          app.routing(req, res);
+        });
+      };
+    },
+    server: '../example-app/fastify-server.js',
+    sessionCookie: 'portal.sid',
+  },
+  {
+    name: 'Hono',
+    createApp: (config: ExampleConfig): RequestListener => {
+      const { listener } = createHonoApp(config);
+      return (req, res) => {
+        void listener(req, res);
+      };
+    },
+    server: '../example-app/hono-server.js',
+    sessionCookie: 'portal.sid',
   },
 ];
 

@@ -12,6 +12,7 @@ import { until } from './helpers/until.js';
 const SERVERS = [
   { framework: 'Express', server: fileURLToPath(new URL('../example-app/server.js', import.meta.url)) },
   { framework: 'Koa', server: fileURLToPath(new URL('../example-app/koa-server.js', import.meta.url)) },
+  { framework: 'Fastify', server: fileURLToPath(new URL('../example-app/fastify-server.js', import.meta.url)) },
 ];
 
 describe.each(SERVERS)('the $framework example app with SSO_END_SESSION_ON_FAILURE=1', ({ server }) => {

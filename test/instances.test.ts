@@ -49,6 +49,7 @@ function signOut(instance: Instance, cookie: string): Promise<Response> {
 const SERVERS = [
   { framework: 'Express', server: fileURLToPath(new URL('../example-app/server.js', import.meta.url)) },
   { framework: 'Koa', server: fileURLToPath(new URL('../example-app/koa-server.js', import.meta.url)) },
+  { framework: 'Fastify', server: fileURLToPath(new URL('../example-app/fastify-server.js', import.meta.url)) },
 ];
 
 describe.each(SERVERS)('two instances of the $framework example app on one Redis', ({ server }) => {

@@ -1,5 +1,5 @@
 // A real browser (the system's Chromium, or the one inside @sparticuz/chromium, driven by playwright-core)
-// against the example apps on loopback.
+// against the example apps (Express, Koa, Fastify) on loopback.
 
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +11,8 @@ import { launchChromium } from '../helpers/chromium.js';
 import { createApp as untypedCreateApp } from '../../example-app/app.js';
 // @ts-expect-error: the example app is plain JavaScript without declarations.
 import { createKoaApp as untypedCreateKoaApp } from '../../example-app/koa-app.js';
+// @ts-expect-error: the example app is plain JavaScript without declarations.
+import { createFastifyApp as untypedCreateFastifyApp } from '../../example-app/fastify-app.js';
 
 interface ExampleConfig {
   signOut: Record<string, unknown>;
@@ -19,6 +21,7 @@ interface ExampleConfig {
   sessionSecret: string;
 }
 type KoaLike = { callback(): (...args: Parameters<RequestListener>) => Promise<void> };
+type FastifyLike = { ready(): Promise<unknown>; routing: RequestListener };
 
 const EXAMPLES: { name: string; listener: (config: ExampleConfig) => RequestListener; sessionCookie: string }[] = [
   {
@@ -35,6 +38,19 @@ const EXAMPLES: { name: string; listener: (config: ExampleConfig) => RequestList
       };
     },
     sessionCookie: 'portal.sess',
+  },
+  {
+    name: 'Fastify',
+    listener: (config) => {
+      const app = (untypedCreateFastifyApp as (config: ExampleConfig) => FastifyLike)(config);
+      const ready = app.ready();
+      return (req, res) => {
+        void ready.then(() => {
+          app.routing(req, res);
+        });
+      };
+    },
+    sessionCookie: 'portal.sid',
   },
 ];
 

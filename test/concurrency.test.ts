@@ -10,6 +10,7 @@ import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogoutClient, guardSessionStore, type LogoutClient } from 'sso-signout';
 import { guardSessionStore as guardKoaStore, type KoaSessionStoreLike } from 'sso-signout/koa';
+import { guardSessionStore as guardFastifyStore } from 'sso-signout/fastify';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { isSignedIn, signInWithToken } from './helpers/flows.js';
 import { ADAPTERS, type Adapter, type BuildOptions } from './helpers/adapters.js';
@@ -42,6 +43,7 @@ afterAll(async () => {
 
 const express = ADAPTERS.find((a) => a.name === 'Express 5 + express-session') as Adapter;
 const koa = ADAPTERS.find((a) => a.name === 'Koa 3 + koa-session (external store)') as Adapter;
+const fastify = ADAPTERS.find((a) => a.name.startsWith('Fastify 5 + @fastify/session')) as Adapter;
 
 async function connectRedisStore(): Promise<session.Store> {
   const c: RedisClientType = createClient({ url: redis.url });
@@ -154,6 +156,30 @@ describe('session resurrection: koa-session', () => {
     'with guardSessionStore, koa-redis stays signed out: $name',
     async ({ sessionOptions, modify }) => {
       expect(await resurrects(koa, { store: guardKoaStore(koaRedisStore()), sessionOptions, modify })).toBe(false);
+    },
+  );
+});
+
+describe('session resurrection: @fastify/session', () => {
+  // @fastify/session saves a changed session when its answer is sent, and (rolling, its default)
+  // sets its cookie again: the same hazard, and the express-session guard, whose store
+  // interface it shares, answers it.
+  const FASTIFY_VARIANTS = [
+    { name: 'the slow request changes the session', sessionOptions: {}, modify: true },
+    { name: 'rolling, the slow request only reads', sessionOptions: { rolling: true }, modify: false },
+  ];
+
+  it.each(FASTIFY_VARIANTS)('without the guard, connect-redis: $name', async ({ sessionOptions, modify }) => {
+    const result = await resurrects(fastify, { store: await connectRedisStore(), sessionOptions, modify });
+    // A changed session is saved back; a rolling one is saved back even when only read.
+    expect(result).toBe(true);
+  });
+
+  it.each(FASTIFY_VARIANTS)(
+    'with guardSessionStore from sso-signout/fastify, connect-redis stays signed out: $name',
+    async ({ sessionOptions, modify }) => {
+      const guarded = guardFastifyStore(await connectRedisStore());
+      expect(await resurrects(fastify, { store: guarded, sessionOptions, modify })).toBe(false);
     },
   );
 });

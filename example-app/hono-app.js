@@ -15,45 +15,16 @@ import {
   HELMET_OPTIONS,
   PAGES,
   portalPanel,
+  MemorySessionStore,
   PREFS_COOKIE,
+  RedisSessionStore,
   sameOriginPost,
   signInForms,
 } from './shared.js';
 
 const SESSION_COOKIE = 'portal.sid';
 const SESSION_COOKIE_OPTIONS = { path: '/', httpOnly: true, sameSite: 'Lax' };
-
-class MemorySessions {
-  #data = new Map();
-  async get(id) {
-    return this.#data.get(id);
-  }
-  async set(id, data) {
-    this.#data.set(id, data);
-  }
-  async destroy(id) {
-    this.#data.delete(id);
-  }
-}
-
-class RedisSessions {
-  #client;
-  #prefix;
-  constructor(client, prefix) {
-    this.#client = client;
-    this.#prefix = prefix;
-  }
-  async get(id) {
-    const value = await this.#client.get(this.#prefix + id);
-    return value === null ? undefined : JSON.parse(value);
-  }
-  async set(id, data) {
-    await this.#client.set(this.#prefix + id, JSON.stringify(data), { PX: 86_400_000 });
-  }
-  async destroy(id) {
-    await this.#client.del(this.#prefix + id);
-  }
-}
+const SESSION_MAX_AGE_MS = 86_400_000;
 
 function signedIn(c) {
   return typeof c.get('session')?.data.sso?.accessToken === 'string';
@@ -65,7 +36,8 @@ function signedIn(c) {
  */
 export function createHonoApp({ signOut, portal, devSignIn, redis, log = () => {} }) {
   const app = new Hono();
-  const sessions = redis === undefined ? new MemorySessions() : new RedisSessions(redis.client, `${redis.prefix}hono:`);
+  const sessions =
+    redis === undefined ? new MemorySessionStore() : new RedisSessionStore(redis.client, `${redis.prefix}hono:`);
   // helmet is written for Node's (req, res, next): under @hono/node-server it sets its headers on
   // the raw response, which the answer is written with.
   const secureHeaders = helmet(HELMET_OPTIONS);
@@ -88,7 +60,7 @@ export function createHonoApp({ signOut, portal, devSignIn, redis, log = () => {
     const old = c.get('session');
     if (old !== undefined) await sessions.destroy(old.id);
     const id = randomBytes(32).toString('base64url');
-    await sessions.set(id, { sso, user });
+    await sessions.set(id, { sso, user }, SESSION_MAX_AGE_MS);
     setCookie(c, SESSION_COOKIE, id, SESSION_COOKIE_OPTIONS);
     setCookie(c, PREFS_COOKIE, 'theme=light', { path: '/', httpOnly: true, sameSite: 'Lax' });
     c.header('Cache-Control', 'no-store');

@@ -13,45 +13,12 @@ import {
   HELMET_OPTIONS,
   PAGES,
   portalPanel,
+  MemorySessionStore,
   PREFS_COOKIE,
+  RedisSessionStore,
   sameOriginPost,
   signInForms,
 } from './shared.js';
-
-// Sessions live server-side, as an internal portal keeping tokens should have them.
-class MemoryStore {
-  #data = new Map();
-  get(key) {
-    return this.#data.get(key);
-  }
-  set(key, value) {
-    this.#data.set(key, value);
-  }
-  destroy(key) {
-    this.#data.delete(key);
-  }
-}
-
-// With REDIS_URL: sessions in Redis, on the connection the sign-out state uses, so instances share them.
-class RedisSessionStore {
-  #client;
-  #prefix;
-  constructor(client, prefix) {
-    this.#client = client;
-    this.#prefix = prefix;
-  }
-  async get(key) {
-    const value = await this.#client.get(this.#prefix + key);
-    return value === null ? undefined : JSON.parse(value);
-  }
-  async set(key, value, maxAge) {
-    const expiry = typeof maxAge === 'number' ? { PX: maxAge } : {};
-    await this.#client.set(this.#prefix + key, JSON.stringify(value), expiry);
-  }
-  async destroy(key) {
-    await this.#client.del(this.#prefix + key);
-  }
-}
 
 // helmet is written for Node's (req, res, next); it sets headers on the raw response, which Koa keeps.
 function koaHelmet(options) {
@@ -71,7 +38,8 @@ export function createKoaApp({ signOut, portal, devSignIn, sessionSecret, redis,
   const app = new Koa();
   app.keys = [sessionSecret];
   app.use(koaHelmet(HELMET_OPTIONS));
-  const store = redis === undefined ? new MemoryStore() : new RedisSessionStore(redis.client, `${redis.prefix}sess:`);
+  const store =
+    redis === undefined ? new MemorySessionStore() : new RedisSessionStore(redis.client, `${redis.prefix}sess:`);
   app.use(session({ key: 'portal.sess', store, httpOnly: true, sameSite: 'lax', signed: true }, app));
   app.use(bodyParser({ enableTypes: ['form'], formLimit: '16kb' }));
   const forms = signInForms({ portal, devSignIn });

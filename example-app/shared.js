@@ -14,6 +14,42 @@ import { startFakePortal } from 'sso-signout/testing';
 
 export const PREFS_COOKIE = 'portal_prefs';
 
+// Sessions live server-side, as an internal portal keeping tokens should have them (koa-session's
+// store interface; the Hono example's sessions use it too).
+export class MemorySessionStore {
+  #data = new Map();
+  get(key) {
+    return this.#data.get(key);
+  }
+  set(key, value) {
+    this.#data.set(key, value);
+  }
+  destroy(key) {
+    this.#data.delete(key);
+  }
+}
+
+// With REDIS_URL: sessions in Redis, on the connection the sign-out state uses, so instances share them.
+export class RedisSessionStore {
+  #client;
+  #prefix;
+  constructor(client, prefix) {
+    this.#client = client;
+    this.#prefix = prefix;
+  }
+  async get(key) {
+    const value = await this.#client.get(this.#prefix + key);
+    return value === null ? undefined : JSON.parse(value);
+  }
+  async set(key, value, maxAge) {
+    const expiry = typeof maxAge === 'number' ? { PX: maxAge } : {};
+    await this.#client.set(this.#prefix + key, JSON.stringify(value), expiry);
+  }
+  async destroy(key) {
+    await this.#client.del(this.#prefix + key);
+  }
+}
+
 function flag(env, name) {
   const value = env[name];
   if (value === undefined || value === '') return false;

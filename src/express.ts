@@ -247,13 +247,11 @@ export function ssoSignOut<Req extends Request = Request>(
   const core = createSignOutCore<Req>(options);
 
   return function signOutMiddleware(native, res, next) {
-    // Koa calls a middleware with (ctx, next), Fastify a handler with (request, reply): answer them
-    // (synchronously, which both accept), never crash their process.
+    // Koa calls a middleware with (ctx, next), Fastify a handler with (request, reply), Hono or
+    // Next.js with a Request: answer them (synchronously, which all accept), never crash them.
     const foreign = foreignCall('express', native, res);
-    if (foreign !== undefined) {
-      answerForeignCall(core, 'express', foreign);
-      return;
-    }
+    // A Web-standard framework takes the answer as the handler's return value.
+    if (foreign !== undefined) return answerForeignCall(core, 'express', foreign) as undefined;
     const req = native as unknown as ExpressLikeRequest;
     const routed = routing(req, signOutMiddleware);
     if (routed !== 'here') {

@@ -43,14 +43,14 @@ function lastEntry(value: string): string {
 }
 
 // X-Forwarded-* the app does not trust: Fastify reads them (its last entries) only for a trusted
-// peer, so a header it did not use was not trusted.
+// peer, so a header whose value it did not take was not trusted.
 function untrustedProxyHint(request: FastifyRequest): string | undefined {
   const proto = header(request.raw, 'x-forwarded-proto');
   const host = header(request.raw, 'x-forwarded-host');
   if (proto === undefined && host === undefined) return undefined;
   const used =
-    (proto !== undefined && request.protocol === lastEntry(proto)) ||
-    (host !== undefined && request.host === lastEntry(host));
+    (proto === undefined || request.protocol === lastEntry(proto)) &&
+    (host === undefined || request.host === lastEntry(host));
   return used ? undefined : "Fastify({ trustProxy: … }) with the proxy's address or hop count";
 }
 
@@ -194,11 +194,20 @@ const NOT_ROUTED =
   'the Fastify sign-out route runs as a hook or a not-found handler, so it would sign out on every path: it passes those requests on and signs nobody out. Register it as a route: app.all("/signout", ssoSignOut(…)), or app.register(ssoSignOutPlugin, { path: "/signout", … }).';
 
 const NO_FORM_PARSER =
-  'this Fastify app has no parser for form bodies, so Fastify answers the form posts browsers send to the sign-out route with 415 before the route runs. Register the route with the plugin, which reads them itself: app.register(ssoSignOutPlugin, { path: "/signout", … }); or register @fastify/formbody.';
+  'this Fastify app has no parser for form bodies (unless a catch-all parser of its own takes them), so Fastify answers the form posts browsers send to the sign-out route with 415 before the route runs. Register the route with the plugin, which reads them itself: app.register(ssoSignOutPlugin, { path: "/signout", … }); or register @fastify/formbody.';
 
-/** The handler over a core; the plugin registers the same one. */
-function handlerOf<Req extends FastifyRequest>(core: SignOutCore<Req>): FastifySignOutHandler<Req> {
-  let checkedParsers = false;
+const NOT_AN_ERROR_HANDLER =
+  'the Fastify sign-out route is set as an error handler (app.setErrorHandler): it hands every error on to the error handler above it and signs nobody out. Register it as a route: app.all("/signout", ssoSignOut(…)).';
+
+/**
+ * The handler over a core. `readsBodies`: registered by the plugin, which leaves every body to the
+ * route, so the app's form parser does not matter.
+ */
+function handlerOf<Req extends FastifyRequest>(
+  core: SignOutCore<Req>,
+  readsBodies: boolean,
+): FastifySignOutHandler<Req> {
+  let checkedParsers = readsBodies;
   const handler = async function signOutHandler(request: Req, reply: FastifyReply): Promise<FastifyReply | undefined> {
     // Express calls a handler with (req, res, next), Koa with (ctx, next): answer them, never throw
     // into a framework that may not catch a rejected promise.
@@ -207,6 +216,13 @@ function handlerOf<Req extends FastifyRequest>(core: SignOutCore<Req>): FastifyS
     // Fastify calls a route's handler with (request, reply); a hook also gets `done` (and an
     // `onSend` hook the payload); a not-found handler serves every unknown path.
     if (arguments.length > 2 || request.is404) {
+      // An error handler is called with (error, request, reply): the error goes on, answered by the
+      // handler above (Fastify's own at the top).
+      const error: unknown = request;
+      if (error instanceof Error && arguments.length === 3) {
+        core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_AN_ERROR_HANDLER, 'error handler');
+        throw error;
+      }
       core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_ROUTED);
       if (request.is404) return reply.code(404).send({ message: 'Not Found', error: 'Not Found', statusCode: 404 });
       return undefined;
@@ -269,7 +285,7 @@ export function ssoSignOut<Req extends FastifyRequest = FastifyRequest>(
   options?: FastifySignOutOptions<Req>,
 ): FastifySignOutHandler<Req> {
   assertFactoryCall(options, arguments.length, 2, 'app.all("/signout", ssoSignOut({ region: "us-east-1" }))');
-  return handlerOf(createSignOutCore<Req>(options));
+  return handlerOf(createSignOutCore<Req>(options), false);
 }
 
 // What Fastify itself passes to a plugin besides its own options.
@@ -317,7 +333,7 @@ export const ssoSignOutPlugin: FastifyPluginCallback<FastifySignOutPluginOptions
   try {
     const parsed = pluginOptions(options);
     path = parsed.path;
-    handler = handlerOf(createSignOutCore<FastifyRequest>(parsed.route as FastifySignOutOptions));
+    handler = handlerOf(createSignOutCore<FastifyRequest>(parsed.route as FastifySignOutOptions), true);
   } catch (error) {
     // Fastify reports it from `ready()` / `listen()`, as it does a plugin's own errors.
     done(error as Error);

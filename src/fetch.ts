@@ -1,14 +1,12 @@
 // The Web-standard adapter: a `Request` in, a `Response` out (Hono, Next.js route handlers, Bun,
 // Deno). No session middleware can be detected here, so the app says how to read and end its own.
 
-import type { IncomingHttpHeaders } from 'node:http';
 import { describeValue } from './core/errors.js';
 import { readWebBody, type RequestBody } from './core/route/body.js';
-import { answerForeignCall, foreignCall } from './core/route/foreign.js';
+import { answerForeignCall, foreignCall, nodeHeadersOf, webRequestOf, webResponseOf } from './core/route/foreign.js';
 import type { RenderOutput, SignOutOptions } from './core/route/options.js';
 import type { SignOutEvent } from './core/route/events.js';
 import type { SignOutResult } from './core/route/outcomes.js';
-import type { SignOutAnswer } from './core/route/request.js';
 import { createSignOutCore } from './core/route/route.js';
 import type { TokenInfo } from './core/token.js';
 import { assertFactoryCall, configError, functionOption } from './core/validate.js';
@@ -42,8 +40,15 @@ export interface FetchSignOutOptions<Ctx = unknown> extends Omit<
   readonly origin?: string | undefined;
 }
 
-/** The fetch handler: `(request, context?) => Promise<Response>`. */
-export type FetchSignOutHandler<Ctx = unknown> = (request: Request, context?: Ctx) => Promise<Response>;
+/**
+ * The fetch handler: `(request, context) => Promise<Response>`. The context the hooks are typed to
+ * receive must be given; with none declared (`Ctx` left `unknown` or `undefined`), it is optional.
+ */
+export type FetchSignOutHandler<Ctx = unknown> = unknown extends Ctx
+  ? (request: Request, context?: Ctx) => Promise<Response>
+  : undefined extends Ctx
+    ? (request: Request, context?: Ctx) => Promise<Response>
+    : (request: Request, context: Ctx) => Promise<Response>;
 
 /** One call of the handler, as the core's hooks see it. */
 interface FetchCall<Ctx> {
@@ -51,30 +56,17 @@ interface FetchCall<Ctx> {
   readonly context: Ctx;
 }
 
-/** Hono's context, when a Hono app calls the handler as its own (`app.all('/signout', handler)`). */
-interface HonoContextLike {
-  readonly req: { readonly raw: Request };
-}
-
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object';
 }
 
-/** A Web-standard `Request` (from any realm or fetch implementation). */
-function isRequest(value: unknown): value is Request {
-  return (
-    isObject(value) &&
-    typeof value.url === 'string' &&
-    typeof value.method === 'string' &&
-    isObject(value.headers) &&
-    typeof value.headers.get === 'function' &&
-    'body' in value &&
-    typeof value.arrayBuffer === 'function'
-  );
-}
-
-function isHonoContext(value: unknown): value is HonoContextLike {
-  return isObject(value) && isObject(value.req) && isRequest(value.req.raw);
+/** What a value is, for an error message: its type, never its contents (it may hold a session). */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value !== 'object') return typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`;
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' && name !== '' && name !== 'Object' ? `a ${name}` : 'an object';
 }
 
 const NOT_FOR_FETCH: Readonly<Record<string, string>> = {
@@ -91,18 +83,26 @@ function parseOrigin(value: unknown): URL | undefined {
   } catch {
     url = undefined;
   }
-  if (
-    url === undefined ||
-    (url.protocol !== 'https:' && url.protocol !== 'http:') ||
-    url.origin !== (value as string).replace(/\/$/, '')
-  ) {
+  // An origin: a scheme and a host (any case, a default port, an IDN: as the URL parser has them),
+  // with nothing after it but a slash.
+  const bare =
+    url !== undefined &&
+    (url.protocol === 'https:' || url.protocol === 'http:') &&
+    url.username === '' &&
+    url.password === '' &&
+    url.pathname === '/' &&
+    url.search === '' &&
+    url.hash === '' &&
+    !/[?#]/.test(value as string) &&
+    /^[a-z]+:\/\/[^/]+\/?$/i.test(value as string);
+  if (!bare || url === undefined) {
     throw configError(
       'origin',
       'invalid_value',
       `\`origin\` must be the app's public origin, like "https://portal.example.com" (a scheme and a host, no path); got ${describeValue(value)}.`,
     );
   }
-  return url;
+  return new URL(url.origin);
 }
 
 /**
@@ -154,30 +154,23 @@ function checkOptions(options: unknown): void {
   }
 }
 
-function nodeHeaders(headers: Headers): IncomingHttpHeaders {
-  const out: IncomingHttpHeaders = {};
-  headers.forEach((value, name) => {
-    out[name] = value;
-  });
-  return out;
-}
-
 function queryValue(url: URL, name: string): unknown {
   const values = url.searchParams.getAll(name);
   return values.length === 0 ? undefined : values.length === 1 ? values[0] : values;
 }
 
+const NOT_ROUTED =
+  'the fetch sign-out handler was reached through a wildcard route (Hono `app.use("/path/*", …)` or `app.all("*", …)`), so it would sign out on every path below it: it answers those 404 and signs nobody out. Route it on its own path: app.all("/signout", (c) => signOut(c.req.raw, c)).';
+
+/** Hono's context, routed by a pattern with a wildcard (a middleware or catch-all route). */
+function mountedOnAWildcard(context: unknown): boolean {
+  if (!isObject(context) || !isObject(context.req)) return false;
+  const routePath: unknown = context.req.routePath;
+  return typeof routePath === 'string' && routePath.includes('*');
+}
+
 const FORWARDED_HINT =
   "the `origin` option, the app's public origin (createSignOutHandler({ origin: 'https://portal.example.com', … }))";
-
-function responseOf(answer: SignOutAnswer): Response {
-  const headers = new Headers();
-  for (const [name, value] of answer.headers) headers.append(name, value);
-  // An answer without a body says so, so that servers frame it by its length (not chunked, and
-  // without closing the connection to end it).
-  if (answer.body === undefined) headers.set('content-length', '0');
-  return new Response(answer.body ?? null, { status: answer.status, headers });
-}
 
 /**
  * Creates the sign-out route as a Web-standard handler: `Request` in, `Response` out. Call it with
@@ -208,24 +201,26 @@ export function createSignOutHandler<Ctx = unknown>(options: FetchSignOutOptions
   const origin = parseOrigin(options.origin);
   const core = createSignOutCore<FetchCall<Ctx>>(coreOptions(options));
 
-  return async function signOutHandler(first: Request, context?: Ctx): Promise<Response> {
-    const second: unknown = context;
+  const handler = async function signOutHandler(first: Request, context?: Ctx): Promise<Response> {
     const given: unknown = first;
-    let request: Request;
-    let ctx = context as Ctx;
-    if (isRequest(given)) request = given;
-    else if (isHonoContext(given)) {
-      // Hono calls a handler with its context: the request is in it, and it is the context.
-      request = given.req.raw;
-      ctx = (context === undefined || typeof context === 'function' ? given : context) as Ctx;
-    } else {
-      const foreign = foreignCall('fetch', given, second);
+    const request = webRequestOf(given);
+    if (request === undefined) {
+      const foreign = foreignCall('fetch', given, context);
       if (foreign !== undefined) return answerForeignCall(core, 'fetch', foreign) as Response;
       throw configError(
         'request',
         'misuse',
-        `the sign-out handler takes a Request (and a context): signOut(request, context); got ${describeValue(given)}.`,
+        `the sign-out handler takes a Request (and a context): signOut(request, context); got ${kindOf(given)}.`,
       );
+    }
+    // Called by the framework itself with its context (Hono's `c`) or event (SvelteKit's, Astro's):
+    // the request is in it, and it is the context the hooks get.
+    const ctx = (
+      given === request || (context !== undefined && typeof context !== 'function') ? context : given
+    ) as Ctx;
+    if (mountedOnAWildcard(ctx)) {
+      core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_ROUTED);
+      return new Response('Not Found', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
     }
     const url = new URL(request.url);
     const own = origin ?? url;
@@ -233,20 +228,23 @@ export function createSignOutHandler<Ctx = unknown>(options: FetchSignOutOptions
     const answer = await core.handle({
       native: { request, context: ctx },
       method: request.method,
-      headers: nodeHeaders(request.headers),
+      headers: nodeHeadersOf(request.headers),
       address: () => ({ protocol: own.protocol.slice(0, -1), host: own.host }),
       untrustedProxyHint: () =>
         origin !== undefined || (!request.headers.has('x-forwarded-proto') && !request.headers.has('x-forwarded-host'))
           ? undefined
           : FORWARDED_HINT,
-      url: `${url.pathname}${url.search}`,
+      // Hono's `app.mount` (and the like) hand the handler the URL below their prefix: the retry form
+      // posts back to its page's own URL instead, the one the browser signed out at.
+      url: undefined,
       query: (name) => queryValue(url, name),
       body: (timeoutMs) => (bodyRead ??= readWebBody(request, timeoutMs)),
       session: { kind: 'none' },
     });
     if (answer.delegate !== undefined) throw answer.delegate;
-    return responseOf(answer);
+    return webResponseOf(answer);
   };
+  return handler;
 }
 
 export * from './common-exports.js';

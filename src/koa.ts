@@ -202,13 +202,12 @@ export function ssoSignOut<Ctx extends Context = Context>(options?: KoaSignOutOp
   const core = createSignOutCore<Ctx>(options);
 
   return async function signOutMiddleware(native, next) {
-    // Express calls a middleware with (req, res, next), Fastify a handler with (request, reply):
-    // answer them, never throw into a framework that may not catch a rejected promise (Express 4).
+    // Express calls a middleware with (req, res, next), Fastify a handler with (request, reply),
+    // Hono or Next.js with a Request: answer them, never throw into a framework that may not catch
+    // a rejected promise (Express 4).
     const foreign = foreignCall('koa', native, next);
-    if (foreign !== undefined) {
-      answerForeignCall(core, 'koa', foreign);
-      return;
-    }
+    // A Web-standard framework takes the answer as the handler's return value.
+    if (foreign !== undefined) return answerForeignCall(core, 'koa', foreign) as undefined;
     const ctx = native as unknown as KoaLikeContext;
     if (!routedHere(ctx, signOutMiddleware)) {
       core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_ROUTED);

@@ -10,6 +10,7 @@ import Router from '@koa/router';
 import { RedisStore } from 'connect-redis';
 import express from 'express';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { Hono } from 'hono';
 import Koa from 'koa';
 import { randomUUID } from 'node:crypto';
 import { createClient, type RedisClientType } from 'redis';
@@ -116,6 +117,15 @@ describe('the plugin', () => {
     expect(await signedIn(app, applySetCookies(cookie, res))).toBe(false);
     // The route is at its path only.
     await request(app.server).post('/signout').expect(404);
+  });
+
+  it('does not warn about a form parser, which it does not need', async () => {
+    const app = await fastifyApp((a) => a.register(ssoSignOutPlugin, { client }));
+    const warnings = await warningsDuring(async () => {
+      const cookie = await signIn(app);
+      await browserSignOut(app, cookie).expect(303);
+    });
+    expect(warnings.map((w) => w.code)).not.toContain('SSO_SIGNOUT_NO_FORM_PARSER');
   });
 
   it('leaves the app’s own body parsing as it was outside the route', async () => {
@@ -262,6 +272,26 @@ describe('mounted where it would see every request', () => {
   });
 });
 
+describe('as an error handler', () => {
+  it('hands every error on to Fastify’s own handler, signs nobody out, and warns', async () => {
+    const app = await fastifyApp((a) => {
+      a.setErrorHandler(ssoSignOut({ client }) as never);
+      a.get('/boom', () => {
+        throw Object.assign(new Error('boom'), { statusCode: 418 });
+      });
+    });
+    const token = portal.issueToken();
+    const cookie = await signIn(app, token);
+    const warnings = await warningsDuring(async () => {
+      const res = await request(app.server).get('/boom').set('Cookie', cookie).expect(418);
+      expect(res.body).toMatchObject({ statusCode: 418, message: 'boom' });
+    });
+    expect(warnings.map((w) => w.code)).toContain('SSO_SIGNOUT_NOT_ROUTED');
+    expect(await signedIn(app, cookie)).toBe(true);
+    expect(portal.calls).toHaveLength(0);
+  });
+});
+
 describe('a misconfigured app', () => {
   it('with the session plugin in a sibling scope, not the route’s: 500 session_missing, nothing changed', async () => {
     const app = Fastify();
@@ -348,6 +378,31 @@ describe('a misconfigured app', () => {
   });
 });
 
+describe('in a Web-standard framework', () => {
+  it.each([
+    ['Fastify', () => ssoSignOut({ client })],
+    ['Express', () => expressSignOut({ client })],
+    ['Koa', () => koaSignOut({ client })],
+  ])(
+    'the %s route, in Hono or called with a Request, answers 500 wrong_adapter naming sso-signout/fetch',
+    async (_name, make) => {
+      const route = make() as unknown as (...args: unknown[]) => unknown;
+      const app = new Hono();
+      app.all('/signout', route as never);
+      const inHono = await app.request('/signout', { method: 'POST', headers: { accept: 'application/json' } });
+      expect(inHono.status).toBe(500);
+      const body = (await inHono.json()) as AnyRecord;
+      expect(body).toMatchObject({ code: 'wrong_adapter', signedOut: false });
+      expect(String(body.detail)).toContain('sso-signout/fetch');
+      // Next.js: export const POST = route.
+      const direct = (await route(new Request('http://app.test/signout', { method: 'POST' }))) as Response;
+      expect(direct.status).toBe(500);
+      expect(await direct.text()).toContain('sso-signout/fetch');
+      expect(portal.calls).toHaveLength(0);
+    },
+  );
+});
+
 describe('delegate mode', () => {
   it('throws the typed error; Fastify’s default handler answers its status with each header once', async () => {
     const app = await fastifyApp(async (a) => {
@@ -425,6 +480,18 @@ describe('behind a proxy', () => {
     expect(mine).toHaveLength(1);
     expect(mine[0]?.message).toContain('trustProxy');
     expect(await signedIn(app, cookie)).toBe(true);
+  });
+
+  it('warns about an untrusted X-Forwarded-Host even when X-Forwarded-Proto matches the connection', async () => {
+    const app = await fastifyApp((a) => a.register(ssoSignOutPlugin, { client }));
+    const warnings = await warningsDuring(async () => {
+      await request(app.server)
+        .post('/signout')
+        .set({ 'X-Forwarded-Proto': 'http', 'X-Forwarded-Host': 'public.example:8080' })
+        .set('Origin', 'http://public.example:8080')
+        .expect(403);
+    });
+    expect(warnings.map((w) => w.code)).toContain('SSO_SIGNOUT_UNTRUSTED_FORWARDED');
   });
 });
 

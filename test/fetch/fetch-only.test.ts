@@ -7,9 +7,11 @@ import { getRequestListener } from '@hono/node-server';
 import Router from '@koa/router';
 import express from 'express';
 import { Hono } from 'hono';
+import { mount } from 'hono/mount';
 import Koa from 'koa';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import request from 'supertest';
+import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createLogoutClient,
@@ -108,10 +110,27 @@ describe('made with options that cannot work', () => {
     'ftp://portal.example.com',
     'https://portal.example.com?x=1',
     42,
+    'https://portal.example.com/#x',
+    'https://user@portal.example.com',
   ])('refuses an `origin` that is not an origin (%j)', (origin) => {
     expect(() => createSignOutHandler({ ...base, origin } as unknown as FetchSignOutOptions)).toThrow(
       /`origin` must be the app's public origin/,
     );
+  });
+
+  it.each([
+    ['https://Portal.Example.com', 'https://portal.example.com'],
+    ['https://portal.example.com:443/', 'https://portal.example.com'],
+    ['http://portal.example.com:8080', 'http://portal.example.com:8080'],
+    ['https://bücher.example', 'https://xn--bcher-kva.example'],
+  ])('takes an `origin` as the URL parser writes it (%s)', async (origin, written) => {
+    const { state, options } = session(undefined);
+    const handler = createSignOutHandler({ ...options, origin });
+    const res = await handler(
+      new Request('http://10.0.0.5:3000/signout', { method: 'POST', headers: { origin: written } }),
+    );
+    expect(res.status).toBe(303);
+    expect(state.ended).toBe(true);
   });
 
   it.each([
@@ -213,11 +232,49 @@ describe('a Request in, a Response out', () => {
     expect(portal.calls).toHaveLength(0);
   });
 
-  it('rejects, with a clear error, a call that is not a Request', async () => {
+  it('rejects, with a clear error that names what it got but never its contents, a call that is not a Request', async () => {
+    const token = portal.issueToken();
     const { options } = session(undefined);
     const handler = createSignOutHandler(options) as unknown as (...args: unknown[]) => Promise<Response>;
-    await expect(handler('/signout')).rejects.toThrow(/takes a Request/);
-    await expect(handler({ url: '/signout' })).rejects.toBeInstanceOf(SignOutConfigError);
+    await expect(handler('/signout')).rejects.toThrow(/takes a Request.*got a string/);
+    const holdingAToken = { url: '/signout', locals: { session: { sso: { accessToken: token } } } };
+    const error: unknown = await handler(holdingAToken).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SignOutConfigError);
+    expect((error as Error).message).toContain('got an object');
+    expect(JSON.stringify(error)).not.toContain(token);
+    expect(inspect(error)).not.toContain(token);
+  });
+
+  it('takes an event holding the request (SvelteKit, Astro: export const POST = signOut), the event as context', async () => {
+    const token = portal.issueToken();
+    const { state, options } = session(token);
+    const event = { request: browserRequest(), locals: { user: 'ana' } };
+    const handler = createSignOutHandler(options) as unknown as (event: unknown) => Promise<Response>;
+    const res = await handler(event);
+    expect(res.status).toBe(303);
+    expect(state.seen).toEqual([event]);
+    expect(portal.isActive(token)).toBe(false);
+  });
+
+  it('warns once when getToken throws (a context the handler was not given, say), answering 500 session_error', async () => {
+    const handler = createSignOutHandler<{ session: { token: string } }>({
+      client,
+      getToken: (_request, c) => c.session.token,
+      endSession: () => undefined,
+    });
+    const warnings = await warningsDuring(async () => {
+      for (let i = 0; i < 2; i++) {
+        // @ts-expect-error: the context the hooks are typed to receive is required.
+        const res = await handler(
+          new Request(`${APP}/signout`, { method: 'POST', headers: { accept: 'application/json' } }),
+        );
+        expect(res.status).toBe(500);
+        expect(await res.json()).toMatchObject({ code: 'session_error', signedOut: false });
+      }
+    });
+    const mine = warnings.filter((w) => w.code === 'SSO_SIGNOUT_HOOK_FAILED');
+    expect(mine).toHaveLength(1);
+    expect(mine[0]?.message).toContain('`getToken` hook threw (TypeError)');
   });
 });
 
@@ -371,6 +428,51 @@ describe('in Hono', () => {
     expect(setCookies(res).get('portal.sid')?.value).toBe('');
     expect(state.ended).toBe(true);
     expect(portal.isActive(token)).toBe(false);
+  });
+});
+
+describe('mounted in Hono in other ways', () => {
+  it('below a prefix (hono/mount): the retry form posts back to the page’s own URL, which signs out', async () => {
+    const own = createLogoutClient({ endpoint: portal.url, timeoutMs: 2000, maxAttempts: 1 });
+    const token = portal.issueToken();
+    const { state, options } = session(token);
+    const app = new Hono();
+    app.all('/auth/signout', mount(createSignOutHandler({ ...options, client: own })));
+    portal.enqueue({ kind: 'throttle', retryAfter: 1 });
+    const url = '/auth/signout?return_to=/back';
+    const page = await app.request(url, { method: 'POST', headers: { 'sec-fetch-site': 'same-origin' } });
+    expect(page.status).toBe(429);
+    const html = await page.text();
+    expect(html).toContain('<form method="post">');
+    expect(html).not.toContain('action=');
+    // The browser posts the form to the page's URL: the one it signed out at.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const again = await app.request(url, {
+      method: 'POST',
+      headers: { 'sec-fetch-site': 'same-origin', 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'return_to=/back',
+    });
+    expect(again.status).toBe(303);
+    expect(again.headers.get('location')).toBe('/back');
+    expect(state.ended).toBe(true);
+    expect(portal.isActive(token)).toBe(false);
+    await own.close();
+  });
+
+  it('on a wildcard route (app.use("/api/*", …)) it signs nobody out: 404, and a warning', async () => {
+    const token = portal.issueToken();
+    const { state, options } = session(token);
+    const signOut = createSignOutHandler(options);
+    const app = new Hono();
+    app.use('/api/*', (c) => signOut(c.req.raw, c));
+    const warnings = await warningsDuring(async () => {
+      const res = await app.request('/api/save', { method: 'POST', headers: { 'sec-fetch-site': 'same-origin' } });
+      expect(res.status).toBe(404);
+    });
+    expect(warnings.map((w) => w.code)).toContain('SSO_SIGNOUT_NOT_ROUTED');
+    expect(state.ended).toBe(false);
+    expect(portal.isActive(token)).toBe(true);
+    expect(portal.calls).toHaveLength(0);
   });
 });
 

@@ -153,7 +153,7 @@ export class Answers<Req> {
     return {
       // One leading slash: a request-target like `//host/signout` must not become a protocol-relative
       // form action.
-      action: `/${request.url.replace(/^[/\\]+/, '')}`,
+      action: request.url === undefined ? undefined : `/${request.url.replace(/^[/\\]+/, '')}`,
       returnTo: redirectTo === this.options.destination ? undefined : redirectTo,
       field: this.options.returnToParam ?? 'return_to',
     };

@@ -20,7 +20,13 @@ export interface PageActions {
   /** Signed out: where to go next. */
   readonly continueTo?: string | undefined;
   readonly retry?:
-    { readonly action: string; readonly returnTo: string | undefined; readonly field: string } | undefined;
+    | {
+        /** Undefined: the form posts back to its page's own URL. */
+        readonly action: string | undefined;
+        readonly returnTo: string | undefined;
+        readonly field: string;
+      }
+    | undefined;
   /** Still signed in: the app's home, to go back to. */
   readonly home?: string | undefined;
   /** Seconds to wait before trying again, said in words. */
@@ -45,7 +51,7 @@ export function htmlPage(title: string, detail: string, actions: PageActions): s
   if (actions.retryAfter !== undefined) parts.push(`<p>${waitSentence(actions.retryAfter)}</p>`);
   if (actions.retry !== undefined) {
     const { action, returnTo, field } = actions.retry;
-    parts.push(`<form method="post" action="${escapeHtml(action)}">`);
+    parts.push(action === undefined ? '<form method="post">' : `<form method="post" action="${escapeHtml(action)}">`);
     if (returnTo !== undefined) {
       parts.push(`<input type="hidden" name="${escapeHtml(field)}" value="${escapeHtml(returnTo)}">`);
     }

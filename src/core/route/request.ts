@@ -58,8 +58,12 @@ export interface SignOutRequest<Req> {
    * them in this framework (e.g. `app.set('trust proxy', …)`). Undefined otherwise.
    */
   readonly untrustedProxyHint?: () => string | undefined;
-  /** Path and query the request was made to, used as the retry form's action. */
-  readonly url: string;
+  /**
+   * Path and query the request was made to, used as the retry form's action; undefined where the
+   * framework may have rewritten it (a Web handler mounted below a prefix): the form then posts
+   * back to the URL of its own page, which is the one the browser signed out at.
+   */
+  readonly url: string | undefined;
   readonly query: (name: string) => unknown;
   /**
    * The body (read on demand; `undefined` when there is none): as the app's body parser left it,

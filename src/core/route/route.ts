@@ -122,6 +122,14 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       const reading = this.readToken(request);
       read = reading instanceof Promise ? await reading : reading;
     } catch (cause) {
+      if (this.options.getToken !== undefined) {
+        const kind = cause instanceof Error ? cause.name : typeof cause;
+        this.warn(
+          'SSO_SIGNOUT_HOOK_FAILED',
+          `the \`getToken\` hook threw (${kind}): sign-outs are answered 500 session_error, and nothing changes.`,
+          'getToken',
+        );
+      }
       const unread = localDecision('session_error', 'The sign-in token could not be read from the session.');
       return this.local(exchange, unread, redirectTo, cause);
     }

@@ -200,6 +200,29 @@ const NOT_AN_ERROR_HANDLER =
   'the Fastify sign-out route is set as an error handler (app.setErrorHandler): it hands every error on to the error handler above it and signs nobody out. Register it as a route: app.all("/signout", ssoSignOut(…)).';
 
 /**
+ * A call that is not Fastify routing a request to the route: a hook's (which also gets `done`, an
+ * `onSend` hook the payload too), a not-found handler's (every unknown path), an error handler's
+ * (`(error, request, reply)`). Nobody is signed out: the request goes on (a not-found one answered
+ * `404`), an error to the error handler above. Undefined for a routed call.
+ */
+function misrouted<Req>(
+  core: SignOutCore<Req>,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  argumentCount: number,
+): { readonly result: FastifyReply | undefined } | undefined {
+  if (argumentCount <= 2 && !request.is404) return undefined;
+  const error: unknown = request;
+  if (error instanceof Error && argumentCount === 3) {
+    core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_AN_ERROR_HANDLER, 'error handler');
+    throw error;
+  }
+  core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_ROUTED);
+  if (!request.is404) return { result: undefined };
+  return { result: reply.code(404).send({ message: 'Not Found', error: 'Not Found', statusCode: 404 }) };
+}
+
+/**
  * The handler over a core. `readsBodies`: registered by the plugin, which leaves every body to the
  * route, so the app's form parser does not matter.
  */
@@ -208,29 +231,16 @@ function handlerOf<Req extends FastifyRequest>(
   readsBodies: boolean,
 ): FastifySignOutHandler<Req> {
   let checkedParsers = readsBodies;
-  const handler = async function signOutHandler(request: Req, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    // Express calls a handler with (req, res, next), Koa with (ctx, next): answer them, never throw
-    // into a framework that may not catch a rejected promise.
+  return async function signOutHandler(request: Req, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    // Express calls a handler with (req, res, next), Koa with (ctx, next), Hono or Next.js with a
+    // Request: answer them, never throw into a framework that may not catch a rejected promise.
     const foreign = foreignCall('fastify', request, reply);
     if (foreign !== undefined) return answerForeignCall(core, 'fastify', foreign) as FastifyReply | undefined;
-    // Fastify calls a route's handler with (request, reply); a hook also gets `done` (and an
-    // `onSend` hook the payload); a not-found handler serves every unknown path.
-    if (arguments.length > 2 || request.is404) {
-      // An error handler is called with (error, request, reply): the error goes on, answered by the
-      // handler above (Fastify's own at the top).
-      const error: unknown = request;
-      if (error instanceof Error && arguments.length === 3) {
-        core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_AN_ERROR_HANDLER, 'error handler');
-        throw error;
-      }
-      core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_ROUTED);
-      if (request.is404) return reply.code(404).send({ message: 'Not Found', error: 'Not Found', statusCode: 404 });
-      return undefined;
-    }
+    const passed = misrouted(core, request, reply, arguments.length);
+    if (passed !== undefined) return passed.result;
     if (!checkedParsers) {
       checkedParsers = true;
-      const server = request.server;
-      if (!server.hasContentTypeParser('application/x-www-form-urlencoded') && !server.hasContentTypeParser('*')) {
+      if (!request.server.hasContentTypeParser('application/x-www-form-urlencoded')) {
         core.warn('SSO_SIGNOUT_NO_FORM_PARSER', NO_FORM_PARSER);
       }
     }
@@ -260,7 +270,6 @@ function handlerOf<Req extends FastifyRequest>(
     }
     return reply.code(answer.status).send(answer.body);
   };
-  return handler;
 }
 
 /**

@@ -526,8 +526,16 @@ function forwarded(request: Request): Request {
   const proto = request.headers.get('x-forwarded-proto');
   const host = request.headers.get('x-forwarded-host');
   if (proto !== null) url.protocol = `${proto}:`;
-  if (host !== null) url.host = host;
-  return new Request(url, request);
+  if (host !== null) {
+    // Setting a host without a port keeps the URL's own port: clear it first.
+    url.port = '';
+    url.host = host;
+  }
+  // Taken into the URL, as a proxy-aware middleware takes them: they are not for the route.
+  const headers = new Headers(request.headers);
+  headers.delete('x-forwarded-proto');
+  headers.delete('x-forwarded-host');
+  return new Request(url, { method: request.method, headers, body: request.body, duplex: 'half' });
 }
 
 interface HonoSession {
@@ -636,6 +644,11 @@ function honoAdapter(name: string): Adapter {
       throw new Error('a fetch handler has no session middleware');
     },
   };
+}
+
+/** The first adapter of each framework: for suites that vary what the framework does, not the session middleware. */
+export function onePerFramework(): readonly Adapter[] {
+  return ADAPTERS.filter((a, i, all) => all.findIndex((b) => b.framework === a.framework) === i);
 }
 
 export const ADAPTERS: readonly Adapter[] = [

@@ -13,6 +13,7 @@ const SERVERS = [
   { framework: 'Express', server: fileURLToPath(new URL('../example-app/server.js', import.meta.url)) },
   { framework: 'Koa', server: fileURLToPath(new URL('../example-app/koa-server.js', import.meta.url)) },
   { framework: 'Fastify', server: fileURLToPath(new URL('../example-app/fastify-server.js', import.meta.url)) },
+  { framework: 'Hono', server: fileURLToPath(new URL('../example-app/hono-server.js', import.meta.url)) },
 ];
 
 describe.each(SERVERS)('the $framework example app with SSO_END_SESSION_ON_FAILURE=1', ({ server }) => {

@@ -16,6 +16,7 @@ import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { ADAPTERS, type BuildOptions } from './helpers/adapters.js';
 import { applySetCookies, cookieHeaderFrom, setCookies } from './helpers/cookies.js';
 import { warningCodesDuring } from './helpers/warnings.js';
+import { REFUSED_URL } from './helpers/refused.js';
 
 let portal: FakePortal;
 const clients: LogoutClient[] = [];
@@ -305,11 +306,8 @@ describe.each(ADAPTERS)('$name', (adapter) => {
   });
 
   it('answers 503 when the portal refuses connections, and the event names the cause', async () => {
-    const closed = await startFakePortal();
-    const url = closed.url;
-    await closed.close();
     const events: SignOutEvent[] = [];
-    const app = adapter.build(client({ maxAttempts: 2 }, url), { signOut: { onEvent: (e) => events.push(e) } });
+    const app = adapter.build(client({ maxAttempts: 2 }, REFUSED_URL), { signOut: { onEvent: (e) => events.push(e) } });
     const cookie = await signIn(app, { accessToken: portal.issueToken() });
     const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(503);
     expect(JSON.parse(res.text)).toMatchObject({ code: 'sso_unavailable', signedOut: false });

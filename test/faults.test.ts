@@ -8,6 +8,7 @@ import { createLogoutClient, type LogoutClient, type LogoutClientOptions } from 
 import { startFakePortal, type FakePortal, type PortalReply } from 'sso-signout/testing';
 import { ADAPTERS } from './helpers/adapters.js';
 import { cookieHeaderFrom } from './helpers/cookies.js';
+import { REFUSED_URL } from './helpers/refused.js';
 
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
@@ -253,10 +254,7 @@ describe.each(SERVER_SIDE)('a failing portal, on $name', (adapter) => {
   });
 
   it('answers 503 when the portal refuses connections', async () => {
-    const gone = await startFakePortal();
-    const url = gone.url;
-    await gone.close();
-    const app = adapter.build(client({ endpoint: url }));
+    const app = adapter.build(client({ endpoint: REFUSED_URL }));
     const { cookie } = await signedIn(app);
     const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', 'application/json').expect(503);
     expect(JSON.parse(res.text)).toMatchObject({ code: 'sso_unavailable', signedOut: false });

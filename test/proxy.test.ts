@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogoutClient, type LogoutClient } from 'sso-signout';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { startProxy, type Proxy } from './helpers/proxy.js';
+import { REFUSED_URL } from './helpers/refused.js';
 
 let portal: FakePortal;
 let proxy: Proxy;
@@ -122,10 +123,7 @@ describe('the environment’s proxy', () => {
   });
 
   it('answers 503 with the cause code when the proxy is down, never a false "revoked"', async () => {
-    const gone = await startProxy();
-    const url = gone.url;
-    await gone.close();
-    environment({ HTTP_PROXY: url });
+    environment({ HTTP_PROXY: REFUSED_URL });
     const result = await client().logout({ accessToken: portal.issueToken() });
     expect(result).toMatchObject({ outcome: 'unavailable', reason: 'connection_error' });
     expect(result.cause?.code).toBe('ECONNREFUSED');

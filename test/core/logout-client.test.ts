@@ -13,6 +13,7 @@ import {
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { createLogoutClient as createWithInternals } from '../../src/core/logout/client.js';
 import { warningsDuring } from '../helpers/warnings.js';
+import { REFUSED_URL } from '../helpers/refused.js';
 
 let portal: FakePortal;
 const open: LogoutClient[] = [];
@@ -82,9 +83,7 @@ describe('retries', () => {
   });
 
   it('retries refused connections (ECONNREFUSED)', async () => {
-    const gone = await startFakePortal();
-    const url = gone.url;
-    await gone.close();
+    const url = REFUSED_URL;
     const result = await client({ endpoint: url }).logout({ accessToken: 'aoa-token' });
     expect(result).toMatchObject({ outcome: 'unavailable', attempts: 3, reason: 'connection_error' });
     expect(inspect(result.cause)).toMatch(/ECONNREFUSED/);

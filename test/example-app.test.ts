@@ -161,7 +161,9 @@ describe.each(EXAMPLES)('example app on $name', ({ createApp, server: serverPath
       const res = await request(app).post('/signout').set('Cookie', cookie).expect(429);
       expect(res.headers['retry-after']).toBe('30');
       // It posts to /signout: named, or (the fetch handler) the page's own URL, which is /signout.
-      expect(res.text).toMatch(/<form method="post"(?: action="\/signout")?>\s*<button type="submit">Try signing out again/);
+      expect(res.text).toMatch(
+        /<form method="post"(?: action="\/signout")?>\s*<button type="submit">Try signing out again/,
+      );
       expect((await request(app).get('/me').set('Cookie', cookie)).body).toEqual({ signedIn: true });
     });
 

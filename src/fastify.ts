@@ -151,10 +151,17 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
   };
 }
 
+const SECURE_SESSION_NAMED =
+  '@fastify/secure-session is registered, but this request has no `request.session`: with a `sessionName` of its own, give `getToken` and `endSession` that read and delete `request[sessionName]` (and list its cookie in `clearCookies` if `endSession` does not delete it).';
+
 function sessionBinding(request: FastifyRequest): SessionBinding {
   const own = request as unknown as SessionRequest;
   const session = own.session;
-  if (session === undefined || session === null || typeof session !== 'object') return { kind: 'none' };
+  if (session === undefined || session === null || typeof session !== 'object') {
+    const secureSession =
+      typeof (request.server as { decodeSecureSession?: unknown }).decodeSecureSession === 'function';
+    return secureSession && session === undefined ? { kind: 'none', detail: SECURE_SESSION_NAMED } : { kind: 'none' };
+  }
   if (isSecureSession(session)) return secureSessionBinding(request, session);
   if ('sessionStore' in own && own.sessionStore !== undefined) {
     const candidate = session as Partial<FastifySessionLike>;

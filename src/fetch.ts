@@ -93,6 +93,7 @@ function parseOrigin(value: unknown): URL | undefined {
     url.pathname === '/' &&
     url.search === '' &&
     url.hash === '' &&
+    !url.hostname.includes('*') &&
     !/[?#]/.test(value as string) &&
     /^[a-z]+:\/\/[^/]+\/?$/i.test(value as string);
   if (!bare || url === undefined) {

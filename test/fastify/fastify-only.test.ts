@@ -5,6 +5,7 @@
 
 import fastifyCookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
+import fastifySecureSession from '@fastify/secure-session';
 import fastifySession from '@fastify/session';
 import Router from '@koa/router';
 import { RedisStore } from 'connect-redis';
@@ -322,6 +323,18 @@ describe('a misconfigured app', () => {
     });
     expect(warnings.map((w) => w.code)).toContain('SSO_SIGNOUT_SESSION_MISSING');
     expect(portal.isActive(token)).toBe(true);
+    expect(portal.calls).toHaveLength(0);
+  });
+
+  it('with @fastify/secure-session under a session name of its own: 500 session_missing saying what to give', async () => {
+    const app = Fastify();
+    apps.push(app);
+    await app.register(fastifySecureSession, { sessionName: 'portal', key: Buffer.alloc(32, 3) } as never);
+    await app.register(ssoSignOutPlugin, { client });
+    await app.ready();
+    const res = await request(app.server).post('/signout').set('Accept', 'application/json').expect(500);
+    expect(res.body).toMatchObject({ code: 'session_missing', signedOut: false });
+    expect(String((res.body as AnyRecord).detail)).toContain('`sessionName`');
     expect(portal.calls).toHaveLength(0);
   });
 

@@ -112,6 +112,7 @@ describe('made with options that cannot work', () => {
     42,
     'https://portal.example.com/#x',
     'https://user@portal.example.com',
+    'http://*.example.com',
   ])('refuses an `origin` that is not an origin (%j)', (origin) => {
     expect(() => createSignOutHandler({ ...base, origin } as unknown as FetchSignOutOptions)).toThrow(
       /`origin` must be the app's public origin/,

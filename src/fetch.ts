@@ -7,6 +7,7 @@ import { answerForeignCall, foreignCall, nodeHeadersOf, webRequestOf, webRespons
 import type { RenderOutput, SignOutOptions } from './core/route/options.js';
 import type { SignOutEvent } from './core/route/events.js';
 import type { SignOutResult } from './core/route/outcomes.js';
+import { originOf } from './core/route/return-to.js';
 import { createSignOutCore } from './core/route/route.js';
 import type { TokenInfo } from './core/token.js';
 import { assertFactoryCall, configError, functionOption } from './core/validate.js';
@@ -77,26 +78,8 @@ const NOT_FOR_FETCH: Readonly<Record<string, string>> = {
 
 function parseOrigin(value: unknown): URL | undefined {
   if (value === undefined) return undefined;
-  let url: URL | undefined;
-  try {
-    url = typeof value === 'string' ? new URL(value) : undefined;
-  } catch {
-    url = undefined;
-  }
-  // An origin: a scheme and a host (any case, a default port, an IDN: as the URL parser has them),
-  // with nothing after it but a slash.
-  const bare =
-    url !== undefined &&
-    (url.protocol === 'https:' || url.protocol === 'http:') &&
-    url.username === '' &&
-    url.password === '' &&
-    url.pathname === '/' &&
-    url.search === '' &&
-    url.hash === '' &&
-    !url.hostname.includes('*') &&
-    !/[?#]/.test(value as string) &&
-    /^[a-z]+:\/\/[^/]+\/?$/i.test(value as string);
-  if (!bare || url === undefined) {
+  const url = originOf(value);
+  if (url === undefined) {
     throw configError(
       'origin',
       'invalid_value',

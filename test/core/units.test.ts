@@ -212,6 +212,9 @@ describe('options', () => {
     [{ destination: 'javascript:alert(1)' }, /`destination`/],
     [{ destination: '//evil.example' }, /`destination`/],
     [{ allowedOrigins: ['https://x.example/path'] }, /`allowedOrigins` entries must be origins/],
+    // A wildcard would match nothing: browsers send one origin, never a pattern.
+    [{ allowedOrigins: ['https://*.example.com'] }, /`allowedOrigins` entries must be origins/],
+    [{ allowedReturnToOrigins: ['https://x.example?'] }, /`allowedReturnToOrigins` entries must be origins/],
     [{ allowedOrigins: 'https://x.example' }, /`allowedOrigins` must be an array/],
     [{ allowedReturnToOrigins: ['javascript:x'] }, /`allowedReturnToOrigins`/],
     [{ returnToParam: 'a b' }, /`returnToParam`/],

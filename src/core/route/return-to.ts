@@ -105,6 +105,27 @@ export function vetReturnTo(value: unknown, appOrigin: string, allowedOrigins: R
   return { ok: false, reason: 'not_a_path' };
 }
 
+/**
+ * The origin a value names, as the URL parser writes it (any case, a default port, an IDN), when
+ * it is one: an http(s) scheme and a host, nothing after it but a slash; no credentials, no
+ * wildcard. Undefined otherwise.
+ */
+export function originOf(value: unknown): URL | undefined {
+  if (typeof value !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]+\/?$/i.test(value)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  const bare =
+    (url.protocol === 'https:' || url.protocol === 'http:') &&
+    url.username === '' &&
+    url.password === '' &&
+    !url.hostname.includes('*');
+  return bare ? url : undefined;
+}
+
 /** Normalises an allowed-origin list given as options, refusing anything that is not an origin. */
 export function parseOriginList(option: string, value: unknown): ReadonlySet<string> {
   if (value === undefined) return new Set();
@@ -117,28 +138,15 @@ export function parseOriginList(option: string, value: unknown): ReadonlySet<str
   }
   const origins = new Set<string>();
   for (const entry of value) {
-    let url: URL | undefined;
-    try {
-      url = typeof entry === 'string' ? new URL(entry) : undefined;
-    } catch {
-      url = undefined;
-    }
-    const isOrigin =
-      url !== undefined &&
-      (url.protocol === 'https:' || url.protocol === 'http:') &&
-      url.username === '' &&
-      url.password === '' &&
-      url.pathname === '/' &&
-      url.search === '' &&
-      url.hash === '';
-    if (!isOrigin) {
+    const url = originOf(entry);
+    if (url === undefined) {
       throw configError(
         option,
         'invalid_value',
         `\`${option}\` entries must be origins (scheme, host and optional port, nothing else), e.g. "https://portal.example.com"; got ${JSON.stringify(entry)}.`,
       );
     }
-    origins.add((url as URL).origin);
+    origins.add(url.origin);
   }
   return origins;
 }

@@ -109,7 +109,10 @@ function coreOptions<Ctx>(options: FetchSignOutOptions<Ctx>): SignOutOptions<Fet
       ? {}
       : {
           onEvent: (event, call) => {
-            hears(event, call.request, call.context);
+            // Mounted in another framework, the route's event comes with what that framework
+            // handed over (its request), and no context.
+            if (isObject(call) && isObject(call.request)) hears(event, call.request, call.context);
+            else hears(event, call as unknown as Request, undefined as Ctx);
           },
         }),
   };

@@ -490,6 +490,25 @@ describe('mounted in another framework', () => {
     expect(portal.calls).toHaveLength(0);
   });
 
+  it('hands onEvent the request Express handed over, with no context', async () => {
+    const seen: unknown[][] = [];
+    const app = express();
+    app.all(
+      '/signout',
+      createSignOutHandler({
+        client,
+        getToken: () => 'aoa-x',
+        endSession: () => undefined,
+        onEvent: (event, req, context) => seen.push(['code' in event ? event.code : event.type, req, context]),
+      }) as never,
+    );
+    await request(app).post('/signout').set('Accept', 'application/json').expect(500);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.[0]).toBe('wrong_adapter');
+    expect((seen[0]?.[1] as { method?: string }).method).toBe('POST');
+    expect(seen[0]?.[2]).toBeUndefined();
+  });
+
   it('in Koa: 500 wrong_adapter naming the Koa entry', async () => {
     const app = new Koa();
     const router = new Router();

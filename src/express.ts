@@ -8,7 +8,7 @@ import { cookiePathCovers, cookiePathDetail, signedSessionCookieName } from './c
 import { callbackStoreAccess } from './core/everywhere/callback-store.js';
 import type { SignOutOptions } from './core/route/options.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
-import { nodeHeaderWriter, writeHeaders, type SessionBinding } from './core/route/request.js';
+import { headerOf, nodeHeaderWriter, queryField, writeHeaders, type SessionBinding } from './core/route/request.js';
 import { createSignOutCore } from './core/route/route.js';
 import { assertFactoryCall } from './core/validate.js';
 
@@ -43,11 +43,6 @@ export type SignOutMiddleware<Req extends Request = Request> = (req: Req, res: R
  */
 export type ExpressSignOutOptions<Req extends Request = Request> = SignOutOptions<Req>;
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
 type TrustFn = (address: string | undefined, hop: number) => boolean;
 
 /** Whether the app trusts the peer that sent this request as its proxy (`trust proxy`). */
@@ -59,12 +54,12 @@ function trusted(req: ExpressLikeRequest): boolean {
 // Express's own rule (Express 5's `req.host`, which Express 4 lacks): `X-Forwarded-Host` counts
 // only when the app trusts the proxy that sent it.
 function hostOf(req: ExpressLikeRequest): string | undefined {
-  const forwarded = header(req, 'x-forwarded-host');
+  const forwarded = headerOf(req, 'x-forwarded-host');
   if (forwarded !== undefined && trusted(req)) {
     const first = forwarded.split(',', 1)[0]?.trim();
     if (first !== undefined && first !== '') return first;
   }
-  return header(req, 'host');
+  return headerOf(req, 'host');
 }
 
 interface ExpressSessionLike {
@@ -87,7 +82,7 @@ const EXPRESS_SESSION_DEFAULT_NAME = 'connect.sid';
  * signed so (a stale cookie the store no longer knows).
  */
 function expressSessionCookieName(req: ExpressLikeRequest): string | undefined {
-  return signedSessionCookieName(header(req, 'cookie'), req.sessionID, 's:');
+  return signedSessionCookieName(headerOf(req, 'cookie'), req.sessionID, 's:');
 }
 
 function sessionBinding(req: ExpressLikeRequest): SessionBinding {
@@ -143,12 +138,6 @@ function sessionBinding(req: ExpressLikeRequest): SessionBinding {
     };
   }
   return { kind: 'unknown', data: session, current: () => req.session };
-}
-
-function queryValue(req: ExpressLikeRequest, name: string): unknown {
-  const query = req.query;
-  if (query !== null && typeof query === 'object') return (query as Record<string, unknown>)[name];
-  return undefined;
 }
 
 // body-parser (Express 4) sets `req.body = {}` even for a type it did not parse, leaving the stream
@@ -218,7 +207,7 @@ function pathOf(req: ExpressLikeRequest): string {
 
 // X-Forwarded-* the app does not trust, and how to trust them in Express.
 function untrustedProxyHint(req: ExpressLikeRequest): string | undefined {
-  if (header(req, 'x-forwarded-proto') === undefined && header(req, 'x-forwarded-host') === undefined) {
+  if (headerOf(req, 'x-forwarded-proto') === undefined && headerOf(req, 'x-forwarded-host') === undefined) {
     return undefined;
   }
   return trusted(req)
@@ -268,7 +257,7 @@ export function ssoSignOut<Req extends Request = Request>(
         address: () => ({ protocol: req.protocol, host: hostOf(req) }),
         untrustedProxyHint: () => untrustedProxyHint(req),
         url: req.originalUrl ?? req.url ?? '/',
-        query: (name) => queryValue(req, name),
+        query: (name) => queryField(req.query, name),
         body: (timeoutMs) => (bodyRead ??= { body: bodyOf(req, timeoutMs) }).body,
         session: sessionBinding(req),
       })

@@ -1,14 +1,20 @@
 // The Fastify adapter: translates a Fastify request into the core's terms and the core's answer back.
 
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
-import type { IncomingMessage } from 'node:http';
 import { describeValue } from './core/errors.js';
 import { callbackStoreAccess } from './core/everywhere/callback-store.js';
 import { readSmallBody, type MaybePromise, type RequestBody } from './core/route/body.js';
 import { signedSessionCookieName } from './core/route/cookies.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
 import type { SignOutOptions } from './core/route/options.js';
-import { writeHeaders, type HeaderWriter, type SessionBinding, type SignOutCore } from './core/route/request.js';
+import {
+  headerOf,
+  queryField,
+  replyHeaderWriter,
+  writeHeaders,
+  type SessionBinding,
+  type SignOutCore,
+} from './core/route/request.js';
 import { createSignOutCore } from './core/route/route.js';
 import { assertFactoryCall, configError } from './core/validate.js';
 
@@ -32,11 +38,6 @@ export interface FastifySignOutPluginOptions<
   readonly path?: string | undefined;
 }
 
-function header(raw: IncomingMessage, name: string): string | undefined {
-  const value = raw.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
 /** The last entry of a comma-separated header: the one Fastify reads when it trusts the proxy. */
 function lastEntry(value: string): string {
   return value.slice(value.lastIndexOf(',') + 1).trim();
@@ -45,8 +46,8 @@ function lastEntry(value: string): string {
 // X-Forwarded-* the app does not trust: Fastify reads them (its last entries) only for a trusted
 // peer, so a header whose value it did not take was not trusted.
 function untrustedProxyHint(request: FastifyRequest): string | undefined {
-  const proto = header(request.raw, 'x-forwarded-proto');
-  const host = header(request.raw, 'x-forwarded-host');
+  const proto = headerOf(request.raw, 'x-forwarded-proto');
+  const host = headerOf(request.raw, 'x-forwarded-host');
   if (proto === undefined && host === undefined) return undefined;
   const used =
     (proto === undefined || request.protocol === lastEntry(proto)) &&
@@ -125,7 +126,7 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
       return [
         {
           detectedName: signedSessionCookieName(
-            header(raw, 'cookie'),
+            headerOf(raw, 'cookie'),
             typeof session.sessionId === 'string' ? session.sessionId : undefined,
             '',
           ),
@@ -172,29 +173,11 @@ function sessionBinding(request: FastifyRequest): SessionBinding {
   return { kind: 'unknown', data: session, current: () => own.session };
 }
 
-function queryValue(request: FastifyRequest, name: string): unknown {
-  const query = request.query;
-  return query !== null && typeof query === 'object' ? (query as Record<string, unknown>)[name] : undefined;
-}
-
 // A parser the app registered (@fastify/formbody, Fastify's own JSON one) left the body parsed;
 // else the stream is unread and read here.
 function bodyOf(request: FastifyRequest, timeoutMs: number): MaybePromise<RequestBody | undefined> {
   const parsed = request.body;
   return parsed === undefined || parsed === null ? readSmallBody(request.raw, timeoutMs) : { parsed };
-}
-
-/** Fastify's reply as a HeaderWriter: `Set-Cookie` accumulates by itself, `Vary` is joined. */
-function replyHeaderWriter(reply: FastifyReply): HeaderWriter {
-  return {
-    set: (name, value) => reply.header(name, value),
-    append: (name, value) => {
-      if (name === 'set-cookie') return reply.header(name, value);
-      const before = reply.getHeader(name);
-      const list = Array.isArray(before) ? before.join(', ') : before === undefined ? '' : String(before);
-      return reply.header(name, list === '' ? value : `${list}, ${value}`);
-    },
-  };
 }
 
 const NOT_ROUTED =
@@ -259,12 +242,11 @@ function handlerOf<Req extends FastifyRequest>(
       address: () => ({ protocol: request.protocol, host: request.host }),
       untrustedProxyHint: () => untrustedProxyHint(request),
       url: request.url,
-      query: (name) => queryValue(request, name),
+      query: (name) => queryField(request.query, name),
       body: (timeoutMs) => (bodyRead ??= { body: bodyOf(request, timeoutMs) }).body,
       session: sessionBinding(request),
     });
-    const writer = replyHeaderWriter(reply);
-    writeHeaders(answer.headers, writer);
+    writeHeaders(answer.headers, replyHeaderWriter(reply));
     if (answer.delegate !== undefined) {
       // The headers are on the reply, as Express has them before next(err), so an app's own error
       // handler keeps them. Fastify's default handler sets `err.headers` again: without Set-Cookie,

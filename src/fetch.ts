@@ -3,7 +3,14 @@
 
 import { describeValue } from './core/errors.js';
 import { readWebBody, type RequestBody } from './core/route/body.js';
-import { answerForeignCall, foreignCall, nodeHeadersOf, webRequestOf, webResponseOf } from './core/route/foreign.js';
+import {
+  answerForeignCall,
+  foreignCall,
+  isObject,
+  nodeHeadersOf,
+  webRequestOf,
+  webResponseOf,
+} from './core/route/foreign.js';
 import type { RenderOutput, SignOutOptions } from './core/route/options.js';
 import type { SignOutEvent } from './core/route/events.js';
 import type { SignOutResult } from './core/route/outcomes.js';
@@ -55,10 +62,6 @@ export type FetchSignOutHandler<Ctx = unknown> = unknown extends Ctx
 interface FetchCall<Ctx> {
   readonly request: Request;
   readonly context: Ctx;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object';
 }
 
 /** What a value is, for an error message: its type, never its contents (it may hold a session). */

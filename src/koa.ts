@@ -7,7 +7,7 @@ import { readSmallBody, type MaybePromise, type RequestBody } from './core/route
 import { cookiePathCovers, cookiePathDetail } from './core/route/cookies.js';
 import type { SignOutOptions } from './core/route/options.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
-import { writeHeaders, type SessionBinding } from './core/route/request.js';
+import { queryField, writeHeaders, type SessionBinding } from './core/route/request.js';
 import { createSignOutCore } from './core/route/route.js';
 import { assertFactoryCall } from './core/validate.js';
 
@@ -140,11 +140,6 @@ function sessionBinding(ctx: KoaLikeContext): SessionBinding {
   return { kind: 'unknown', data: session, current: () => ctx.session };
 }
 
-function queryValue(ctx: KoaLikeContext, name: string): unknown {
-  const query = ctx.query;
-  return query !== null && typeof query === 'object' ? (query as Record<string, unknown>)[name] : undefined;
-}
-
 function bodyOf(ctx: KoaLikeContext, timeoutMs: number): MaybePromise<RequestBody | undefined> {
   const parsed = ctx.request.body;
   return parsed === undefined ? readSmallBody(ctx.req, timeoutMs) : { parsed };
@@ -226,7 +221,7 @@ export function ssoSignOut<Ctx extends Context = Context>(options?: KoaSignOutOp
           ? undefined
           : 'app.proxy = true (and app.proxyIpHeader or maxIpsCount as the proxy needs)',
       url: ctx.originalUrl ?? ctx.url,
-      query: (name) => queryValue(ctx, name),
+      query: (name) => queryField(ctx.query, name),
       body: (timeoutMs) => (bodyRead ??= { body: bodyOf(ctx, timeoutMs) }).body,
       session: sessionBinding(ctx),
     });

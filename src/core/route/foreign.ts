@@ -3,7 +3,7 @@
 // adapters, so each adapter answers every other framework the same way.
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { nodeHeaderWriter, writeHeaders, type SignOutAnswer, type SignOutCore } from './request.js';
+import { nodeHeaderWriter, replyHeaderWriter, writeHeaders, type SignOutAnswer, type SignOutCore } from './request.js';
 
 /** The frameworks the package has routes for. */
 export type Framework = 'express' | 'koa' | 'fastify' | 'fetch';
@@ -35,7 +35,7 @@ const APP: Readonly<Record<Framework, string>> = {
 };
 
 /** What the route says when `found` called the route made for `mounted`. */
-export function wrongFrameworkMessage(mounted: Framework, found: Framework): string {
+function wrongFrameworkMessage(mounted: Framework, found: Framework): string {
   const route = ROUTES[mounted];
   const right = ROUTES[found];
   return `This is the ${route.name} sign-out route (${route.entry}), mounted in ${APP[found]}. Import the ${right.name} route instead: ${right.use}.`;
@@ -59,7 +59,8 @@ interface FastifyReplyLike {
   send(body?: string): FastifyReplyLike;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+/** A non-null object, its properties readable. */
+export function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object';
 }
 
@@ -76,7 +77,7 @@ function isNodeResponse(value: unknown): value is ServerResponse {
 }
 
 /** A Web-standard `Request` (from any realm or fetch implementation). */
-export function isWebRequest(value: unknown): value is Request {
+function isWebRequest(value: unknown): value is Request {
   return (
     isObject(value) &&
     typeof value.url === 'string' &&
@@ -121,8 +122,8 @@ export function foreignCall(mounted: Framework, first: unknown, second: unknown)
   if (mounted !== 'fastify' && isFastifyReply(second) && isObject(first) && isObject(first.raw)) {
     return { framework: 'fastify', req: first.raw as unknown as IncomingMessage, reply: second };
   }
-  const looksLikeContext = isObject(first) && 'req' in first && 'res' in first;
-  if (mounted !== 'express' && !looksLikeContext && isNodeResponse(second) && !isFastifyReply(second)) {
+  // Koa's and Fastify's calls are told above; Express hands Node's response second.
+  if (mounted !== 'express' && isNodeResponse(second)) {
     return { framework: 'express', req: first as IncomingMessage, res: second };
   }
   return undefined;
@@ -188,7 +189,7 @@ export function answerForeignCall<Req>(core: SignOutCore<Req>, mounted: Framewor
       call.ctx.body = answer.body;
       return undefined;
     case 'fastify':
-      for (const [name, value] of answer.headers) call.reply.header(name, value);
+      writeHeaders(answer.headers, replyHeaderWriter(call.reply));
       return call.reply.code(answer.status).send(answer.body);
     case 'express':
       if (call.res.headersSent) return undefined;

@@ -1,6 +1,6 @@
 // What an adapter hands the route (the request, its session) and what it gets back (the answer).
 
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { SignOutError } from '../errors.js';
 import type { LogoutClient } from '../logout/client.js';
 import type { Warn } from '../warnings.js';
@@ -101,6 +101,36 @@ export function nodeHeaderWriter(res: ServerResponse): HeaderWriter {
     set: (name, value) => res.setHeader(name, value),
     append: (name, value) => res.appendHeader(name, value),
   };
+}
+
+/**
+ * A reply that accumulates `Set-Cookie` by itself and replaces every other header (Fastify's), as
+ * a HeaderWriter: `Vary` is joined with what is there.
+ */
+export function replyHeaderWriter(reply: {
+  header(name: string, value: string): unknown;
+  getHeader(name: string): unknown;
+}): HeaderWriter {
+  return {
+    set: (name, value) => reply.header(name, value),
+    append: (name, value) => {
+      if (name === 'set-cookie') return reply.header(name, value);
+      const before = reply.getHeader(name);
+      const list = Array.isArray(before) ? before.join(', ') : typeof before === 'string' ? before : '';
+      return reply.header(name, list === '' ? value : `${list}, ${value}`);
+    },
+  };
+}
+
+/** A request header's (first) value. */
+export function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** A field of a framework's parsed query (`req.query`, `ctx.query`), whatever the parser made of it. */
+export function queryField(query: unknown, name: string): unknown {
+  return query !== null && typeof query === 'object' ? (query as Record<string, unknown>)[name] : undefined;
 }
 
 /**

@@ -81,6 +81,12 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   private readonly returnTos = new BoundedMemo<ReturnToDecision>(256);
   private readonly bodies = new BoundedMemo<object | null>(256);
   /** An `Origin` header's origin, through the memory. */
+  /** Warns once per hook that a hook of the app failed, and what the route did instead. */
+  private readonly hookFailed = (hook: string, error: unknown, instead = 'ignored'): void => {
+    const kind = error instanceof Error ? error.name : typeof error;
+    const what = error instanceof UnusableHookResult ? `returned ${error.message}` : `threw (${kind})`;
+    this.warn('SSO_SIGNOUT_HOOK_FAILED', `the \`${hook}\` hook ${what}; ${instead}.`, hook);
+  };
   private readonly normaliseSent = (sent: string): string | undefined =>
     this.sentOrigins.get(sent, normaliseOrNull) ?? undefined;
   /** A `return_to` vetted for an app origin, keyed `origin \n value`. */
@@ -92,14 +98,9 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   constructor(rawOptions: unknown) {
     this.options = resolveOptions<Req>(rawOptions);
     this.client = this.options.client ?? createLogoutClient(this.options.clientOptions);
-    const hookFailed = (hook: string, error: unknown): void => {
-      const kind = error instanceof Error ? error.name : typeof error;
-      const what = error instanceof UnusableHookResult ? `returned ${error.message}` : `threw (${kind})`;
-      this.warn('SSO_SIGNOUT_HOOK_FAILED', `the \`${hook}\` hook ${what}; ignored.`, hook);
-    };
-    this.events = new RouteEvents(this.options.onEvent, hookFailed);
+    this.events = new RouteEvents(this.options.onEvent, this.hookFailed);
     this.listedCookies = this.options.clearCookies.map((cookie) => clearingHeader(cookie));
-    this.answers = new Answers(this.options, this.events, hookFailed);
+    this.answers = new Answers(this.options, this.events, this.hookFailed);
   }
 
   async handle(request: SignOutRequest<Req>): Promise<SignOutAnswer> {
@@ -123,12 +124,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       read = reading instanceof Promise ? await reading : reading;
     } catch (cause) {
       if (this.options.getToken !== undefined) {
-        const kind = cause instanceof Error ? cause.name : typeof cause;
-        this.warn(
-          'SSO_SIGNOUT_HOOK_FAILED',
-          `the \`getToken\` hook threw (${kind}): sign-outs are answered 500 session_error, and nothing changes.`,
-          'getToken',
-        );
+        this.hookFailed('getToken', cause, 'sign-outs are answered 500 session_error, and nothing changes');
       }
       const unread = localDecision('session_error', 'The sign-in token could not be read from the session.');
       return this.local(exchange, unread, redirectTo, cause);

@@ -2,10 +2,9 @@
 
 import type { NextFunction, Request, Response } from 'express';
 import type { IncomingMessage } from 'node:http';
-import { describeValue } from './core/errors.js';
 import { readSmallBody, type MaybePromise, type RequestBody } from './core/route/body.js';
 import { cookiePathCovers, cookiePathDetail, signedSessionCookieName } from './core/route/cookies.js';
-import { callbackStoreAccess } from './core/everywhere/callback-store.js';
+import { callbackStoreAccess, storeFailure } from './core/everywhere/callback-store.js';
 import type { SignOutOptions } from './core/route/options.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
 import { headerOf, nodeHeaderWriter, queryField, writeHeaders, type SessionBinding } from './core/route/request.js';
@@ -132,7 +131,7 @@ function sessionBinding(req: ExpressLikeRequest): SessionBinding {
         new Promise<void>((resolve, reject) => {
           session.destroy((error) => {
             if (error === undefined || error === null) resolve();
-            else reject(error instanceof Error ? error : new Error(`session store failed: ${describeValue(error)}`));
+            else reject(storeFailure(error));
           });
         }),
     };

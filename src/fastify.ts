@@ -2,7 +2,7 @@
 
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { describeValue } from './core/errors.js';
-import { callbackStoreAccess } from './core/everywhere/callback-store.js';
+import { callbackStoreAccess, storeFailure } from './core/everywhere/callback-store.js';
 import { readSmallBody, type MaybePromise, type RequestBody } from './core/route/body.js';
 import { signedSessionCookieName } from './core/route/cookies.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
@@ -116,7 +116,7 @@ const NOT_STARTED =
   "@fastify/session started no session for this request: its cookie's path does not cover the sign-out route's. Give the session cookie a path that covers it (`cookie: { path: '/' }`).";
 
 function fastifySessionBinding(request: FastifyRequest, session: FastifySessionLike): SessionBinding {
-  const raw = request.raw;
+  const id = typeof session.sessionId === 'string' ? session.sessionId : undefined;
   return {
     kind: 'supported',
     data: session,
@@ -125,11 +125,7 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
       const c = session.cookie ?? {};
       return [
         {
-          detectedName: signedSessionCookieName(
-            headerOf(raw, 'cookie'),
-            typeof session.sessionId === 'string' ? session.sessionId : undefined,
-            '',
-          ),
+          detectedName: signedSessionCookieName(headerOf(request.raw, 'cookie'), id, ''),
           defaultName: FASTIFY_SESSION_DEFAULT_NAME,
           path: c.path ?? undefined,
           domain: c.domain ?? undefined,
@@ -142,12 +138,11 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
     },
     stored: () => {
       const store = (request as unknown as SessionRequest).sessionStore;
-      const id = typeof session.sessionId === 'string' ? session.sessionId : undefined;
       return { id, store: callbackStoreAccess(store, isFastifyMemoryStore(store)) };
     },
     end: () =>
       session.destroy().catch((error: unknown) => {
-        throw error instanceof Error ? error : new Error(`session store failed: ${describeValue(error)}`);
+        throw storeFailure(error);
       }),
   };
 }

@@ -9,7 +9,8 @@ interface CallbackStore {
   destroy(id: string, callback: (error?: unknown) => void): void;
 }
 
-function failed(error: unknown): Error {
+/** What a session store failed with, as an Error (stores call back with anything). */
+export function storeFailure(error: unknown): Error {
   return error instanceof Error ? error : new Error(`session store failed: ${describeValue(error)}`);
 }
 
@@ -30,14 +31,14 @@ export function callbackStoreAccess(
       new Promise((resolve, reject) => {
         own.get(id, (error, session) => {
           if (error === undefined || error === null) resolve(session);
-          else reject(failed(error));
+          else reject(storeFailure(error));
         });
       }),
     destroy: (id) =>
       new Promise((resolve, reject) => {
         own.destroy(id, (error) => {
           if (error === undefined || error === null) resolve();
-          else reject(failed(error));
+          else reject(storeFailure(error));
         });
       }),
   };

@@ -7,7 +7,14 @@ import { cookiePathCovers, cookiePathDetail, signedSessionCookieName } from './c
 import { callbackStoreAccess, storeFailure } from './core/everywhere/callback-store.js';
 import type { SignOutOptions } from './core/route/options.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
-import { headerOf, nodeHeaderWriter, queryField, writeHeaders, type SessionBinding } from './core/route/request.js';
+import {
+  endNodeResponse,
+  headerOf,
+  nodeHeaderWriter,
+  queryField,
+  writeHeaders,
+  type SessionBinding,
+} from './core/route/request.js';
 import { createSignOutCore } from './core/route/route.js';
 import { assertFactoryCall } from './core/validate.js';
 
@@ -266,10 +273,7 @@ export function ssoSignOut<Req extends Request = Request>(
           next(answer.delegate);
           return;
         }
-        // Ended in one call, so Node writes the head with a Content-Length (an explicit head before
-        // it would make the answer chunked: a longer answer and a second write).
-        res.statusCode = answer.status;
-        res.end(answer.body);
+        endNodeResponse(res, answer);
       })
       .catch(next);
   };

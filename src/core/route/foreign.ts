@@ -3,7 +3,14 @@
 // adapters, so each adapter answers every other framework the same way.
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { nodeHeaderWriter, replyHeaderWriter, writeHeaders, type SignOutAnswer, type SignOutCore } from './request.js';
+import {
+  endNodeResponse,
+  nodeHeaderWriter,
+  replyHeaderWriter,
+  writeHeaders,
+  type SignOutAnswer,
+  type SignOutCore,
+} from './request.js';
 
 /** The frameworks the package has routes for. */
 export type Framework = 'express' | 'koa' | 'fastify' | 'fetch';
@@ -114,6 +121,8 @@ export type ForeignCall =
  * made for, and for calls it cannot tell.
  */
 export function foreignCall(mounted: Framework, first: unknown, second: unknown): ForeignCall | undefined {
+  // Express's own call, told at once: no other framework hands Node's response second.
+  if (mounted === 'express' && isNodeResponse(second)) return undefined;
   if (mounted !== 'fetch') {
     const request = webRequestOf(first);
     if (request !== undefined) return { framework: 'fetch', request };
@@ -194,8 +203,7 @@ export function answerForeignCall<Req>(core: SignOutCore<Req>, mounted: Framewor
     case 'express':
       if (call.res.headersSent) return undefined;
       writeHeaders(answer.headers, nodeHeaderWriter(call.res));
-      call.res.statusCode = answer.status;
-      call.res.end(answer.body);
+      endNodeResponse(call.res, answer);
       return undefined;
   }
 }

@@ -122,6 +122,17 @@ export function replyHeaderWriter(reply: {
   };
 }
 
+/**
+ * Sends an answer's status and body on Node's response, its headers already written. The head is
+ * written first, with the body's length: Node then sends head and body in one plain write. (Ending
+ * a response whose head is not written corks the socket and flushes through a vectored write;
+ * a head written without a length would make the answer chunked.)
+ */
+export function endNodeResponse(res: ServerResponse, answer: Pick<SignOutAnswer, 'status' | 'body'>): void {
+  res.writeHead(answer.status, { 'content-length': answer.body === undefined ? 0 : Buffer.byteLength(answer.body) });
+  res.end(answer.body);
+}
+
 /** A request header's (first) value. */
 export function headerOf(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];

@@ -76,10 +76,12 @@ export function sanitizeErrorName(raw: unknown): string | undefined {
 }
 
 function headerValue(headers: Headers, name: string): string | undefined {
-  const key = findKey(headers, name);
+  // The transport's answers name headers in lower case: looked up directly before any other spelling.
+  const key = Object.hasOwn(headers, name) ? name : findKey(headers, name);
   if (key === undefined) return undefined;
+  // Without the surrounding blanks HTTP does not count (Node's parser drops them; undici keeps them).
   const value = headers[key];
-  return Array.isArray(value) ? value.join(', ') : value;
+  return Array.isArray(value) ? value.map((v) => v.trim()).join(', ') : value?.trim();
 }
 
 /** The error name, from `x-amzn-errortype`, then body `code`/`Code`, then body `__type`. */

@@ -65,7 +65,9 @@ export async function callWithRetries(
       break;
     }
     state.attempts++;
-    const last = await attemptBehindGate(context, gate, state, base, token);
+    // attemptLogout never rejects.
+    const last = await attemptLogout(context, base, token, state.deadline);
+    heard(context, gate, state, last);
     const wait = nextWait(context, state, last, retry);
     if (wait === undefined) break;
     await sleep(wait);
@@ -73,28 +75,19 @@ export async function callWithRetries(
   return finish(context, state, gate);
 }
 
-function attemptBehindGate(
-  context: PolicyContext,
-  gate: PortalGate,
-  state: CallState,
-  base: PortalBase,
-  token: string,
-): Promise<Attempt> {
-  // attemptLogout never rejects: the slot is given back in the one callback.
-  return attemptLogout(context, base, token, state.deadline).then((last) => {
-    try {
-      state.last = last;
-      // Closed before the slot is passed on: the next caller in line must already see it. This
-      // call's own retry may pass the window it opened; everyone else is answered at once.
-      if (last.retry === 'throttling') {
-        gate.close(throttleWindow(context, last.hintMs));
-        state.ownWindowUntil = gate.until;
-      }
-      return last;
-    } finally {
-      gate.release();
+/** An attempt's answer, heard: recorded, and its connection slot given back. */
+function heard(context: PolicyContext, gate: PortalGate, state: CallState, last: Attempt): void {
+  try {
+    state.last = last;
+    // Closed before the slot is passed on: the next caller in line must already see it. This
+    // call's own retry may pass the window it opened; everyone else is answered at once.
+    if (last.retry === 'throttling') {
+      gate.close(throttleWindow(context, last.hintMs));
+      state.ownWindowUntil = gate.until;
     }
-  });
+  } finally {
+    gate.release();
+  }
 }
 
 /** How long to wait before the next attempt, or undefined when this answer stands. */

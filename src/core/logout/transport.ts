@@ -16,28 +16,20 @@ export interface PortalBase {
   readonly path: string;
 }
 
-/** The portal's HTTP answer: status, headers by lower-case name, and the start of an error body. */
+/**
+ * The portal's HTTP answer: status, headers by lower-case name (as undici hands them over: values
+ * untrimmed, which their readers trim), and the start of an error body.
+ */
 export interface PortalAnswer {
   readonly status: number;
-  readonly headers: Record<string, string | string[]>;
+  readonly headers: ParsedHeaders;
   /** Empty for 2xx (its body is never read). */
   readonly body: string;
   /** False when the error body was longer than {@link MAX_ERROR_BODY_BYTES} and cut there. */
   readonly complete: boolean;
 }
 
-type ParsedHeaders = Record<string, string | string[] | undefined>;
-
-// undici hands headers over by lower-case name but untrimmed; the classifier wants them without the
-// surrounding blanks HTTP does not count (as Node's parser drops them).
-function headersOf(parsed: ParsedHeaders): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(parsed)) {
-    if (value === undefined) continue;
-    headers[name] = Array.isArray(value) ? value.map((v) => v.trim()) : value.trim();
-  }
-  return headers;
-}
+export type ParsedHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
 /** The part of undici's request controller this code uses (the same in undici 7 and 8). */
 interface Controller {
@@ -87,7 +79,7 @@ function ownError(error: unknown, token: string): PortalRequestError {
   return new PortalRequestError('connection', `the request to the portal failed (${detail})`, code);
 }
 
-const REQUEST_HEADERS = { 'content-length': '0', 'user-agent': `sso-signout/${VERSION}` } as const;
+const USER_AGENT = `sso-signout/${VERSION}`;
 
 /**
  * Sends one Logout request through undici's low-level handler interface: the status, the headers
@@ -110,7 +102,7 @@ export function sendLogout(
           origin: base.origin,
           path: base.path,
           method: 'POST',
-          headers: { 'x-amz-sso_bearer_token': token, ...REQUEST_HEADERS },
+          headers: { 'x-amz-sso_bearer_token': token, 'content-length': '0', 'user-agent': USER_AGENT },
           body: null,
         },
         call,
@@ -225,7 +217,7 @@ class LogoutCall implements Expiring {
     if (!this.settle()) return;
     this.resolve({
       status: this.status,
-      headers: headersOf(this.headers),
+      headers: this.headers,
       body: this.succeeded() ? '' : Buffer.concat(this.chunks, this.size).toString('utf8'),
       complete,
     });

@@ -268,14 +268,19 @@ export function ssoSignOut<Req extends Request = Request>(
         session: sessionBinding(req),
       })
       .then((answer) => {
-        writeHeaders(answer.headers, nodeHeaderWriter(res));
-        if (answer.delegate !== undefined) {
-          next(answer.delegate);
-          return;
+        // Caught here rather than by one more promise: writing a header can still throw (a header
+        // another middleware already sent).
+        try {
+          writeHeaders(answer.headers, nodeHeaderWriter(res));
+          if (answer.delegate !== undefined) {
+            next(answer.delegate);
+            return;
+          }
+          endNodeResponse(res, answer);
+        } catch (error) {
+          next(error);
         }
-        endNodeResponse(res, answer);
-      })
-      .catch(next);
+      }, next);
   };
 }
 

@@ -1,6 +1,7 @@
 // The built entry points export exactly what the sources do, in both formats; the entries are the
 // ones package.json exports, and the adapters' entries are peers with the same shared exports.
 
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -65,5 +66,46 @@ describe('entry points', () => {
       const other = (await import(/* @vite-ignore */ url(entry))) as { SignOutError: unknown };
       expect(other.SignOutError).toBe(express.SignOutError);
     }
+  });
+});
+
+describe('importing an entry', () => {
+  // What the route needs only once it serves: importing the package must not pay for it.
+  const FIRST_USE = ['node:crypto', 'undici', 'cookie', 'negotiator'];
+  const loaded = `
+    const loaded = (id) => id.startsWith('node:')
+      ? process.moduleLoadList.includes('NativeModule ' + id.slice(5))
+      : Object.keys(require.cache).some((file) => file.includes('/node_modules/' + id + '/'));
+    const before = ${JSON.stringify(FIRST_USE)}.filter(loaded);`;
+  // What the code between the two loaded, of those (Node's own start-up may load node:crypto first).
+  const probe = (code: string): string =>
+    `${loaded} ${code}; process.stdout.write(JSON.stringify(${JSON.stringify(FIRST_USE)}.filter((id) => loaded(id) && !before.includes(id))));`;
+  const run = (args: string[]): string[] =>
+    JSON.parse(
+      execFileSync(process.execPath, args, { cwd: fileURLToPath(new URL('../..', import.meta.url)) }).toString(),
+    ) as string[];
+
+  it.each(['sso-signout', 'sso-signout/koa', 'sso-signout/fastify', 'sso-signout/fetch'])(
+    '%s loads none of node:crypto, undici, cookie, negotiator, as ESM or as CommonJS, until a sign-out needs them',
+    (entry) => {
+      const esm = run([
+        '--input-type=module',
+        '-e',
+        `import { createRequire } from 'node:module'; const require = createRequire(process.cwd() + '/'); ${probe(`await import('${entry}')`)}`,
+      ]);
+      const cjs = run(['-e', probe(`require('${entry}')`)]);
+      expect({ esm, cjs }).toEqual({ esm: [], cjs: [] });
+    },
+  );
+
+  it('the probe sees what a Logout call loads', () => {
+    const used = run([
+      '--input-type=module',
+      '-e',
+      `import { createRequire } from 'node:module'; const require = createRequire(process.cwd() + '/'); ${probe(
+        `const { createLogoutClient } = await import('sso-signout'); await createLogoutClient({ endpoint: 'http://127.0.0.1:1', timeoutMs: 200 }).logout({ accessToken: 'x'.repeat(20) })`,
+      )}`,
+    ]);
+    expect(used).toEqual(expect.arrayContaining(['node:crypto', 'undici']));
   });
 });

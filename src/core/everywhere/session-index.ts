@@ -1,7 +1,7 @@
 // Which sessions each user has, on Redis: one set of session ids per user, keyed by a digest of the
 // user's name, so "sign out everywhere" can find every session of the user on every instance.
 
-import { createHmac } from 'node:crypto';
+import { nodeCrypto } from '../lazy-require.js';
 import { describeValue } from '../errors.js';
 import { secretKey, senderOf, type Send } from '../logout/shared-state.js';
 import { configError, knownOptions, wholeNumber } from '../validate.js';
@@ -81,7 +81,7 @@ export function redisSessionIndex(options: RedisSessionIndexOptions): SessionInd
   const ttlMs = wholeNumber('ttlMs', o.ttlMs, 30 * 86_400_000, 1000, 400 * 86_400_000);
   const timeoutMs = wholeNumber('operationTimeoutMs', o.operationTimeoutMs, 1000, 1, 60_000);
   const keyOf = (user: string): string =>
-    `${prefix}user:${createHmac('sha256', key).update(`user\n${user}`).digest('base64url')}`;
+    `${prefix}user:${nodeCrypto().createHmac('sha256', key).update(`user\n${user}`).digest('base64url')}`;
   const bounded = (args: readonly string[]): Promise<unknown> =>
     within(send(args), timeoutMs, `Redis did not answer ${args[0] ?? ''} within ${String(timeoutMs)} ms`);
 

@@ -2,7 +2,7 @@
 // and each portal's gate. In one process here; a shared store can stand behind the same interface so
 // that many app instances share them too.
 
-import { randomUUID } from 'node:crypto';
+import { nodeCrypto } from '../lazy-require.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeadlineSweep } from './deadlines.js';
 import { PortalGate } from './portal-gate.js';
@@ -168,7 +168,7 @@ export class SharedCoordination implements Coordination {
     const leaseMs = this.timeoutMs + LEASE_SLACK_MS;
     for (;;) {
       // Taken, or tried for: a lease set after its answer was given up waiting for is still this call's.
-      const lease = randomUUID();
+      const lease = nodeCrypto().randomUUID();
       const withinMs = deadline - performance.now();
       const begun = await this.shared.begin(key, origin, { lease, leaseMs, maxGateMs: this.maxGateMs, withinMs });
       switch (begun.kind) {

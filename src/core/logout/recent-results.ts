@@ -1,10 +1,10 @@
 // Remembers for a minute which tokens the portal just revoked or refused, keyed by digest, so other tabs need no second call.
 
-import { hash } from 'node:crypto';
+import { nodeCrypto } from '../lazy-require.js';
 
 /** The key a token is remembered and coalesced under: a SHA-256 digest, never the token itself. */
 export function tokenDigest(scope: string, token: string): string {
-  return hash('sha256', `${scope}\n${token}`, 'base64url');
+  return nodeCrypto().hash('sha256', `${scope}\n${token}`, 'base64url');
 }
 
 /**

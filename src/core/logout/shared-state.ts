@@ -3,7 +3,7 @@
 // the app's secret), never a token; values hold outcomes, never a token. Every operation is bounded,
 // and a Redis that fails is left alone for a while: sign-outs go on with this process's own state.
 
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { nodeCrypto } from '../lazy-require.js';
 import { describeValue } from '../errors.js';
 import { printable } from '../scrub.js';
 import { configError, knownOptions, wholeNumber } from '../validate.js';
@@ -161,12 +161,18 @@ export function secretKey(secret: unknown): Buffer {
 
 interface LuaScript {
   readonly body: string;
-  /** What EVALSHA names it by, worked out once. */
+  /** What EVALSHA names it by, worked out on first use (node:crypto is not loaded on import). */
   readonly sha: string;
 }
 
 function luaScript(body: string): LuaScript {
-  return { body, sha: createHash('sha1').update(body).digest('hex') };
+  let sha: string | undefined;
+  return {
+    body,
+    get sha() {
+      return (sha ??= nodeCrypto().createHash('sha1').update(body).digest('hex'));
+    },
+  };
 }
 
 // One round trip each. KEYS and ARGV as named in the comments; every key of one token shares its
@@ -248,7 +254,7 @@ const MAX_STORED_WAIT_MS = 86_400_000;
 
 /** The MAC a stored result is signed with: what this setup's instances wrote, and nothing else, is read back. */
 function macOf(key: Buffer, text: string): string {
-  return createHmac('sha256', key).update(`result\n${text}`).digest('base64url');
+  return nodeCrypto().createHmac('sha256', key).update(`result\n${text}`).digest('base64url');
 }
 
 /** A stored result read back, or undefined when it is not one this setup wrote (bad MAC, bad shape). */
@@ -258,7 +264,7 @@ function parseResult(key: Buffer, stored: unknown): SharedResult | undefined {
   const text = stored.slice(dot + 1);
   const mac = Buffer.from(stored.slice(0, Math.max(dot, 0)));
   const expected = Buffer.from(macOf(key, text));
-  if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) return undefined;
+  if (mac.length !== expected.length || !nodeCrypto().timingSafeEqual(mac, expected)) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -420,7 +426,7 @@ export function redisSharedState(options: RedisSharedStateOptions): SharedState 
 
   return {
     digest(scope, token) {
-      return createHmac('sha256', key).update(`${scope}\n${token}`).digest('base64url');
+      return nodeCrypto().createHmac('sha256', key).update(`${scope}\n${token}`).digest('base64url');
     },
 
     async begin(digest, origin, { lease, leaseMs, maxGateMs, withinMs }) {

@@ -1,7 +1,7 @@
 // A token as the revocation queue keeps it at rest: encrypted with AES-256-GCM under one of the
 // app's keys (named by an id, so keys can be rotated), known by a keyed digest that never reveals it.
 
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../lazy-require.js';
 import { describeValue } from '../errors.js';
 import type { TokenInfo } from '../token.js';
 import { secretKey } from '../logout/shared-state.js';
@@ -80,13 +80,13 @@ export class TokenSealer {
 
   /** The job id of a token: HMAC-SHA-256 with the secret, the same on every instance, for every key. */
   digest(accessToken: string): string {
-    return createHmac('sha256', this.#secret).update(accessToken).digest('base64url');
+    return nodeCrypto().createHmac('sha256', this.#secret).update(accessToken).digest('base64url');
   }
 
   /** The token sealed for `digest` (bound to it: a sealed token moved to another job does not open). */
   seal(token: TokenInfo, digest: string, queuedAt: number): SealedToken {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.#current.key, iv);
+    const iv = nodeCrypto().randomBytes(12);
+    const cipher = nodeCrypto().createCipheriv('aes-256-gcm', this.#current.key, iv);
     cipher.setAAD(Buffer.from(digest, 'utf8'));
     const plain = JSON.stringify({ accessToken: token.accessToken, region: token.region, queuedAt });
     const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
@@ -106,7 +106,7 @@ export class TokenSealer {
     const key = this.#keys.get(s.kid);
     if (key === undefined) return 'unknown_key';
     try {
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(String(s.iv), 'base64url'));
+      const decipher = nodeCrypto().createDecipheriv('aes-256-gcm', key, Buffer.from(String(s.iv), 'base64url'));
       decipher.setAAD(Buffer.from(digest, 'utf8'));
       decipher.setAuthTag(Buffer.from(String(s.tag), 'base64url'));
       const plain = Buffer.concat([decipher.update(Buffer.from(String(s.data), 'base64url')), decipher.final()]);

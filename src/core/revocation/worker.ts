@@ -4,13 +4,14 @@
 import { describeValue } from '../errors.js';
 import { createLogoutClient, type LogoutClient, type LogoutClientOptions } from '../logout/client.js';
 import { configError, functionOption, knownOptions, wholeNumber } from '../validate.js';
-import { createWarner } from '../warnings.js';
+import { createWarner, type Warn } from '../warnings.js';
 import { within } from '../within.js';
-import { loadBullmq, type BullJob, type BullWorker } from './bullmq.js';
+import { loadBullmq, type BullJob, type BullMQ, type BullQueue, type BullWorker } from './bullmq.js';
 import {
   errorText,
   settingsOf,
   teller,
+  type QueueSettings,
   type RevocationEvent,
   type RevocationJobData,
   type RevocationQueue,
@@ -86,85 +87,106 @@ function notAQueue(value: unknown): never {
   );
 }
 
-/**
- * Works the revocation queue: in the app's process, or a process of its own. At-least-once: a token
- * sent twice is answered `401` the second time, which counts as done.
- *
- * @example
- * const worker = createRevocationWorker({ queue: revocationQueue, clientOptions: { region: 'eu-west-1' } });
- * await worker.ready();
- * process.on('SIGTERM', () => void worker.close());
- */
-export function createRevocationWorker(options: RevocationWorkerOptions): RevocationWorker {
+/** The worker's options, checked. */
+interface WorkerSettings {
+  readonly queue: QueueSettings;
+  readonly client: LogoutClient;
+  /** Whether the client is the worker's own (closed with it). */
+  readonly ownClient: boolean;
+  readonly maxAgeMs: number;
+  readonly backoffMs: number;
+  readonly maxBackoffMs: number;
+  readonly lockDurationMs: number;
+  readonly concurrency: number;
+  readonly waitMs: number;
+  /** One listener hears each event: the worker's own, else the queue's. */
+  readonly tell: (event: RevocationEvent) => void;
+}
+
+function workerSettings(options: RevocationWorkerOptions): WorkerSettings {
   const o = knownOptions(options, Object.keys(OPTION_NAMES));
-  const settings = settingsOf(o.queue) ?? notAQueue(o.queue);
+  const queue = settingsOf(o.queue) ?? notAQueue(o.queue);
   if (o.client !== undefined && o.clientOptions !== undefined) {
     throw configError('client', 'conflict', 'give `client` or `clientOptions`, not both.');
   }
-  const ownClient = o.client === undefined;
-  const client = (o.client as LogoutClient | undefined) ?? createLogoutClient(o.clientOptions as LogoutClientOptions);
-  const maxAgeMs = wholeNumber('maxAgeMs', o.maxAgeMs, DAY_MS, 1000, 90 * DAY_MS);
   const backoffMs = wholeNumber('backoffMs', o.backoffMs, 1000, 1, 3_600_000);
-  const maxBackoffMs = wholeNumber('maxBackoffMs', o.maxBackoffMs, 300_000, backoffMs, DAY_MS);
-  const lockDurationMs = wholeNumber('lockDurationMs', o.lockDurationMs, 30_000, 500, 3_600_000);
-  const concurrency = wholeNumber('concurrency', o.concurrency, 4, 1, 256);
-  const waitMs = wholeNumber('waitMs', o.waitMs, 10_000, 1, 600_000);
+  const checked = {
+    queue,
+    maxAgeMs: wholeNumber('maxAgeMs', o.maxAgeMs, DAY_MS, 1000, 90 * DAY_MS),
+    backoffMs,
+    maxBackoffMs: wholeNumber('maxBackoffMs', o.maxBackoffMs, 300_000, backoffMs, DAY_MS),
+    lockDurationMs: wholeNumber('lockDurationMs', o.lockDurationMs, 30_000, 500, 3_600_000),
+    concurrency: wholeNumber('concurrency', o.concurrency, 4, 1, 256),
+    waitMs: wholeNumber('waitMs', o.waitMs, 10_000, 1, 600_000),
+  };
   const onEvent = functionOption('onEvent', o.onEvent as RevocationWorkerOptions['onEvent']);
-  // One listener hears each event: the worker's own, else the queue's.
-  const tell = onEvent === undefined ? settings.tell : teller(onEvent);
+  // The client last: nothing is made for options that are refused.
+  return {
+    ...checked,
+    tell: onEvent === undefined ? queue.tell : teller(onEvent),
+    client: (o.client as LogoutClient | undefined) ?? createLogoutClient(o.clientOptions as LogoutClientOptions),
+    ownClient: o.client === undefined,
+  };
+}
 
-  const warn = createWarner();
-  const { Queue, Worker, UnrecoverableError } = loadBullmq();
-  // The queue's own handle, for the throttle window every worker of the queue honours.
-  const gate = new Queue(settings.name, { connection: settings.connection, prefix: settings.prefix });
-  gate.on('error', (error) => {
-    tell({ type: 'revocation_worker_error', error: errorText(error) });
-  });
+/** What working one job needs besides the job. */
+interface JobContext {
+  readonly settings: WorkerSettings;
+  readonly bullmq: BullMQ;
+  /** The queue's own handle, for the throttle window every worker of the queue honours. */
+  readonly gate: BullQueue;
+  readonly warn: Warn;
+}
 
-  async function work(job: BullJob): Promise<string> {
-    const digest = String(job.id);
-    const data = job.data as Partial<RevocationJobData> | null;
-    const opened = settings.sealer.open(data?.token, digest);
-    if (typeof opened === 'string') {
-      // Sealed with a key this worker does not list: another app's queue, or a key retired early.
-      warn(
-        'SSO_SIGNOUT_QUEUE_UNKNOWN_KEY',
-        `a revocation job could not be opened (${opened}): it is dead-lettered. Does another app share this queue's name and prefix, or was its key removed from encryptionKeys too early?`,
-      );
-      throw new UnrecoverableError(opened);
-    }
-    // The age is the one sealed with the token: a job's plain queuedAt is not trusted.
-    if (Date.now() - opened.queuedAt > maxAgeMs) {
-      tell({ type: 'revocation_dropped', digest, reason: 'too_old' });
-      return 'too_old';
-    }
-    const result = await client.logout(opened.token);
-    const attempts = job.attemptsMade + 1;
-    switch (result.outcome) {
-      case 'revoked':
-      case 'rejected':
-        tell({ type: 'revocation_done', digest, outcome: result.outcome, attempts });
-        return result.outcome;
-      case 'not_sent':
-        throw new UnrecoverableError('unusable_token');
-      case 'throttled': {
-        // The whole queue waits out the window the portal named, on every worker; this job goes
-        // back to wait without counting an attempt.
-        const wait = result.retryAfterMs ?? backoffMs;
-        tell({ type: 'revocation_retry', digest, outcome: result.outcome, attempts, retryAfterMs: wait });
-        await gate.rateLimit(wait);
-        throw Worker.RateLimitError();
-      }
-      default:
-        tell({ type: 'revocation_retry', digest, outcome: result.outcome, attempts, retryAfterMs: undefined });
-        throw new RetryLater(result.outcome, result.retryAfterMs);
-    }
+/** Works one job: its token opened, its age checked, Logout called; the outcome as BullMQ takes it. */
+async function workJob({ settings, bullmq, gate, warn }: JobContext, job: BullJob): Promise<string> {
+  const { tell } = settings;
+  const digest = String(job.id);
+  const data = job.data as Partial<RevocationJobData> | null;
+  const opened = settings.queue.sealer.open(data?.token, digest);
+  if (typeof opened === 'string') {
+    // Sealed with a key this worker does not list: another app's queue, or a key retired early.
+    warn(
+      'SSO_SIGNOUT_QUEUE_UNKNOWN_KEY',
+      `a revocation job could not be opened (${opened}): it is dead-lettered. Does another app share this queue's name and prefix, or was its key removed from encryptionKeys too early?`,
+    );
+    throw new bullmq.UnrecoverableError(opened);
   }
+  // The age is the one sealed with the token: a job's plain queuedAt is not trusted.
+  if (Date.now() - opened.queuedAt > settings.maxAgeMs) {
+    tell({ type: 'revocation_dropped', digest, reason: 'too_old' });
+    return 'too_old';
+  }
+  const result = await settings.client.logout(opened.token);
+  const attempts = job.attemptsMade + 1;
+  switch (result.outcome) {
+    case 'revoked':
+    case 'rejected':
+      tell({ type: 'revocation_done', digest, outcome: result.outcome, attempts });
+      return result.outcome;
+    case 'not_sent':
+      throw new bullmq.UnrecoverableError('unusable_token');
+    case 'throttled': {
+      // The whole queue waits out the window the portal named, on every worker; this job goes
+      // back to wait without counting an attempt.
+      const wait = result.retryAfterMs ?? settings.backoffMs;
+      tell({ type: 'revocation_retry', digest, outcome: result.outcome, attempts, retryAfterMs: wait });
+      await gate.rateLimit(wait);
+      throw bullmq.Worker.RateLimitError();
+    }
+    default:
+      tell({ type: 'revocation_retry', digest, outcome: result.outcome, attempts, retryAfterMs: undefined });
+      throw new RetryLater(result.outcome, result.retryAfterMs);
+  }
+}
 
-  const workerOptions = {
-    connection: settings.connection,
-    prefix: settings.prefix,
-    concurrency,
+/** BullMQ's worker options for these settings. */
+function bullWorkerOptions(settings: WorkerSettings): object {
+  const { backoffMs, maxBackoffMs, lockDurationMs } = settings;
+  return {
+    connection: settings.queue.connection,
+    prefix: settings.queue.prefix,
+    concurrency: settings.concurrency,
     // BullMQ looks at a window set by rateLimit() (a throttled attempt) only when a limiter is
     // configured; this one is far above any pace a queue of sign-outs reaches.
     limiter: { max: 10_000, duration: 1000 },
@@ -183,9 +205,15 @@ export function createRevocationWorker(options: RevocationWorkerOptions): Revoca
       },
     },
   };
+}
+
+/** BullMQ's worker on the queue, its errors and dead letters told. */
+function startBullWorker(context: JobContext): BullWorker {
+  const { settings, bullmq } = context;
+  const { tell } = settings;
   let worker: BullWorker;
   try {
-    worker = new Worker(settings.name, work, workerOptions);
+    worker = new bullmq.Worker(settings.queue.name, (job) => workJob(context, job), bullWorkerOptions(settings));
   } catch (error) {
     // BullMQ refuses a connection it cannot block on (ioredis without maxRetriesPerRequest: null, say).
     throw configError(
@@ -203,7 +231,30 @@ export function createRevocationWorker(options: RevocationWorkerOptions): Revoca
     const reason = error instanceof RetryLater ? error.outcome : errorText(error);
     tell({ type: 'revocation_dead_lettered', digest: String(job.id), reason, attempts: job.attemptsMade });
   });
+  return worker;
+}
 
+/**
+ * Works the revocation queue: in the app's process, or a process of its own. At-least-once: a token
+ * sent twice is answered `401` the second time, which counts as done.
+ *
+ * @example
+ * const worker = createRevocationWorker({ queue: revocationQueue, clientOptions: { region: 'eu-west-1' } });
+ * await worker.ready();
+ * process.on('SIGTERM', () => void worker.close());
+ */
+export function createRevocationWorker(options: RevocationWorkerOptions): RevocationWorker {
+  const settings = workerSettings(options);
+  const { waitMs, tell } = settings;
+  const bullmq = loadBullmq();
+  const gate = new bullmq.Queue(settings.queue.name, {
+    connection: settings.queue.connection,
+    prefix: settings.queue.prefix,
+  });
+  gate.on('error', (error) => {
+    tell({ type: 'revocation_worker_error', error: errorText(error) });
+  });
+  const worker = startBullWorker({ settings, bullmq, gate, warn: createWarner() });
   return {
     ready: async () => {
       await within(worker.waitUntilReady(), waitMs, `the revocation worker found no Redis within ${String(waitMs)} ms`);
@@ -215,7 +266,7 @@ export function createRevocationWorker(options: RevocationWorkerOptions): Revoca
         worker.close(true).catch(() => undefined);
       });
       await within(gate.close(), waitMs, 'close').catch(() => undefined);
-      if (ownClient) await client.close();
+      if (settings.ownClient) await settings.client.close();
     },
   };
 }

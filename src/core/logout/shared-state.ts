@@ -300,16 +300,17 @@ class OperationTimeout extends Error {
   override readonly name = 'OperationTimeout';
 }
 
-/**
- * Shared sign-out state on Redis, through the app's own client (node-redis v5 or ioredis v5). Give
- * the same `secret` and `prefix` to every instance.
- *
- * @example
- * const redis = await createClient({ url: process.env.REDIS_URL }).connect();
- * const sharedState = redisSharedState({ client: redis, secret: process.env.SSO_SIGNOUT_SECRET });
- * app.post('/signout', ssoSignOut({ region: 'eu-west-1', sharedState }));
- */
-export function redisSharedState(options: RedisSharedStateOptions): SharedState {
+/** The shared state's options, checked. */
+interface SharedSettings {
+  readonly send: Send;
+  readonly key: Buffer;
+  readonly prefix: string;
+  readonly timeoutMs: number;
+  readonly restMs: number;
+  readonly onEvent: ((event: SharedStateEvent) => void) | undefined;
+}
+
+function sharedSettings(options: RedisSharedStateOptions): SharedSettings {
   const o = knownOptions(options, Object.keys(OPTION_NAMES)) as Partial<RedisSharedStateOptions>;
   if (o.client === undefined) {
     throw configError('client', 'missing', '`client` is required: the app’s connected Redis client.');
@@ -329,48 +330,63 @@ export function redisSharedState(options: RedisSharedStateOptions): SharedState 
   if (onEvent !== undefined && typeof onEvent !== 'function') {
     throw configError('onEvent', 'wrong_type', `\`onEvent\` must be a function; got ${describeValue(onEvent)}.`);
   }
-  const warn = createWarner();
-  let downUntil = 0;
-  let down = false;
+  return { send, key, prefix, timeoutMs, restMs, onEvent };
+}
 
-  const tell = (event: SharedStateEvent): void => {
+/**
+ * One Redis as the shared state reaches it: scripts run by digest within a bound, and after a
+ * failure a rest, told once when it starts and once when Redis answers again.
+ */
+class RedisLink {
+  private readonly warn = createWarner();
+  private downUntil = 0;
+  private down = false;
+
+  constructor(private readonly settings: SharedSettings) {}
+
+  /**
+   * Runs a script (by digest, loading it on the first NOSCRIPT) within `operationTimeoutMs` or
+   * `withinMs`, the shorter; undefined when Redis failed or rests, `LATE` when the caller's time ran
+   * out first (which is not Redis's failure).
+   */
+  async script(
+    operation: string,
+    lua: LuaScript,
+    keys: readonly string[],
+    args: readonly string[],
+    withinMs = this.settings.timeoutMs,
+  ): Promise<unknown[] | typeof LATE | undefined> {
+    const { timeoutMs } = this.settings;
+    if (withinMs <= 0) return LATE;
+    if (performance.now() < this.downUntil) return undefined;
+    const ms = Math.min(timeoutMs, withinMs);
+    const tail = [String(keys.length), ...keys, ...args];
     try {
-      // A listener's failure, thrown or rejected, changes no sign-out.
-      Promise.resolve(onEvent?.(event)).catch(() => undefined);
-    } catch {
-      // see above
+      let reply: unknown;
+      try {
+        reply = await this.bounded(['EVALSHA', lua.sha, ...tail], ms);
+      } catch (error) {
+        if (!(error instanceof Error && /NOSCRIPT/.test(error.message))) throw error;
+        reply = await this.bounded(['EVAL', lua.body, ...tail], ms);
+      }
+      if (!Array.isArray(reply)) throw new Error(`unexpected reply ${describeValue(reply)}`);
+      this.succeeded();
+      return reply as unknown[];
+    } catch (error) {
+      if (error instanceof OperationTimeout && ms < timeoutMs) return LATE;
+      this.failed(operation, error);
+      return undefined;
     }
-  };
-
-  function failed(operation: string, error: unknown): void {
-    downUntil = performance.now() + restMs;
-    if (down) return;
-    down = true;
-    const what =
-      error instanceof OperationTimeout
-        ? 'timeout'
-        : printable(error instanceof Error ? `${error.name}: ${error.message}` : describeValue(error), 200);
-    warn(
-      'SSO_SIGNOUT_SHARED_STATE_UNAVAILABLE',
-      `Redis failed (${operation}: ${what}); sign-outs go on with this process's own state until it answers again.`,
-    );
-    tell({ type: 'shared_state_unavailable', code: 'SSO_SIGNOUT_SHARED_STATE_UNAVAILABLE', operation, error: what });
-  }
-
-  function succeeded(): void {
-    if (!down) return;
-    down = false;
-    tell({ type: 'shared_state_restored' });
   }
 
   /** The command's reply within the bound, or the failure (the command may still run later). */
-  function bounded(args: readonly string[], ms: number): Promise<unknown> {
+  private bounded(args: readonly string[], ms: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new OperationTimeout());
       }, ms);
       timer.unref();
-      send(args).then(
+      this.settings.send(args).then(
         (reply) => {
           clearTimeout(timer);
           resolve(reply);
@@ -383,97 +399,139 @@ export function redisSharedState(options: RedisSharedStateOptions): SharedState 
     });
   }
 
-  /**
-   * Runs a script (by digest, loading it on the first NOSCRIPT) within `operationTimeoutMs` or
-   * `withinMs`, the shorter; undefined when Redis failed or rests, `LATE` when the caller's time ran
-   * out first (which is not Redis's failure).
-   */
-  async function script(
-    operation: string,
-    lua: LuaScript,
-    keys: readonly string[],
-    args: readonly string[],
-    withinMs = timeoutMs,
-  ): Promise<unknown[] | typeof LATE | undefined> {
-    if (withinMs <= 0) return LATE;
-    if (performance.now() < downUntil) return undefined;
-    const ms = Math.min(timeoutMs, withinMs);
-    const tail = [String(keys.length), ...keys, ...args];
-    try {
-      let reply: unknown;
-      try {
-        reply = await bounded(['EVALSHA', lua.sha, ...tail], ms);
-      } catch (error) {
-        if (!(error instanceof Error && /NOSCRIPT/.test(error.message))) throw error;
-        reply = await bounded(['EVAL', lua.body, ...tail], ms);
-      }
-      if (!Array.isArray(reply)) throw new Error(`unexpected reply ${describeValue(reply)}`);
-      succeeded();
-      return reply as unknown[];
-    } catch (error) {
-      if (error instanceof OperationTimeout && ms < timeoutMs) return LATE;
-      failed(operation, error);
-      return undefined;
-    }
+  private failed(operation: string, error: unknown): void {
+    this.downUntil = performance.now() + this.settings.restMs;
+    if (this.down) return;
+    this.down = true;
+    const what =
+      error instanceof OperationTimeout
+        ? 'timeout'
+        : printable(error instanceof Error ? `${error.name}: ${error.message}` : describeValue(error), 200);
+    this.warn(
+      'SSO_SIGNOUT_SHARED_STATE_UNAVAILABLE',
+      `Redis failed (${operation}: ${what}); sign-outs go on with this process's own state until it answers again.`,
+    );
+    this.tell({
+      type: 'shared_state_unavailable',
+      code: 'SSO_SIGNOUT_SHARED_STATE_UNAVAILABLE',
+      operation,
+      error: what,
+    });
   }
 
-  const k = {
-    result: (digest: string) => `${prefix}result:${digest}`,
-    lease: (digest: string) => `${prefix}lease:${digest}`,
-    outcome: (digest: string, lease: string) => `${prefix}outcome:${digest}:${lease}`,
-    gate: (origin: string) => `${prefix}gate:${origin}`,
-  };
+  private succeeded(): void {
+    if (!this.down) return;
+    this.down = false;
+    this.tell({ type: 'shared_state_restored' });
+  }
 
-  return {
-    digest(scope, token) {
-      return nodeCrypto().createHmac('sha256', key).update(`${scope}\n${token}`).digest('base64url');
-    },
+  private tell(event: SharedStateEvent): void {
+    try {
+      // A listener's failure, thrown or rejected, changes no sign-out.
+      Promise.resolve(this.settings.onEvent?.(event)).catch(() => undefined);
+    } catch {
+      // see above
+    }
+  }
+}
 
-    async begin(digest, origin, { lease, leaseMs, maxGateMs, withinMs }) {
-      const reply = await script(
-        'begin',
-        BEGIN,
-        [k.result(digest), k.gate(origin), k.lease(digest)],
-        [lease, String(leaseMs), String(maxGateMs)],
-        withinMs,
-      );
-      if (reply === undefined || reply === LATE) return { kind: 'unavailable' };
-      const [kind, value] = reply;
-      if (kind === 'result') {
-        const result = parseResult(key, value);
-        // Something else wrote there: no result to trust; this call leads without a lease.
-        return result === undefined ? { kind: 'unavailable' } : { kind: 'result', result };
-      }
-      if (kind === 'gated') return { kind: 'gated', remainingMs: Number(value) };
-      if (kind === 'leader') return { kind: 'leader', lease };
-      if (kind === 'follower' && typeof value === 'string' && value !== '') return { kind: 'follower', lease: value };
-      return { kind: 'unavailable' };
-    },
+/** The shared state's operations, each one script on Redis over keys of its own prefix. */
+class RedisSharedState implements SharedState {
+  constructor(
+    private readonly link: RedisLink,
+    private readonly key: Buffer,
+    private readonly prefix: string,
+  ) {}
 
-    async finish(digest, lease, result, rememberMs, leaseMs) {
-      await script(
-        'finish',
-        FINISH,
-        [k.result(digest), k.outcome(digest, lease), k.lease(digest)],
-        [lease, serialise(key, result), String(rememberMs), String(leaseMs)],
-      );
-    },
+  digest(scope: string, token: string): string {
+    return nodeCrypto().createHmac('sha256', this.key).update(`${scope}\n${token}`).digest('base64url');
+  }
 
-    async poll(digest, lease, withinMs) {
-      const reply = await script('poll', POLL, [k.outcome(digest, lease), k.lease(digest)], [lease], withinMs);
-      if (reply === undefined) return { kind: 'unavailable' };
-      // Nothing learned in the time left: the caller answers its timeout.
-      if (reply === LATE) return { kind: 'waiting' };
-      const [kind, value] = reply;
-      if (kind === 'result') {
-        const result = parseResult(key, value);
-        return result === undefined ? { kind: 'gone' } : { kind: 'result', result };
-      }
-      return kind === 'waiting' ? { kind: 'waiting' } : { kind: 'gone' };
-    },
+  async begin(
+    digest: string,
+    origin: string,
+    { lease, leaseMs, maxGateMs, withinMs }: BeginLease,
+  ): Promise<SharedBegin> {
+    const reply = await this.link.script(
+      'begin',
+      BEGIN,
+      [this.resultKey(digest), this.gateKey(origin), this.leaseKey(digest)],
+      [lease, String(leaseMs), String(maxGateMs)],
+      withinMs,
+    );
+    if (reply === undefined || reply === LATE) return { kind: 'unavailable' };
+    const [kind, value] = reply;
+    if (kind === 'result') {
+      const result = parseResult(this.key, value);
+      // Something else wrote there: no result to trust; this call leads without a lease.
+      return result === undefined ? { kind: 'unavailable' } : { kind: 'result', result };
+    }
+    if (kind === 'gated') return { kind: 'gated', remainingMs: Number(value) };
+    if (kind === 'leader') return { kind: 'leader', lease };
+    if (kind === 'follower' && typeof value === 'string' && value !== '') return { kind: 'follower', lease: value };
+    return { kind: 'unavailable' };
+  }
 
-    async closeGate(origin, ms) {
-      await script('closeGate', CLOSE_GATE, [k.gate(origin)], [String(Math.ceil(ms))]);
-    },
-  };
+  async finish(
+    digest: string,
+    lease: string,
+    result: SharedResult,
+    rememberMs: number,
+    leaseMs: number,
+  ): Promise<void> {
+    await this.link.script(
+      'finish',
+      FINISH,
+      [this.resultKey(digest), this.outcomeKey(digest, lease), this.leaseKey(digest)],
+      [lease, serialise(this.key, result), String(rememberMs), String(leaseMs)],
+    );
+  }
+
+  async poll(digest: string, lease: string, withinMs: number): Promise<SharedPoll> {
+    const keys = [this.outcomeKey(digest, lease), this.leaseKey(digest)];
+    const reply = await this.link.script('poll', POLL, keys, [lease], withinMs);
+    if (reply === undefined) return { kind: 'unavailable' };
+    // Nothing learned in the time left: the caller answers its timeout.
+    if (reply === LATE) return { kind: 'waiting' };
+    const [kind, value] = reply;
+    if (kind === 'result') {
+      const result = parseResult(this.key, value);
+      return result === undefined ? { kind: 'gone' } : { kind: 'result', result };
+    }
+    return kind === 'waiting' ? { kind: 'waiting' } : { kind: 'gone' };
+  }
+
+  async closeGate(origin: string, ms: number): Promise<void> {
+    await this.link.script('closeGate', CLOSE_GATE, [this.gateKey(origin)], [String(Math.ceil(ms))]);
+  }
+
+  private resultKey(digest: string): string {
+    return `${this.prefix}result:${digest}`;
+  }
+
+  private leaseKey(digest: string): string {
+    return `${this.prefix}lease:${digest}`;
+  }
+
+  private outcomeKey(digest: string, lease: string): string {
+    return `${this.prefix}outcome:${digest}:${lease}`;
+  }
+
+  private gateKey(origin: string): string {
+    return `${this.prefix}gate:${origin}`;
+  }
+}
+
+/**
+ * Shared sign-out state on Redis, through the app's own client (node-redis v5 or ioredis v5). Give
+ * the same `secret` and `prefix` to every instance.
+ *
+ * @example
+ * const redis = await createClient({ url: process.env.REDIS_URL }).connect();
+ * const sharedState = redisSharedState({ client: redis, secret: process.env.SSO_SIGNOUT_SECRET });
+ * app.post('/signout', ssoSignOut({ region: 'eu-west-1', sharedState }));
+ */
+export function redisSharedState(options: RedisSharedStateOptions): SharedState {
+  const settings = sharedSettings(options);
+  return new RedisSharedState(new RedisLink(settings), settings.key, settings.prefix);
 }

@@ -8,7 +8,7 @@ import { RetryQuota } from './backoff.js';
 import { LocalCoordination, SharedCoordination, type Coordination } from './coordination.js';
 import { DeadlineSweep } from './deadlines.js';
 import { holdDispatcher } from './dispatcher.js';
-import { resolveClientOptions } from './options.js';
+import { resolveClientOptions, type ClientSettings } from './options.js';
 import { callWithRetries, type PolicyContext } from './policy.js';
 import {
   logoutResult,
@@ -29,48 +29,26 @@ export type {
 } from './types.js';
 export { MAX_ERROR_BODY_BYTES } from './transport.js';
 
-/**
- * Creates a client for the portal's Logout API.
- *
- * @example
- * const client = createLogoutClient({ region: 'eu-west-1', timeoutMs: 3000 });
- * const result = await client.logout({ accessToken });
- * if (result.outcome === 'revoked') { ... }
- */
-export function createLogoutClient(options: LogoutClientOptions, internals: LogoutClientInternals = {}): LogoutClient {
-  const settings = resolveClientOptions(options);
-  if (settings.newerRegion !== undefined) {
-    createWarner()(
-      'SSO_SIGNOUT_UNKNOWN_REGION',
-      `region "${settings.newerRegion}" fits an AWS partition but is newer than this package's region table; if sign-outs fail with sso_unavailable, check the name.`,
-    );
-  }
-  const now = internals.now ?? Date.now;
-  const sweep = new DeadlineSweep();
-  const dispatcher = holdDispatcher(settings);
-  const coordination: Coordination =
-    settings.sharedState === undefined
-      ? new LocalCoordination(settings.maxConnections, sweep, now)
-      : new SharedCoordination(
-          settings.sharedState,
-          settings.timeoutMs,
-          settings.maxRetryAfterMs,
-          settings.maxConnections,
-          sweep,
-          now,
-        );
-  const context: PolicyContext = {
-    dispatcher: dispatcher.get,
+/** What concurrent calls share: in this process, or through the shared state across instances. */
+function coordinationOf(settings: ClientSettings, sweep: DeadlineSweep, now: () => number): Coordination {
+  if (settings.sharedState === undefined) return new LocalCoordination(settings.maxConnections, sweep, now);
+  return new SharedCoordination(
+    settings.sharedState,
+    settings.timeoutMs,
+    settings.maxRetryAfterMs,
+    settings.maxConnections,
     sweep,
     now,
-    random: internals.random ?? Math.random,
-    quota: new RetryQuota(),
-    timeoutMs: settings.timeoutMs,
-    maxAttempts: settings.maxAttempts,
-    maxRetryAfterMs: settings.maxRetryAfterMs,
-  };
+  );
+}
 
-  function logout(input: LogoutInput): Promise<LogoutResult> {
+/** Logout for one token: checked, sent to its portal, once for every caller of that token. */
+function logoutThrough(
+  settings: ClientSettings,
+  coordination: Coordination,
+  context: PolicyContext,
+): (input: LogoutInput) => Promise<LogoutResult> {
+  return (input) => {
     const token = checkAccessToken(input.accessToken);
     if (token === undefined) return Promise.resolve(logoutResult({ outcome: 'not_sent', reason: 'invalid_token' }));
     const destination = settings.destinationFor(input.region);
@@ -90,7 +68,39 @@ export function createLogoutClient(options: LogoutClientOptions, internals: Logo
     return coordination.once(key, base.origin, admit, (deadline) =>
       callWithRetries(context, gate, base, token, deadline),
     );
+  };
+}
+
+/**
+ * Creates a client for the portal's Logout API.
+ *
+ * @example
+ * const client = createLogoutClient({ region: 'eu-west-1', timeoutMs: 3000 });
+ * const result = await client.logout({ accessToken });
+ * if (result.outcome === 'revoked') { ... }
+ */
+export function createLogoutClient(options: LogoutClientOptions, internals: LogoutClientInternals = {}): LogoutClient {
+  const settings = resolveClientOptions(options);
+  if (settings.newerRegion !== undefined) {
+    createWarner()(
+      'SSO_SIGNOUT_UNKNOWN_REGION',
+      `region "${settings.newerRegion}" fits an AWS partition but is newer than this package's region table; if sign-outs fail with sso_unavailable, check the name.`,
+    );
   }
+  const now = internals.now ?? Date.now;
+  const sweep = new DeadlineSweep();
+  const dispatcher = holdDispatcher(settings);
+  const context: PolicyContext = {
+    dispatcher: dispatcher.get,
+    sweep,
+    now,
+    random: internals.random ?? Math.random,
+    quota: new RetryQuota(),
+    timeoutMs: settings.timeoutMs,
+    maxAttempts: settings.maxAttempts,
+    maxRetryAfterMs: settings.maxRetryAfterMs,
+  };
+  const logout = logoutThrough(settings, coordinationOf(settings, sweep, now), context);
 
   return {
     logout,

@@ -1,7 +1,7 @@
 // The Express adapter: translates an Express request into the core's terms and the core's answer back.
 
 import type { NextFunction, Request, Response } from 'express';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { readSmallBody, type MaybePromise, type RequestBody } from './core/route/body.js';
 import { cookiePathCovers, cookiePathDetail, signedSessionCookieName } from './core/route/cookies.js';
 import { callbackStoreAccess, storeFailure } from './core/everywhere/callback-store.js';
@@ -14,6 +14,7 @@ import {
   queryField,
   writeHeaders,
   type SessionBinding,
+  type SignOutRequest,
 } from './core/route/request.js';
 import { createSignOutCore } from './core/route/route.js';
 import { assertFactoryCall } from './core/validate.js';
@@ -158,6 +159,42 @@ function bodyOf(req: ExpressLikeRequest, timeoutMs: number): MaybePromise<Reques
   return read instanceof Promise ? read.then(orParsed) : orParsed(read);
 }
 
+/** An Express request in the core's terms (one object per sign-out: its parts are methods, not closures). */
+class ExpressSignOutRequest<Req> implements SignOutRequest<Req> {
+  readonly method: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly url: string;
+  readonly session: SessionBinding;
+  /** The body, read at most once. */
+  private read: { readonly body: MaybePromise<RequestBody | undefined> } | undefined;
+
+  constructor(
+    readonly native: Req,
+    private readonly req: ExpressLikeRequest,
+  ) {
+    this.method = req.method ?? 'GET';
+    this.headers = req.headers;
+    this.url = req.originalUrl ?? req.url ?? '/';
+    this.session = sessionBinding(req);
+  }
+
+  address(): { protocol: string; host: string | undefined } {
+    return { protocol: this.req.protocol, host: hostOf(this.req) };
+  }
+
+  untrustedProxyHint(): string | undefined {
+    return untrustedProxyHint(this.req);
+  }
+
+  query(name: string): unknown {
+    return queryField(this.req.query, name);
+  }
+
+  body(timeoutMs: number): MaybePromise<RequestBody | undefined> {
+    return (this.read ??= { body: bodyOf(this.req, timeoutMs) }).body;
+  }
+}
+
 const NOT_ROUTED =
   'the sign-out route was mounted without a path (`app.use(ssoSignOut(…))`), so it passes every request on and signs nobody out. Mount it on its path: app.all("/signout", ssoSignOut(…)) or app.use("/signout", ssoSignOut(…)).';
 
@@ -254,33 +291,20 @@ export function ssoSignOut<Req extends Request = Request>(
       next();
       return;
     }
-    let bodyRead: { readonly body: MaybePromise<RequestBody | undefined> } | undefined;
-    core
-      .handle({
-        native,
-        method: req.method ?? 'GET',
-        headers: req.headers,
-        address: () => ({ protocol: req.protocol, host: hostOf(req) }),
-        untrustedProxyHint: () => untrustedProxyHint(req),
-        url: req.originalUrl ?? req.url ?? '/',
-        query: (name) => queryField(req.query, name),
-        body: (timeoutMs) => (bodyRead ??= { body: bodyOf(req, timeoutMs) }).body,
-        session: sessionBinding(req),
-      })
-      .then((answer) => {
-        // Caught here rather than by one more promise: writing a header can still throw (a header
-        // another middleware already sent).
-        try {
-          writeHeaders(answer.headers, nodeHeaderWriter(res));
-          if (answer.delegate !== undefined) {
-            next(answer.delegate);
-            return;
-          }
-          endNodeResponse(res, answer);
-        } catch (error) {
-          next(error);
+    core.handle(new ExpressSignOutRequest(native, req)).then((answer) => {
+      // Caught here rather than by one more promise: writing a header can still throw (a header
+      // another middleware already sent).
+      try {
+        writeHeaders(answer.headers, nodeHeaderWriter(res));
+        if (answer.delegate !== undefined) {
+          next(answer.delegate);
+          return;
         }
-      }, next);
+        endNodeResponse(res, answer);
+      } catch (error) {
+        next(error);
+      }
+    }, next);
   };
 }
 

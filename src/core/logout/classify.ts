@@ -128,14 +128,20 @@ function retryKind(status: number, errorName: string | undefined, message: strin
   return undefined;
 }
 
+/** Every 2xx: the token is revoked, whatever else the answer says. */
+const REVOKED: Classification = Object.freeze({
+  outcome: 'revoked',
+  retry: undefined,
+  errorName: undefined,
+  message: undefined,
+});
+
 /**
  * Classifies one HTTP answer of the portal. `bodyText` is the (bounded) start of the body;
  * `complete` is false when the body was cut at its bound, so its JSON cannot be judged.
  */
 export function classifyResponse(status: number, headers: Headers, bodyText: string, complete = true): Classification {
-  if (status >= 200 && status < 300) {
-    return { outcome: 'revoked', retry: undefined, errorName: undefined, message: undefined };
-  }
+  if (status >= 200 && status < 300) return REVOKED;
   const data = parseBody(bodyText);
   // A body that is not JSON makes the SDK fail before it reads any name (a proxy's HTML page, say):
   // only the status speaks then. A body cut at our bound may have been JSON if it starts like it;

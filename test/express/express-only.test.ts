@@ -38,6 +38,45 @@ describe('Express only', () => {
     expect(res.headers.location).toBe('/kept');
   });
 
+  it('frames every answer by its length in bytes, its head written once: pages, problem documents, a HEAD', async () => {
+    const app = express();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+    // A head the app set before the route is replaced by the answer's own length.
+    app.use('/signout', (_req, res, next) => {
+      res.setHeader('content-length', '999');
+      next();
+    });
+    // A client of its own: the throttle gate this test opens is not the other tests'.
+    const own = createLogoutClient({ endpoint: portal.url });
+    app.all('/signout', ssoSignOut({ client: own }));
+    app.post('/test/signin', (req, res) => {
+      Object.assign(req.session, { sso: { accessToken: portal.issueToken() } });
+      res.end();
+    });
+    const signedIn = async () => cookieHeaderFrom(await request(app).post('/test/signin').expect(200));
+    portal.setDefault({ kind: 'throttle', retryAfter: 1 });
+    // Pages and problem documents carry non-ASCII text (’, …): the length counts bytes.
+    for (const accept of ['text/html', 'application/json']) {
+      const res = await request(app)
+        .post('/signout')
+        .set('Cookie', await signedIn())
+        .set('Accept', accept)
+        .expect(429);
+      expect(res.headers['transfer-encoding']).toBeUndefined();
+      expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(res.text));
+      expect(res.text.length).toBeGreaterThan(0);
+    }
+    // HEAD is refused (405) with the length its page would have, and no body.
+    const head = await request(app)
+      .head('/signout')
+      .set('Cookie', await signedIn())
+      .expect(405);
+    expect(head.headers['transfer-encoding']).toBeUndefined();
+    expect(Number(head.headers['content-length'])).toBeGreaterThan(0);
+    expect(head.text).toBeFalsy();
+    await own.close();
+  });
+
   it('finds the express-session cookie by the session id it carries, whatever its name', async () => {
     const adapter = ADAPTERS.find((a) => a.name === 'Express 5 + express-session');
     if (adapter === undefined) throw new Error('no express-session adapter');

@@ -1,6 +1,9 @@
 // Behaviour that exists only because of Express and its session middlewares (documented exceptions).
 
 import express from 'express';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import session from 'express-session';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -38,43 +41,125 @@ describe('Express only', () => {
     expect(res.headers.location).toBe('/kept');
   });
 
-  it('frames every answer by its length in bytes, its head written once: pages, problem documents, a HEAD', async () => {
-    const app = express();
-    app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
-    // A head the app set before the route is replaced by the answer's own length.
-    app.use('/signout', (_req, res, next) => {
-      res.setHeader('content-length', '999');
-      next();
+  describe('framing its answers, whatever other middleware did to the response', () => {
+    // A client of its own: the throttle gate these tests open is not the other tests'.
+    let own: LogoutClient;
+    beforeAll(() => {
+      own = createLogoutClient({ endpoint: portal.url });
     });
-    // A client of its own: the throttle gate this test opens is not the other tests'.
-    const own = createLogoutClient({ endpoint: portal.url });
-    app.all('/signout', ssoSignOut({ client: own }));
-    app.post('/test/signin', (req, res) => {
-      Object.assign(req.session, { sso: { accessToken: portal.issueToken() } });
-      res.end();
+    afterAll(async () => {
+      await own.close();
     });
-    const signedIn = async () => cookieHeaderFrom(await request(app).post('/test/signin').expect(200));
-    portal.setDefault({ kind: 'throttle', retryAfter: 1 });
-    // Pages and problem documents carry non-ASCII text (’, …): the length counts bytes.
-    for (const accept of ['text/html', 'application/json']) {
-      const res = await request(app)
-        .post('/signout')
-        .set('Cookie', await signedIn())
-        .set('Accept', accept)
-        .expect(429);
-      expect(res.headers['transfer-encoding']).toBeUndefined();
-      expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(res.text));
-      expect(res.text.length).toBeGreaterThan(0);
+
+    function app(before?: express.RequestHandler, render?: (result: { format: string }) => string | undefined) {
+      const a = express();
+      a.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+      a.post('/test/signin', (req, res) => {
+        Object.assign(req.session, { sso: { accessToken: portal.issueToken() } });
+        res.end();
+      });
+      if (before !== undefined) a.use('/signout', before);
+      a.all('/signout', ssoSignOut({ client: own, render }));
+      return a;
     }
-    // HEAD is refused (405) with the length its page would have, and no body.
-    const head = await request(app)
-      .head('/signout')
-      .set('Cookie', await signedIn())
-      .expect(405);
-    expect(head.headers['transfer-encoding']).toBeUndefined();
-    expect(Number(head.headers['content-length'])).toBeGreaterThan(0);
-    expect(head.text).toBeFalsy();
-    await own.close();
+    const signedIn = async (a: express.Express) => cookieHeaderFrom(await request(a).post('/test/signin').expect(200));
+
+    it('by their length in bytes (pages and problem documents with non-ASCII text), over a Content-Length set before the route', async () => {
+      const a = app(
+        (_req, res, next) => {
+          res.setHeader('content-length', '999');
+          next();
+        },
+        // A page of the app's own, in a language with more bytes than characters.
+        ({ format }) => (format === 'html' ? '<p>Déconnexion différée… réessayez’</p>' : undefined),
+      );
+      portal.setDefault({ kind: 'throttle', retryAfter: 1 });
+      for (const accept of ['text/html', 'application/json']) {
+        const res = await request(a)
+          .post('/signout')
+          .set('Cookie', await signedIn(a))
+          .set('Accept', accept)
+          .expect(429);
+        expect(res.headers['transfer-encoding']).toBeUndefined();
+        expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(res.text));
+        expect(res.text.length).toBeGreaterThan(0);
+      }
+      expect(
+        (
+          await request(a)
+            .post('/signout')
+            .set('Cookie', await signedIn(a))
+            .expect(429)
+        ).text,
+      ).toContain('Déconnexion');
+      const plain = await request(a)
+        .post('/signout')
+        .set('Cookie', await signedIn(a));
+      expect(plain.headers['content-length']).toBe(String(Buffer.byteLength(plain.text)));
+      // HEAD is refused (405) with the length its page would have, and no body.
+      const head = await request(a).head('/signout').expect(405);
+      expect(head.headers['transfer-encoding']).toBeUndefined();
+      expect(Number(head.headers['content-length'])).toBeGreaterThan(0);
+      expect(head.text).toBeFalsy();
+    });
+
+    it('chunked, when the app asked for Transfer-Encoding: chunked, and readable by fetch', async () => {
+      const a = app((_req, res, next) => {
+        res.setHeader('transfer-encoding', 'chunked');
+        next();
+      });
+      const server = a.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      try {
+        const { port } = server.address() as AddressInfo;
+        const res = await fetch(`http://127.0.0.1:${String(port)}/signout`);
+        expect(res.status).toBe(405);
+        expect(res.headers.get('content-length')).toBeNull();
+        expect(await res.text()).toMatch(/Sign out/);
+      } finally {
+        server.close();
+      }
+    });
+
+    it('by what is finally sent when a wrapper of res.end changes the body, and the connection stays usable', async () => {
+      const a = app((_req, res, next) => {
+        const end = res.end.bind(res) as (...args: unknown[]) => unknown;
+        res.end = ((chunk: unknown, ...rest: unknown[]) =>
+          end(typeof chunk === 'string' ? `${chunk}<!--footer-->` : chunk, ...rest)) as typeof res.end;
+        next();
+      });
+      const server = a.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const { port } = server.address() as AddressInfo;
+        // Two answers on one kept-alive connection: the second is read only if the first was framed right.
+        for (let i = 0; i < 2; i++) {
+          const { status, body, length } = await new Promise<{
+            status: number | undefined;
+            body: string;
+            length: string | undefined;
+          }>((resolve, reject) => {
+            http
+              .get(`http://127.0.0.1:${String(port)}/signout`, { agent }, (res) => {
+                let text = '';
+                res.setEncoding('utf8');
+                res.on('data', (chunk: string) => (text += chunk));
+                res.on('end', () => {
+                  resolve({ status: res.statusCode, body: text, length: res.headers['content-length'] });
+                });
+              })
+              .on('error', reject);
+          });
+          expect(status).toBe(405);
+          expect(body.endsWith('<!--footer-->')).toBe(true);
+          expect(Number(length)).toBe(Buffer.byteLength(body));
+        }
+      } finally {
+        agent.destroy();
+        server.close();
+      }
+    });
   });
 
   it('finds the express-session cookie by the session id it carries, whatever its name', async () => {

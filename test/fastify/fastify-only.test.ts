@@ -374,6 +374,28 @@ describe('a misconfigured app', () => {
     },
   );
 
+  it("the Express route in a Fastify app whose reply is decorated with Node's setHeader and end: still wrong_adapter", async () => {
+    const app = await fastifyApp((a) => {
+      a.decorateReply('setHeader', function (this: { header(n: string, v: string): void }, n: string, v: string) {
+        this.header(n, v);
+      });
+      a.decorateReply('end', function (this: { send(b?: unknown): void }, body?: unknown) {
+        this.send(body);
+      });
+      a.all('/signout', expressSignOut({ client }) as never);
+    });
+    const token = portal.issueToken();
+    const cookie = await signIn(app, token);
+    const res = await request(app.server)
+      .post('/signout')
+      .set('Cookie', cookie)
+      .set('Accept', 'application/json')
+      .expect(500);
+    expect(res.body).toMatchObject({ code: 'wrong_adapter', signedOut: false });
+    expect(await signedIn(app, cookie)).toBe(true);
+    expect(portal.calls).toHaveLength(0);
+  });
+
   it('the Fastify route in Express and in Koa: 500 wrong_adapter naming the right entry', async () => {
     const ex = express();
     ex.all('/signout', ssoSignOut({ client }) as never);

@@ -121,8 +121,9 @@ export type ForeignCall =
  * made for, and for calls it cannot tell.
  */
 export function foreignCall(mounted: Framework, first: unknown, second: unknown): ForeignCall | undefined {
-  // Express's own call, told at once: no other framework hands Node's response second.
-  if (mounted === 'express' && isNodeResponse(second)) return undefined;
+  // Express's own call, told at once: no other framework hands Node's response second (Fastify's
+  // reply, even decorated with Node's methods, holds Node's response as `raw`).
+  if (mounted === 'express' && isNodeResponse(second) && !('raw' in second)) return undefined;
   if (mounted !== 'fetch') {
     const request = webRequestOf(first);
     if (request !== undefined) return { framework: 'fetch', request };

@@ -123,13 +123,17 @@ export function replyHeaderWriter(reply: {
 }
 
 /**
- * Sends an answer's status and body on Node's response, its headers already written. The head is
- * written first, with the body's length: Node then sends head and body in one plain write. (Ending
- * a response whose head is not written corks the socket and flushes through a vectored write;
- * a head written without a length would make the answer chunked.)
+ * Sends an answer's status and body on Node's response, its headers already written. Ended in one
+ * call, so Node frames it by the length of what is finally sent, after any wrapper of `res.end`
+ * (a footer, compression) has had its say; `Transfer-Encoding` set by the app is honoured. A
+ * `Content-Length` set before the route is not this answer's: it is replaced by the answer's own
+ * (removing it would tell Node to send the answer chunked).
  */
 export function endNodeResponse(res: ServerResponse, answer: Pick<SignOutAnswer, 'status' | 'body'>): void {
-  res.writeHead(answer.status, { 'content-length': answer.body === undefined ? 0 : Buffer.byteLength(answer.body) });
+  if (res.hasHeader('content-length')) {
+    res.setHeader('content-length', answer.body === undefined ? 0 : Buffer.byteLength(answer.body));
+  }
+  res.statusCode = answer.status;
   res.end(answer.body);
 }
 

@@ -3,9 +3,11 @@
 // no token in clear in Redis; and a Redis that is slow, paused or gone costs no sign-out its answer.
 
 import { randomUUID } from 'node:crypto';
+import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createLogoutClient,
+  createRevocationWorker,
   redisSharedState,
   ssoSignOut,
   type LogoutClient,
@@ -459,6 +461,36 @@ describe('redisSharedState options', () => {
     } finally {
       process.off('unhandledRejection', onRejection);
     }
+  });
+
+  it('shows nothing of the secret when logged, serialised or quoted in an error, and its functions work taken apart', async () => {
+    const connection = await nodeRedis(redisUrl);
+    closers.push(() => connection.close());
+    const shared = redisSharedState({ client: connection.client, secret: SECRET });
+    const bytes = Buffer.from(SECRET);
+    // The secret as text, as hex (how a Buffer is inspected) and as a list of bytes (its JSON).
+    const forms = [SECRET, bytes.toString('hex').slice(0, 16), bytes.subarray(0, 6).join(',')];
+    let quoted = '';
+    try {
+      createRevocationWorker({ queue: shared as never });
+    } catch (error) {
+      quoted = `${String(error)} ${JSON.stringify(error)}`;
+    }
+    expect(quoted).toContain('must be the queue');
+    const shown = [inspect(shared, { depth: Infinity, showHidden: true }), JSON.stringify(shared), quoted].join('\n');
+    for (const form of forms) expect(shown.replace(/ /g, '')).not.toContain(form.replace(/ /g, ''));
+    // Taken apart or spread into a wrapper, as an app may do to watch it.
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- taken apart on purpose
+    const { digest } = shared;
+    expect(digest('scope', 'token')).toBe(shared.digest('scope', 'token'));
+    const closed: number[] = [];
+    const watched: SharedState = {
+      ...shared,
+      closeGate: (origin, ms) => (closed.push(ms), shared.closeGate(origin, ms)),
+    };
+    const client = createLogoutClient({ endpoint: portal.url, sharedState: watched, maxAttempts: 1 });
+    closers.push(() => client.close());
+    expect((await client.logout({ accessToken: portal.issueToken() })).outcome).toBe('revoked');
   });
 
   it('never puts the secret in an error', () => {

@@ -338,11 +338,15 @@ function sharedSettings(options: RedisSharedStateOptions): SharedSettings {
  * failure a rest, told once when it starts and once when Redis answers again.
  */
 class RedisLink {
+  // Private fields (#): what holds the secret's settings never shows when logged or serialised.
+  readonly #settings: SharedSettings;
   private readonly warn = createWarner();
   private downUntil = 0;
   private down = false;
 
-  constructor(private readonly settings: SharedSettings) {}
+  constructor(settings: SharedSettings) {
+    this.#settings = settings;
+  }
 
   /**
    * Runs a script (by digest, loading it on the first NOSCRIPT) within `operationTimeoutMs` or
@@ -354,9 +358,9 @@ class RedisLink {
     lua: LuaScript,
     keys: readonly string[],
     args: readonly string[],
-    withinMs = this.settings.timeoutMs,
+    withinMs = this.#settings.timeoutMs,
   ): Promise<unknown[] | typeof LATE | undefined> {
-    const { timeoutMs } = this.settings;
+    const { timeoutMs } = this.#settings;
     if (withinMs <= 0) return LATE;
     if (performance.now() < this.downUntil) return undefined;
     const ms = Math.min(timeoutMs, withinMs);
@@ -386,7 +390,7 @@ class RedisLink {
         reject(new OperationTimeout());
       }, ms);
       timer.unref();
-      this.settings.send(args).then(
+      this.#settings.send(args).then(
         (reply) => {
           clearTimeout(timer);
           resolve(reply);
@@ -400,7 +404,7 @@ class RedisLink {
   }
 
   private failed(operation: string, error: unknown): void {
-    this.downUntil = performance.now() + this.settings.restMs;
+    this.downUntil = performance.now() + this.#settings.restMs;
     if (this.down) return;
     this.down = true;
     const what =
@@ -428,7 +432,7 @@ class RedisLink {
   private tell(event: SharedStateEvent): void {
     try {
       // A listener's failure, thrown or rejected, changes no sign-out.
-      Promise.resolve(this.settings.onEvent?.(event)).catch(() => undefined);
+      Promise.resolve(this.#settings.onEvent?.(event)).catch(() => undefined);
     } catch {
       // see above
     }
@@ -437,14 +441,18 @@ class RedisLink {
 
 /** The shared state's operations, each one script on Redis over keys of its own prefix. */
 class RedisSharedState implements SharedState {
-  constructor(
-    private readonly link: RedisLink,
-    private readonly key: Buffer,
-    private readonly prefix: string,
-  ) {}
+  readonly #link: RedisLink;
+  readonly #key: Buffer;
+  readonly #prefix: string;
+
+  constructor(link: RedisLink, key: Buffer, prefix: string) {
+    this.#link = link;
+    this.#key = key;
+    this.#prefix = prefix;
+  }
 
   digest(scope: string, token: string): string {
-    return nodeCrypto().createHmac('sha256', this.key).update(`${scope}\n${token}`).digest('base64url');
+    return nodeCrypto().createHmac('sha256', this.#key).update(`${scope}\n${token}`).digest('base64url');
   }
 
   async begin(
@@ -452,7 +460,7 @@ class RedisSharedState implements SharedState {
     origin: string,
     { lease, leaseMs, maxGateMs, withinMs }: BeginLease,
   ): Promise<SharedBegin> {
-    const reply = await this.link.script(
+    const reply = await this.#link.script(
       'begin',
       BEGIN,
       [this.resultKey(digest), this.gateKey(origin), this.leaseKey(digest)],
@@ -462,7 +470,7 @@ class RedisSharedState implements SharedState {
     if (reply === undefined || reply === LATE) return { kind: 'unavailable' };
     const [kind, value] = reply;
     if (kind === 'result') {
-      const result = parseResult(this.key, value);
+      const result = parseResult(this.#key, value);
       // Something else wrote there: no result to trust; this call leads without a lease.
       return result === undefined ? { kind: 'unavailable' } : { kind: 'result', result };
     }
@@ -479,46 +487,46 @@ class RedisSharedState implements SharedState {
     rememberMs: number,
     leaseMs: number,
   ): Promise<void> {
-    await this.link.script(
+    await this.#link.script(
       'finish',
       FINISH,
       [this.resultKey(digest), this.outcomeKey(digest, lease), this.leaseKey(digest)],
-      [lease, serialise(this.key, result), String(rememberMs), String(leaseMs)],
+      [lease, serialise(this.#key, result), String(rememberMs), String(leaseMs)],
     );
   }
 
   async poll(digest: string, lease: string, withinMs: number): Promise<SharedPoll> {
     const keys = [this.outcomeKey(digest, lease), this.leaseKey(digest)];
-    const reply = await this.link.script('poll', POLL, keys, [lease], withinMs);
+    const reply = await this.#link.script('poll', POLL, keys, [lease], withinMs);
     if (reply === undefined) return { kind: 'unavailable' };
     // Nothing learned in the time left: the caller answers its timeout.
     if (reply === LATE) return { kind: 'waiting' };
     const [kind, value] = reply;
     if (kind === 'result') {
-      const result = parseResult(this.key, value);
+      const result = parseResult(this.#key, value);
       return result === undefined ? { kind: 'gone' } : { kind: 'result', result };
     }
     return kind === 'waiting' ? { kind: 'waiting' } : { kind: 'gone' };
   }
 
   async closeGate(origin: string, ms: number): Promise<void> {
-    await this.link.script('closeGate', CLOSE_GATE, [this.gateKey(origin)], [String(Math.ceil(ms))]);
+    await this.#link.script('closeGate', CLOSE_GATE, [this.gateKey(origin)], [String(Math.ceil(ms))]);
   }
 
   private resultKey(digest: string): string {
-    return `${this.prefix}result:${digest}`;
+    return `${this.#prefix}result:${digest}`;
   }
 
   private leaseKey(digest: string): string {
-    return `${this.prefix}lease:${digest}`;
+    return `${this.#prefix}lease:${digest}`;
   }
 
   private outcomeKey(digest: string, lease: string): string {
-    return `${this.prefix}outcome:${digest}:${lease}`;
+    return `${this.#prefix}outcome:${digest}:${lease}`;
   }
 
   private gateKey(origin: string): string {
-    return `${this.prefix}gate:${origin}`;
+    return `${this.#prefix}gate:${origin}`;
   }
 }
 
@@ -533,5 +541,14 @@ class RedisSharedState implements SharedState {
  */
 export function redisSharedState(options: RedisSharedStateOptions): SharedState {
   const settings = sharedSettings(options);
-  return new RedisSharedState(new RedisLink(settings), settings.key, settings.prefix);
+  const state = new RedisSharedState(new RedisLink(settings), settings.key, settings.prefix);
+  // A plain object of functions: each works taken on its own or spread into a wrapper, and logging
+  // or serialising it shows nothing of the secret.
+  return {
+    digest: (scope, token) => state.digest(scope, token),
+    begin: (digest, origin, lease) => state.begin(digest, origin, lease),
+    finish: (digest, lease, result, rememberMs, leaseMs) => state.finish(digest, lease, result, rememberMs, leaseMs),
+    poll: (digest, lease, withinMs) => state.poll(digest, lease, withinMs),
+    closeGate: (origin, ms) => state.closeGate(origin, ms),
+  };
 }

@@ -236,12 +236,17 @@ function buildCases(): Case[] {
       'an unsolicited 100 Continue: undici refuses the connection, so it counts as an answer that is not HTTP',
     );
   }
-  // Blanks around a header value are not part of it.
+  // Blanks (spaces, tabs) around a header value are not part of it; other bytes that look blank
+  // (a latin-1 no-break space) are, so the name is not one the SDK knows.
   for (const name of [
     ' UnauthorizedException',
     'UnauthorizedException ',
     'ThrottlingException\t',
     ' RequestTimeoutException ',
+    'UnauthorizedException\u00a0',
+    '\u00a0UnauthorizedException',
+    'ThrottlingException\u00a0',
+    '\u00a0 UnauthorizedException \u00a0',
   ]) {
     add(`400 naming ${JSON.stringify(name)} with blanks`, [
       raw(`HTTP/1.1 400 X\r\nx-amzn-errortype: ${name}\r\ncontent-length: 2\r\n\r\n{}`),

@@ -257,6 +257,19 @@ const LIES: readonly [string, Lie][] = [
     },
   ],
   [
+    'a 400 naming UnauthorizedException followed by a no-break space (latin-1 0xA0), which is not a blank',
+    {
+      reply: {
+        kind: 'raw',
+        bytes: 'HTTP/1.1 400 X\r\nx-amzn-errortype: UnauthorizedException\u00a0\r\ncontent-length: 2\r\n\r\n{}',
+      },
+      status: 502,
+      code: 'sso_bad_response',
+      signedOut: false,
+      calls: 1,
+    },
+  ],
+  [
     'a 503 that names UnauthorizedException',
     {
       reply: { kind: 'status', status: 503, errorType: 'UnauthorizedException' },

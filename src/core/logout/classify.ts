@@ -75,13 +75,24 @@ export function sanitizeErrorName(raw: unknown): string | undefined {
   return value;
 }
 
+// The blanks around a header value that HTTP does not count: spaces and tabs only, as Node's parser
+// (the SDK's) drops them and undici does not. A no-break space (latin-1 0xA0) is part of the value.
+const BLANKS = /^[ \t]+|[ \t]+$/g;
+
+function withoutBlanks(value: string): string {
+  return value.replace(BLANKS, '');
+}
+
 function headerValue(headers: Headers, name: string): string | undefined {
   // The transport's answers name headers in lower case: looked up directly before any other spelling.
   const key = Object.hasOwn(headers, name) ? name : findKey(headers, name);
   if (key === undefined) return undefined;
-  // Without the surrounding blanks HTTP does not count (Node's parser drops them; undici keeps them).
   const value = headers[key];
-  return Array.isArray(value) ? value.map((v) => v.trim()).join(', ') : value?.trim();
+  return Array.isArray(value)
+    ? value.map(withoutBlanks).join(', ')
+    : value === undefined
+      ? undefined
+      : withoutBlanks(value);
 }
 
 /** The error name, from `x-amzn-errortype`, then body `code`/`Code`, then body `__type`. */

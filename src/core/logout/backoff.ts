@@ -58,6 +58,8 @@ function single(value: string | string[] | undefined): string | undefined {
  * `Retry-After` as delay-seconds or an HTTP date. Undefined when absent or unparseable.
  */
 export function retryAfterHintMs(headers: Headers, now: number): number | undefined {
+  // trim(), not spaces and tabs only as for names: the SDK reads a wait with Number(), which skips
+  // every blank JavaScript knows, a no-break space included.
   const amz = single(headers['x-amz-retry-after'])?.trim();
   if (amz !== undefined && /^\d+$/.test(amz)) return Math.min(Number(amz), MAX_HINT_MS);
   const standard = single(headers['retry-after'])?.trim();

@@ -88,11 +88,8 @@ function headerValue(headers: Headers, name: string): string | undefined {
   const key = Object.hasOwn(headers, name) ? name : findKey(headers, name);
   if (key === undefined) return undefined;
   const value = headers[key];
-  return Array.isArray(value)
-    ? value.map(withoutBlanks).join(', ')
-    : value === undefined
-      ? undefined
-      : withoutBlanks(value);
+  if (value === undefined) return undefined;
+  return Array.isArray(value) ? value.map(withoutBlanks).join(', ') : withoutBlanks(value);
 }
 
 /** The error name, from `x-amzn-errortype`, then body `code`/`Code`, then body `__type`. */

@@ -6,7 +6,7 @@
 import { nodeCrypto } from '../lazy-require.js';
 import { describeValue } from '../errors.js';
 import { printable } from '../scrub.js';
-import { configError, knownOptions, wholeNumber } from '../validate.js';
+import { configError, functionOption, knownOptions, wholeNumber } from '../validate.js';
 import { createWarner } from '../warnings.js';
 import type { LogoutReason, LogoutResult } from './types.js';
 import type { UpstreamOutcome } from './classify.js';
@@ -310,6 +310,9 @@ interface SharedSettings {
   readonly onEvent: ((event: SharedStateEvent) => void) | undefined;
 }
 
+/** What the link to Redis needs of the settings: not the secret, nor the prefix. */
+type LinkSettings = Pick<SharedSettings, 'send' | 'timeoutMs' | 'restMs' | 'onEvent'>;
+
 function sharedSettings(options: RedisSharedStateOptions): SharedSettings {
   const o = knownOptions(options, Object.keys(OPTION_NAMES)) as Partial<RedisSharedStateOptions>;
   if (o.client === undefined) {
@@ -326,10 +329,7 @@ function sharedSettings(options: RedisSharedStateOptions): SharedSettings {
   }
   const timeoutMs = wholeNumber('operationTimeoutMs', o.operationTimeoutMs, 50, 1, 10_000);
   const restMs = wholeNumber('retryAfterFailureMs', o.retryAfterFailureMs, 1000, 0, 600_000);
-  const onEvent = o.onEvent;
-  if (onEvent !== undefined && typeof onEvent !== 'function') {
-    throw configError('onEvent', 'wrong_type', `\`onEvent\` must be a function; got ${describeValue(onEvent)}.`);
-  }
+  const onEvent = functionOption('onEvent', o.onEvent);
   return { send, key, prefix, timeoutMs, restMs, onEvent };
 }
 
@@ -339,12 +339,12 @@ function sharedSettings(options: RedisSharedStateOptions): SharedSettings {
  */
 class RedisLink {
   // Private fields (#): what holds the secret's settings never shows when logged or serialised.
-  readonly #settings: SharedSettings;
+  readonly #settings: LinkSettings;
   private readonly warn = createWarner();
   private downUntil = 0;
   private down = false;
 
-  constructor(settings: SharedSettings) {
+  constructor(settings: LinkSettings) {
     this.#settings = settings;
   }
 
@@ -540,8 +540,8 @@ class RedisSharedState implements SharedState {
  * app.post('/signout', ssoSignOut({ region: 'eu-west-1', sharedState }));
  */
 export function redisSharedState(options: RedisSharedStateOptions): SharedState {
-  const settings = sharedSettings(options);
-  const state = new RedisSharedState(new RedisLink(settings), settings.key, settings.prefix);
+  const { key, prefix, ...link } = sharedSettings(options);
+  const state = new RedisSharedState(new RedisLink(link), key, prefix);
   // A plain object of functions: each works taken on its own or spread into a wrapper, and logging
   // or serialising it shows nothing of the secret.
   return {

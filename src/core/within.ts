@@ -3,11 +3,16 @@
 
 import { describeValue } from './errors.js';
 
-export function within<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+/**
+ * `timeout`: the message of the rejection, or the error to reject with (made only if the bound is
+ * reached). `unref`: the bound alone does not keep the process alive (the work has to).
+ */
+export function within<T>(work: Promise<T>, ms: number, timeout: string | (() => Error), unref = false): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
-      reject(new Error(message));
+      reject(typeof timeout === 'string' ? new Error(timeout) : timeout());
     }, ms);
+    if (unref) timer.unref();
     work.then(
       (value) => {
         clearTimeout(timer);

@@ -8,6 +8,7 @@ import { describeValue } from '../errors.js';
 import { printable } from '../scrub.js';
 import { configError, functionOption, knownOptions, wholeNumber } from '../validate.js';
 import { createWarner } from '../warnings.js';
+import { within } from '../within.js';
 import type { LogoutReason, LogoutResult } from './types.js';
 import type { UpstreamOutcome } from './classify.js';
 
@@ -385,22 +386,7 @@ class RedisLink {
 
   /** The command's reply within the bound, or the failure (the command may still run later). */
   private bounded(args: readonly string[], ms: number): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new OperationTimeout());
-      }, ms);
-      timer.unref();
-      this.#settings.send(args).then(
-        (reply) => {
-          clearTimeout(timer);
-          resolve(reply);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error instanceof Error ? error : new Error(describeValue(error)));
-        },
-      );
-    });
+    return within(this.#settings.send(args), ms, () => new OperationTimeout(), true);
   }
 
   private failed(operation: string, error: unknown): void {

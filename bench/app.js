@@ -9,7 +9,7 @@ import session from 'express-session';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
 import { createClient } from 'redis';
-import { redisSharedState, ssoSignOut } from 'sso-signout';
+import { createLogoutClient, redisSharedState, ssoSignOut } from 'sso-signout';
 import { RETURN_TO } from './browser.js';
 
 const portalUrl = process.env.PORTAL_URL;
@@ -76,6 +76,17 @@ app.post('/signout/limit', (req, res, next) => {
     .request({ path: '/logout', method: 'POST', headers: { 'x-amz-sso_bearer_token': token, 'content-length': '0' } })
     .then((r) => r.body.dump())
     .then(finish, next);
+});
+
+// limit+client: the limit with its Logout sent through this package's client instead of the raw
+// pool. Beside the limit and ours, it tells what the client's guarantees cost (the deadline, retries,
+// one call per token, the memory of dead tokens) from what the route's own work costs.
+const logoutClient = createLogoutClient({ endpoint: portalUrl });
+app.post('/signout/limit-client', (req, res, next) => {
+  const token = req.session.sso?.accessToken;
+  const finish = () => endSession(req, res, next);
+  if (token === undefined) return finish();
+  logoutClient.logout({ accessToken: token }).then(finish, next);
 });
 
 // peer: the same route with the official SDK client.

@@ -212,7 +212,10 @@ function header() {
   console.log(
     'pool, destroy the session, clear the cookie, 303 with Location and Cache-Control: no-store, no body); peer = that',
   );
-  console.log('route calling @aws-sdk/client-sso instead; shared = ours with its state in Redis (redisSharedState).');
+  console.log(
+    'route calling @aws-sdk/client-sso instead; limit+client = the limit calling Logout through createLogoutClient; shared =',
+  );
+  console.log('ours with its state in Redis (redisSharedState).');
   console.log(
     pinned
       ? `The app runs pinned to CPU ${APP_CPU}; the portal and the load generator share CPU ${OTHERS_CPU}.\n`
@@ -221,20 +224,28 @@ function header() {
 }
 
 async function throughput(app) {
-  const routes = { ours: '/signout/ours', limit: '/signout/limit', peer: '/signout/peer', shared: '/signout/shared' };
+  const routes = {
+    ours: '/signout/ours',
+    limit: '/signout/limit',
+    'limit+client': '/signout/limit-client',
+    peer: '/signout/peer',
+    shared: '/signout/shared',
+  };
   const names = Object.keys(routes);
   console.log(
     `${ROUNDS} round(s) of ${SIGN_OUTS} sign-outs per route and concurrency, ours beside each route it is compared with, order alternating; medians shown.`,
   );
-  console.log('conc.  route   sign-outs/s   p50 ms   p99 ms   CPU µs per sign-out');
+  console.log('conc.  route          sign-outs/s   p50 ms   p99 ms   CPU µs per sign-out');
   const ratios = [];
   for (const connections of CONCURRENCIES) {
     for (const path of Object.values(routes)) await app.signOuts(path, WARM_UP, { connections });
     const runs = Object.fromEntries(names.map((name) => [name, []]));
     for (let r = 0; r < ROUNDS; r++) {
-      // ours stands next to each route it is compared with (limit, shared), first in one round and
-      // second in the next, so a change of speed within a round weighs on both sides alike.
-      for (const name of r % 2 === 0 ? ['limit', 'ours', 'shared', 'peer'] : ['peer', 'shared', 'ours', 'limit']) {
+      // Each route stands next to the routes it is compared with (limit, limit+client, ours, shared),
+      // first in one round and second in the next, so a change of speed within a round weighs on
+      // both sides alike.
+      const order = ['limit', 'limit+client', 'ours', 'shared', 'peer'];
+      for (const name of r % 2 === 0 ? order : [...order].reverse()) {
         const result = await app.signOuts(routes[name], SIGN_OUTS, { connections });
         if (result.answered(303) !== SIGN_OUTS || result.calls !== SIGN_OUTS) {
           throw new Error(
@@ -248,7 +259,7 @@ async function throughput(app) {
     for (const name of names) {
       const f = figures[name];
       console.log(
-        `${String(connections).padStart(5)}  ${name.padEnd(6)}  ${String(round(f.perSecond)).padStart(11)}   ${String(f.p50).padStart(6)}   ${String(f.p99).padStart(6)}   ${String(round(f.cpuMicros)).padStart(19)}`,
+        `${String(connections).padStart(5)}  ${name.padEnd(13)}  ${String(round(f.perSecond)).padStart(11)}   ${String(f.p50).padStart(6)}   ${String(f.p99).padStart(6)}   ${String(round(f.cpuMicros)).padStart(19)}`,
       );
     }
     ratios.push({ connections, runs });
@@ -261,8 +272,13 @@ async function throughput(app) {
     const cpuVsLimit = paired(runs.ours, runs.limit, 'cpuMicros');
     const vsPeer = paired(runs.ours, runs.peer, 'perSecond');
     const sharedCpu = paired(runs.shared, runs.ours, 'cpuMicros');
+    const clientCpu = paired(runs['limit+client'], runs.limit, 'cpuMicros');
+    const routeCpu = paired(runs.ours, runs['limit+client'], 'cpuMicros');
     console.log(
       `at ${connections}: ours/limit throughput ${vsLimit.text} (${atLeast(vsLimit.median, TARGETS.throughputVsLimit)}); ours/limit CPU per sign-out ${cpuVsLimit.text} (${atMost(cpuVsLimit.median, TARGETS.cpuVsLimit)}); ours/peer throughput ${vsPeer.text} (${atLeast(vsPeer.median, TARGETS.throughputVsPeer)}); shared state on Redis/memory CPU per sign-out ${sharedCpu.text} (${atMost(sharedCpu.median, TARGETS.sharedCpuVsMemory)}), p99 ${median(runs.shared.map((run) => run.p99))} ms vs ${median(runs.ours.map((run) => run.p99))} ms`,
+    );
+    console.log(
+      `  where the CPU gap to the limit lies, at ${connections}: limit+client/limit ${clientCpu.text} (the Logout client: its deadline, retries, one call per token and memory of dead tokens); ours/limit+client ${routeCpu.text} (the route: the cross-site check, negotiation, the body read and return_to vetting, the session's cookies, the answer)`,
     );
   }
 }

@@ -17,12 +17,20 @@ it('runs every part of the benchmark end to end and prints each figure beside it
   const lines = [
     /what Chrome sends for\s+a same-origin form POST/,
     ...[32, 128].flatMap((c) =>
-      ['ours', 'limit', 'peer'].map((route) => new RegExp(`^\\s+${String(c)}\\s+${route}\\s+\\d+`, 'm')),
+      ['ours', 'limit', 'limit\\+client', 'peer'].map(
+        (route) => new RegExp(`^\\s+${String(c)}\\s+${route}\\s+\\d+`, 'm'),
+      ),
     ),
     ...[32, 128].map(
       (c) =>
         new RegExp(
           `at ${String(c)}: ours/limit throughput ${ratio} \\(target ≥ 0\\.92: ${verdict}\\); ours/limit CPU per sign-out ${ratio} \\(target ≤ 1\\.1: ${verdict}\\); ours/peer throughput ${ratio} \\(target ≥ 1\\.5: ${verdict}\\)`,
+        ),
+    ),
+    ...[32, 128].map(
+      (c) =>
+        new RegExp(
+          `where the CPU gap to the limit lies, at ${String(c)}: limit\\+client/limit ${ratio} \\(the Logout client: .*\\); ours/limit\\+client ${ratio} \\(the route: `,
         ),
     ),
     new RegExp(`cold start, import in a fresh process .* ratio [\\d.]+ \\(target ≤ 0\\.33: ${verdict}\\)`),

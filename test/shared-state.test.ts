@@ -18,6 +18,7 @@ import {
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { sharedRedisUrl, startRedis, type RedisServer } from './helpers/redis.js';
 import { warningCodesDuring } from './helpers/warnings.js';
+import { busyFor } from './helpers/busy.js';
 import { ioRedis, nodeRedis, type Connection } from './helpers/redis-clients.js';
 
 const SECRET = 'a test secret of more than thirty-two bytes';
@@ -363,6 +364,30 @@ describe('a Redis that fails', () => {
     expect(events.map((e) => e.type)).toEqual(['shared_state_unavailable', 'shared_state_restored']);
     await expect.poll(() => admin.keys('sso-signout:result:*')).toHaveLength(1);
   });
+});
+
+describe('an app too busy to read its sockets at once', () => {
+  it.each(CLIENTS)(
+    'an answer $name got while the app was busy past the bound is not taken for a Redis that failed',
+    async ({ connect }) => {
+      const prefix = freshPrefix();
+      const events: SharedStateEvent[] = [];
+      const { client } = await instance(connect, prefix, { operationTimeoutMs: 30, onEvent: (e) => events.push(e) });
+      portal.setDefault('ok');
+      // The first sign-out loads the scripts; the one measured is one round trip to Redis.
+      await client.logout({ accessToken: 'aoa-busy-warm' });
+      const codes = await warningCodesDuring(async () => {
+        const pending = client.logout({ accessToken: 'aoa-busy' });
+        // Redis answers at once; the app reads the answer only once it is free, 150 ms later, when
+        // the bound's timer is due too.
+        await new Promise((resolve) => setImmediate(resolve));
+        busyFor(150);
+        expect(await pending).toMatchObject({ outcome: 'revoked', shared: false });
+      });
+      expect(codes).toEqual([]);
+      expect(events).toEqual([]);
+    },
+  );
 });
 
 describe('redisSharedState options', () => {

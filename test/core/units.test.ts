@@ -1,7 +1,9 @@
 // The pure parts of the core: destination vetting, cross-site check, retry policy, cookies, options.
 
+import { once } from 'node:events';
 import { inspect } from 'node:util';
 import type { IncomingMessage } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { MAX_BODY_BYTES, parseBody, readSmallBody } from '../../src/core/route/body.js';
@@ -16,6 +18,8 @@ import { backoffMs, retryAfterHintMs, RetryQuota } from '../../src/core/logout/b
 import { bound, escapeControls, printable, redactToken } from '../../src/core/scrub.js';
 import { vetReturnTo } from '../../src/core/route/return-to.js';
 import { sanitizeErrorName } from '../../src/core/logout/classify.js';
+import { within } from '../../src/core/within.js';
+import { busyFor, serverElsewhere } from '../helpers/busy.js';
 
 const APP = 'https://portal.example.com';
 const ALLOWED = new Set(['https://home.example.com']);
@@ -460,5 +464,59 @@ describe('reading a form body', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('a bound on work that may not answer (within)', () => {
+  /** A connection to a loopback server that echoes at once, in a process of its own. */
+  async function echo(): Promise<{ socket: Socket; close: () => Promise<void> }> {
+    const server = await serverElsewhere('echo');
+    const socket = connect(server.port, '127.0.0.1');
+    await once(socket, 'connect');
+    return {
+      socket,
+      close: async () => {
+        socket.destroy();
+        await server.close();
+      },
+    };
+  }
+
+  it('takes an answer that came while the process was busy past the bound, not a timeout', async () => {
+    const { socket, close } = await echo();
+    try {
+      // Round trips on the connection first, so the one measured is a plain echo.
+      socket.write('warm');
+      await once(socket, 'data');
+      socket.write('ping');
+      const answer = once(socket, 'data').then(([chunk]) => String(chunk));
+      const bounded = within(answer, 20, 'late');
+      // The echo arrives while the process is busy: when it frees up, the bound's timer and the
+      // answer are both due, and the timer's phase of the event loop comes first.
+      busyFor(100);
+      await expect(bounded).resolves.toBe('ping');
+    } finally {
+      await close();
+    }
+  });
+
+  it('still rejects when nothing has come by the bound', async () => {
+    const started = performance.now();
+    await expect(within(new Promise(() => undefined), 30, 'late')).rejects.toThrow('late');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(29);
+    const made = vi.fn(() => new Error('made late'));
+    await expect(within(new Promise(() => undefined), 10, made)).rejects.toThrow('made late');
+    expect(made).toHaveBeenCalledTimes(1);
+  });
+
+  it('passes on what the work settles with, and makes no timeout error for work that settled in time', async () => {
+    const made = vi.fn(() => new Error('late'));
+    await expect(within(Promise.resolve(7), 10, made)).resolves.toBe(7);
+    await expect(within(Promise.reject(new Error('refused')), 10, made)).rejects.toThrow('refused');
+    // A store that rejects with something other than an Error gets an Error that describes it.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+    await expect(within(Promise.reject('a string'), 10, made)).rejects.toThrow('"a string"');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(made).not.toHaveBeenCalled();
   });
 });

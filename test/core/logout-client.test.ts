@@ -14,6 +14,7 @@ import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { createLogoutClient as createWithInternals } from '../../src/core/logout/client.js';
 import { warningsDuring } from '../helpers/warnings.js';
 import { REFUSED_URL } from '../helpers/refused.js';
+import { busyFor, serverElsewhere } from '../helpers/busy.js';
 
 let portal: FakePortal;
 const open: LogoutClient[] = [];
@@ -166,6 +167,29 @@ describe('the deadline', () => {
   it('is refused when it is not a positive whole number of milliseconds', () => {
     for (const timeoutMs of [0, -1, 1.5, Number.NaN, '3000']) {
       expect(() => createLogoutClient({ endpoint: portal.url, timeoutMs: timeoutMs as number })).toThrow(/`timeoutMs`/);
+    }
+  });
+});
+
+describe('a busy app', () => {
+  it('an answer that came in time while the app was busy past the deadline is heard, not called a timeout', async () => {
+    // The portal in a process of its own: it answers while this one is busy.
+    const elsewhere = await serverElsewhere('ok');
+    try {
+      const c = createLogoutClient({ endpoint: `http://127.0.0.1:${String(elsewhere.port)}`, timeoutMs: 50 });
+      open.push(c);
+      // A first call opens the connection, so the one measured is one round trip.
+      expect(await c.logout({ accessToken: 'aoa-busy-warm' })).toMatchObject({ outcome: 'revoked' });
+      const pending = c.logout({ accessToken: 'aoa-busy' });
+      // Once the request is out, the app is busy from before the answer (30 ms) to past the
+      // deadline (50 ms): when it frees up, the deadline's sweep and the answer are both due.
+      // (Busy from the loop's check phase: its timers phase, next, is the one that would expire the call.)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setImmediate(resolve));
+      busyFor(150);
+      expect(await pending).toMatchObject({ outcome: 'revoked', attempts: 1 });
+    } finally {
+      await elsewhere.close();
     }
   });
 });

@@ -16,6 +16,8 @@ const SWEEP_MS = 10;
 export class DeadlineSweep {
   private readonly entries = new Set<Expiring>();
   private timer: NodeJS.Timeout | undefined;
+  /** Due entries are being judged on the loop's next check phase. */
+  private judging = false;
 
   track(entry: Expiring): void {
     this.entries.add(entry);
@@ -39,6 +41,25 @@ export class DeadlineSweep {
       this.timer = undefined;
       return;
     }
+    if (this.judging) return;
+    const now = performance.now();
+    for (const entry of this.entries) {
+      if (entry.deadline <= now) {
+        // Judged once the loop has read what has arrived, as within() judges its bound: a busy app
+        // finds this timer due and a portal's answer in its socket at once, and the answer (which
+        // settles its call and untracks it) must win, or a revoked token would be called a timeout.
+        // Never unref'd: Node's loop would wait in its I/O phase for the next event first.
+        this.judging = true;
+        setImmediate(() => {
+          this.expireDue();
+        });
+        return;
+      }
+    }
+  }
+
+  private expireDue(): void {
+    this.judging = false;
     const now = performance.now();
     for (const entry of this.entries) if (entry.deadline <= now) entry.expire();
   }

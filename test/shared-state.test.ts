@@ -378,10 +378,10 @@ describe('an app too busy to read its sockets at once', () => {
       await client.logout({ accessToken: 'aoa-busy-warm' });
       const codes = await warningCodesDuring(async () => {
         const pending = client.logout({ accessToken: 'aoa-busy' });
-        // Redis answers at once; the app reads the answer only once it is free, 150 ms later, when
+        // Redis answers at once; the app reads the answer only once it is free, 300 ms later, when
         // the bound's timer is due too.
         await new Promise((resolve) => setImmediate(resolve));
-        busyFor(150);
+        busyFor(300);
         expect(await pending).toMatchObject({ outcome: 'revoked', shared: false });
       });
       expect(codes).toEqual([]);

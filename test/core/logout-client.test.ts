@@ -186,7 +186,7 @@ describe('a busy app', () => {
       // (Busy from the loop's check phase: its timers phase, next, is the one that would expire the call.)
       await new Promise((resolve) => setTimeout(resolve, 10));
       await new Promise((resolve) => setImmediate(resolve));
-      busyFor(150);
+      busyFor(300);
       expect(await pending).toMatchObject({ outcome: 'revoked', attempts: 1 });
     } finally {
       await elsewhere.close();

@@ -493,7 +493,7 @@ describe('a bound on work that may not answer (within)', () => {
       const bounded = within(answer, 20, 'late');
       // The echo arrives while the process is busy: when it frees up, the bound's timer and the
       // answer are both due, and the timer's phase of the event loop comes first.
-      busyFor(100);
+      busyFor(300);
       await expect(bounded).resolves.toBe('ping');
     } finally {
       await close();

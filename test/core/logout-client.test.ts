@@ -1,7 +1,7 @@
 // The Logout client against the fake portal: retries, deadline, single flight, throttle gate, bounds.
 
 import { inspect } from 'node:util';
-import { MockAgent } from 'undici';
+import { Agent, MockAgent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createLogoutClient,
@@ -175,11 +175,15 @@ describe('a busy app', () => {
   it('an answer that came in time while the app was busy past the deadline is heard, not called a timeout', async () => {
     // The portal in a process of its own: it answers while this one is busy.
     const elsewhere = await serverElsewhere('ok');
+    const agent = new Agent();
     try {
-      const c = createLogoutClient({ endpoint: `http://127.0.0.1:${String(elsewhere.port)}`, timeoutMs: 50 });
-      open.push(c);
-      // A first call opens the connection, so the one measured is one round trip.
-      expect(await c.logout({ accessToken: 'aoa-busy-warm' })).toMatchObject({ outcome: 'revoked' });
+      const endpoint = `http://127.0.0.1:${String(elsewhere.port)}`;
+      // A first call, with time to spare on a loaded machine, opens the connection the measured
+      // call takes: that one is a single round trip.
+      const warm = createLogoutClient({ endpoint, timeoutMs: 5000, dispatcher: agent });
+      const c = createLogoutClient({ endpoint, timeoutMs: 50, dispatcher: agent });
+      open.push(warm, c);
+      expect(await warm.logout({ accessToken: 'aoa-busy-warm' })).toMatchObject({ outcome: 'revoked' });
       const pending = c.logout({ accessToken: 'aoa-busy' });
       // Once the request is out, the app is busy from before the answer (30 ms) to past the
       // deadline (50 ms): when it frees up, the deadline's sweep and the answer are both due.
@@ -189,6 +193,7 @@ describe('a busy app', () => {
       busyFor(300);
       expect(await pending).toMatchObject({ outcome: 'revoked', attempts: 1 });
     } finally {
+      await agent.close();
       await elsewhere.close();
     }
   });

@@ -28,7 +28,13 @@ export async function serverElsewhere(
     ['-e', `${SERVERS[kind]}.listen(0, '127.0.0.1', function () { console.log(this.address().port); });`],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  const [line] = (await once(child.stdout, 'data')) as [Buffer];
+  // Its port, or the reason it has none (a child that dies before listening fails the test at once).
+  const [line] = (await Promise.race([
+    once(child.stdout, 'data'),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`the ${kind} server exited with ${String(code)} before it listened`);
+    }),
+  ])) as [Buffer];
   return {
     port: Number(String(line).trim()),
     close: async () => {

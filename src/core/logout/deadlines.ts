@@ -1,5 +1,7 @@
 // One timer for every deadline in flight: a sweep that runs only while something waits on one.
 
+import { afterArrivedReads } from '../within.js';
+
 /** Something that must end at `deadline` (on the `performance.now()` clock) if it has not already. */
 export interface Expiring {
   readonly deadline: number;
@@ -16,7 +18,7 @@ const SWEEP_MS = 10;
 export class DeadlineSweep {
   private readonly entries = new Set<Expiring>();
   private timer: NodeJS.Timeout | undefined;
-  /** Due entries are being judged on the loop's next check phase. */
+  /** An expiry is pending, after the loop's next read. */
   private judging = false;
 
   track(entry: Expiring): void {
@@ -42,20 +44,12 @@ export class DeadlineSweep {
       return;
     }
     if (this.judging) return;
-    const now = performance.now();
-    for (const entry of this.entries) {
-      if (entry.deadline <= now) {
-        // Judged once the loop has read what has arrived, as within() judges its bound: a busy app
-        // finds this timer due and a portal's answer in its socket at once, and the answer (which
-        // settles its call and untracks it) must win, or a revoked token would be called a timeout.
-        // Never unref'd: Node's loop would wait in its I/O phase for the next event first.
-        this.judging = true;
-        setImmediate(() => {
-          this.expireDue();
-        });
-        return;
-      }
-    }
+    // Expired once the loop has read what has arrived: a portal's answer that came in time settles
+    // its call (and untracks it) first, and is not called a timeout.
+    this.judging = true;
+    afterArrivedReads(() => {
+      this.expireDue();
+    });
   }
 
   private expireDue(): void {

@@ -7,6 +7,7 @@ import { sign } from 'cookie-signature';
 import express from 'express';
 import session from 'express-session';
 import { randomUUID } from 'node:crypto';
+import { runInThisContext } from 'node:vm';
 import { Pool } from 'undici';
 import { createClient } from 'redis';
 import { createLogoutClient, redisSharedState, ssoSignOut } from 'sso-signout';
@@ -131,6 +132,12 @@ app.post('/bench/window', (req, res) => {
   const { count, first, last } = window;
   window = { count: 0, first: 0, last: 0 };
   res.json({ count, seconds: (last - first) / 1000 });
+});
+// A mark in V8's log (`--log-ic`): a script of its own, which the log records with its source, so
+// the parent can count what the log holds between two marks.
+app.post('/bench/mark', (req, res) => {
+  runInThisContext(JSON.stringify(`sso-signout-bench-mark:${String(req.query.name)}`));
+  res.json({ ok: true });
 });
 app.get('/bench/memory', (req, res) => {
   globalThis.gc?.();

@@ -168,6 +168,7 @@ function benchApp(portal, portalUrl, env = {}, execArgv = []) {
     /** Asks the app to exit, so what it writes at exit (V8's log) is written. */
     async exit() {
       await app.ready;
+      if (app.process.exitCode !== null || app.process.signalCode !== null) return;
       const exited = new Promise((resolve) => app.process.once('exit', resolve));
       app.process.send({ cmd: 'exit' });
       await exited;

@@ -340,7 +340,7 @@ async function cacheMisses(portal, portalUrl) {
     `V8 inline-cache misses per sign-out (${MISS_SIGN_OUTS} at 32 connections, counted in V8's log): limit ${shown('limit')}, limit+client ${shown('limit+client')}, ours ${shown('ours')}; ours − limit+client ${round(perSignOut.ours - perSignOut['limit+client'], 1)}`,
   );
   console.log(
-    "  (under Express, V8 before Node 24 gives every request's req and res a hidden class of their own, so each property a\n  route reads or writes on them misses V8's caches, every request: the route's reads beyond the limit's are part of\n  its CPU gap there; on Node 24 requests share their hidden classes and almost nothing misses)\n",
+    "  (under Express, V8 before Node 24 gives every request's req and res a hidden class of their own, so each property a\n  route reads or writes on them misses V8's caches, every request: the route's reads beyond the limit's are part of\n  its CPU gap there; on Node 24 requests share their hidden classes and almost nothing misses)",
   );
 }
 

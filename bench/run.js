@@ -26,7 +26,7 @@ const smoke = process.argv.includes('--smoke');
 const routesOnly = process.argv.includes('--routes-only');
 // Only the 429 storm met by two instances (about 10 s).
 const stormOnly = process.argv.includes('--storm-only');
-// Only V8's inline-cache misses per sign-out (about a minute).
+// Only V8's inline-cache misses per sign-out (about half a minute).
 const missesOnly = process.argv.includes('--misses-only');
 
 // Rounds long enough to average out this machine's second-to-second noise (11 rounds of 8000 gave

@@ -13,7 +13,7 @@ import {
   type SignOutEvent,
 } from 'sso-signout';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
-import { ADAPTERS, type BuildOptions } from './helpers/adapters.js';
+import { ADAPTERS, type BuildOptions, type RouteOptions } from './helpers/adapters.js';
 import { applySetCookies, cookieHeaderFrom, setCookies } from './helpers/cookies.js';
 import { warningCodesDuring } from './helpers/warnings.js';
 import { REFUSED_URL } from './helpers/refused.js';
@@ -768,6 +768,70 @@ describe.each(ADAPTERS)('$name', (adapter) => {
           expect(await isSignedIn(app, cookie)).toBe(true);
         });
         expect(warned).toContain('SSO_SIGNOUT_SESSION_NOT_ENDED');
+      });
+    }
+
+    if (adapter.detectsSessions) {
+      describe('an endSession hook beside a getToken that reads the token elsewhere', () => {
+        // The app's own place for the token (here by user, named in a header), read by its getToken.
+        const vault = new Map<string, string>();
+        const hooks = (endSession: (native: unknown, user: string) => void): RouteOptions => ({
+          getToken: (native) => {
+            const found = vault.get(String(adapter.header(native, 'x-user')));
+            if (found === 'unreadable') throw new Error('the session is gone');
+            return found;
+          },
+          endSession: (native) => {
+            endSession(native, String(adapter.header(native, 'x-user')));
+          },
+        });
+
+        it('answers 500 session_error, never "signed out", while getToken still finds the token', async () => {
+          const token = portal.issueToken();
+          vault.set('u-kept', token);
+          const warned = await warningCodesDuring(async () => {
+            // The hook ends `sso` only; the token stays where getToken reads it.
+            const app = build({
+              signOut: hooks((native) => {
+                adapter.removeSignIn(native);
+              }),
+            });
+            const cookie = await signIn(app, { accessToken: token });
+            const res = await request(app)
+              .post('/signout')
+              .set('Cookie', cookie)
+              .set('x-user', 'u-kept')
+              .set('Accept', JSON_ACCEPT)
+              .expect(500);
+            expect(JSON.parse(res.text)).toMatchObject({ code: 'session_error', signedOut: false });
+          });
+          expect(warned).toContain('SSO_SIGNOUT_SESSION_NOT_ENDED');
+          expect(vault.get('u-kept')).toBe(token);
+        });
+
+        it('signs out once getToken finds no token, or can no longer read the session', async () => {
+          for (const [user, after] of [
+            ['u-removed', undefined],
+            ['u-unreadable', 'unreadable'],
+          ] as const) {
+            vault.set(user, portal.issueToken());
+            const app = build({
+              signOut: hooks((native, named) => {
+                adapter.removeSignIn(native);
+                if (after === undefined) vault.delete(named);
+                else vault.set(named, after);
+              }),
+            });
+            const cookie = await signIn(app, { accessToken: 'aoa-unused' });
+            const res = await request(app)
+              .post('/signout')
+              .set('Cookie', cookie)
+              .set('x-user', user)
+              .set('Accept', JSON_ACCEPT)
+              .expect(200);
+            expect(JSON.parse(res.text)).toMatchObject({ signedOut: true, upstream: 'revoked' });
+          }
+        });
       });
     }
 

@@ -258,7 +258,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       return {
         end: async () => {
           await endSession(request.native);
-          this.checkEnded(request);
+          await this.checkEnded(request);
         },
       };
     }
@@ -271,14 +271,28 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
    * After the app's `endSession`: a session middleware's session that still holds a sign-in was not
    * ended (a hook that forgot to, or returned before it had), so the answer must not say so.
    */
-  private checkEnded(request: SignOutRequest<Req>): void {
-    const { session } = request;
-    if (session.kind === 'none' || tokenFromSession(session.current()).kind !== 'token') return;
+  private async checkEnded(request: SignOutRequest<Req>): Promise<void> {
+    if (request.session.kind === 'none' || !(await this.stillSignedIn(request))) return;
     this.warn(
       'SSO_SIGNOUT_SESSION_NOT_ENDED',
-      "the `endSession` hook returned, but the request's session still holds the sign-in (`session.sso`): end it there (destroy or regenerate the session, or remove `sso`) before the hook returns or its promise settles.",
+      "the `endSession` hook returned, but the request's session still holds the sign-in (`session.sso`, or where `getToken` finds the token): end it there (destroy or regenerate the session, or remove the token) before the hook returns or its promise settles.",
     );
     throw new Error('endSession returned, but the session still holds the sign-in');
+  }
+
+  /**
+   * Whether the request's session still holds a sign-in: in `session.sso`, or where the app's
+   * `getToken` read the token (asked again). A getter that can no longer read the session (it is
+   * gone) finds none.
+   */
+  private async stillSignedIn(request: SignOutRequest<Req>): Promise<boolean> {
+    if (request.session.kind !== 'none' && tokenFromSession(request.session.current()).kind === 'token') return true;
+    if (this.options.getToken === undefined) return false;
+    try {
+      return (await this.readToken(request)).kind === 'token';
+    } catch {
+      return false;
+    }
   }
 
   // Step 4: the token, from the app's getter or the session.

@@ -61,6 +61,25 @@ const TARGETS = {
 
 const work = mkdtempSync(join(tmpdir(), 'sso-signout-bench-'));
 
+// The processes this run has started and not seen exit: stopped with it if it is interrupted, so
+// no app, portal or load generator is left running, and no temporary directory left behind.
+const running = new Set();
+function started(process_) {
+  running.add(process_);
+  process_.once('exit', () => running.delete(process_));
+  return process_;
+}
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+]) {
+  process.once(signal, () => {
+    for (const process_ of running) process_.kill();
+    rmSync(work, { recursive: true, force: true });
+    process.exit(code);
+  });
+}
+
 // On Linux with two CPUs or more, the app gets CPU 0 to itself and the portal and the load
 // generator share the last one, so the app's figures are not those of three processes jostling.
 const TASKSET = '/usr/bin/taskset';
@@ -76,12 +95,14 @@ function node(cpu, args) {
 function child(script, env = {}, execArgv = []) {
   const cpu = script === 'app.js' ? APP_CPU : OTHERS_CPU;
   const [command, args] = node(cpu, [...execArgv]);
-  const process_ = fork(join(here, script), [], {
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
-    execPath: command,
-    execArgv: command === TASKSET ? args : execArgv,
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
+  const process_ = started(
+    fork(join(here, script), [], {
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+      execPath: command,
+      execArgv: command === TASKSET ? args : execArgv,
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    }),
+  );
   const ready = new Promise((resolve, reject) => {
     process_.once('message', resolve);
     process_.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
@@ -120,7 +141,7 @@ function load(appUrl, path, cookiesFile, connections) {
   return new Promise((resolve, reject) => {
     const config = JSON.stringify({ url: appUrl, path, cookiesFile, connections });
     const [command, args] = node(OTHERS_CPU, [join(here, 'load.js'), config]);
-    const p = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = started(spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] }));
     let out = '';
     p.stdout.on('data', (chunk) => (out += chunk));
     p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited with ${code}`))));

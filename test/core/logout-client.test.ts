@@ -164,6 +164,47 @@ describe('the deadline', () => {
     expect(result.outcome).toBe('timeout');
   });
 
+  it('holds when the dispatcher throws as the call is cancelled: every call still ends as a timeout, nothing is thrown into the process', async () => {
+    // An injected dispatcher that never answers, and whose cancel throws (a buggy custom
+    // dispatcher, or one already closed). The deadline settles the call before cancelling it.
+    const aborts: unknown[] = [];
+    const stalling = {
+      dispatch(_options: unknown, handler: { onRequestStart?: (controller: unknown, context: unknown) => void }) {
+        handler.onRequestStart?.(
+          {
+            abort(reason: unknown) {
+              aborts.push(reason);
+              throw new Error('this dispatcher cannot cancel');
+            },
+            pause() {},
+            resume() {},
+            aborted: false,
+            paused: false,
+          },
+          {},
+        );
+        return true;
+      },
+      close: () => Promise.resolve(),
+      destroy: () => Promise.resolve(),
+    };
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown): void => {
+      uncaught.push(error);
+    };
+    process.prependListener('uncaughtException', onUncaught);
+    try {
+      const c = client({ timeoutMs: 100, dispatcher: stalling as unknown as LogoutClientOptions['dispatcher'] });
+      const results = await Promise.all([1, 2, 3].map(() => c.logout({ accessToken: portal.issueToken() })));
+      for (const result of results) expect(result).toMatchObject({ outcome: 'timeout', reason: 'deadline' });
+      expect(aborts).toHaveLength(3);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+
   it('is refused when it is not a positive whole number of milliseconds', () => {
     for (const timeoutMs of [0, -1, 1.5, Number.NaN, '3000']) {
       expect(() => createLogoutClient({ endpoint: portal.url, timeoutMs: timeoutMs as number })).toThrow(/`timeoutMs`/);

@@ -161,7 +161,7 @@ class LogoutCall implements Expiring {
   onRequestStart(controller: Controller): void {
     this.controller = controller;
     // Expired while queued for a connection: cancel it now that it can be.
-    if (this.aborted !== undefined) controller.abort(this.aborted);
+    if (this.aborted !== undefined) cancel(controller, this.aborted);
   }
 
   onResponseStart(_controller: Controller, statusCode: number, headers: ParsedHeaders): void {
@@ -225,6 +225,19 @@ class LogoutCall implements Expiring {
 
   private stop(reason: Error): void {
     this.aborted = reason;
-    this.controller?.abort(reason);
+    if (this.controller !== undefined) cancel(this.controller, reason);
+  }
+}
+
+/**
+ * Cancels a call that has settled. A dispatcher whose cancel throws (one of the app's own, or one
+ * already closed) must not throw into the deadline sweep, which would end the process: the call
+ * has its answer, and its connection is the dispatcher's to close.
+ */
+function cancel(controller: Controller, reason: Error): void {
+  try {
+    controller.abort(reason);
+  } catch {
+    // see above
   }
 }

@@ -9,7 +9,7 @@ import type { SignOutOptions } from './core/route/options.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
 import {
   endNodeResponse,
-  headerOf,
+  firstValue as first,
   nodeHeaderWriter,
   queryField,
   writeHeaders,
@@ -58,15 +58,25 @@ function trusted(req: ExpressLikeRequest): boolean {
   return trust?.(req.socket.remoteAddress, 0) === true;
 }
 
-// Express's own rule (Express 5's `req.host`, which Express 4 lacks): `X-Forwarded-Host` counts
-// only when the app trusts the proxy that sent it.
-function hostOf(req: ExpressLikeRequest): string | undefined {
-  const forwarded = headerOf(req, 'x-forwarded-host');
-  if (forwarded !== undefined && trusted(req)) {
-    const first = forwarded.split(',', 1)[0]?.trim();
-    if (first !== undefined && first !== '') return first;
-  }
-  return headerOf(req, 'host');
+// Express's own rules for `req.protocol` and Express 5's `req.host` (which Express 4 lacks):
+// `X-Forwarded-Proto` and `X-Forwarded-Host` count only when the app trusts the proxy that sent
+// them. Worked out here from the headers the adapter already holds, so a request without them reads
+// nothing more of `req` than its socket: on Node 20 and 22 every property read on an Express
+// request is a slow lookup of its own (the README's "Where the gap lies").
+function forwarded(req: ExpressLikeRequest, headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = first(headers[name]);
+  if (value === undefined || value === '' || !trusted(req)) return undefined;
+  // Its first hop, as Express takes it (empty when the list starts with a comma).
+  return value.split(',', 1)[0]?.trim() ?? '';
+}
+
+function protocolOf(req: ExpressLikeRequest, headers: IncomingHttpHeaders): string {
+  const own = (req.socket as { encrypted?: unknown }).encrypted === true ? 'https' : 'http';
+  return forwarded(req, headers, 'x-forwarded-proto') ?? own;
+}
+
+function hostOf(req: ExpressLikeRequest, headers: IncomingHttpHeaders): string | undefined {
+  return (forwarded(req, headers, 'x-forwarded-host') ?? first(headers.host)) || undefined;
 }
 
 interface ExpressSessionLike {
@@ -88,74 +98,93 @@ const EXPRESS_SESSION_DEFAULT_NAME = 'connect.sid';
  * signed the express-session way (`s:` + id + `.` + signature), or failing that the only cookie
  * signed so (a stale cookie the store no longer knows).
  */
-function expressSessionCookieName(req: ExpressLikeRequest): string | undefined {
-  return signedSessionCookieName(headerOf(req, 'cookie'), req.sessionID, 's:');
+function expressSessionCookieName(headers: IncomingHttpHeaders, sessionId: string | undefined): string | undefined {
+  return signedSessionCookieName(first(headers.cookie), sessionId, 's:');
 }
 
-function sessionBinding(req: ExpressLikeRequest): SessionBinding {
+function sessionBinding(req: ExpressLikeRequest, headers: IncomingHttpHeaders): SessionBinding {
   const session = req.session as ExpressSessionLike | null | undefined;
-  // cookie-session: `req.sessionOptions` is its mark; setting the session to null makes it delete
-  // its cookie (and the `.sig` companion) with the options it set them with.
-  if (req.sessionOptions !== undefined && typeof req.sessionOptions === 'object') {
-    const cookiePath = (req.sessionOptions as { path?: unknown }).path;
-    const requestPath = pathOf(req);
-    if (typeof cookiePath === 'string' && !cookiePathCovers(cookiePath, requestPath)) {
-      return { kind: 'none', detail: cookiePathDetail(cookiePath, requestPath) };
-    }
-    return {
-      kind: 'supported',
-      data: session ?? undefined,
-      current: () => req.session,
-      cookies: () => [],
-      end: () => {
-        req.session = null;
-        return Promise.resolve();
-      },
-    };
+  // express-session: a session that can be destroyed, its store on the request. Told first, as the
+  // common case (cookie-session's session has no `destroy`, even where both middlewares are mounted).
+  if (typeof session?.destroy === 'function' && req.sessionStore !== undefined) {
+    return expressSessionBinding(req, session, headers);
+  }
+  // cookie-session: `req.sessionOptions` is its mark.
+  if (req.sessionOptions !== null && typeof req.sessionOptions === 'object') {
+    return cookieSessionBinding(req, req.sessionOptions, session);
   }
   if (session === undefined || session === null) return { kind: 'none' };
-  if (typeof session.destroy === 'function' && req.sessionStore !== undefined) {
-    return {
-      kind: 'supported',
-      data: session,
-      current: () => req.session,
-      cookies: () => {
-        const c = session.cookie ?? {};
-        return [
-          {
-            detectedName: expressSessionCookieName(req),
-            defaultName: EXPRESS_SESSION_DEFAULT_NAME,
-            path: c.path,
-            domain: c.domain,
-            secure: c.secure === true,
-            httpOnly: c.httpOnly,
-            sameSite: c.sameSite,
-            partitioned: c.partitioned,
-          },
-        ];
-      },
-      stored: () => ({ id: req.sessionID, store: callbackStoreAccess(req.sessionStore) }),
-      end: () =>
-        new Promise<void>((resolve, reject) => {
-          session.destroy((error) => {
-            if (error === undefined || error === null) resolve();
-            else reject(storeFailure(error));
-          });
-        }),
-    };
-  }
   return { kind: 'unknown', data: session, current: () => req.session };
+}
+
+function expressSessionBinding(
+  req: ExpressLikeRequest,
+  session: ExpressSessionLike,
+  headers: IncomingHttpHeaders,
+): SessionBinding {
+  return {
+    kind: 'supported',
+    data: session,
+    current: () => req.session,
+    cookies: () => {
+      const c = session.cookie ?? {};
+      return [
+        {
+          detectedName: expressSessionCookieName(headers, req.sessionID),
+          defaultName: EXPRESS_SESSION_DEFAULT_NAME,
+          path: c.path,
+          domain: c.domain,
+          secure: c.secure === true,
+          httpOnly: c.httpOnly,
+          sameSite: c.sameSite,
+          partitioned: c.partitioned,
+        },
+      ];
+    },
+    stored: () => ({ id: req.sessionID, store: callbackStoreAccess(req.sessionStore) }),
+    end: () =>
+      new Promise<void>((resolve, reject) => {
+        session.destroy((error) => {
+          if (error === undefined || error === null) resolve();
+          else reject(storeFailure(error));
+        });
+      }),
+  };
+}
+
+// Setting cookie-session's session to null makes it delete its cookie (and the `.sig` companion)
+// with the options it set them with.
+function cookieSessionBinding(req: ExpressLikeRequest, options: object, session: unknown): SessionBinding {
+  const cookiePath = (options as { path?: unknown }).path;
+  const requestPath = pathOf(req);
+  if (typeof cookiePath === 'string' && !cookiePathCovers(cookiePath, requestPath)) {
+    return { kind: 'none', detail: cookiePathDetail(cookiePath, requestPath) };
+  }
+  return {
+    kind: 'supported',
+    data: session ?? undefined,
+    current: () => req.session,
+    cookies: () => [],
+    end: () => {
+      req.session = null;
+      return Promise.resolve();
+    },
+  };
 }
 
 // body-parser (Express 4) sets `req.body = {}` even for a type it did not parse, leaving the stream
 // unread: such a body is read here, like a body no parser touched.
-function bodyOf(req: ExpressLikeRequest, timeoutMs: number): MaybePromise<RequestBody | undefined> {
+function bodyOf(
+  req: ExpressLikeRequest,
+  headers: IncomingHttpHeaders,
+  timeoutMs: number,
+): MaybePromise<RequestBody | undefined> {
   const parsed = req.body;
   const empty = parsed !== null && typeof parsed === 'object' && Object.keys(parsed).length === 0;
   if (parsed !== undefined && !empty) return { parsed };
   const orParsed = (read: RequestBody | undefined): RequestBody | undefined =>
     read ?? (parsed === undefined ? undefined : { parsed });
-  const read = readSmallBody(req, timeoutMs);
+  const read = readSmallBody(req, timeoutMs, headers);
   return read instanceof Promise ? read.then(orParsed) : orParsed(read);
 }
 
@@ -163,7 +192,6 @@ function bodyOf(req: ExpressLikeRequest, timeoutMs: number): MaybePromise<Reques
 class ExpressSignOutRequest<Req> implements SignOutRequest<Req> {
   readonly method: string;
   readonly headers: IncomingHttpHeaders;
-  readonly url: string;
   readonly session: SessionBinding;
   /** The body, read at most once. */
   private read: { readonly body: MaybePromise<RequestBody | undefined> } | undefined;
@@ -174,16 +202,20 @@ class ExpressSignOutRequest<Req> implements SignOutRequest<Req> {
   ) {
     this.method = req.method ?? 'GET';
     this.headers = req.headers;
-    this.url = req.originalUrl ?? req.url ?? '/';
-    this.session = sessionBinding(req);
+    this.session = sessionBinding(req, this.headers);
+  }
+
+  /** Read only for an answer that needs it (the retry form's action), as every part of `req`. */
+  get url(): string {
+    return urlOf(this.req);
   }
 
   address(): { protocol: string; host: string | undefined } {
-    return { protocol: this.req.protocol, host: hostOf(this.req) };
+    return { protocol: protocolOf(this.req, this.headers), host: hostOf(this.req, this.headers) };
   }
 
   untrustedProxyHint(): string | undefined {
-    return untrustedProxyHint(this.req);
+    return untrustedProxyHint(this.req, this.headers);
   }
 
   query(name: string): unknown {
@@ -191,7 +223,7 @@ class ExpressSignOutRequest<Req> implements SignOutRequest<Req> {
   }
 
   body(timeoutMs: number): MaybePromise<RequestBody | undefined> {
-    return (this.read ??= { body: bodyOf(this.req, timeoutMs) }).body;
+    return (this.read ??= { body: bodyOf(this.req, this.headers, timeoutMs) }).body;
   }
 }
 
@@ -241,16 +273,21 @@ function mountedWithoutPath(req: ExpressLikeRequest, self: unknown): boolean {
   return layer !== undefined && (layer.slash === true || layer.regexp?.fast_slash === true);
 }
 
+/** Path and query of the request as the browser sent it (the mount path included). */
+function urlOf(req: ExpressLikeRequest): string {
+  return req.originalUrl ?? req.url ?? '/';
+}
+
 /** The path of the request as the browser sent it (the mount path included), without the query. */
 function pathOf(req: ExpressLikeRequest): string {
-  const url = req.originalUrl ?? req.url ?? '/';
+  const url = urlOf(req);
   const end = url.search(/[?#]/);
   return end === -1 ? url : url.slice(0, end);
 }
 
 // X-Forwarded-* the app does not trust, and how to trust them in Express.
-function untrustedProxyHint(req: ExpressLikeRequest): string | undefined {
-  if (headerOf(req, 'x-forwarded-proto') === undefined && headerOf(req, 'x-forwarded-host') === undefined) {
+function untrustedProxyHint(req: ExpressLikeRequest, headers: IncomingHttpHeaders): string | undefined {
+  if (headers['x-forwarded-proto'] === undefined && headers['x-forwarded-host'] === undefined) {
     return undefined;
   }
   return trusted(req)

@@ -36,12 +36,13 @@ function bodyType(contentType: string | undefined): BodyType | undefined {
 export function readSmallBody(
   req: IncomingMessage,
   timeoutMs = MAX_BODY_READ_MS,
+  headers = req.headers,
 ): MaybePromise<RequestBody | undefined> {
-  const type = bodyType(req.headers['content-type']);
+  const type = bodyType(headers['content-type']);
   if (type === undefined || req.readableDidRead || req.destroyed) return undefined;
   const arrived = arrivedText(req);
   if (arrived !== undefined) return arrived === false ? undefined : { type, text: arrived };
-  if (req.readableEnded || Number(req.headers['content-length'] ?? NaN) > MAX_BODY_BYTES) return undefined;
+  if (req.readableEnded || Number(headers['content-length'] ?? NaN) > MAX_BODY_BYTES) return undefined;
   return readText(req, timeoutMs).then((text) => (text === undefined ? undefined : { type, text }));
 }
 

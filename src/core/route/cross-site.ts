@@ -1,14 +1,11 @@
 // Refuses sign-out requests a browser sent on behalf of another site (logout CSRF).
 
 import type { IncomingHttpHeaders } from 'node:http';
+import { firstValue } from './request.js';
 
 export type CrossSiteVerdict =
   | { readonly ok: true }
   | { readonly ok: false; readonly reason: 'origin_mismatch' | 'origin_null' | 'origin_invalid' | 'sec_fetch_site' };
-
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
 
 /**
  * A request passes when its `Origin` (if any) is the app's own origin or an allowed one, and its
@@ -23,9 +20,9 @@ export function checkCrossSite(
   allowedOrigins: ReadonlySet<string>,
   normalise: (origin: string) => string | undefined = normaliseOrigin,
 ): CrossSiteVerdict {
-  const site = single(headers['sec-fetch-site'])?.trim().toLowerCase();
+  const site = firstValue(headers['sec-fetch-site'])?.trim().toLowerCase();
   if (site === 'cross-site') return { ok: false, reason: 'sec_fetch_site' };
-  const origin = single(headers.origin)?.trim();
+  const origin = firstValue(headers.origin)?.trim();
   if (origin === undefined || origin === '') {
     // No Origin to compare (a GET navigation, an <img>): a browser saying it came from another
     // origin of this site (a sibling subdomain) cannot be checked against the allowed ones.

@@ -139,7 +139,11 @@ export function endNodeResponse(res: ServerResponse, answer: Pick<SignOutAnswer,
 
 /** A request header's (first) value. */
 export function headerOf(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
+  return firstValue(req.headers[name]);
+}
+
+/** The first of a header's values (Node gives an array for the few headers it does not join). */
+export function firstValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 

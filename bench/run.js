@@ -69,15 +69,23 @@ function started(process_) {
   process_.once('exit', () => running.delete(process_));
   return process_;
 }
+/** Stops the run now: every process it started, its temporary directory, and itself. */
+function stopRun(code) {
+  // SIGKILL: a stopped process (SIGSTOP) acts on no other signal.
+  for (const process_ of running) process_.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+  process.exit(code);
+}
 for (const [signal, code] of [
   ['SIGINT', 130],
   ['SIGTERM', 143],
 ]) {
-  process.once(signal, () => {
-    for (const process_ of running) process_.kill();
-    rmSync(work, { recursive: true, force: true });
-    process.exit(code);
-  });
+  process.once(signal, () => stopRun(code));
+}
+/** A process the run still needs is gone, or a load run cannot end: said, and the run stopped. */
+function broken(message) {
+  console.error(`sso-signout benchmark stopped: ${message}`);
+  stopRun(1);
 }
 
 // On Linux with two CPUs or more, the app gets CPU 0 to itself and the portal and the load
@@ -92,6 +100,11 @@ function node(cpu, args) {
   return pinned ? [TASKSET, ['-c', cpu, process.execPath, ...args]] : [process.execPath, args];
 }
 
+/**
+ * A benchmark process (the app, the portal) talking over IPC. Stopped with `stop()` (or, for the
+ * app, its `exit` command); gone any other way while the run goes on, it stops the run, which
+ * would otherwise wait on it for ever.
+ */
 function child(script, env = {}, execArgv = []) {
   const cpu = script === 'app.js' ? APP_CPU : OTHERS_CPU;
   const [command, args] = node(cpu, [...execArgv]);
@@ -103,11 +116,25 @@ function child(script, env = {}, execArgv = []) {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     }),
   );
-  const ready = new Promise((resolve, reject) => {
-    process_.once('message', resolve);
-    process_.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  const handle = {
+    process: process_,
+    ready: new Promise((resolve, reject) => {
+      process_.once('message', resolve);
+      process_.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+    }),
+    expected: false,
+    stop() {
+      handle.expected = true;
+      process_.kill();
+    },
+  };
+  process_.once('exit', (code, signal) => {
+    if (!handle.expected) broken(`${script} exited (${signal ?? `code ${code}`}) while the run needed it`);
   });
-  return { process: process_, ready };
+  process_.on('error', (error) => {
+    if (!handle.expected) broken(`${script}: ${error.message}`);
+  });
+  return handle;
 }
 
 let requestId = 0;
@@ -137,14 +164,25 @@ const verdict = (ok) => (ok ? 'met' : 'NOT MET');
 const atMost = (value, target, unit = '') => `target ≤ ${round(target, 2)}${unit}: ${verdict(value <= target)}`;
 const atLeast = (value, target) => `target ≥ ${round(target, 2)}: ${verdict(value >= target)}`;
 
+// A load run takes seconds; one that takes this long has an app or a portal that stopped answering
+// (autocannon's own timeout is per request, so it would go on for hours).
+const LOAD_LIMIT_MS = 5 * 60_000;
+
 function load(appUrl, path, cookiesFile, connections) {
   return new Promise((resolve, reject) => {
     const config = JSON.stringify({ url: appUrl, path, cookiesFile, connections });
     const [command, args] = node(OTHERS_CPU, [join(here, 'load.js'), config]);
     const p = started(spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] }));
+    const limit = setTimeout(() => {
+      broken(`a load run on ${path} took over ${LOAD_LIMIT_MS / 1000} s: the app or the portal stopped answering`);
+    }, LOAD_LIMIT_MS);
     let out = '';
     p.stdout.on('data', (chunk) => (out += chunk));
-    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited with ${code}`))));
+    p.on('exit', (code) => {
+      clearTimeout(limit);
+      if (code === 0) resolve(JSON.parse(out));
+      else reject(new Error(`load exited with ${code}`));
+    });
   });
 }
 
@@ -190,6 +228,7 @@ function benchApp(portal, portalUrl, env = {}, execArgv = []) {
     async exit() {
       await app.ready;
       if (app.process.exitCode !== null || app.process.signalCode !== null) return;
+      app.expected = true;
       const exited = new Promise((resolve) => app.process.once('exit', resolve));
       app.process.send({ cmd: 'exit' });
       await exited;
@@ -226,7 +265,7 @@ async function main() {
     if (!routesOnly) {
       const memoryApp = start();
       await memory(memoryApp);
-      memoryApp.app.process.kill();
+      memoryApp.app.stop();
     }
     const app = start();
     await throughput(app);
@@ -239,8 +278,8 @@ async function main() {
     await stormAcrossInstances(portal, startInstance);
   } finally {
     // The children hold IPC channels open: without this a failed run would never exit.
-    for (const app of apps) app.app.process.kill();
-    portal.process.kill();
+    for (const app of apps) app.app.stop();
+    portal.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }
@@ -351,7 +390,7 @@ async function cacheMisses(portal, portalUrl) {
       if (run.answered(303) !== MISS_SIGN_OUTS) throw new Error(`${name}: ${run.answered(303)} answered 303`);
       await app.exit();
     } finally {
-      app.app.process.kill();
+      app.app.stop();
     }
     perSignOut[name] = (await missesBetweenMarks(log)) / MISS_SIGN_OUTS;
     rmSync(log, { force: true });

@@ -14,6 +14,7 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogoutClient, ssoSignOut, type LogoutClient, type SignOutEvent } from 'sso-signout';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
+import { originOf } from '../../src/core/route/cross-site.js';
 import { warningsDuring } from '../helpers/warnings.js';
 
 const tls = {
@@ -33,15 +34,9 @@ function host5(req: unknown): string | undefined {
   return Reflect.get(express.request, 'host', req);
 }
 
-/** `scheme://host` as the WHATWG URL parser writes an origin, or the placeholder. */
-function originOf(protocol: string, host: string | undefined): string {
-  if (host === undefined || host === '') return PLACEHOLDER;
-  try {
-    const origin = new URL(`${protocol}://${host}`).origin;
-    return origin === 'null' ? PLACEHOLDER : origin;
-  } catch {
-    return PLACEHOLDER;
-  }
+/** `scheme://host` as an origin, or the placeholder: the mapping the route uses, given Express's scheme and host. */
+function expressOrigin(protocol: string, host: string | undefined): string {
+  return originOf(protocol, host) ?? PLACEHOLDER;
 }
 
 type Trust = boolean | number | string | ((address: string, hop: number) => boolean);
@@ -100,7 +95,7 @@ beforeAll(async () => {
           client,
           onEvent: (event: SignOutEvent, req) => {
             if (event.type !== 'refused') return;
-            seen.push({ route: event.expectedOrigin, express: originOf(req.protocol, host5(req)) });
+            seen.push({ route: event.expectedOrigin, express: expressOrigin(req.protocol, host5(req)) });
           },
         }),
       );

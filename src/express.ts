@@ -50,33 +50,29 @@ export type SignOutMiddleware<Req extends Request = Request> = (req: Req, res: R
  */
 export type ExpressSignOutOptions<Req extends Request = Request> = SignOutOptions<Req>;
 
-type TrustFn = (address: string | undefined, hop: number) => boolean;
+type TrustFn = (address: string | undefined, hop: number) => unknown;
 
-/** Whether the app trusts the peer that sent this request as its proxy (`trust proxy`). */
+/** Whether the app trusts the peer that sent this request as its proxy (`trust proxy`): any truthy answer, as Express takes it. */
 function trusted(req: ExpressLikeRequest): boolean {
   const trust = req.app?.get('trust proxy fn') as TrustFn | undefined;
-  return trust?.(req.socket.remoteAddress, 0) === true;
+  // A request made up in a test may have no socket.
+  const socket = req.socket as IncomingMessage['socket'] | undefined;
+  return Boolean(trust?.(socket?.remoteAddress, 0));
 }
 
-// Express's own rules for `req.protocol` and Express 5's `req.host` (which Express 4 lacks):
-// `X-Forwarded-Proto` and `X-Forwarded-Host` count only when the app trusts the proxy that sent
-// them. Worked out here from the headers the adapter already holds, so a request without them reads
-// nothing more of `req` than its socket: on Node 20 and 22 every property read on an Express
-// request is a slow lookup of its own (the README's "Where the gap lies").
-function forwarded(req: ExpressLikeRequest, headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = first(headers[name]);
-  if (value === undefined || value === '' || !trusted(req)) return undefined;
-  // Its first hop, as Express takes it (empty when the list starts with a comma).
-  return value.split(',', 1)[0]?.trim() ?? '';
-}
-
-function protocolOf(req: ExpressLikeRequest, headers: IncomingHttpHeaders): string {
-  const own = (req.socket as { encrypted?: unknown }).encrypted === true ? 'https' : 'http';
-  return forwarded(req, headers, 'x-forwarded-proto') ?? own;
-}
-
+// Express 5's rule for `req.host` (which Express 4 lacks): `X-Forwarded-Host` counts only when the
+// app trusts the proxy that sent it. Worked out from the headers the adapter already holds, so a
+// request without it reads nothing more of `req`: on Node 20 and 22 every property read on an
+// Express request is a slow lookup of its own (the README's "Where the gap lies"). The scheme is
+// Express's own `req.protocol`, which an app may have redefined.
 function hostOf(req: ExpressLikeRequest, headers: IncomingHttpHeaders): string | undefined {
-  return (forwarded(req, headers, 'x-forwarded-host') ?? first(headers.host)) || undefined;
+  const forwarded = first(headers['x-forwarded-host']);
+  // Its first hop, as Express takes it (empty, so no host, when the list starts with a comma).
+  const host =
+    forwarded !== undefined && forwarded !== '' && trusted(req)
+      ? forwarded.split(',', 1)[0]?.trim()
+      : first(headers.host);
+  return host === '' ? undefined : host;
 }
 
 interface ExpressSessionLike {
@@ -211,7 +207,7 @@ class ExpressSignOutRequest<Req> implements SignOutRequest<Req> {
   }
 
   address(): { protocol: string; host: string | undefined } {
-    return { protocol: protocolOf(this.req, this.headers), host: hostOf(this.req, this.headers) };
+    return { protocol: this.req.protocol, host: hostOf(this.req, this.headers) };
   }
 
   untrustedProxyHint(): string | undefined {

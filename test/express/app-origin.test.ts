@@ -39,7 +39,8 @@ function expressOrigin(protocol: string, host: string | undefined): string {
   return originOf(protocol, host) ?? PLACEHOLDER;
 }
 
-type Trust = boolean | number | string | ((address: string, hop: number) => boolean);
+// Express takes any truthy answer of a trust function as trust, and any falsy one as none.
+type Trust = boolean | number | string | ((address: string, hop: number) => unknown);
 const TRUST: Trust[] = [
   false,
   true,
@@ -50,6 +51,11 @@ const TRUST: Trust[] = [
   1,
   2,
   (address, hop) => hop === 0 && address.endsWith('127.0.0.1'),
+  (address) => /^(::ffff:)?127\./.exec(address),
+  (address) => (address.endsWith('127.0.0.1') ? 1 : 0),
+  () => 'yes',
+  () => '',
+  () => null,
 ];
 const PROTOS = ['https', 'http', 'HTTPS', 'https, http', 'http,https', ',https', ' , ', 'wss', 'https ,http', ''];
 const HOSTS = [
@@ -168,5 +174,39 @@ describe("the app's own origin is Express's", () => {
       origins.push(s.seen[0]?.route);
     }
     expect(origins).toEqual(['http://app.example', 'https://app.example', 'http://app.example', 'https://app.example']);
+  });
+
+  it("follows an app's own `req.protocol` (one that honours `Forwarded: proto=https`, say)", async () => {
+    for (const make of [express, express4] as unknown as (() => express.Express)[]) {
+      const app = make();
+      const base = Object.getPrototypeOf(app.request) as object;
+      Object.defineProperty(app.request, 'protocol', {
+        get(this: express.Request) {
+          const proto = /proto=(\w+)/.exec(this.get('forwarded') ?? '')?.[1];
+          return proto ?? (Reflect.get(base, 'protocol', this) as string);
+        },
+      });
+      const events: SignOutEvent[] = [];
+      app.all('/signout', ssoSignOut({ client, onEvent: (event) => events.push(event) }));
+      const server = http.createServer(app);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      try {
+        const send = async (origin: string) => {
+          const res = await request(`http://127.0.0.1:${port}/signout`, {
+            method: 'POST',
+            headers: { host: 'app.example', forwarded: 'proto=https', origin, accept: 'application/json' },
+          });
+          await res.body.dump();
+          return res.statusCode;
+        };
+        // No session: the same-origin request gets past the cross-site check to the session's absence.
+        expect(await send('https://app.example')).toBe(500);
+        expect(await send('http://app.example')).toBe(403);
+        expect(events.map((e) => e.type === 'refused' && e.expectedOrigin)).toContain('https://app.example');
+      } finally {
+        server.close();
+      }
+    }
   });
 });

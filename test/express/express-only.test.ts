@@ -41,6 +41,41 @@ describe('Express only', () => {
     expect(res.headers.location).toBe('/kept');
   });
 
+  describe("a stray `req.sessionOptions` (cookie-session's mark) set by another middleware", () => {
+    function app(stray: unknown, store = new session.MemoryStore()) {
+      const a = express();
+      a.use(session({ secret: 's', resave: false, saveUninitialized: false, store }));
+      a.use((req, _res, next) => {
+        (req as unknown as { sessionOptions: unknown }).sessionOptions = stray;
+        next();
+      });
+      a.post('/test/signin', (req, res) => {
+        Object.assign(req.session, { sso: { accessToken: portal.issueToken() } });
+        res.end();
+      });
+      a.all('/signout', ssoSignOut({ client }));
+      return a;
+    }
+
+    it.each([{}, null])('does not hide express-session: %j', async (stray) => {
+      const store = new session.MemoryStore();
+      const a = app(stray, store);
+      const signIn = await request(a).post('/test/signin').expect(200);
+      const cookie = cookieHeaderFrom(signIn);
+      const stored = () =>
+        new Promise<number>((resolve) => {
+          store.length((_error, n) => {
+            resolve(n ?? 0);
+          });
+        });
+      expect(await stored()).toBe(1);
+      const res = await request(a).post('/signout').set('Cookie', cookie).set('Accept', 'application/json').expect(200);
+      expect(JSON.parse(res.text)).toMatchObject({ signedOut: true, upstream: 'revoked' });
+      // Signed out means gone from the store, not only forgotten by cookie-session's rules.
+      expect(await stored()).toBe(0);
+    });
+  });
+
   describe('framing its answers, whatever other middleware did to the response', () => {
     // A client of its own: the throttle gate these tests open is not the other tests'. One attempt:
     // these tests are about framing, and a retry after a random backoff could land on the deadline

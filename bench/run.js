@@ -137,12 +137,20 @@ function child(script, env = {}, execArgv = []) {
   return handle;
 }
 
+// A control step (a question to the portal or the app, a fresh process's cold start) takes well
+// under a second; one that takes this long has a process that stopped answering.
+const STEP_LIMIT_MS = 60_000;
+
 let requestId = 0;
 function ask(target, message) {
   const id = ++requestId;
   return new Promise((resolve) => {
+    const limit = setTimeout(() => {
+      broken(`a benchmark process did not answer "${message.cmd}" within ${STEP_LIMIT_MS / 1000} s`);
+    }, STEP_LIMIT_MS);
     const onMessage = (reply) => {
       if (reply.id === id) {
+        clearTimeout(limit);
         target.off('message', onMessage);
         resolve(reply);
       }
@@ -150,6 +158,16 @@ function ask(target, message) {
     target.on('message', onMessage);
     target.send({ ...message, id });
   });
+}
+
+/** A control request to an app, within the step limit. */
+async function control(url, init = {}) {
+  try {
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(STEP_LIMIT_MS) });
+  } catch (error) {
+    if (error.name !== 'TimeoutError') throw error;
+    return broken(`the app did not answer ${new URL(url).pathname} within ${STEP_LIMIT_MS / 1000} s`);
+  }
 }
 
 const median = (values) => {
@@ -176,6 +194,10 @@ function load(appUrl, path, cookiesFile, connections) {
     const limit = setTimeout(() => {
       broken(`a load run on ${path} took over ${LOAD_LIMIT_MS / 1000} s: the app or the portal stopped answering`);
     }, LOAD_LIMIT_MS);
+    p.on('error', (error) => {
+      clearTimeout(limit);
+      reject(error);
+    });
     let out = '';
     p.stdout.on('data', (chunk) => (out += chunk));
     p.on('exit', (code) => {
@@ -195,23 +217,23 @@ function benchApp(portal, portalUrl, env = {}, execArgv = []) {
       return (await app.ready).url;
     },
     async get(path) {
-      return (await fetch(`${await session.url()}${path}`)).json();
+      return (await control(`${await session.url()}${path}`)).json();
     },
     /** `count` browser-shaped sign-outs of fresh sessions on `path`, timed where the app works. */
     async signOuts(path, count, { connections, portalScript = { reply: 'ok' }, marked = false }) {
       const appUrl = await session.url();
       portal.process.send({ cmd: 'reset', ...portalScript });
-      const cookies = await (await fetch(`${appUrl}/bench/sessions?n=${count}`, { method: 'POST' })).json();
+      const cookies = await (await control(`${appUrl}/bench/sessions?n=${count}`, { method: 'POST' })).json();
       const cookiesFile = join(work, `cookies-${path.replaceAll('/', '_')}.json`);
       writeFileSync(cookiesFile, JSON.stringify(cookies));
-      await fetch(`${appUrl}/bench/settle`, { method: 'POST' });
-      await fetch(`${appUrl}/bench/window`, { method: 'POST' });
+      await control(`${appUrl}/bench/settle`, { method: 'POST' });
+      await control(`${appUrl}/bench/window`, { method: 'POST' });
       const cpuBefore = await session.get('/bench/cpu');
-      if (marked) await fetch(`${appUrl}/bench/mark?name=start`, { method: 'POST' });
+      if (marked) await control(`${appUrl}/bench/mark?name=start`, { method: 'POST' });
       const result = await load(appUrl, path, cookiesFile, Math.min(connections, count));
-      if (marked) await fetch(`${appUrl}/bench/mark?name=end`, { method: 'POST' });
+      if (marked) await control(`${appUrl}/bench/mark?name=end`, { method: 'POST' });
       const cpuAfter = await session.get('/bench/cpu');
-      const window = await (await fetch(`${appUrl}/bench/window`, { method: 'POST' })).json();
+      const window = await (await control(`${appUrl}/bench/window`, { method: 'POST' })).json();
       const portalStats = await ask(portal.process, { cmd: 'stats' });
       const cpu = cpuAfter.user + cpuAfter.system - (cpuBefore.user + cpuBefore.system);
       return {
@@ -230,8 +252,12 @@ function benchApp(portal, portalUrl, env = {}, execArgv = []) {
       if (app.process.exitCode !== null || app.process.signalCode !== null) return;
       app.expected = true;
       const exited = new Promise((resolve) => app.process.once('exit', resolve));
+      const limit = setTimeout(() => {
+        broken(`the app did not exit within ${STEP_LIMIT_MS / 1000} s of being asked to`);
+      }, STEP_LIMIT_MS);
       app.process.send({ cmd: 'exit' });
       await exited;
+      clearTimeout(limit);
     },
   };
   return session;
@@ -447,7 +473,7 @@ async function coldStarts(portalUrl) {
           '-e',
           `const t = performance.now(); await import(${JSON.stringify(specifier)}); console.log(performance.now() - t);`,
         ],
-        { cwd: repo, stdio: ['ignore', 'pipe', 'ignore'] },
+        { cwd: repo, stdio: ['ignore', 'pipe', 'ignore'], timeout: STEP_LIMIT_MS, killSignal: 'SIGKILL' },
       )
         .toString()
         .trim(),
@@ -460,6 +486,8 @@ async function coldStarts(portalUrl) {
         cwd: repo,
         env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
         stdio: ['ignore', 'pipe', 'inherit'],
+        timeout: STEP_LIMIT_MS,
+        killSignal: 'SIGKILL',
       }).toString(),
     );
     if (stages.status !== 303) throw new Error(`cold start of ${which}: answered ${stages.status}`);
@@ -558,7 +586,7 @@ async function stormAcrossInstances(portal, startInstance) {
   ]) {
     const files = await Promise.all(
       urls.map(async (url, i) => {
-        const cookies = await (await fetch(`${url}/bench/sessions?n=${BURST / 2}`, { method: 'POST' })).json();
+        const cookies = await (await control(`${url}/bench/sessions?n=${BURST / 2}`, { method: 'POST' })).json();
         const file = join(work, `storm-${name}-${i}.json`);
         writeFileSync(file, JSON.stringify(cookies));
         return file;

@@ -4,6 +4,7 @@
 
 import type * as Cookie from 'cookie';
 import type * as Crypto from 'node:crypto';
+import type * as Http from 'node:http';
 import type Negotiator from 'negotiator';
 import { createRequire } from 'node:module';
 
@@ -14,6 +15,8 @@ interface Dependencies {
   readonly cookie: typeof Cookie;
   readonly negotiator: typeof Negotiator;
   readonly 'node:crypto': typeof Crypto;
+  /** Required, not imported: on Node 22, importing node:http as a module loads node:crypto. */
+  readonly 'node:http': typeof Http;
 }
 
 /** Loads a package from this package's own place, as `require` would (an optional peer, say). */

@@ -2,7 +2,8 @@
 // (a 500 naming the right entry) written the way that framework expects. One place for all
 // adapters, so each adapter answers every other framework the same way.
 
-import { ServerResponse, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { lazyDependency } from '../lazy-require.js';
 import {
   endNodeResponse,
   nodeHeaderWriter,
@@ -11,6 +12,8 @@ import {
   type SignOutAnswer,
   type SignOutCore,
 } from './request.js';
+
+const nodeHttp = lazyDependency('node:http');
 
 /** The frameworks the package has routes for. */
 export type Framework = 'express' | 'koa' | 'fastify' | 'fetch';
@@ -125,7 +128,10 @@ export function foreignCall(mounted: Framework, first: unknown, second: unknown)
   // reply, even decorated with Node's methods, holds Node's response as `raw`). Node's own class is
   // asked first: it reads no property of the response (each one a slow lookup on an Express
   // response before Node 24); a response of another make is told by its methods.
-  if (mounted === 'express' && (second instanceof ServerResponse || (isNodeResponse(second) && !('raw' in second)))) {
+  if (
+    mounted === 'express' &&
+    (second instanceof nodeHttp().ServerResponse || (isNodeResponse(second) && !('raw' in second)))
+  ) {
     return undefined;
   }
   if (mounted !== 'fetch') {

@@ -82,10 +82,15 @@ for (const [signal, code] of [
 ]) {
   process.once(signal, () => stopRun(code));
 }
-/** A process the run still needs is gone, or a load run cannot end: said, and the run stopped. */
+/** A process the run still needs is gone, or a step cannot end: said, and the run stopped. */
 function broken(message) {
   console.error(`sso-signout benchmark stopped: ${message}`);
   stopRun(1);
+}
+/** Stops the run with `message` unless the function returned is called within `ms`. */
+function limitTo(ms, message) {
+  const timer = setTimeout(() => broken(message), ms);
+  return () => clearTimeout(timer);
 }
 
 // On Linux with two CPUs or more, the app gets CPU 0 to itself and the portal and the load
@@ -145,12 +150,13 @@ let requestId = 0;
 function ask(target, message) {
   const id = ++requestId;
   return new Promise((resolve) => {
-    const limit = setTimeout(() => {
-      broken(`a benchmark process did not answer "${message.cmd}" within ${STEP_LIMIT_MS / 1000} s`);
-    }, STEP_LIMIT_MS);
+    const answered = limitTo(
+      STEP_LIMIT_MS,
+      `a benchmark process did not answer "${message.cmd}" within ${STEP_LIMIT_MS / 1000} s`,
+    );
     const onMessage = (reply) => {
       if (reply.id === id) {
-        clearTimeout(limit);
+        answered();
         target.off('message', onMessage);
         resolve(reply);
       }
@@ -191,17 +197,18 @@ function load(appUrl, path, cookiesFile, connections) {
     const config = JSON.stringify({ url: appUrl, path, cookiesFile, connections });
     const [command, args] = node(OTHERS_CPU, [join(here, 'load.js'), config]);
     const p = started(spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] }));
-    const limit = setTimeout(() => {
-      broken(`a load run on ${path} took over ${LOAD_LIMIT_MS / 1000} s: the app or the portal stopped answering`);
-    }, LOAD_LIMIT_MS);
+    const ended = limitTo(
+      LOAD_LIMIT_MS,
+      `a load run on ${path} took over ${LOAD_LIMIT_MS / 1000} s: the app or the portal stopped answering`,
+    );
     p.on('error', (error) => {
-      clearTimeout(limit);
+      ended();
       reject(error);
     });
     let out = '';
     p.stdout.on('data', (chunk) => (out += chunk));
     p.on('exit', (code) => {
-      clearTimeout(limit);
+      ended();
       if (code === 0) resolve(JSON.parse(out));
       else reject(new Error(`load exited with ${code}`));
     });
@@ -252,12 +259,10 @@ function benchApp(portal, portalUrl, env = {}, execArgv = []) {
       if (app.process.exitCode !== null || app.process.signalCode !== null) return;
       app.expected = true;
       const exited = new Promise((resolve) => app.process.once('exit', resolve));
-      const limit = setTimeout(() => {
-        broken(`the app did not exit within ${STEP_LIMIT_MS / 1000} s of being asked to`);
-      }, STEP_LIMIT_MS);
+      const done = limitTo(STEP_LIMIT_MS, `the app did not exit within ${STEP_LIMIT_MS / 1000} s of being asked to`);
       app.process.send({ cmd: 'exit' });
       await exited;
-      clearTimeout(limit);
+      done();
     },
   };
   return session;

@@ -9,7 +9,7 @@ import type { SignOutOptions } from './core/route/options.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
 import {
   endNodeResponse,
-  firstValue as first,
+  firstValue,
   nodeHeaderWriter,
   queryField,
   writeHeaders,
@@ -66,12 +66,12 @@ function trusted(req: ExpressLikeRequest): boolean {
 // Express request is a slow lookup of its own (the README's "Where the gap lies"). The scheme is
 // Express's own `req.protocol`, which an app may have redefined.
 function hostOf(req: ExpressLikeRequest, headers: IncomingHttpHeaders): string | undefined {
-  const forwarded = first(headers['x-forwarded-host']);
+  const forwarded = firstValue(headers['x-forwarded-host']);
   // Its first hop, as Express takes it (empty, so no host, when the list starts with a comma).
   const host =
     forwarded !== undefined && forwarded !== '' && trusted(req)
       ? forwarded.split(',', 1)[0]?.trim()
-      : first(headers.host);
+      : firstValue(headers.host);
   return host === '' ? undefined : host;
 }
 
@@ -95,7 +95,7 @@ const EXPRESS_SESSION_DEFAULT_NAME = 'connect.sid';
  * signed so (a stale cookie the store no longer knows).
  */
 function expressSessionCookieName(headers: IncomingHttpHeaders, sessionId: string | undefined): string | undefined {
-  return signedSessionCookieName(first(headers.cookie), sessionId, 's:');
+  return signedSessionCookieName(firstValue(headers.cookie), sessionId, 's:');
 }
 
 function sessionBinding(req: ExpressLikeRequest, headers: IncomingHttpHeaders): SessionBinding {

@@ -272,7 +272,8 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
    * ended (a hook that forgot to, or returned before it had), so the answer must not say so.
    */
   private async checkEnded(request: SignOutRequest<Req>): Promise<void> {
-    if (request.session.kind === 'none' || !(await this.stillSignedIn(request))) return;
+    const { session } = request;
+    if (session.kind === 'none' || !(await this.stillSignedIn(request, session.current()))) return;
     this.warn(
       'SSO_SIGNOUT_SESSION_NOT_ENDED',
       "the `endSession` hook returned, but the request's session still holds the sign-in (`session.sso`, or where `getToken` finds the token): end it there (destroy or regenerate the session, or remove the token) before the hook returns or its promise settles.",
@@ -281,12 +282,12 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   }
 
   /**
-   * Whether the request's session still holds a sign-in: in `session.sso`, or where the app's
-   * `getToken` read the token (asked again). A getter that can no longer read the session (it is
-   * gone) finds none.
+   * Whether the request's session (as it is now) still holds a sign-in: in `session.sso`, or where
+   * the app's `getToken` read the token (asked again). A getter that can no longer read the session
+   * (it is gone) finds none.
    */
-  private async stillSignedIn(request: SignOutRequest<Req>): Promise<boolean> {
-    if (request.session.kind !== 'none' && tokenFromSession(request.session.current()).kind === 'token') return true;
+  private async stillSignedIn(request: SignOutRequest<Req>, current: unknown): Promise<boolean> {
+    if (tokenFromSession(current).kind === 'token') return true;
     if (this.options.getToken === undefined) return false;
     try {
       return (await this.readToken(request)).kind === 'token';

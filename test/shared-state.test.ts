@@ -254,6 +254,50 @@ describe.each(CLIENTS)('shared state through $name', ({ connect }) => {
     await expect.poll(async () => (await b.connection.get(`${prefix}result:${digest}`)) !== forged).toBe(true);
   });
 
+  it('a result signed for one token and copied to another token’s key is not trusted for it', async () => {
+    const prefix = freshPrefix();
+    const b = await instance(connect, prefix, { maxAttempts: 1 });
+    const [dead, live] = [portal.issueToken(), portal.issueToken()];
+    portal.setDefault('real');
+    expect(await b.client.logout({ accessToken: dead })).toMatchObject({ outcome: 'revoked' });
+    const scope = `${portal.url}/logout`;
+    const signed = `${prefix}result:${b.shared.digest(scope, dead)}`;
+    await expect.poll(() => b.connection.get(signed)).not.toBeNull();
+    // Whoever can write to Redis copies a genuine, signed "revoked" to the live token's key.
+    await b.connection.set(
+      `${prefix}result:${b.shared.digest(scope, live)}`,
+      (await b.connection.get(signed)) as string,
+      60_000,
+    );
+    const result = await b.client.logout({ accessToken: live });
+    expect(result).toMatchObject({ outcome: 'revoked', shared: false, attempts: 1 });
+    expect(portal.calls).toHaveLength(2);
+    expect(portal.isActive(live)).toBe(false);
+  });
+
+  it('a foreign value in a token’s result key lets its call past neither the throttle window nor the one call per token', async () => {
+    const prefix = freshPrefix();
+    const b = await instance(connect, prefix, { timeoutMs: 300, maxAttempts: 1 });
+    const scope = `${portal.url}/logout`;
+    const forged = '{"outcome":"signed-out-honest"}';
+    // Another instance's 429 closed the portal for 30 s.
+    await b.connection.set(`${prefix}gate:${portal.url}`, '1', 30_000);
+    await b.connection.set(`${prefix}result:${b.shared.digest(scope, 'aoa-gated')}`, forged, 60_000);
+    expect(await b.client.logout({ accessToken: 'aoa-gated' })).toMatchObject({
+      outcome: 'throttled',
+      reason: 'throttle_gate',
+      attempts: 0,
+    });
+    // Another instance (this one's gate is closed now) while another instance holds the call for a token.
+    await b.connection.raw(['DEL', `${prefix}gate:${portal.url}`]);
+    const c = await instance(connect, prefix, { timeoutMs: 300, maxAttempts: 1 });
+    const digest = b.shared.digest(scope, 'aoa-led');
+    await b.connection.set(`${prefix}result:${digest}`, forged, 60_000);
+    await b.connection.set(`${prefix}lease:${digest}`, 'lease-of-another-instance', 5000);
+    expect(await c.client.logout({ accessToken: 'aoa-led' })).toMatchObject({ outcome: 'timeout', shared: true });
+    expect(portal.calls).toHaveLength(0);
+  });
+
   it('a sign-out that waits for another instance and then calls itself keeps to one deadline', async () => {
     const prefix = freshPrefix();
     const b = await instance(connect, prefix, { timeoutMs: 1000 });
@@ -363,6 +407,85 @@ describe('a Redis that fails', () => {
     expect(await client.logout({ accessToken: 'aoa-back' })).toMatchObject({ outcome: 'revoked' });
     expect(events.map((e) => e.type)).toEqual(['shared_state_unavailable', 'shared_state_restored']);
     await expect.poll(() => admin.keys('sso-signout:result:*')).toHaveLength(1);
+  });
+});
+
+describe('a client or a Redis that answers in its own way', () => {
+  it('a node-redis client set to answer bytes shares state as one answering strings does', async () => {
+    const { RESP_TYPES, createClient } = await import('redis');
+    const prefix = freshPrefix();
+    const bytes = createClient({
+      url: redisUrl,
+      socket: { reconnectStrategy: false },
+      commandOptions: { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } },
+    });
+    bytes.on('error', () => undefined);
+    await bytes.connect();
+    closers.push(() => bytes.quit());
+    const events: SharedStateEvent[] = [];
+    const a = await instance(nodeRedis, prefix, { maxAttempts: 1 });
+    const shared = redisSharedState({ client: bytes, secret: SECRET, prefix, onEvent: (e) => events.push(e) });
+    const b = createLogoutClient({ endpoint: portal.url, sharedState: shared, maxAttempts: 1 });
+    closers.push(() => b.close());
+    portal.enqueue({ kind: 'throttle', retryAfter: 30 });
+    expect(await a.client.logout({ accessToken: 'aoa-one' })).toMatchObject({ outcome: 'throttled' });
+    expect(await b.logout({ accessToken: 'aoa-two' })).toMatchObject({ outcome: 'throttled', reason: 'throttle_gate' });
+    expect(portal.calls).toHaveLength(1);
+    // And a result written through it is read back through it (by clients whose own gate is open).
+    await a.connection.raw(['DEL', `${prefix}gate:${portal.url}`]);
+    const [writer, reader] = [1, 2].map(() => createLogoutClient({ endpoint: portal.url, sharedState: shared }));
+    closers.push(
+      () => (writer as LogoutClient).close(),
+      () => (reader as LogoutClient).close(),
+    );
+    const token = portal.issueToken();
+    portal.setDefault('real');
+    expect(await writer?.logout({ accessToken: token })).toMatchObject({ outcome: 'revoked', shared: false });
+    await expect.poll(() => a.connection.keys(`${prefix}result:*`)).toHaveLength(1);
+    expect(await reader?.logout({ accessToken: token })).toMatchObject({ outcome: 'revoked', shared: true });
+    expect(portal.calls).toHaveLength(2);
+    expect(events).toEqual([]);
+  });
+
+  it('a client whose script replies are not strings counts as failing, and says so', async () => {
+    const events: SharedStateEvent[] = [];
+    const client = { sendCommand: () => Promise.resolve([1, 2]) };
+    const shared = redisSharedState({ client, secret: SECRET, onEvent: (e) => events.push(e) });
+    const logout = createLogoutClient({ endpoint: portal.url, sharedState: shared });
+    closers.push(() => logout.close());
+    portal.setDefault('ok');
+    const codes = await warningCodesDuring(async () => {
+      expect(await logout.logout({ accessToken: 'aoa-numbers' })).toMatchObject({ outcome: 'revoked' });
+    });
+    expect(codes).toContain('SSO_SIGNOUT_SHARED_STATE_UNAVAILABLE');
+    expect(events).toMatchObject([{ type: 'shared_state_unavailable', operation: 'begin' }]);
+  });
+
+  it('a throttled answer waits for its window to reach a slow Redis no longer than the deadline', async () => {
+    const own: RedisServer = await startRedis();
+    closers.push(() => own.stop());
+    const connection = await nodeRedis(own.url);
+    const admin = await nodeRedis(own.url);
+    closers.push(
+      () => connection.close(),
+      () => admin.close(),
+    );
+    const shared = redisSharedState({ client: connection.client, secret: SECRET, operationTimeoutMs: 3000 });
+    const client = createLogoutClient({ endpoint: portal.url, sharedState: shared, timeoutMs: 1000, maxAttempts: 1 });
+    closers.push(() => client.close());
+    // The portal answers 429 at 600 ms; Redis stops answering for 2.5 s as the call goes out.
+    portal.setDefault(() => {
+      void admin.raw(['CLIENT', 'PAUSE', '2500', 'ALL']);
+      return { kind: 'throttle', retryAfter: 30, delayMs: 600 };
+    });
+    const started = performance.now();
+    const result = await client.logout({ accessToken: 'aoa-throttled' });
+    const took = performance.now() - started;
+    expect(result).toMatchObject({ outcome: 'throttled' });
+    expect(took).toBeGreaterThanOrEqual(550);
+    expect(took).toBeLessThan(1150);
+    // The window still lands once Redis answers again.
+    await expect.poll(() => admin.keys('sso-signout:gate:*'), { timeout: 5000 }).toHaveLength(1);
   });
 });
 

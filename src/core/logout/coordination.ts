@@ -9,6 +9,7 @@ import { PortalGate } from './portal-gate.js';
 import { RecentResults, tokenDigest } from './recent-results.js';
 import type { SharedResult, SharedState } from './shared-state.js';
 import { logoutResult, type LogoutResult } from './types.js';
+import { within } from '../within.js';
 
 // A token just revoked (or refused) is answered from memory for this long: other tabs of the same
 // session that read the token just before the session ended must not call the portal again.
@@ -175,7 +176,7 @@ export class SharedCoordination implements Coordination {
         case 'unavailable':
           // Alone, but the answer is still written back when Redis takes it: it frees the lease that
           // may have been set all the same, and tells whoever waits on it.
-          return this.lead(key, lease, leaseMs, () => call(deadline));
+          return this.lead(key, lease, leaseMs, deadline, call);
         case 'result':
           return fromShared(begun.result, performance.now() - started);
         case 'gated':
@@ -183,7 +184,7 @@ export class SharedCoordination implements Coordination {
           this.local.gate(origin).close(begun.remainingMs, true);
           return logoutResult({ outcome: 'throttled', reason: 'throttle_gate', retryAfterMs: begun.remainingMs });
         case 'leader':
-          return this.lead(key, lease, leaseMs, () => call(deadline));
+          return this.lead(key, lease, leaseMs, deadline, call);
         case 'follower': {
           const followed = await this.follow(key, begun.lease, deadline, started, () => call(deadline));
           // The leader went without an answer (its lease expired): this call may lead now.
@@ -193,15 +194,23 @@ export class SharedCoordination implements Coordination {
     }
   }
 
-  private async lead(key: string, lease: string, leaseMs: number, call: () => Promise<LogoutResult>) {
-    const result = await call();
-    // A throttled answer is given once the other instances can see the window it opened: the next
-    // sign-out, wherever it lands, must not call the portal.
-    if (result.outcome === 'throttled') await this.gateWritten;
+  private async lead(key: string, lease: string, leaseMs: number, deadline: number, call: LogoutCall) {
+    const result = await call(deadline);
+    // A throttled answer is given once the other instances can see the window it opened (the next
+    // sign-out, wherever it lands, must not call the portal), but no later than the deadline: a slow
+    // Redis gets the window written after the answer.
+    if (result.outcome === 'throttled') await this.windowWritten(deadline);
     const remember = worthRemembering(result) ? RECENT_TTL_MS : 0;
     // Not waited for: the answer to this sign-out is known; followers find it when it lands.
     void this.shared.finish(key, lease, result, remember, leaseMs);
     return result;
+  }
+
+  /** Waits for the last throttle window to be written to Redis, until `deadline` at most. */
+  private async windowWritten(deadline: number): Promise<void> {
+    const left = deadline - performance.now();
+    if (left <= 0) return;
+    await within(this.gateWritten, left, 'deadline', true).catch(() => undefined);
   }
 
   /** The leader's result; a timeout at the deadline; undefined when the leader is gone without one. */

@@ -179,12 +179,15 @@ function luaScript(body: string): LuaScript {
 // One round trip each. KEYS and ARGV as named in the comments; every key of one token shares its
 // digest, every reply is an array of strings.
 
-// KEYS: result, gate, lease. ARGV: new lease id, lease ms, longest gate ms. A gate or a lease that
-// would outlast what any instance of this setup writes (written by something else, or without a
-// TTL) is cut to that length, so nothing in Redis can close the portal or hold a token for longer.
+// KEYS: result, gate, lease. ARGV: new lease id, lease ms, longest gate ms, '1' to pass over the
+// result (the caller found the one there untrustworthy). A gate or a lease that would outlast what
+// any instance of this setup writes (written by something else, or without a TTL) is cut to that
+// length, so nothing in Redis can close the portal or hold a token for longer.
 const BEGIN = luaScript(`
-local r = redis.call('GET', KEYS[1])
-if r then return {'result', r} end
+if ARGV[4] ~= '1' then
+  local r = redis.call('GET', KEYS[1])
+  if r then return {'result', r} end
+end
 local g = redis.call('PTTL', KEYS[2])
 local longest = tonumber(ARGV[3])
 if g > longest or g == -1 then
@@ -253,18 +256,23 @@ function wholeOr(value: unknown, min: number, max: number): number | undefined {
 // No wait announced is longer than a day (the longest `maxRetryAfterMs`).
 const MAX_STORED_WAIT_MS = 86_400_000;
 
-/** The MAC a stored result is signed with: what this setup's instances wrote, and nothing else, is read back. */
-function macOf(key: Buffer, text: string): string {
-  return nodeCrypto().createHmac('sha256', key).update(`result\n${text}`).digest('base64url');
+/**
+ * The MAC a stored result is signed with: what this setup's instances wrote, and nothing else, is
+ * read back; and only for the token it was written for, so a result copied to another token's key
+ * is not trusted. (A result copied between two calls for one token repeats what the portal once said
+ * of that token: a token it found dead stays dead.)
+ */
+function macOf(key: Buffer, digest: string, text: string): string {
+  return nodeCrypto().createHmac('sha256', key).update(`result\n${digest}\n${text}`).digest('base64url');
 }
 
-/** A stored result read back, or undefined when it is not one this setup wrote (bad MAC, bad shape). */
-function parseResult(key: Buffer, stored: unknown): SharedResult | undefined {
+/** A stored result read back, or undefined when it is not one this setup wrote for `digest` (bad MAC, bad shape). */
+function parseResult(key: Buffer, digest: string, stored: unknown): SharedResult | undefined {
   if (typeof stored !== 'string') return undefined;
   const dot = stored.indexOf('.');
   const text = stored.slice(dot + 1);
   const mac = Buffer.from(stored.slice(0, Math.max(dot, 0)));
-  const expected = Buffer.from(macOf(key, text));
+  const expected = Buffer.from(macOf(key, digest, text));
   if (mac.length !== expected.length || !nodeCrypto().timingSafeEqual(mac, expected)) return undefined;
   let parsed: unknown;
   try {
@@ -286,12 +294,28 @@ function parseResult(key: Buffer, stored: unknown): SharedResult | undefined {
   };
 }
 
-/** A result as stored: its MAC, a dot, its JSON. */
-function serialise(key: Buffer, result: SharedResult): string {
+/** A result as stored for `digest`: its MAC, a dot, its JSON. */
+function serialise(key: Buffer, digest: string, result: SharedResult): string {
   const { outcome, upstreamStatus, errorName, message, requestId, reason } = result;
   const retryAfterMs = result.retryAfterMs === undefined ? undefined : Math.round(result.retryAfterMs);
   const text = JSON.stringify({ outcome, upstreamStatus, errorName, message, requestId, retryAfterMs, reason });
-  return `${macOf(key, text)}.${text}`;
+  return `${macOf(key, digest, text)}.${text}`;
+}
+
+/**
+ * A script's reply as the strings every script answers, or undefined when it is something else. A
+ * client set to answer bytes (node-redis's `typeMapping` to Buffer) answers the same strings as bytes.
+ */
+function scriptReply(reply: unknown): string[] | undefined {
+  if (!Array.isArray(reply)) return undefined;
+  const strings: string[] = [];
+  for (const item of reply as unknown[]) {
+    if (typeof item === 'string') strings.push(item);
+    else if (item instanceof Uint8Array)
+      strings.push(Buffer.from(item.buffer, item.byteOffset, item.byteLength).toString('utf8'));
+    else return undefined;
+  }
+  return strings;
 }
 
 /** What a script answers when its caller's own time ran out before Redis did. */
@@ -360,7 +384,7 @@ class RedisLink {
     keys: readonly string[],
     args: readonly string[],
     withinMs = this.#settings.timeoutMs,
-  ): Promise<unknown[] | typeof LATE | undefined> {
+  ): Promise<string[] | typeof LATE | undefined> {
     const { timeoutMs } = this.#settings;
     if (withinMs <= 0) return LATE;
     if (performance.now() < this.downUntil) return undefined;
@@ -374,9 +398,10 @@ class RedisLink {
         if (!(error instanceof Error && /NOSCRIPT/.test(error.message))) throw error;
         reply = await this.bounded(['EVAL', lua.body, ...tail], ms);
       }
-      if (!Array.isArray(reply)) throw new Error(`unexpected reply ${describeValue(reply)}`);
+      const strings = scriptReply(reply);
+      if (strings === undefined) throw new Error(`unexpected reply ${printable(describeValue(reply), 100)}`);
       this.succeeded();
-      return reply as unknown[];
+      return strings;
     } catch (error) {
       if (error instanceof OperationTimeout && ms < timeoutMs) return LATE;
       this.failed(operation, error);
@@ -441,24 +466,34 @@ class RedisSharedState implements SharedState {
     return nodeCrypto().createHmac('sha256', this.#key).update(`${scope}\n${token}`).digest('base64url');
   }
 
-  async begin(
+  async begin(digest: string, origin: string, lease: BeginLease): Promise<SharedBegin> {
+    const by = performance.now() + lease.withinMs;
+    const begun = await this.beginOnce(digest, origin, lease, false);
+    if (begun !== 'untrusted') return begun;
+    // Something else wrote there: no result to trust. Asked again past it, so that this call still
+    // keeps to the portal's throttle window and to the one call per token.
+    const again = await this.beginOnce(digest, origin, { ...lease, withinMs: by - performance.now() }, true);
+    return again === 'untrusted' ? { kind: 'unavailable' } : again;
+  }
+
+  private async beginOnce(
     digest: string,
     origin: string,
     { lease, leaseMs, maxGateMs, withinMs }: BeginLease,
-  ): Promise<SharedBegin> {
+    passOverResult: boolean,
+  ): Promise<SharedBegin | 'untrusted'> {
     const reply = await this.#link.script(
       'begin',
       BEGIN,
       [this.resultKey(digest), this.gateKey(origin), this.leaseKey(digest)],
-      [lease, String(leaseMs), String(maxGateMs)],
+      [lease, String(leaseMs), String(maxGateMs), passOverResult ? '1' : '0'],
       withinMs,
     );
     if (reply === undefined || reply === LATE) return { kind: 'unavailable' };
     const [kind, value] = reply;
     if (kind === 'result') {
-      const result = parseResult(this.#key, value);
-      // Something else wrote there: no result to trust; this call leads without a lease.
-      return result === undefined ? { kind: 'unavailable' } : { kind: 'result', result };
+      const result = parseResult(this.#key, digest, value);
+      return result === undefined ? 'untrusted' : { kind: 'result', result };
     }
     if (kind === 'gated') return { kind: 'gated', remainingMs: Number(value) };
     if (kind === 'leader') return { kind: 'leader', lease };
@@ -477,7 +512,7 @@ class RedisSharedState implements SharedState {
       'finish',
       FINISH,
       [this.resultKey(digest), this.outcomeKey(digest, lease), this.leaseKey(digest)],
-      [lease, serialise(this.#key, result), String(rememberMs), String(leaseMs)],
+      [lease, serialise(this.#key, digest, result), String(rememberMs), String(leaseMs)],
     );
   }
 
@@ -489,7 +524,7 @@ class RedisSharedState implements SharedState {
     if (reply === LATE) return { kind: 'waiting' };
     const [kind, value] = reply;
     if (kind === 'result') {
-      const result = parseResult(this.#key, value);
+      const result = parseResult(this.#key, digest, value);
       return result === undefined ? { kind: 'gone' } : { kind: 'result', result };
     }
     return kind === 'waiting' ? { kind: 'waiting' } : { kind: 'gone' };

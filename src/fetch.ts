@@ -111,12 +111,13 @@ function coreOptions<Ctx>(options: FetchSignOutOptions<Ctx>): SignOutOptions<Fet
     ...(hears === undefined
       ? {}
       : {
-          onEvent: (event, call) => {
-            // Mounted in another framework, the route's event comes with what that framework
-            // handed over (its request), and no context.
-            if (isObject(call) && isObject(call.request)) hears(event, call.request, call.context);
-            else hears(event, call as unknown as Request, undefined as Ctx);
-          },
+          // Its return value (a promise that may reject) is handed back for the route to watch.
+          // Mounted in another framework, the route's event comes with what that framework handed
+          // over (its request), and no context.
+          onEvent: (event, call) =>
+            isObject(call) && isObject(call.request)
+              ? hears(event, call.request, call.context)
+              : hears(event, call as unknown as Request, undefined as Ctx),
         }),
   };
 }

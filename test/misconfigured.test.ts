@@ -579,6 +579,22 @@ describe('more ways to mount it wrong', () => {
     // The file's afterAll also checks that no rejection went unhandled.
   });
 
+  describe.each(ADAPTERS)('$name', (adapter) => {
+    it('an async onEvent that rejects, on a refused anonymous request and on a sign-out, is warned about and ends nothing', async () => {
+      const rejecting = () => Promise.reject(new Error('log sink down'));
+      const app = adapter.build(client, { signOut: { onEvent: rejecting as never } });
+      // Anyone can send this: a cross-site POST with no cookie.
+      await request(app).post('/signout').set('Origin', 'https://evil.example').expect(403);
+      const { token, cookie } = await signIn(app);
+      await request(app).post('/signout').set('Cookie', cookie).expect(303);
+      expect(portal.isActive(token)).toBe(false);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect((await warningsSoFar()).filter((w) => w.code === 'SSO_SIGNOUT_HOOK_FAILED')).toHaveLength(1);
+      // The file's afterAll also checks that no rejection went unhandled.
+      expect(unhandled).toEqual([]);
+    });
+  });
+
   it("warns once per route: a second route's failing hook is warned about too", async () => {
     const failing = () => {
       throw new Error('log sink down');

@@ -175,16 +175,37 @@ export class SignOutConfigError extends TypeError {
   }
 }
 
-/** Quotes a configured value for an error message (JSON where possible). */
+// Fields whose values are secret wherever they appear (a secret, a key, a token, a password): an
+// error quoting a value that holds one shows its name, never its value.
+const SECRET_FIELD = /secret|token|passw|credential|^keys?$|encryptionkeys|privatekey/i;
+
+function hidingSecrets(this: unknown, name: string, value: unknown): unknown {
+  return name !== '' && SECRET_FIELD.test(name) && value !== undefined && typeof value !== 'function'
+    ? '[hidden]'
+    : value;
+}
+
+/**
+ * Quotes a configured value for an error message (JSON where possible). The values of fields named
+ * as secrets (`secret`, `key`, `accessToken`, …) are shown as `[hidden]`.
+ */
 export function describeValue(value: unknown): string {
   if (typeof value === 'function') return 'a function';
   // JSON has no word for these (it would say null).
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   if (typeof value === 'symbol' || typeof value === 'bigint') return value.toString();
   try {
-    const json = JSON.stringify(value) as string | undefined;
+    const json = JSON.stringify(value, hidingSecrets) as string | undefined;
     return json ?? 'undefined';
   } catch {
     return 'an unserialisable value';
   }
+}
+
+/** Says what kind of value a secret option was given, and nothing of the value itself. */
+export function describeSecret(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return `an array of ${String(value.length)}`;
+  if (typeof value === 'object') return 'an object';
+  return `a value of type ${typeof value}`;
 }

@@ -1,7 +1,7 @@
 // The Logout client's options, checked once: where calls go, and the bounds every call keeps.
 
 import type { Dispatcher } from 'undici';
-import { describeValue } from '../errors.js';
+import { describeSecret, describeValue } from '../errors.js';
 import { booleanOption, configError, knownOptions, wholeNumber } from '../validate.js';
 import { checkConfiguredRegion, normaliseSessionRegion, regionalEndpoint, type EndpointVariant } from './endpoint.js';
 import type { SharedState } from './shared-state.js';
@@ -165,7 +165,7 @@ export function resolveClientOptions(options: LogoutClientOptions): ClientSettin
     throw configError(
       'sharedState',
       'wrong_type',
-      `\`sharedState\` must be made by redisSharedState({ client, secret }); got ${describeValue(sharedState)}.`,
+      `\`sharedState\` must be made by redisSharedState({ client, secret }); got ${describeSecret(sharedState)}.`,
     );
   }
   return {

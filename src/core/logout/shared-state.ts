@@ -4,7 +4,7 @@
 // and a Redis that fails is left alone for a while: sign-outs go on with this process's own state.
 
 import { nodeCrypto } from '../lazy-require.js';
-import { describeValue } from '../errors.js';
+import { describeSecret, describeValue } from '../errors.js';
 import { printable } from '../scrub.js';
 import { configError, functionOption, knownOptions, wholeNumber } from '../validate.js';
 import { createWarner } from '../warnings.js';
@@ -136,7 +136,7 @@ export function senderOf(client: unknown): Send {
   throw configError(
     'client',
     'wrong_type',
-    `\`client\` must be a connected Redis client (node-redis v5 \`createClient()\` or ioredis v5 \`new Redis()\`); got ${describeValue(client)}.`,
+    `\`client\` must be a connected Redis client (node-redis v5 \`createClient()\` or ioredis v5 \`new Redis()\`); got ${describeSecret(client)}.`,
   );
 }
 
@@ -148,7 +148,7 @@ export function secretKey(secret: unknown): Buffer {
         ? Buffer.from(secret)
         : undefined;
   if (key === undefined) {
-    throw configError('secret', 'wrong_type', `\`secret\` must be a string or bytes; got ${describeValue(secret)}.`);
+    throw configError('secret', 'wrong_type', `\`secret\` must be a string or bytes; got ${describeSecret(secret)}.`);
   }
   if (key.length < MIN_SECRET_BYTES) {
     throw configError(

@@ -1,7 +1,7 @@
 // The durable revocation queue: tokens whose Logout failed while their session ended anyway are kept
 // on Redis, encrypted, in a BullMQ queue, until a worker revokes them (src/core/revocation/worker.ts).
 
-import { describeValue } from '../errors.js';
+import { describeSecret, describeValue } from '../errors.js';
 import { printable } from '../scrub.js';
 import type { TokenInfo } from '../token.js';
 import { checkAccessToken } from '../token.js';
@@ -170,7 +170,7 @@ function queueSettings(
     throw configError(
       'connection',
       'missing',
-      `\`connection\` must be the app's Redis client (ioredis v5 or node-redis v5); got ${describeValue(o.connection)}.`,
+      `\`connection\` must be the app's Redis client (ioredis v5 or node-redis v5); got ${describeSecret(o.connection)}.`,
     );
   }
   const sealer = new TokenSealer(o.encryptionKeys, o.secret);

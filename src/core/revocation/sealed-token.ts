@@ -2,7 +2,7 @@
 // app's keys (named by an id, so keys can be rotated), known by a keyed digest that never reveals it.
 
 import { nodeCrypto } from '../lazy-require.js';
-import { describeValue } from '../errors.js';
+import { describeSecret, describeValue } from '../errors.js';
 import type { TokenInfo } from '../token.js';
 import { secretKey } from '../logout/shared-state.js';
 import { configError } from '../validate.js';
@@ -49,7 +49,7 @@ export class TokenSealer {
       throw configError(
         'encryptionKeys',
         'missing',
-        `\`encryptionKeys\` must list at least one { id, key } (32 random bytes, or their base64 text); got ${describeValue(keys)}. The first seals new jobs; keep older keys listed until their jobs are done.`,
+        `\`encryptionKeys\` must list at least one { id, key } (32 random bytes, or their base64 text); got ${describeSecret(keys)}. The first seals new jobs; keep older keys listed until their jobs are done.`,
       );
     }
     const map = new Map<string, Buffer>();
@@ -135,7 +135,7 @@ function keyBytes(id: string, key: unknown): Buffer {
     throw configError(
       'encryptionKeys',
       bytes === undefined ? 'wrong_type' : 'invalid_value',
-      `key "${id}" must be ${String(KEY_BYTES)} bytes, or their base64 text; got ${bytes === undefined ? describeValue(key) : `${String(bytes.length)} bytes`}. Generate one with \`node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"\`.`,
+      `key "${id}" must be ${String(KEY_BYTES)} bytes, or their base64 text; got ${bytes === undefined ? describeSecret(key) : `${String(bytes.length)} bytes`}. Generate one with \`node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"\`.`,
     );
   }
   return bytes;

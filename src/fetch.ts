@@ -102,7 +102,9 @@ function coreOptions<Ctx>(options: FetchSignOutOptions<Ctx>): SignOutOptions<Fet
   const given = functionOption('getToken', getToken);
   const ends = functionOption('endSession', endSession);
   const renders = functionOption('render', render);
-  const hears = functionOption('onEvent', onEvent);
+  // Typed as the app may write it: an async listener's promise, handed back for the route to watch.
+  const hears = functionOption('onEvent', onEvent) as
+    ((event: SignOutEvent, request: Request, context: Ctx) => unknown) | undefined;
   return {
     ...(rest as SignOutOptions<FetchCall<Ctx>>),
     ...(given === undefined ? {} : { getToken: (call) => given(call.request, call.context) }),
@@ -111,7 +113,6 @@ function coreOptions<Ctx>(options: FetchSignOutOptions<Ctx>): SignOutOptions<Fet
     ...(hears === undefined
       ? {}
       : {
-          // Its return value (a promise that may reject) is handed back for the route to watch.
           // Mounted in another framework, the route's event comes with what that framework handed
           // over (its request), and no context.
           onEvent: (event, call) =>

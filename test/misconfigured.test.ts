@@ -582,7 +582,9 @@ describe('more ways to mount it wrong', () => {
   describe.each(ADAPTERS)('$name', (adapter) => {
     it('an async onEvent that rejects, on a refused anonymous request and on a sign-out, is warned about and ends nothing', async () => {
       const rejecting = () => Promise.reject(new Error('log sink down'));
-      const app = adapter.build(client, { signOut: { onEvent: rejecting as never } });
+      // An async hook where the type asks for a plain one: what this test is about.
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises
+      const app = adapter.build(client, { signOut: { onEvent: rejecting } });
       // Anyone can send this: a cross-site POST with no cookie.
       await request(app).post('/signout').set('Origin', 'https://evil.example').expect(403);
       const { token, cookie } = await signIn(app);

@@ -61,6 +61,21 @@ async function instance(
   return { client, connection, shared };
 }
 
+/** A Redis of this test's own, an app's connection to it (`connect`), and one to steer it (`admin`). */
+async function privateRedis(
+  connect: (url: string) => Promise<Connection> = nodeRedis,
+): Promise<{ connection: Connection; admin: Connection }> {
+  const own: RedisServer = await startRedis();
+  closers.push(() => own.stop());
+  const admin = await nodeRedis(own.url);
+  const connection = await connect(own.url);
+  closers.push(
+    () => admin.close(),
+    () => connection.close(),
+  );
+  return { connection, admin };
+}
+
 const freshPrefix = () => `sso-signout-test:${randomUUID()}:`;
 
 /** Every key under the prefix, and its value. */
@@ -317,14 +332,7 @@ describe.each(CLIENTS)('shared state through $name', ({ connect }) => {
 describe('a Redis that fails', () => {
   it('a Redis that never answers costs each sign-out at most the operation bound, and says so once', async () => {
     // A Redis that hangs: paused for longer than the test.
-    const own: RedisServer = await startRedis();
-    closers.push(() => own.stop());
-    const admin = await nodeRedis(own.url);
-    const connection = await ioRedis(own.url);
-    closers.push(
-      () => admin.close(),
-      () => connection.close(),
-    );
+    const { connection, admin } = await privateRedis(ioRedis);
     await admin.raw(['CLIENT', 'PAUSE', '5000', 'ALL']);
     const events: SharedStateEvent[] = [];
     const shared = redisSharedState({
@@ -381,14 +389,7 @@ describe('a Redis that fails', () => {
   });
 
   it('a paused Redis: sign-outs go on alone, and the shared state is used again once it answers', async () => {
-    const own: RedisServer = await startRedis();
-    closers.push(() => own.stop());
-    const connection = await nodeRedis(own.url);
-    const admin = await nodeRedis(own.url);
-    closers.push(
-      () => connection.close(),
-      () => admin.close(),
-    );
+    const { connection, admin } = await privateRedis();
     const events: SharedStateEvent[] = [];
     const shared = redisSharedState({
       client: connection.client,
@@ -462,14 +463,7 @@ describe('a client or a Redis that answers in its own way', () => {
   });
 
   it('a throttled answer waits for its window to reach a slow Redis no longer than the deadline', async () => {
-    const own: RedisServer = await startRedis();
-    closers.push(() => own.stop());
-    const connection = await nodeRedis(own.url);
-    const admin = await nodeRedis(own.url);
-    closers.push(
-      () => connection.close(),
-      () => admin.close(),
-    );
+    const { connection, admin } = await privateRedis();
     const shared = redisSharedState({ client: connection.client, secret: SECRET, operationTimeoutMs: 3000 });
     const client = createLogoutClient({ endpoint: portal.url, sharedState: shared, timeoutMs: 1000, maxAttempts: 1 });
     closers.push(() => client.close());

@@ -597,6 +597,18 @@ describe('more ways to mount it wrong', () => {
     });
   });
 
+  it("an onEvent whose promise is another realm's (a vm context, a test runner's) that rejects is warned about too", async () => {
+    const { runInNewContext } = await import('node:vm');
+    const app = express5();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+    const rejecting = () => runInNewContext('Promise.reject(new Error("log sink down"))') as unknown;
+    app.all('/signout', expressSignOut({ client, onEvent: rejecting }));
+    await request(app).post('/signout').set('Origin', 'https://evil.example').expect(403);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await warningsSoFar()).filter((w) => w.code === 'SSO_SIGNOUT_HOOK_FAILED')).toHaveLength(1);
+    expect(unhandled).toEqual([]);
+  });
+
   it("warns once per route: a second route's failing hook is warned about too", async () => {
     const failing = () => {
       throw new Error('log sink down');

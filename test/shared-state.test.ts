@@ -290,6 +290,26 @@ describe.each(CLIENTS)('shared state through $name', ({ connect }) => {
     expect(portal.isActive(live)).toBe(false);
   });
 
+  it('a leader’s answer for its followers, copied to the token’s remembered result, is not trusted', async () => {
+    const prefix = freshPrefix();
+    const b = await instance(connect, prefix, { maxAttempts: 1 });
+    const token = portal.issueToken();
+    const digest = b.shared.digest(`${portal.url}/logout`, token);
+    portal.enqueue({ kind: 'status', status: 503, errorType: 'ServiceUnavailableException' });
+    expect(await b.client.logout({ accessToken: token })).toMatchObject({ outcome: 'unavailable' });
+    await expect.poll(() => b.connection.keys(`${prefix}outcome:${digest}:*`)).toHaveLength(1);
+    const [outcomeKey] = await b.connection.keys(`${prefix}outcome:${digest}:*`);
+    // Whoever can write to Redis makes the genuine, signed "unavailable" the token's remembered result.
+    await b.connection.set(
+      `${prefix}result:${digest}`,
+      (await b.connection.get(outcomeKey as string)) as string,
+      3_600_000,
+    );
+    portal.setDefault('real');
+    expect(await b.client.logout({ accessToken: token })).toMatchObject({ outcome: 'revoked', shared: false });
+    expect(portal.isActive(token)).toBe(false);
+  });
+
   it('a foreign value in a token’s result key lets its call past neither the throttle window nor the one call per token', async () => {
     const prefix = freshPrefix();
     const b = await instance(connect, prefix, { timeoutMs: 300, maxAttempts: 1 });

@@ -97,3 +97,12 @@ export function assertFactoryCall(
     );
   }
 }
+
+/** Whether a hook's return value is a promise, of this realm or another (any object with a `then`). */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}

@@ -201,10 +201,11 @@ if l > tonumber(ARGV[2]) or l == -1 then redis.call('PEXPIRE', KEYS[3], ARGV[2])
 return {'follower', redis.call('GET', KEYS[3]) or ''}
 `);
 
-// KEYS: result, outcome, lease. ARGV: lease id, result, remember ms (0: not remembered), lease ms.
+// KEYS: result, outcome, lease. ARGV: lease id, the result as stored at the result key, remember ms
+// (0: not remembered), lease ms, the result as stored at the outcome key.
 const FINISH = luaScript(`
 if ARGV[3] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
-redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[4])
+redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[4])
 if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
 return {'ok'}
 `);
@@ -257,22 +258,33 @@ function wholeOr(value: unknown, min: number, max: number): number | undefined {
 const MAX_STORED_WAIT_MS = 86_400_000;
 
 /**
- * The MAC a stored result is signed with: what this setup's instances wrote, and nothing else, is
- * read back; and only for the token it was written for, so a result copied to another token's key
- * is not trusted. (A result copied between two calls for one token repeats what the portal once said
- * of that token: a token it found dead stays dead.)
+ * Where a stored result was written: the token's remembered result (`result:<digest>`), or one
+ * leader's answer for its followers (`outcome:<digest>:<lease>`). The MAC names it, so a value
+ * copied to another token's key, or from one kind of key to another, is not trusted.
  */
-function macOf(key: Buffer, digest: string, text: string): string {
-  return nodeCrypto().createHmac('sha256', key).update(`result\n${digest}\n${text}`).digest('base64url');
+type StoredAt =
+  | { readonly kind: 'result'; readonly digest: string }
+  | { readonly kind: 'outcome'; readonly digest: string; readonly lease: string };
+
+function placeOf(at: StoredAt): string {
+  return at.kind === 'result' ? `result\n${at.digest}` : `outcome\n${at.digest}\n${at.lease}`;
 }
 
-/** A stored result read back, or undefined when it is not one this setup wrote for `digest` (bad MAC, bad shape). */
-function parseResult(key: Buffer, digest: string, stored: unknown): SharedResult | undefined {
+/** The MAC a stored result is signed with: what this setup's instances wrote there, and nothing else, is read back. */
+function macOf(key: Buffer, at: StoredAt, text: string): string {
+  return nodeCrypto()
+    .createHmac('sha256', key)
+    .update(`${placeOf(at)}\n${text}`)
+    .digest('base64url');
+}
+
+/** A stored result read back, or undefined when it is not one this setup wrote at `at` (bad MAC, bad shape). */
+function parseResult(key: Buffer, at: StoredAt, stored: unknown): SharedResult | undefined {
   if (typeof stored !== 'string') return undefined;
   const dot = stored.indexOf('.');
   const text = stored.slice(dot + 1);
   const mac = Buffer.from(stored.slice(0, Math.max(dot, 0)));
-  const expected = Buffer.from(macOf(key, digest, text));
+  const expected = Buffer.from(macOf(key, at, text));
   if (mac.length !== expected.length || !nodeCrypto().timingSafeEqual(mac, expected)) return undefined;
   let parsed: unknown;
   try {
@@ -283,6 +295,8 @@ function parseResult(key: Buffer, digest: string, stored: unknown): SharedResult
   if (parsed === null || typeof parsed !== 'object') return undefined;
   const value = parsed as Record<string, unknown>;
   if (!OUTCOMES.has(value.outcome as string)) return undefined;
+  // A token's remembered result is only ever one that proves it dead.
+  if (at.kind === 'result' && value.outcome !== 'revoked' && value.outcome !== 'rejected') return undefined;
   return {
     outcome: value.outcome as UpstreamOutcome,
     upstreamStatus: wholeOr(value.upstreamStatus, 100, 599),
@@ -294,12 +308,12 @@ function parseResult(key: Buffer, digest: string, stored: unknown): SharedResult
   };
 }
 
-/** A result as stored for `digest`: its MAC, a dot, its JSON. */
-function serialise(key: Buffer, digest: string, result: SharedResult): string {
+/** A result as stored at `at`: its MAC, a dot, its JSON. */
+function serialise(key: Buffer, at: StoredAt, result: SharedResult): string {
   const { outcome, upstreamStatus, errorName, message, requestId, reason } = result;
   const retryAfterMs = result.retryAfterMs === undefined ? undefined : Math.round(result.retryAfterMs);
   const text = JSON.stringify({ outcome, upstreamStatus, errorName, message, requestId, retryAfterMs, reason });
-  return `${macOf(key, digest, text)}.${text}`;
+  return `${macOf(key, at, text)}.${text}`;
 }
 
 /**
@@ -492,7 +506,7 @@ class RedisSharedState implements SharedState {
     if (reply === undefined || reply === LATE) return { kind: 'unavailable' };
     const [kind, value] = reply;
     if (kind === 'result') {
-      const result = parseResult(this.#key, digest, value);
+      const result = parseResult(this.#key, { kind: 'result', digest }, value);
       return result === undefined ? 'untrusted' : { kind: 'result', result };
     }
     if (kind === 'gated') return { kind: 'gated', remainingMs: Number(value) };
@@ -512,7 +526,13 @@ class RedisSharedState implements SharedState {
       'finish',
       FINISH,
       [this.resultKey(digest), this.outcomeKey(digest, lease), this.leaseKey(digest)],
-      [lease, serialise(this.#key, digest, result), String(rememberMs), String(leaseMs)],
+      [
+        lease,
+        rememberMs === 0 ? '' : serialise(this.#key, { kind: 'result', digest }, result),
+        String(rememberMs),
+        String(leaseMs),
+        serialise(this.#key, { kind: 'outcome', digest, lease }, result),
+      ],
     );
   }
 
@@ -524,7 +544,7 @@ class RedisSharedState implements SharedState {
     if (reply === LATE) return { kind: 'waiting' };
     const [kind, value] = reply;
     if (kind === 'result') {
-      const result = parseResult(this.#key, digest, value);
+      const result = parseResult(this.#key, { kind: 'outcome', digest, lease }, value);
       return result === undefined ? { kind: 'gone' } : { kind: 'result', result };
     }
     return kind === 'waiting' ? { kind: 'waiting' } : { kind: 'gone' };

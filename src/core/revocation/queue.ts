@@ -5,7 +5,7 @@ import { describeSecret, describeValue } from '../errors.js';
 import { printable } from '../scrub.js';
 import type { TokenInfo } from '../token.js';
 import { checkAccessToken } from '../token.js';
-import { configError, functionOption, knownOptions, nonEmptyString, wholeNumber } from '../validate.js';
+import { configError, functionOption, isThenable, knownOptions, nonEmptyString, wholeNumber } from '../validate.js';
 import { within } from '../within.js';
 import { loadBullmq, type BullQueue } from './bullmq.js';
 import { TokenSealer, type RevocationKey, type SealedToken } from './sealed-token.js';
@@ -153,7 +153,7 @@ export function teller(onEvent: ((event: RevocationEvent) => void) | undefined):
     }
     try {
       const told = onEvent?.(printableEvent(event)) as unknown;
-      if (told instanceof Promise) told.catch(() => undefined);
+      if (isThenable(told)) Promise.resolve(told).catch(() => undefined);
     } catch {
       // an app's listener never breaks the queue
     }

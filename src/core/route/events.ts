@@ -5,6 +5,7 @@ import { channel } from 'node:diagnostics_channel';
 import type { SignOutError } from '../errors.js';
 import type { LogoutResult } from '../logout/client.js';
 import { printable } from '../scrub.js';
+import { isThenable } from '../validate.js';
 import type { UpstreamReport, SignOutResult } from './outcomes.js';
 import type { ReturnToRejection } from './return-to.js';
 import type { EverywhereReport } from '../everywhere/elsewhere.js';
@@ -103,10 +104,11 @@ export class RouteEvents<Req> {
     if (eventChannel.hasSubscribers) eventChannel.publish(event);
     if (this.onEvent === undefined) return;
     try {
-      // An async hook returns a promise: its rejection must not go unhandled (that ends the process).
-      const returned = this.onEvent(event, native);
-      if (returned instanceof Promise) {
-        returned.catch((error: unknown) => {
+      // An async hook returns a promise (of this realm or another: any thenable): its rejection
+      // must not go unhandled (that ends the process).
+      const returned: unknown = this.onEvent(event, native);
+      if (isThenable(returned)) {
+        Promise.resolve(returned).catch((error: unknown) => {
           this.hookFailed('onEvent', error);
         });
       }

@@ -1,7 +1,7 @@
 // The Web-standard adapter: a `Request` in, a `Response` out (Hono, Next.js route handlers, Bun,
 // Deno). No session middleware can be detected here, so the app says how to read and end its own.
 
-import { describeValue } from './core/errors.js';
+import { describeSecret, describeValue } from './core/errors.js';
 import { readWebBody, type RequestBody } from './core/route/body.js';
 import {
   answerForeignCall,
@@ -128,7 +128,7 @@ function checkOptions(options: unknown): void {
     throw configError(
       'options',
       'not_an_object',
-      `createSignOutHandler takes its options, with \`getToken\` and \`endSession\`; got ${describeValue(options)}.`,
+      `createSignOutHandler takes its options, with \`getToken\` and \`endSession\`; got ${describeSecret(options)}.`,
     );
   }
   for (const [name, why] of Object.entries(NOT_FOR_FETCH)) {

@@ -175,19 +175,22 @@ export class SignOutConfigError extends TypeError {
   }
 }
 
-// Fields whose values are secret wherever they appear (a secret, a key, a token, a password): an
-// error quoting a value that holds one shows its name, never its value.
-const SECRET_FIELD = /secret|token|passw|credential|^keys?$|encryptionkeys|privatekey/i;
+// Fields whose values are secret wherever they appear (a secret, a key, a token, a password, an
+// authorisation): an error quoting a value that holds one shows its name, never its value.
+const SECRET_FIELD = /secret|token|passw|passphrase|credential|auth|api_?key|^keys?$|encryptionkeys|privatekey/i;
+// The user and password of a URL (`redis://app:password@host`), wherever a URL appears in a value.
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi;
 
 function hidingSecrets(this: unknown, name: string, value: unknown): unknown {
-  return name !== '' && SECRET_FIELD.test(name) && value !== undefined && typeof value !== 'function'
-    ? '[hidden]'
-    : value;
+  if (value === undefined || typeof value === 'function') return value;
+  if (name !== '' && SECRET_FIELD.test(name)) return '[hidden]';
+  return typeof value === 'string' ? value.replace(URL_USERINFO, '$1[hidden]@') : value;
 }
 
 /**
  * Quotes a configured value for an error message (JSON where possible). The values of fields named
- * as secrets (`secret`, `key`, `accessToken`, …) are shown as `[hidden]`.
+ * as secrets (`secret`, `key`, `accessToken`, `auth`, …) and the user and password of URLs are
+ * shown as `[hidden]`.
  */
 export function describeValue(value: unknown): string {
   if (typeof value === 'function') return 'a function';

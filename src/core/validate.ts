@@ -1,7 +1,7 @@
 // Option checking shared by the route, the Logout client and guardSessionStore: one style of error
 // (the option named, the value quoted, the fix suggested) and one reason code per kind of mistake.
 
-import { describeValue, SignOutConfigError, type ConfigErrorReason } from './errors.js';
+import { describeSecret, describeValue, SignOutConfigError, type ConfigErrorReason } from './errors.js';
 import { closest } from './suggest.js';
 
 export function configError(option: string, reason: ConfigErrorReason, message: string): SignOutConfigError {
@@ -15,7 +15,8 @@ export function configError(option: string, reason: ConfigErrorReason, message: 
 export function knownOptions(value: unknown, known: readonly string[]): Record<string, unknown> {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw configError('options', 'not_an_object', `options must be an object; got ${describeValue(value)}.`);
+    // Its kind only: a string given here may be the secret or the Redis URL meant for an option.
+    throw configError('options', 'not_an_object', `options must be an object; got ${describeSecret(value)}.`);
   }
   const record = value as Record<string, unknown>;
   for (const name of Object.keys(record)) {
@@ -62,7 +63,8 @@ export function functionOption<F extends (...args: never[]) => unknown>(
 ): F | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'function') {
-    throw configError(option, 'wrong_type', `\`${option}\` must be a function; got ${describeValue(value)}.`);
+    // Its kind only: a value given instead of a hook may be what the hook was to return (a token).
+    throw configError(option, 'wrong_type', `\`${option}\` must be a function; got ${describeSecret(value)}.`);
   }
   return value;
 }

@@ -3,8 +3,10 @@
 
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { createSignOutHandler } from 'sso-signout/fetch';
 import {
   createLogoutClient,
+  createRevocationWorker,
   redisRevocationQueue,
   redisSessionIndex,
   redisSharedState,
@@ -15,6 +17,8 @@ import {
 const SECRET = 'an app secret of more than thirty-two bytes, kept from every log';
 const KEY = 'q5Vx0m3vWq8bPzN4kTgY2cR7uLhD1sJeA9fXoKiMnBw=';
 const PASSWORD = 'hunter2-redis-password';
+const REDIS_URL = `redis://app:${PASSWORD}@127.0.0.1:6379`;
+const TOKEN = 'aoaAAAAAGh-a-live-access-token-of-the-user';
 // A client the options accept as one (ioredis's `call`), so the error is about the secret.
 const client = { call: () => Promise.resolve(null) };
 
@@ -105,11 +109,57 @@ describe('a secret given in the wrong shape or place is never quoted', () => {
       'sharedState',
       'an object',
     ],
+    [
+      'the shared state: a Redis URL where its options are asked for',
+      () => redisSharedState(REDIS_URL as never),
+      'options',
+      'type string',
+    ],
+    [
+      'the route: its secret where its options are asked for',
+      () => ssoSignOut(SECRET as never),
+      'options',
+      'type string',
+    ],
+    [
+      'the fetch handler: its secret where its options are asked for',
+      () => createSignOutHandler(SECRET as never),
+      'options',
+      'type string',
+    ],
+    [
+      'the route: the token where getToken is asked for',
+      () => ssoSignOut({ region: 'eu-west-1', getToken: TOKEN as never }),
+      'getToken',
+      'type string',
+    ],
+    [
+      'the queue: a key given as the key id',
+      () => redisRevocationQueue({ connection: client, secret: SECRET, encryptionKeys: [{ id: KEY, key: 'k1' }] }),
+      'encryptionKeys',
+      'not quoted',
+    ],
+    [
+      'the worker: the queue’s options, with a Redis URL, where the queue is asked for',
+      () => createRevocationWorker({ queue: { connection: REDIS_URL, secret: SECRET, encryptionKeys: [] } as never }),
+      'queue',
+      '[hidden]@127.0.0.1',
+    ],
+    [
+      'the route: a Redis client’s options, with its password, where the revocation queue is asked for',
+      () =>
+        ssoSignOut({
+          region: 'eu-west-1',
+          revocationQueue: { options: { host: '127.0.0.1', auth: PASSWORD, apiKey: KEY } } as never,
+        }),
+      'revocationQueue',
+      '"auth":"[hidden]"',
+    ],
   ])('%s', (_, make, option, says) => {
     const { error, forms } = thrown(make);
     expect(error.option).toBe(option);
     expect(error.message).toContain(says);
-    for (const secret of [SECRET, KEY, PASSWORD]) expect(forms).not.toContain(secret);
+    for (const secret of [SECRET, KEY, PASSWORD, TOKEN]) expect(forms).not.toContain(secret);
   });
 
   it('a value quoted in an error shows the fields named as secrets by name only', () => {
@@ -120,6 +170,6 @@ describe('a secret given in the wrong shape or place is never quoted', () => {
       }),
     );
     expect(error.message).toContain('[hidden]');
-    for (const secret of [SECRET, KEY, PASSWORD]) expect(forms).not.toContain(secret);
+    for (const secret of [SECRET, KEY, PASSWORD, TOKEN]) expect(forms).not.toContain(secret);
   });
 });

@@ -2,7 +2,7 @@
 // app's keys (named by an id, so keys can be rotated), known by a keyed digest that never reveals it.
 
 import { nodeCrypto } from '../lazy-require.js';
-import { describeSecret, describeValue } from '../errors.js';
+import { describeSecret } from '../errors.js';
 import type { TokenInfo } from '../token.js';
 import { secretKey } from '../logout/shared-state.js';
 import { configError } from '../validate.js';
@@ -59,7 +59,7 @@ export class TokenSealer {
         throw configError(
           'encryptionKeys',
           'invalid_value',
-          `each key's \`id\` must be 1 to 64 letters, digits, '.', '_' or '-'; got ${describeValue(id)}.`,
+          `each key's \`id\` must be 1 to 64 letters, digits, '.', '_' or '-'; got ${describeSecret(id)} (not quoted: it may be a key given in its place).`,
         );
       }
       if (map.has(id)) throw configError('encryptionKeys', 'conflict', `key id "${id}" is listed twice.`);

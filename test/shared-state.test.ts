@@ -468,9 +468,13 @@ describe('a client or a Redis that answers in its own way', () => {
     expect(events).toEqual([]);
   });
 
-  it('a client whose script replies are not strings counts as failing, and says so', async () => {
+  it.each([
+    ['numbers', [1, 2]],
+    ['an empty list', []],
+    ['bytes no script answers', [Buffer.from([0xff, 0x00, 0x41])]],
+  ])('a client whose script replies are %s counts as failing, and says so', async (_, reply) => {
     const events: SharedStateEvent[] = [];
-    const client = { sendCommand: () => Promise.resolve([1, 2]) };
+    const client = { sendCommand: () => Promise.resolve(reply) };
     const shared = redisSharedState({ client, secret: SECRET, onEvent: (e) => events.push(e) });
     const logout = createLogoutClient({ endpoint: portal.url, sharedState: shared });
     closers.push(() => logout.close());

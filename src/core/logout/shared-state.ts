@@ -320,6 +320,9 @@ function serialise(key: Buffer, at: StoredAt, result: SharedResult): string {
  * A script's reply as the strings every script answers, or undefined when it is something else. A
  * client set to answer bytes (node-redis's `typeMapping` to Buffer) answers the same strings as bytes.
  */
+// What the scripts above answer first.
+const REPLY_KINDS: ReadonlySet<string> = new Set(['result', 'gated', 'leader', 'follower', 'ok', 'waiting', 'gone']);
+
 function scriptReply(reply: unknown): string[] | undefined {
   if (!Array.isArray(reply)) return undefined;
   const strings: string[] = [];
@@ -329,7 +332,7 @@ function scriptReply(reply: unknown): string[] | undefined {
       strings.push(Buffer.from(item.buffer, item.byteOffset, item.byteLength).toString('utf8'));
     else return undefined;
   }
-  return strings;
+  return REPLY_KINDS.has(strings[0] ?? '') ? strings : undefined;
 }
 
 /** What a script answers when its caller's own time ran out before Redis did. */

@@ -1,5 +1,6 @@
 // Option checking shared by the route, the Logout client and guardSessionStore: one style of error
-// (the option named, the value quoted, the fix suggested) and one reason code per kind of mistake.
+// (the option named, the value quoted or, where it may be a secret, its kind named, the fix
+// suggested) and one reason code per kind of mistake.
 
 import { describeSecret, describeValue, SignOutConfigError, type ConfigErrorReason } from './errors.js';
 import { closest } from './suggest.js';

@@ -2,6 +2,7 @@
 // in the session index) are ended in the session store too, each token revoked first, or handed to
 // the revocation queue, or its session kept: never a session ended with its token silently dropped.
 
+import { provesTokenDead } from '../logout/classify.js';
 import type { LogoutClient } from '../logout/client.js';
 import type { TokenInfo } from '../token.js';
 import type { ReadToken } from '../route/stored-sign-in.js';
@@ -67,8 +68,7 @@ async function endOne(e: Elsewhere, id: string): Promise<Fate> {
   const read = e.tokenOf(data);
   if (read.kind === 'token') {
     const result = await e.client.logout(read.token);
-    const dead = result.outcome === 'revoked' || result.outcome === 'rejected';
-    if (!dead && !(await e.handOver(read.token))) return 'kept';
+    if (!provesTokenDead(result.outcome) && !(await e.handOver(read.token))) return 'kept';
   }
   try {
     await within(e.store.destroy(id), e.timeoutMs, STORE_LATE);

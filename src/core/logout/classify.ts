@@ -7,6 +7,11 @@
 export type UpstreamOutcome =
   'revoked' | 'rejected' | 'throttled' | 'unavailable' | 'timeout' | 'bad_response' | 'not_sent';
 
+/** Whether a call's outcome proves the token dead (revoked now, or refused as already dead): nothing more can be done with it. */
+export function provesTokenDead(outcome: UpstreamOutcome | undefined): boolean {
+  return outcome === 'revoked' || outcome === 'rejected';
+}
+
 /** Why an answer may be retried, in the SDK's terms (`THROTTLING`, `TRANSIENT`). */
 export type RetryKind = 'throttling' | 'transient';
 

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeadlineSweep } from './deadlines.js';
 import { PortalGate } from './portal-gate.js';
 import { RecentResults, tokenDigest } from './recent-results.js';
+import { provesTokenDead } from './classify.js';
 import type { SharedResult, SharedState } from './shared-state.js';
 import { logoutResult, type LogoutResult } from './types.js';
 import { within } from '../within.js';
@@ -41,7 +42,7 @@ export type LogoutCall = (deadline?: number) => Promise<LogoutResult>;
 
 /** Only results that prove a token dead are worth remembering: they are worth nothing to anyone. */
 function worthRemembering(result: LogoutResult): boolean {
-  return result.outcome === 'revoked' || result.outcome === 'rejected';
+  return provesTokenDead(result.outcome);
 }
 
 /** Coordination within this process. */

@@ -10,7 +10,7 @@ import { configError, functionOption, knownOptions, wholeNumber } from '../valid
 import { createWarner } from '../warnings.js';
 import { within } from '../within.js';
 import type { LogoutReason, LogoutResult } from './types.js';
-import type { UpstreamOutcome } from './classify.js';
+import { provesTokenDead, type UpstreamOutcome } from './classify.js';
 
 /** What is kept of a result in Redis: what the portal said, without the call's own figures or error. */
 export type SharedResult = Pick<
@@ -296,7 +296,7 @@ function parseResult(key: Buffer, at: StoredAt, stored: unknown): SharedResult |
   const value = parsed as Record<string, unknown>;
   if (!OUTCOMES.has(value.outcome as string)) return undefined;
   // A token's remembered result is only ever one that proves it dead.
-  if (at.kind === 'result' && value.outcome !== 'revoked' && value.outcome !== 'rejected') return undefined;
+  if (at.kind === 'result' && !provesTokenDead(value.outcome as UpstreamOutcome)) return undefined;
   return {
     outcome: value.outcome as UpstreamOutcome,
     upstreamStatus: wholeOr(value.upstreamStatus, 100, 599),
@@ -308,11 +308,15 @@ function parseResult(key: Buffer, at: StoredAt, stored: unknown): SharedResult |
   };
 }
 
-/** A result as stored at `at`: its MAC, a dot, its JSON. */
-function serialise(key: Buffer, at: StoredAt, result: SharedResult): string {
+/** What is kept of a result, as JSON. */
+function resultText(result: SharedResult): string {
   const { outcome, upstreamStatus, errorName, message, requestId, reason } = result;
   const retryAfterMs = result.retryAfterMs === undefined ? undefined : Math.round(result.retryAfterMs);
-  const text = JSON.stringify({ outcome, upstreamStatus, errorName, message, requestId, retryAfterMs, reason });
+  return JSON.stringify({ outcome, upstreamStatus, errorName, message, requestId, retryAfterMs, reason });
+}
+
+/** A result's JSON as stored at `at`: its MAC, a dot, the JSON. */
+function signed(key: Buffer, at: StoredAt, text: string): string {
   return `${macOf(key, at, text)}.${text}`;
 }
 
@@ -525,16 +529,17 @@ class RedisSharedState implements SharedState {
     rememberMs: number,
     leaseMs: number,
   ): Promise<void> {
+    const text = resultText(result);
     await this.#link.script(
       'finish',
       FINISH,
       [this.resultKey(digest), this.outcomeKey(digest, lease), this.leaseKey(digest)],
       [
         lease,
-        rememberMs === 0 ? '' : serialise(this.#key, { kind: 'result', digest }, result),
+        rememberMs === 0 ? '' : signed(this.#key, { kind: 'result', digest }, text),
         String(rememberMs),
         String(leaseMs),
-        serialise(this.#key, { kind: 'outcome', digest, lease }, result),
+        signed(this.#key, { kind: 'outcome', digest, lease }, text),
       ],
     );
   }

@@ -1,6 +1,6 @@
 // The framework-neutral sign-out: a plain description of the request and its session in, a plain
-// answer out, in named steps: pre-checks, destination, how the session ends, token, revoke, decide,
-// end the session, answer.
+// answer out, in named steps: pre-checks, how the session ends, token, revoke, end the session,
+// destination, decide, answer.
 
 import type { IncomingHttpHeaders } from 'node:http';
 import { describeValue } from '../errors.js';
@@ -34,6 +34,8 @@ interface Exchange<Req> {
   readonly format: ResponseFormat;
   readonly headers: AnswerHeader[];
   readonly origin: () => string;
+  /** Where the browser goes next, worked out once (see `destination`). */
+  redirectTo?: MaybePromise<string>;
 }
 
 function formatFor(accept: string): ResponseFormat {
@@ -112,14 +114,12 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     };
     const refusal = this.preCheck(exchange);
     if (refusal !== undefined) return this.refuse(exchange, refusal);
-    // The steps that need not wait (a browser's form has arrived, the token is in the session, no
-    // hook takes it) are not awaited: each await is a microtask and an allocation per sign-out.
-    const destination = this.destination(exchange);
-    const redirectTo = typeof destination === 'string' ? destination : await destination;
     const ending = this.ending(request);
-    if ('refused' in ending) return this.local(exchange, ending.refused, redirectTo, undefined);
+    if ('refused' in ending) return this.local(exchange, ending.refused, undefined);
     let read: ReadToken;
     try {
+      // The steps that need not wait (the token is in the session, no hook takes it) are not
+      // awaited: each await is a microtask and an allocation per sign-out.
       const reading = this.readToken(request);
       read = reading instanceof Promise ? await reading : reading;
     } catch (cause) {
@@ -127,7 +127,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
         this.hookFailed('getToken', cause, 'sign-outs are answered 500 session_error, and nothing changes');
       }
       const unread = localDecision('session_error', 'The sign-in token could not be read from the session.');
-      return this.local(exchange, unread, redirectTo, cause);
+      return this.local(exchange, unread, cause);
     }
 
     // Whose sessions to end everywhere: read while this session still holds its user.
@@ -135,14 +135,24 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     const logout = read.kind === 'token' ? await this.client.logout(read.token) : undefined;
     const upstream: UpstreamReport = logout?.outcome ?? 'skipped';
     if (upstream === 'not_sent') this.warnUnusable(logout);
-    let context: AnswerContext = { headers: exchange.headers, format: exchange.format, redirectTo, upstream, logout };
-    const handedOver = this.handOver(exchange, read, context);
+    const handedOver = this.handOver(exchange, read, upstream, logout);
     const endLocal = typeof handedOver === 'boolean' ? handedOver : await handedOver;
+    let everywhere: EverywhereReport | undefined;
     if (endLocal) {
-      const failure = await this.endSession(request, ending.end, context);
+      const failure = await this.endSession(exchange, ending.end, upstream, logout);
       if (failure !== undefined) return failure;
-      if (elsewhere !== undefined) context = { ...context, everywhere: await elsewhere() };
+      if (elsewhere !== undefined) everywhere = await elsewhere();
     }
+    const destination = this.destination(exchange);
+    const redirectTo = typeof destination === 'string' ? destination : await destination;
+    const context: AnswerContext = {
+      headers: exchange.headers,
+      format: exchange.format,
+      redirectTo,
+      upstream,
+      logout,
+      everywhere,
+    };
     const notHandedOver = !endLocal && this.options.endSessionOnFailure && read.kind === 'token';
     const decision = decide(upstream, logout, endLocal, exchange.format, notHandedOver);
     const answer = this.answers.answer(request, decision, context);
@@ -210,8 +220,21 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     return answer;
   }
 
-  // Step 2: where the browser goes next.
+  /**
+   * Step 7: where the browser goes next, worked out once, when an answer needs it: on the common
+   * path, last, once the session has ended. Nothing waits for it then (a body slow to arrive delays
+   * only the answer), and under Express the request's body is cheaper to read: express-session's
+   * `destroy` deletes `req.session`, after which V8 looks the request's properties up in a
+   * dictionary its caches can answer; before, on Node 20 and 22, every request has a hidden class
+   * of its own and each read of its body's stream state misses V8's caches (the README's "Where
+   * the gap lies").
+   */
   private destination(exchange: Exchange<Req>): MaybePromise<string> {
+    return (exchange.redirectTo ??= this.readDestination(exchange));
+  }
+
+  /** The vetted `return_to` of the body or the query, or the configured destination. */
+  private readDestination(exchange: Exchange<Req>): MaybePromise<string> {
     const field = this.options.returnToParam;
     if (field === undefined) return this.options.destination;
     const body = exchange.request.body(this.client.timeoutMs);
@@ -220,7 +243,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       : this.destinationFrom(exchange, field, body);
   }
 
-  /** The vetted `return_to` of the body (or else the query), or the configured destination. */
+  /** The vetted `return_to` of the body (or else the query) once read. */
   private destinationFrom({ request, origin }: Exchange<Req>, field: string, body: RequestBody | undefined): string {
     const { options } = this;
     const fields = body === undefined ? undefined : 'parsed' in body ? body.parsed : this.parsedBody(body);
@@ -244,7 +267,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     return this.bodies.get(`${body.type}\n${body.text}`, parseKeyedBody) ?? undefined;
   }
 
-  // Step 3: how the session ends, worked out before anything is called, so a setup that cannot end
+  // Step 2: how the session ends, worked out before anything is called, so a setup that cannot end
   // it changes nothing.
   private ending(request: SignOutRequest<Req>): Ending {
     const { session } = request;
@@ -296,7 +319,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     }
   }
 
-  // Step 4: the token, from the app's getter or the session.
+  // Step 3: the token, from the app's getter or the session.
   private readToken(request: SignOutRequest<Req>): MaybePromise<ReadToken> {
     const { getToken } = this.options;
     // A getter may return a value, a promise or a thenable: all are waited for alike.
@@ -384,15 +407,19 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   }
 
   /**
-   * Step 6: whether the local session ends. On the failure rows it ends only with
+   * Step 5: whether the local session ends. On the failure rows it ends only with
    * `endSessionOnFailure`, and only once the revocation queue or `onUnrevokedToken` has taken the token.
    */
-  private handOver(exchange: Exchange<Req>, read: ReadToken, context: AnswerContext): MaybePromise<boolean> {
-    const { upstream } = context;
+  private handOver(
+    exchange: Exchange<Req>,
+    read: ReadToken,
+    upstream: UpstreamReport,
+    logout: LogoutResult | undefined,
+  ): MaybePromise<boolean> {
     const endLocal = endsSession(upstream, this.options.endSessionOnFailure);
     const failed = upstream !== 'revoked' && upstream !== 'skipped' && upstream !== 'rejected';
     if (!endLocal || !failed || read.kind !== 'token') return endLocal;
-    return this.giveUnrevoked(exchange, read.token, context);
+    return this.giveUnrevoked(exchange, read.token, upstream, logout);
   }
 
   /** Queues a token with the region it was sent to: the worker may be configured for another. */
@@ -401,7 +428,12 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   }
 
   /** The token outlives the session: hand it over first (the queue, else the hook), and keep the session if neither takes it. */
-  private async giveUnrevoked(exchange: Exchange<Req>, token: TokenInfo, context: AnswerContext): Promise<boolean> {
+  private async giveUnrevoked(
+    exchange: Exchange<Req>,
+    token: TokenInfo,
+    upstream: UpstreamReport,
+    logout: LogoutResult | undefined,
+  ): Promise<boolean> {
     const { revocationQueue, onUnrevokedToken } = this.options;
     if (revocationQueue !== undefined) {
       try {
@@ -415,7 +447,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       }
     }
     if (onUnrevokedToken === undefined) return false;
-    const { upstream, logout } = context;
+    const context = await this.contextOf(exchange, upstream, logout);
     const pending = decide(upstream, logout, true, exchange.format);
     const error = this.answers.typedError(pending, context);
     try {
@@ -431,25 +463,28 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     }
   }
 
-  // Step 7: end the session and clear its cookies; the answer when the session could not be ended.
+  // Step 6: end the session and clear its cookies; the answer when the session could not be ended.
   private async endSession(
-    request: SignOutRequest<Req>,
+    exchange: Exchange<Req>,
     end: () => Promise<void>,
-    context: AnswerContext,
+    upstream: UpstreamReport,
+    logout: LogoutResult | undefined,
   ): Promise<SignOutAnswer | undefined> {
+    const { request, headers } = exchange;
     const cookies = this.clearingHeaders(request.session);
     try {
       await end();
     } catch (cause) {
       const detail =
-        context.upstream === 'revoked'
+        upstream === 'revoked'
           ? 'The SSO session was ended, but this app’s session could not be ended.'
           : 'This app’s session could not be ended.';
-      const answer = await this.answers.answer(request, localDecision('session_error', detail), { ...context, cause });
-      return this.reported(request, answer, context.logout);
+      const context = await this.contextOf(exchange, upstream, logout, cause);
+      const answer = await this.answers.answer(request, localDecision('session_error', detail), context);
+      return this.reported(request, answer, logout);
     }
-    for (const cookie of cookies) context.headers.push(['set-cookie', cookie]);
-    if (this.options.clearSiteData !== undefined) context.headers.push(['clear-site-data', this.options.clearSiteData]);
+    for (const cookie of cookies) headers.push(['set-cookie', cookie]);
+    if (this.options.clearSiteData !== undefined) headers.push(['clear-site-data', this.options.clearSiteData]);
     return undefined;
   }
 
@@ -488,21 +523,21 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     return written;
   }
 
-  private async local(
-    exchange: Exchange<Req>,
-    decision: Decision,
-    redirectTo: string,
-    cause: unknown,
-  ): Promise<SignOutAnswer> {
-    const context: AnswerContext = {
-      headers: exchange.headers,
-      format: exchange.format,
-      redirectTo,
-      upstream: 'not_called',
-      logout: undefined,
-      cause,
-    };
+  /** The answer when the route stopped before Logout: nothing was called. */
+  private async local(exchange: Exchange<Req>, decision: Decision, cause: unknown): Promise<SignOutAnswer> {
+    const context = await this.contextOf(exchange, 'not_called', undefined, cause);
     return this.reported(exchange.request, await this.answers.answer(exchange.request, decision, context));
+  }
+
+  /** What an answer off the common path is about, with where the browser goes next. */
+  private async contextOf(
+    exchange: Exchange<Req>,
+    upstream: UpstreamReport,
+    logout: LogoutResult | undefined,
+    cause?: unknown,
+  ): Promise<AnswerContext> {
+    const { headers, format } = exchange;
+    return { headers, format, redirectTo: await this.destination(exchange), upstream, logout, cause };
   }
 
   // Step 8: tell about it.

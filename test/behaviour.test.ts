@@ -3,7 +3,15 @@
 
 import request from 'supertest';
 import { inspect } from 'node:util';
-import type { RequestListener } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type RequestListener,
+} from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createLogoutClient,
@@ -77,7 +85,7 @@ describe.each(ADAPTERS)('$name', (adapter) => {
   }
 
   /** Whether the browser that received `res` is still signed in. */
-  async function stillSignedIn(app: RequestListener, cookie: string, res: request.Response) {
+  async function stillSignedIn(app: RequestListener, cookie: string, res: { readonly headers: IncomingHttpHeaders }) {
     return isSignedIn(app, applySetCookies(cookie, res));
   }
 
@@ -528,6 +536,42 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         .send({ return_to: 'https://home.example.com/bye' })
         .expect(200);
       expect(res.body.redirectTo).toBe('https://home.example.com/bye');
+    });
+
+    it('does not wait for a form body still arriving: Logout is called first, and the answer honours the body once it has come', async () => {
+      const { app, token, cookie } = await signedIn();
+      const server = createServer(app).listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      try {
+        const body = `return_to=${encodeURIComponent('/reports?id=7')}`;
+        const req = httpRequest({
+          host: '127.0.0.1',
+          port: (server.address() as AddressInfo).port,
+          method: 'POST',
+          path: '/signout',
+          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length },
+        });
+        const answered = once(req, 'response') as Promise<[IncomingMessage]>;
+        req.write(body.slice(0, 4));
+        if (adapter.parsesBodyFirst) {
+          // The app's body parser holds the request until the body has come: nothing can start sooner.
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          expect(portal.calls).toHaveLength(0);
+        } else {
+          // The portal hears the Logout while most of the body has not been sent.
+          await portal.waitForCalls(1);
+        }
+        req.end(body.slice(4));
+        await portal.waitForCalls(1);
+        expect(portal.calls[0]?.token).toBe(token);
+        const [res] = await answered;
+        res.resume();
+        expect(res.statusCode).toBe(303);
+        expect(res.headers.location).toBe('/reports?id=7');
+        expect(await stillSignedIn(app, cookie, res)).toBe(false);
+      } finally {
+        server.close();
+      }
     });
 
     it('keeps the vetted destination in the retry form of a 429 page', async () => {

@@ -68,6 +68,8 @@ export interface Adapter {
    * app's `getToken` and `endSession` are the session), and can tell a session it cannot end.
    */
   readonly detectsSessions: boolean;
+  /** The app's body parser reads a form before the route runs (Fastify behind @fastify/formbody). */
+  readonly parsesBodyFirst: boolean;
   readonly sessionCookie: string;
   /** Session data lives server-side: a replayed old cookie is worthless after sign-out. */
   readonly serverSide: boolean;
@@ -97,6 +99,7 @@ function expressAdapter(name: string, express: typeof express5, kind: 'express-s
     name,
     framework: 'express',
     detectsSessions: true,
+    parsesBodyFirst: false,
     sessionCookie: cookieName,
     serverSide: kind === 'express-session',
     sigCookie: kind === 'cookie-session',
@@ -225,6 +228,7 @@ function koaAdapter(name: string, KoaClass: typeof Koa, external: boolean): Adap
     name,
     framework: 'koa',
     detectsSessions: true,
+    parsesBodyFirst: false,
     sessionCookie: cookieName,
     serverSide: external,
     sigCookie: true,
@@ -415,6 +419,7 @@ function fastifyAdapter(name: string, kind: '@fastify/session' | '@fastify/secur
     name,
     framework: 'fastify',
     detectsSessions: true,
+    parsesBodyFirst: kind === '@fastify/secure-session',
     sessionCookie: cookieName,
     serverSide: kind === '@fastify/session',
     sigCookie: false,
@@ -555,6 +560,7 @@ function honoAdapter(name: string): Adapter {
     name,
     framework: 'fetch',
     detectsSessions: false,
+    parsesBodyFirst: false,
     sessionCookie: cookieName,
     serverSide: true,
     sigCookie: false,

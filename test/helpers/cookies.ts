@@ -1,5 +1,6 @@
 // Cookie handling for tests: what a response's Set-Cookie headers say, and what a browser's jar keeps.
 
+import type { IncomingHttpHeaders } from 'node:http';
 import type request from 'supertest';
 
 /** The `Cookie` header value that the Set-Cookie headers of a response establish. */
@@ -9,14 +10,14 @@ export function cookieHeaderFrom(res: request.Response): string {
 }
 
 /** Applies a response's Set-Cookie headers to a Cookie header, as a browser's jar would. */
-export function applySetCookies(cookie: string, res: request.Response): string {
+export function applySetCookies(cookie: string, res: { readonly headers: IncomingHttpHeaders }): string {
   const jar = new Map(
     cookie
       .split('; ')
       .filter((p) => p !== '')
       .map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)] as const),
   );
-  for (const line of (res.headers['set-cookie'] as string[] | undefined) ?? []) {
+  for (const line of (res.headers['set-cookie']) ?? []) {
     const [pair = '', ...attrs] = line.split(';').map((s) => s.trim());
     const name = pair.slice(0, pair.indexOf('='));
     const value = pair.slice(pair.indexOf('=') + 1);

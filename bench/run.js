@@ -1,5 +1,6 @@
 // `npm run bench`: the sign-out route against the limit and the peer, side by side in one run, with
-// requests shaped as a browser sends them, and V8's inline-cache misses per sign-out on each; then
+// requests shaped as a browser sends them; ours and the limit at once on one CPU, for a CPU ratio
+// the machine's drift does not move; V8's inline-cache misses per sign-out on each; then
 // cold starts, install footprint, a hanging and a throttling portal, and memory from a cold
 // baseline. Every figure with a target is printed beside it.
 // `--smoke` runs everything with tiny counts (part of npm test, so the benchmark cannot rot).
@@ -28,6 +29,8 @@ const routesOnly = process.argv.includes('--routes-only');
 const stormOnly = process.argv.includes('--storm-only');
 // Only V8's inline-cache misses per sign-out (about half a minute).
 const missesOnly = process.argv.includes('--misses-only');
+// Only ours beside the limit, in two app processes loaded at once on one CPU (about two minutes).
+const togetherOnly = process.argv.includes('--together-only');
 
 // Rounds long enough to average out this machine's second-to-second noise (11 rounds of 8000 gave
 // paired ranges twice as wide as 5 of 20,000, with the same medians).
@@ -215,6 +218,8 @@ function load(appUrl, path, cookiesFile, connections) {
   });
 }
 
+let cookieFiles = 0;
+
 /** An app process with the routes, and the sign-outs it is sent. */
 function benchApp(portal, portalUrl, env = {}, execArgv = []) {
   const app = child('app.js', { PORTAL_URL: portalUrl, ...env }, ['--expose-gc', ...execArgv]);
@@ -226,32 +231,42 @@ function benchApp(portal, portalUrl, env = {}, execArgv = []) {
     async get(path) {
       return (await control(`${await session.url()}${path}`)).json();
     },
-    /** `count` browser-shaped sign-outs of fresh sessions on `path`, timed where the app works. */
-    async signOuts(path, count, { connections, portalScript = { reply: 'ok' }, marked = false }) {
+    /** Mints `count` fresh sessions for a timed run on `path`, settles the app, and takes its CPU before. */
+    async prepare(path, count) {
       const appUrl = await session.url();
-      portal.process.send({ cmd: 'reset', ...portalScript });
       const cookies = await (await control(`${appUrl}/bench/sessions?n=${count}`, { method: 'POST' })).json();
-      const cookiesFile = join(work, `cookies-${path.replaceAll('/', '_')}.json`);
+      const cookiesFile = join(work, `cookies-${++cookieFiles}.json`);
       writeFileSync(cookiesFile, JSON.stringify(cookies));
       await control(`${appUrl}/bench/settle`, { method: 'POST' });
       await control(`${appUrl}/bench/window`, { method: 'POST' });
-      const cpuBefore = await session.get('/bench/cpu');
+      return { appUrl, path, count, cookiesFile, cpuBefore: await session.get('/bench/cpu') };
+    },
+    /** The load of a prepared run, and what the app used and finished during it. */
+    async run(prepared, connections, { marked = false, loaded } = {}) {
+      const { appUrl, path, count, cookiesFile, cpuBefore } = prepared;
       if (marked) await control(`${appUrl}/bench/mark?name=start`, { method: 'POST' });
       const result = await load(appUrl, path, cookiesFile, Math.min(connections, count));
+      rmSync(cookiesFile);
+      // A run beside another waits for both to be read at the moment the first is done.
+      await loaded?.();
       if (marked) await control(`${appUrl}/bench/mark?name=end`, { method: 'POST' });
       const cpuAfter = await session.get('/bench/cpu');
       const window = await (await control(`${appUrl}/bench/window`, { method: 'POST' })).json();
-      const portalStats = await ask(portal.process, { cmd: 'stats' });
       const cpu = cpuAfter.user + cpuAfter.system - (cpuBefore.user + cpuBefore.system);
       return {
         ...result,
         // Sign-outs finished per second between the app's first and last answer.
         perSecond: window.seconds > 0 ? (window.count - 1) / window.seconds : 0,
         cpuMicros: cpu / result.requests,
-        calls: portalStats.count,
-        revoked: portalStats.byStatus['200'] ?? 0,
         answered: (status) => result.statusCodes[String(status)]?.count ?? 0,
       };
+    },
+    /** `count` browser-shaped sign-outs of fresh sessions on `path`, timed where the app works. */
+    async signOuts(path, count, { connections, portalScript = { reply: 'ok' }, marked = false }) {
+      portal.process.send({ cmd: 'reset', ...portalScript });
+      const result = await session.run(await session.prepare(path, count), connections, { marked });
+      const portalStats = await ask(portal.process, { cmd: 'stats' });
+      return { ...result, calls: portalStats.count, revoked: portalStats.byStatus['200'] ?? 0 };
     },
     /** Asks the app to exit, so what it writes at exit (V8's log) is written. */
     async exit() {
@@ -292,6 +307,10 @@ async function main() {
       await cacheMisses(portal, portalUrl);
       return;
     }
+    if (togetherOnly) {
+      await together(portal, portalUrl, apps);
+      return;
+    }
     // Memory first, in an app process of its own, from a baseline taken before its first sign-out.
     if (!routesOnly) {
       const memoryApp = start();
@@ -300,6 +319,7 @@ async function main() {
     }
     const app = start();
     await throughput(app);
+    await together(portal, portalUrl, apps);
     await cacheMisses(portal, portalUrl);
     if (routesOnly) return;
     await coldStarts(portalUrl);
@@ -401,6 +421,57 @@ async function throughput(app) {
       `  where the CPU gap to the limit lies, at ${connections}: limit+client/limit ${clientCpu.text} (the Logout client: its deadline, retries, one call per token and memory of dead tokens); ours/limit+client ${routeCpu.text} (the route: the cross-site check, negotiation, the body read and return_to vetting, the session's cookies, the answer)`,
     );
   }
+}
+
+/**
+ * Ours and the limit at once: two app processes pinned to the same CPU, each loaded with its own
+ * sign-outs, started together. They share that CPU and whatever else slows this machine while
+ * they run, so the ratio of what each used is the routes' own, free of the drift between runs
+ * taken one after the other. Both are read the moment the first of the two has finished its
+ * sign-outs: the CPU each has used, over the sign-outs each has finished. (Throughput is not
+ * judged here: one load generator's CPU feeds both apps, so neither is held at its own limit.)
+ */
+async function together(portal, portalUrl, apps) {
+  const pair = [benchApp(portal, portalUrl), benchApp(portal, portalUrl)];
+  apps.push(...pair);
+  const routes = { ours: '/signout/ours', limit: '/signout/limit' };
+  console.log(
+    `\nSide by side on one CPU: ours and the limit in two app processes pinned to CPU ${APP_CPU}, loaded at once, ${ROUNDS} round(s) of\n${SIGN_OUTS} sign-outs each (the processes swap routes each round), read the moment the first of the two is done.`,
+  );
+  for (const connections of CONCURRENCIES) {
+    for (const app of pair) {
+      for (const path of Object.values(routes)) await app.signOuts(path, WARM_UP, { connections });
+    }
+    const cpu = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const [oursApp, limitApp] = r % 2 === 0 ? pair : [...pair].reverse();
+      portal.process.send({ cmd: 'reset', reply: 'ok' });
+      const ours = await oursApp.prepare(routes.ours, SIGN_OUTS);
+      const limit = await limitApp.prepare(routes.limit, SIGN_OUTS);
+      let reading;
+      const loaded = () => (reading ??= Promise.all([oursApp.get('/bench/cpu'), limitApp.get('/bench/cpu')]));
+      const runs = await Promise.all([
+        oursApp.run(ours, connections, { loaded }),
+        limitApp.run(limit, connections, { loaded }),
+      ]);
+      const portalStats = await ask(portal.process, { cmd: 'stats' });
+      const answered = runs.map((run) => run.answered(303));
+      if (answered.some((count) => count !== SIGN_OUTS) || portalStats.count !== 2 * SIGN_OUTS) {
+        throw new Error(
+          `side by side: ${answered.join(' and ')} of ${SIGN_OUTS} answered 303, ${portalStats.count} portal calls`,
+        );
+      }
+      const [oursNow, limitNow] = await reading;
+      const perSignOut = (now, before) => (now.user + now.system - (before.user + before.system)) / now.finished;
+      cpu.push(perSignOut(oursNow, ours.cpuBefore) / perSignOut(limitNow, limit.cpuBefore));
+    }
+    const m = round(median(cpu), 2);
+    const range = cpu.length > 1 ? ` [${round(Math.min(...cpu), 2)}–${round(Math.max(...cpu), 2)}]` : '';
+    console.log(
+      `at ${connections}, side by side: ours/limit CPU per sign-out ${m}${range} (${atMost(m, TARGETS.cpuVsLimit)})`,
+    );
+  }
+  for (const app of pair) app.app.stop();
 }
 
 /**

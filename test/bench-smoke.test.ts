@@ -33,6 +33,12 @@ it('runs every part of the benchmark end to end and prints each figure beside it
           `where the CPU gap to the limit lies, at ${String(c)}: limit\\+client/limit ${ratio} \\(the Logout client: .*\\); ours/limit\\+client ${ratio} \\(the route: `,
         ),
     ),
+    ...[32, 128].map(
+      (c) =>
+        new RegExp(
+          `at ${String(c)}, side by side: ours/limit CPU per sign-out ${ratio} \\(target ≤ 1\\.1: ${verdict}\\)`,
+        ),
+    ),
     /V8 inline-cache misses per sign-out \(200 at 32 connections, counted in V8's log\): limit [\d.]+, limit\+client [\d.]+, ours [\d.]+; ours − limit\+client -?[\d.]+/,
     new RegExp(`cold start, import in a fresh process .* ratio [\\d.]+ \\(target ≤ 0\\.33: ${verdict}\\)`),
     /cold start, a fresh app process \(ours\): import [\d.]+ ms, route made [\d.]+ ms, first sign-out answered [\d.]+ ms/,

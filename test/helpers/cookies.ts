@@ -17,7 +17,7 @@ export function applySetCookies(cookie: string, res: { readonly headers: Incomin
       .filter((p) => p !== '')
       .map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)] as const),
   );
-  for (const line of (res.headers['set-cookie']) ?? []) {
+  for (const line of res.headers['set-cookie'] ?? []) {
     const [pair = '', ...attrs] = line.split(';').map((s) => s.trim());
     const name = pair.slice(0, pair.indexOf('='));
     const value = pair.slice(pair.indexOf('=') + 1);

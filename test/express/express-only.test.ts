@@ -41,6 +41,32 @@ describe('Express only', () => {
     expect(res.headers.location).toBe('/kept');
   });
 
+  it('signs out to the default destination when the app’s query parser throws, the session ended and the answer truthful', async () => {
+    const app = express();
+    app.set('query parser', (query: string) => {
+      if (query.includes('[')) throw new URIError('the app’s query parser refuses this query');
+      return Object.fromEntries(new URLSearchParams(query));
+    });
+    const store = new session.MemoryStore();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false, store }));
+    app.post('/test/signin', (req, res) => {
+      Object.assign(req.session, { sso: { accessToken: portal.issueToken() } });
+      res.end();
+    });
+    app.all('/signout', ssoSignOut({ client, destination: '/bye' }));
+    const cookie = cookieHeaderFrom(await request(app).post('/test/signin').expect(200));
+    const res = await request(app).post('/signout?return_to[=/x').set('Cookie', cookie).expect(303);
+    expect(res.headers.location).toBe('/bye');
+    expect(portal.calls).toHaveLength(1);
+    expect(
+      await new Promise((resolve) => {
+        store.length((_error, n) => {
+          resolve(n);
+        });
+      }),
+    ).toBe(0);
+  });
+
   describe("a stray `req.sessionOptions` (cookie-session's mark) set by another middleware", () => {
     function app(stray: unknown, store = new session.MemoryStore()) {
       const a = express();

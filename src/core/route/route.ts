@@ -61,6 +61,19 @@ function normaliseOrNull(sent: string): string | null {
   return normaliseOrigin(sent) ?? null;
 }
 
+/**
+ * A field of the request's query, or undefined when the app's query parser throws (Express 5's
+ * `query parser` setting): read once the session has ended, when nothing may fail, it is then
+ * as if there were none.
+ */
+function queryField<Req>(request: SignOutRequest<Req>, field: string): unknown {
+  try {
+    return request.query(field);
+  } catch {
+    return undefined;
+  }
+}
+
 type Ending = { readonly end: () => Promise<void> } | { readonly refused: Decision };
 
 /**
@@ -249,7 +262,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     const fields = body === undefined ? undefined : 'parsed' in body ? body.parsed : this.parsedBody(body);
     let wanted: unknown =
       fields !== null && typeof fields === 'object' ? (fields as Record<string, unknown>)[field] : undefined;
-    if (wanted === undefined) wanted = request.query(field);
+    if (wanted === undefined) wanted = queryField(request, field);
     if (wanted === undefined || wanted === '') return options.destination;
     const decision =
       typeof wanted === 'string'

@@ -415,7 +415,7 @@ async function throughput(app) {
     const clientCpu = paired(runs['limit+client'], runs.limit, 'cpuMicros');
     const routeCpu = paired(runs.ours, runs['limit+client'], 'cpuMicros');
     console.log(
-      `at ${connections}: ours/limit throughput ${vsLimit.text} (${atLeast(vsLimit.median, TARGETS.throughputVsLimit)}); ours/limit CPU per sign-out ${cpuVsLimit.text} (${atMost(cpuVsLimit.median, TARGETS.cpuVsLimit)}); ours/peer throughput ${vsPeer.text} (${atLeast(vsPeer.median, TARGETS.throughputVsPeer)}); shared state on Redis/memory CPU per sign-out ${sharedCpu.text} (${atMost(sharedCpu.median, TARGETS.sharedCpuVsMemory)}), p99 ${median(runs.shared.map((run) => run.p99))} ms vs ${median(runs.ours.map((run) => run.p99))} ms`,
+      `at ${connections}: ours/limit throughput ${vsLimit.text} (${atLeast(vsLimit.median, TARGETS.throughputVsLimit)}); ours/limit CPU per sign-out ${cpuVsLimit.text} (judged side by side, below); ours/peer throughput ${vsPeer.text} (${atLeast(vsPeer.median, TARGETS.throughputVsPeer)}); shared state on Redis/memory CPU per sign-out ${sharedCpu.text} (${atMost(sharedCpu.median, TARGETS.sharedCpuVsMemory)}), p99 ${median(runs.shared.map((run) => run.p99))} ms vs ${median(runs.ours.map((run) => run.p99))} ms`,
     );
     console.log(
       `  where the CPU gap to the limit lies, at ${connections}: limit+client/limit ${clientCpu.text} (the Logout client: its deadline, retries, one call per token and memory of dead tokens); ours/limit+client ${routeCpu.text} (the route: the cross-site check, negotiation, the body read and return_to vetting, the session's cookies, the answer)`,

@@ -2,7 +2,7 @@
 
 import type { NextFunction, Request, Response } from 'express';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { readSmallBody, type MaybePromise, type RequestBody } from './core/route/body.js';
+import { parsedOrRead, type MaybePromise, type RequestBody } from './core/route/body.js';
 import { cookiePathCovers, cookiePathDetail, signedSessionCookieName } from './core/route/cookies.js';
 import { callbackStoreAccess, storeFailure } from './core/everywhere/callback-store.js';
 import type { SignOutOptions } from './core/route/options.js';
@@ -168,22 +168,6 @@ function cookieSessionBinding(req: ExpressLikeRequest, options: object, session:
   };
 }
 
-// body-parser (Express 4) sets `req.body = {}` even for a type it did not parse, leaving the stream
-// unread: such a body is read here, like a body no parser touched.
-function bodyOf(
-  req: ExpressLikeRequest,
-  headers: IncomingHttpHeaders,
-  timeoutMs: number,
-): MaybePromise<RequestBody | undefined> {
-  const parsed = req.body;
-  const empty = parsed !== null && typeof parsed === 'object' && Object.keys(parsed).length === 0;
-  if (parsed !== undefined && !empty) return { parsed };
-  const orParsed = (read: RequestBody | undefined): RequestBody | undefined =>
-    read ?? (parsed === undefined ? undefined : { parsed });
-  const read = readSmallBody(req, timeoutMs, headers);
-  return read instanceof Promise ? read.then(orParsed) : orParsed(read);
-}
-
 /** An Express request in the core's terms (one object per sign-out: its parts are methods, not closures). */
 class ExpressSignOutRequest<Req> implements SignOutRequest<Req> {
   readonly method: string;
@@ -219,7 +203,7 @@ class ExpressSignOutRequest<Req> implements SignOutRequest<Req> {
   }
 
   body(timeoutMs: number): MaybePromise<RequestBody | undefined> {
-    return (this.read ??= { body: bodyOf(this.req, this.headers, timeoutMs) }).body;
+    return (this.read ??= { body: parsedOrRead(this.req.body, this.req, timeoutMs, this.headers) }).body;
   }
 }
 

@@ -3,7 +3,7 @@
 import type { Context, Next } from 'koa';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SessionStoreAccess } from './core/everywhere/elsewhere.js';
-import { readSmallBody, type MaybePromise, type RequestBody } from './core/route/body.js';
+import { parsedOrRead, type MaybePromise, type RequestBody } from './core/route/body.js';
 import { cookiePathCovers, cookiePathDetail } from './core/route/cookies.js';
 import type { SignOutOptions } from './core/route/options.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
@@ -141,8 +141,7 @@ function sessionBinding(ctx: KoaLikeContext): SessionBinding {
 }
 
 function bodyOf(ctx: KoaLikeContext, timeoutMs: number): MaybePromise<RequestBody | undefined> {
-  const parsed = ctx.request.body;
-  return parsed === undefined ? readSmallBody(ctx.req, timeoutMs) : { parsed };
+  return parsedOrRead(ctx.request.body, ctx.req, timeoutMs);
 }
 
 /** The slice of @koa/router's and koa-mount's routing state the route reads. */

@@ -1,11 +1,12 @@
 // Koa specifics: factory misuse, and delegate mode through Koa's own error handling.
 
+import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa from 'koa';
 import koaSession from 'koa-session';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogoutClient, type LogoutClient } from 'sso-signout';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { createLogoutClient, type LogoutClient, type SignOutEvent } from 'sso-signout';
 import { SignOutError, ssoSignOut } from 'sso-signout/koa';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { cookieHeaderFrom } from '../helpers/cookies.js';
@@ -87,5 +88,56 @@ describe('Koa only', () => {
   it('exports the same error class as the main entry point', async () => {
     const main = await import('sso-signout');
     expect(SignOutError).toBe(main.SignOutError);
+  });
+});
+
+describe('a body parser that leaves a form unread', () => {
+  it('reads the form itself when @koa/bodyparser, set for JSON only, left ctx.request.body as {} (as on Express)', async () => {
+    const app = new Koa();
+    app.keys = ['k'];
+    app.use(koaSession({ key: 'sess' }, app));
+    app.use(bodyParser({ enableTypes: ['json'] }));
+    const events: SignOutEvent[] = [];
+    app.use(async (ctx, next) => {
+      if (ctx.path === '/in') {
+        (ctx.session as unknown as Record<string, unknown>).sso = { accessToken: portal.issueToken() };
+        ctx.body = 'ok';
+        return;
+      }
+      await next();
+    });
+    const router = new Router();
+    // A client of its own: the throttle gate the tests above open is not this test's.
+    const own = createLogoutClient({ endpoint: portal.url });
+    onTestFinished(() => own.close());
+    router.all(
+      '/signout',
+      ssoSignOut({ client: own, destination: '/bye', onEvent: (event) => events.push(event) }) as never,
+    );
+    app.use(router.routes());
+    const listener = app.callback();
+    const signIn = async () => cookieHeaderFrom(await request(listener).get('/in').expect(200));
+    const kept = await request(listener)
+      .post('/signout')
+      .set('Cookie', await signIn())
+      .type('form')
+      .send({ return_to: '/after' })
+      .expect(303);
+    expect(kept.headers.location).toBe('/after');
+    const refused = await request(listener)
+      .post('/signout')
+      .set('Cookie', await signIn())
+      .type('form')
+      .send({ return_to: '//evil.example' })
+      .expect(303);
+    expect(refused.headers.location).toBe('/bye');
+    expect(events).toContainEqual(expect.objectContaining({ type: 'return_to_rejected', value: '//evil.example' }));
+    // A JSON body the parser did read is taken as it parsed it.
+    const json = await request(listener)
+      .post('/signout')
+      .set('Cookie', await signIn())
+      .send({ return_to: '/json' })
+      .expect(303);
+    expect(json.headers.location).toBe('/json');
   });
 });

@@ -46,6 +46,25 @@ export function readSmallBody(
   return readText(req, timeoutMs).then((text) => (text === undefined ? undefined : { type, text }));
 }
 
+/**
+ * The body as the app's body parser left it (`req.body`, `ctx.request.body`), or read here: when it
+ * left none, or an empty object without reading the stream, as body-parser (Express 4) and
+ * @koa/bodyparser do for a type they do not parse.
+ */
+export function parsedOrRead(
+  parsed: unknown,
+  req: IncomingMessage,
+  timeoutMs: number,
+  headers = req.headers,
+): MaybePromise<RequestBody | undefined> {
+  const empty = parsed !== null && typeof parsed === 'object' && Object.keys(parsed).length === 0;
+  if (parsed !== undefined && !empty) return { parsed };
+  const orParsed = (read: RequestBody | undefined): RequestBody | undefined =>
+    read ?? (parsed === undefined ? undefined : { parsed });
+  const read = readSmallBody(req, timeoutMs, headers);
+  return read instanceof Promise ? read.then(orParsed) : orParsed(read);
+}
+
 /** The fields of a body read as text, or undefined when it is malformed (or JSON but not an object). */
 export function parseBody(body: { readonly type: BodyType; readonly text: string }): object | undefined {
   // node:querystring reads a form as browsers write it ('+' for a space, repeated names as arrays)

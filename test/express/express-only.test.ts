@@ -6,8 +6,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import session from 'express-session';
 import request from 'supertest';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLogoutClient, ssoSignOut, type LogoutClient } from 'sso-signout';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLogoutClient, ssoSignOut, type LogoutClient, type SignOutEvent } from 'sso-signout';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { ADAPTERS } from '../helpers/adapters.js';
 import { cookieHeaderFrom, setCookies } from '../helpers/cookies.js';
@@ -65,6 +65,60 @@ describe('Express only', () => {
         });
       }),
     ).toBe(0);
+  });
+
+  it('signs out, tells onEvent and hands nothing on when the client leaves mid-body and the app’s trust proxy function then throws', async () => {
+    const app = express();
+    // Throws for a request whose socket has gone (no remote address).
+    app.set('trust proxy', (ip: string) => ip.startsWith('10.'));
+    const store = new session.MemoryStore();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false, store }));
+    app.post('/test/signin', (req, res) => {
+      Object.assign(req.session, { sso: { accessToken: portal.issueToken() } });
+      res.end();
+    });
+    const events: SignOutEvent[] = [];
+    app.all('/signout', ssoSignOut({ client, onEvent: (event) => events.push(event) }));
+    const handedOn: unknown[] = [];
+    app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      handedOn.push(error);
+      res.status(500).end();
+    });
+    const cookie = cookieHeaderFrom(await request(app).post('/test/signin').expect(200));
+    portal.setDefault({ kind: 'ok', delayMs: 300 });
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const req = http.request({
+        host: '127.0.0.1',
+        port: (server.address() as AddressInfo).port,
+        method: 'POST',
+        // No Origin (a client that is not a browser): the app's origin is first needed to vet return_to.
+        path: '/signout?return_to=%2Fq',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', 'content-length': 18 },
+      });
+      req.on('error', () => undefined);
+      req.write('retur');
+      await portal.waitForCalls(1);
+      req.destroy();
+      await vi.waitFor(
+        () => {
+          expect(events.map((event) => event.type)).toContain('signout');
+        },
+        { timeout: 5000 },
+      );
+      expect(events.find((event) => event.type === 'signout')).toMatchObject({ signedOut: true, upstream: 'revoked' });
+      expect(handedOn).toEqual([]);
+      expect(
+        await new Promise((resolve) => {
+          store.length((_error, n) => {
+            resolve(n);
+          });
+        }),
+      ).toBe(0);
+    } finally {
+      server.close();
+    }
   });
 
   describe("a stray `req.sessionOptions` (cookie-session's mark) set by another middleware", () => {

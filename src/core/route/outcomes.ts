@@ -109,6 +109,8 @@ export function decide(
   format: ResponseFormat,
   /** The session was to end anyway (`endSessionOnFailure`), but nothing took the unrevoked token. */
   notHandedOver = false,
+  /** How long ago Logout answered: a wait it named is counted from then. */
+  sinceAnswerMs = 0,
 ): Decision {
   if (upstream === 'revoked' || upstream === 'skipped' || upstream === 'not_called' || logout === undefined) {
     return {
@@ -125,15 +127,16 @@ export function decide(
   }
   const code = FAILURE_CODE[upstream];
   const row = ROWS[code];
+  const named = logout.retryAfterMs === undefined ? undefined : Math.max(0, logout.retryAfterMs - sinceAnswerMs);
   return {
     code,
     status: row.status,
     signedOut,
     retryAfter:
       upstream === 'throttled'
-        ? retryAfterSeconds(logout.retryAfterMs ?? DEFAULT_THROTTLE_WINDOW_MS, 1)
+        ? retryAfterSeconds(named ?? Math.max(0, DEFAULT_THROTTLE_WINDOW_MS - sinceAnswerMs), 1)
         : upstream === 'unavailable'
-          ? retryAfterSeconds(logout.retryAfterMs, DEFAULT_UNAVAILABLE_RETRY_AFTER_S)
+          ? retryAfterSeconds(named, DEFAULT_UNAVAILABLE_RETRY_AFTER_S)
           : undefined,
     title: row.title,
     detail: notHandedOver

@@ -61,19 +61,6 @@ function normaliseOrNull(sent: string): string | null {
   return normaliseOrigin(sent) ?? null;
 }
 
-/**
- * A field of the request's query, or undefined when the app's query parser throws (Express 5's
- * `query parser` setting): read once the session has ended, when nothing may fail, it is then
- * as if there were none.
- */
-function queryField<Req>(request: SignOutRequest<Req>, field: string): unknown {
-  try {
-    return request.query(field);
-  } catch {
-    return undefined;
-  }
-}
-
 type Ending = { readonly end: () => Promise<void> } | { readonly refused: Decision };
 
 /**
@@ -146,6 +133,9 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     // Whose sessions to end everywhere: read while this session still holds its user.
     const elsewhere = this.options.everywhere === undefined ? undefined : await this.elsewhereOf(request, read);
     const logout = read.kind === 'token' ? await this.client.logout(read.token) : undefined;
+    // A wait Logout named is counted from now: the steps after it (the session's end, a body still
+    // arriving) take some of it.
+    const answeredAt = performance.now();
     const upstream: UpstreamReport = logout?.outcome ?? 'skipped';
     if (upstream === 'not_sent') this.warnUnusable(logout);
     const handedOver = this.handOver(exchange, read, upstream, logout);
@@ -167,7 +157,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       everywhere,
     };
     const notHandedOver = !endLocal && this.options.endSessionOnFailure && read.kind === 'token';
-    const decision = decide(upstream, logout, endLocal, exchange.format, notHandedOver);
+    const decision = decide(upstream, logout, endLocal, exchange.format, notHandedOver, performance.now() - answeredAt);
     const answer = this.answers.answer(request, decision, context);
     return this.reported(request, answer instanceof Promise ? await answer : answer, logout);
   }
@@ -256,13 +246,25 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       : this.destinationFrom(exchange, field, body);
   }
 
-  /** The vetted `return_to` of the body (or else the query) once read. */
-  private destinationFrom({ request, origin }: Exchange<Req>, field: string, body: RequestBody | undefined): string {
+  /**
+   * The vetted `return_to` of the body (or else the query) once read. Nothing may fail once the
+   * session has ended: a destination that cannot be worked out (the app's query parser or its
+   * `trust proxy` function throws, say on a request whose client has gone) is the configured one.
+   */
+  private destinationFrom(exchange: Exchange<Req>, field: string, body: RequestBody | undefined): string {
+    try {
+      return this.vetDestination(exchange, field, body);
+    } catch {
+      return this.options.destination;
+    }
+  }
+
+  private vetDestination({ request, origin }: Exchange<Req>, field: string, body: RequestBody | undefined): string {
     const { options } = this;
     const fields = body === undefined ? undefined : 'parsed' in body ? body.parsed : this.parsedBody(body);
     let wanted: unknown =
       fields !== null && typeof fields === 'object' ? (fields as Record<string, unknown>)[field] : undefined;
-    if (wanted === undefined) wanted = queryField(request, field);
+    if (wanted === undefined) wanted = request.query(field);
     if (wanted === undefined || wanted === '') return options.destination;
     const decision =
       typeof wanted === 'string'

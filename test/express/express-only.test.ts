@@ -121,6 +121,36 @@ describe('Express only', () => {
     }
   });
 
+  it('signs out to the default destination when reading req.body throws (an app’s getter), the answer truthful', async () => {
+    const app = express();
+    const store = new session.MemoryStore();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false, store }));
+    app.post('/test/signin', (req, res) => {
+      Object.assign(req.session, { sso: { accessToken: portal.issueToken() } });
+      res.end();
+    });
+    app.use('/signout', (req, _res, next) => {
+      Object.defineProperty(req, 'body', {
+        get() {
+          throw new Error('the app’s body getter');
+        },
+      });
+      next();
+    });
+    const events: SignOutEvent[] = [];
+    app.all('/signout', ssoSignOut({ client, destination: '/bye', onEvent: (event) => events.push(event) }));
+    const cookie = cookieHeaderFrom(await request(app).post('/test/signin').expect(200));
+    const res = await request(app)
+      .post('/signout')
+      .set('Cookie', cookie)
+      .type('form')
+      .send({ return_to: '/x' })
+      .expect(303);
+    expect(res.headers.location).toBe('/bye');
+    expect(events.find((event) => event.type === 'signout')).toMatchObject({ signedOut: true, upstream: 'revoked' });
+    expect(setCookies(res).get('connect.sid')?.value).toBe('');
+  });
+
   describe("a stray `req.sessionOptions` (cookie-session's mark) set by another middleware", () => {
     function app(stray: unknown, store = new session.MemoryStore()) {
       const a = express();

@@ -130,4 +130,30 @@ describe('a body parser that leaves a form unread', () => {
     // A JSON body the parser did read is taken as it parsed it.
     expect(await sentTo('/json', 'json')).toBe('/json');
   });
+
+  it('signs out to the default destination when reading ctx.request.body throws (an app’s getter)', async () => {
+    const events: SignOutEvent[] = [];
+    const own = createLogoutClient({ endpoint: portal.url });
+    onTestFinished(() => own.close());
+    const throwingBody: Koa.Middleware = async (ctx, next) => {
+      Object.defineProperty(ctx.request, 'body', {
+        get() {
+          throw new Error('the app’s body getter');
+        },
+      });
+      await next();
+    };
+    const listener = koaApp({ client: own, destination: '/bye', onEvent: (event) => events.push(event) }, [
+      throwingBody,
+    ]).callback();
+    const cookie = cookieHeaderFrom(await request(listener).get('/in').expect(200));
+    const res = await request(listener)
+      .post('/signout')
+      .set('Cookie', cookie)
+      .type('form')
+      .send({ return_to: '/x' })
+      .expect(303);
+    expect(res.headers.location).toBe('/bye');
+    expect(events.find((event) => event.type === 'signout')).toMatchObject({ signedOut: true, upstream: 'revoked' });
+  });
 });

@@ -57,7 +57,14 @@ export function parsedOrRead(
   timeoutMs: number,
   headers = req.headers,
 ): MaybePromise<RequestBody | undefined> {
-  const empty = parsed !== null && typeof parsed === 'object' && Object.keys(parsed).length === 0;
+  // Bytes and arrays are never what a parser leaves for a type it did not parse, and counting their
+  // keys would cost a string per element.
+  const empty =
+    parsed !== null &&
+    typeof parsed === 'object' &&
+    !ArrayBuffer.isView(parsed) &&
+    !Array.isArray(parsed) &&
+    Object.keys(parsed).length === 0;
   if (parsed !== undefined && !empty) return { parsed };
   const orParsed = (read: RequestBody | undefined): RequestBody | undefined =>
     read ?? (parsed === undefined ? undefined : { parsed });

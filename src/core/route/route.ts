@@ -238,12 +238,20 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
 
   /** The vetted `return_to` of the body or the query, or the configured destination. */
   private readDestination(exchange: Exchange<Req>): MaybePromise<string> {
-    const field = this.options.returnToParam;
-    if (field === undefined) return this.options.destination;
-    const body = exchange.request.body(this.client.timeoutMs);
-    return body instanceof Promise
-      ? body.then((read) => this.destinationFrom(exchange, field, read))
-      : this.destinationFrom(exchange, field, body);
+    const { returnToParam: field, destination } = this.options;
+    if (field === undefined) return destination;
+    // Guarded as `destinationFrom` is: a body that throws when read (an app's getter) is no body.
+    try {
+      const body = exchange.request.body(this.client.timeoutMs);
+      return body instanceof Promise
+        ? body.then(
+            (read) => this.destinationFrom(exchange, field, read),
+            () => destination,
+          )
+        : this.destinationFrom(exchange, field, body);
+    } catch {
+      return destination;
+    }
   }
 
   /**

@@ -334,6 +334,12 @@ describe.each(FRAMEWORKS)('signing out everywhere ($name)', ({ instance }) => {
 
 it('refuses an everywhere option that is not one, and getToken without everywhere.tokenOf', () => {
   expect(() => expressSignOut({ client, everywhere: {} as never })).toThrow(/everywhere/);
+  // An index of the app's own that can list a user's sessions but not forget them: refused when the
+  // route is made, not found out after a sign-out has ended the session.
+  const listsOnly = { sessions: () => Promise.resolve([]) };
+  expect(() => expressSignOut({ client, everywhere: { sessionIndex: listsOnly as never, user: () => 'ada' } })).toThrow(
+    /everywhere/,
+  );
   const sessionIndex = redisSessionIndex({ client: redis, secret: SECRET });
   expect(() =>
     expressSignOut({ client, getToken: () => undefined, everywhere: { sessionIndex, user: () => 'ada' } }),

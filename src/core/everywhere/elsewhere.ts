@@ -97,7 +97,10 @@ export async function endElsewhere(
   // A store of this process's own cannot tell gone from held by another instance: those stay listed.
   const forget = ids.filter((_, i) => fates[i] === 'ended' || (fates[i] === 'gone' && e.store.local !== true));
   if (currentId !== undefined) forget.push(currentId);
-  await e.index.remove(user, forget).catch(() => undefined);
+  // An index of the app's own may throw, or answer without a promise: the sessions are ended all the same.
+  await Promise.resolve()
+    .then(() => e.index.remove(user, forget))
+    .catch(() => undefined);
   const count = (fate: Fate): number => fates.filter((f) => f === fate).length;
   return {
     found: listed.length,

@@ -304,6 +304,7 @@ function everywhereOption<Req>(value: unknown, getToken: unknown): ResolvedEvery
     value === null ||
     typeof value !== 'object' ||
     typeof (sessionIndex as { sessions?: unknown } | undefined)?.sessions !== 'function' ||
+    typeof (sessionIndex as { remove?: unknown } | undefined)?.remove !== 'function' ||
     typeof user !== 'function'
   ) {
     throw configError(

@@ -97,10 +97,11 @@ export async function endElsewhere(
   // A store of this process's own cannot tell gone from held by another instance: those stay listed.
   const forget = ids.filter((_, i) => fates[i] === 'ended' || (fates[i] === 'gone' && e.store.local !== true));
   if (currentId !== undefined) forget.push(currentId);
-  // An index of the app's own may throw, or answer without a promise: the sessions are ended all the same.
-  await Promise.resolve()
-    .then(() => e.index.remove(user, forget))
-    .catch(() => undefined);
+  try {
+    await e.index.remove(user, forget);
+  } catch {
+    // An index that fails (or throws, if it is the app's own) forgets nothing: the sessions are ended all the same.
+  }
   const count = (fate: Fate): number => fates.filter((f) => f === fate).length;
   return {
     found: listed.length,

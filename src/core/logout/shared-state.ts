@@ -320,12 +320,13 @@ function signed(key: Buffer, at: StoredAt, text: string): string {
   return `${macOf(key, at, text)}.${text}`;
 }
 
+// What the scripts above answer first.
+const REPLY_KINDS: ReadonlySet<string> = new Set(['result', 'gated', 'leader', 'follower', 'ok', 'waiting', 'gone']);
+
 /**
  * A script's reply as the strings every script answers, or undefined when it is something else. A
  * client set to answer bytes (node-redis's `typeMapping` to Buffer) answers the same strings as bytes.
  */
-// What the scripts above answer first.
-const REPLY_KINDS: ReadonlySet<string> = new Set(['result', 'gated', 'leader', 'follower', 'ok', 'waiting', 'gone']);
 
 function scriptReply(reply: unknown): string[] | undefined {
   if (!Array.isArray(reply)) return undefined;

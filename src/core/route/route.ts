@@ -236,37 +236,25 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     return (exchange.redirectTo ??= this.readDestination(exchange));
   }
 
-  /** The vetted `return_to` of the body or the query, or the configured destination. */
+  /**
+   * The vetted `return_to` of the body or the query, or the configured destination. Nothing may
+   * fail once the session has ended: a destination that cannot be worked out (the app's body
+   * getter, query parser or `trust proxy` function throws, say on a request whose client has gone)
+   * is the configured one.
+   */
   private readDestination(exchange: Exchange<Req>): MaybePromise<string> {
     const { returnToParam: field, destination } = this.options;
     if (field === undefined) return destination;
-    // Guarded as `destinationFrom` is: a body that throws when read (an app's getter) is no body.
     try {
       const body = exchange.request.body(this.client.timeoutMs);
-      return body instanceof Promise
-        ? body.then(
-            (read) => this.destinationFrom(exchange, field, read),
-            () => destination,
-          )
-        : this.destinationFrom(exchange, field, body);
+      if (!(body instanceof Promise)) return this.vetDestination(exchange, field, body);
+      return body.then((read) => this.vetDestination(exchange, field, read)).catch(() => destination);
     } catch {
       return destination;
     }
   }
 
-  /**
-   * The vetted `return_to` of the body (or else the query) once read. Nothing may fail once the
-   * session has ended: a destination that cannot be worked out (the app's query parser or its
-   * `trust proxy` function throws, say on a request whose client has gone) is the configured one.
-   */
-  private destinationFrom(exchange: Exchange<Req>, field: string, body: RequestBody | undefined): string {
-    try {
-      return this.vetDestination(exchange, field, body);
-    } catch {
-      return this.options.destination;
-    }
-  }
-
+  /** The vetted `return_to` of the body (or else the query) once read. */
   private vetDestination({ request, origin }: Exchange<Req>, field: string, body: RequestBody | undefined): string {
     const { options } = this;
     const fields = body === undefined ? undefined : 'parsed' in body ? body.parsed : this.parsedBody(body);

@@ -220,6 +220,9 @@ function load(appUrl, path, cookiesFile, connections) {
 
 let cookieFiles = 0;
 
+/** The CPU time (µs) a process used between two readings of `/bench/cpu`. */
+const cpuUsed = (after, before) => after.user + after.system - (before.user + before.system);
+
 /** An app process with the routes, and the sign-outs it is sent. */
 function benchApp(portal, portalUrl, env = {}, execArgv = []) {
   const app = child('app.js', { PORTAL_URL: portalUrl, ...env }, ['--expose-gc', ...execArgv]);
@@ -252,7 +255,7 @@ function benchApp(portal, portalUrl, env = {}, execArgv = []) {
       if (marked) await control(`${appUrl}/bench/mark?name=end`, { method: 'POST' });
       const cpuAfter = await session.get('/bench/cpu');
       const window = await (await control(`${appUrl}/bench/window`, { method: 'POST' })).json();
-      const cpu = cpuAfter.user + cpuAfter.system - (cpuBefore.user + cpuBefore.system);
+      const cpu = cpuUsed(cpuAfter, cpuBefore);
       return {
         ...result,
         // Sign-outs finished per second between the app's first and last answer.
@@ -442,7 +445,7 @@ async function together(portal, portalUrl, apps) {
     for (const app of pair) {
       for (const path of Object.values(routes)) await app.signOuts(path, WARM_UP, { connections });
     }
-    const cpu = [];
+    const perSignOut = { ours: [], limit: [] };
     for (let r = 0; r < ROUNDS; r++) {
       const [oursApp, limitApp] = r % 2 === 0 ? pair : [...pair].reverse();
       portal.process.send({ cmd: 'reset', reply: 'ok' });
@@ -462,13 +465,12 @@ async function together(portal, portalUrl, apps) {
         );
       }
       const [oursNow, limitNow] = await reading;
-      const perSignOut = (now, before) => (now.user + now.system - (before.user + before.system)) / now.finished;
-      cpu.push(perSignOut(oursNow, ours.cpuBefore) / perSignOut(limitNow, limit.cpuBefore));
+      perSignOut.ours.push({ cpuMicros: cpuUsed(oursNow, ours.cpuBefore) / oursNow.finished });
+      perSignOut.limit.push({ cpuMicros: cpuUsed(limitNow, limit.cpuBefore) / limitNow.finished });
     }
-    const m = round(median(cpu), 2);
-    const range = cpu.length > 1 ? ` [${round(Math.min(...cpu), 2)}–${round(Math.max(...cpu), 2)}]` : '';
+    const cpu = paired(perSignOut.ours, perSignOut.limit, 'cpuMicros');
     console.log(
-      `at ${connections}, side by side: ours/limit CPU per sign-out ${m}${range} (${atMost(m, TARGETS.cpuVsLimit)})`,
+      `at ${connections}, side by side: ours/limit CPU per sign-out ${cpu.text} (${atMost(cpu.median, TARGETS.cpuVsLimit)})`,
     );
   }
   for (const app of pair) app.app.stop();

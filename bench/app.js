@@ -7,6 +7,7 @@ import { sign } from 'cookie-signature';
 import express from 'express';
 import session from 'express-session';
 import { randomUUID } from 'node:crypto';
+import { GCProfiler } from 'node:v8';
 import { runInThisContext } from 'node:vm';
 import { Pool } from 'undici';
 import { createClient } from 'redis';
@@ -139,6 +140,32 @@ app.post('/bench/window', (req, res) => {
 app.post('/bench/mark', (req, res) => {
   runInThisContext(JSON.stringify(`sso-signout-bench-mark:${String(req.query.name)}`));
   res.json({ ok: true });
+});
+// V8's own account of its garbage collections between `start` and `stop`: how many scavenges (the
+// young generation's collections, whose number follows what is allocated), the bytes they moved to
+// the old generation (what lived long enough to survive them), and the main thread's time in all.
+let gcProfiler;
+const oldGeneration = (heap) =>
+  heap.heapSpaceStatistics
+    .filter((space) => space.spaceName === 'old_space' || space.spaceName === 'lo_space')
+    .reduce((sum, space) => sum + space.spaceUsedSize, 0);
+app.post('/bench/gc', (req, res) => {
+  if (req.query.cmd === 'start') {
+    gcProfiler = new GCProfiler();
+    gcProfiler.start();
+    return res.json({ ok: true });
+  }
+  const { statistics } = gcProfiler.stop();
+  let scavenges = 0;
+  let promoted = 0;
+  let micros = 0;
+  for (const gc of statistics) {
+    micros += gc.cost;
+    if (gc.gcType !== 'Scavenge') continue;
+    scavenges++;
+    promoted += oldGeneration(gc.afterGC) - oldGeneration(gc.beforeGC);
+  }
+  return res.json({ scavenges, promoted, micros });
 });
 app.get('/bench/memory', (req, res) => {
   globalThis.gc?.();

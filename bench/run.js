@@ -27,7 +27,7 @@ const smoke = process.argv.includes('--smoke');
 const routesOnly = process.argv.includes('--routes-only');
 // Only the 429 storm met by two instances (about 10 s).
 const stormOnly = process.argv.includes('--storm-only');
-// Only V8's inline-cache misses per sign-out (about half a minute).
+// Only V8's inline-cache misses and garbage collection per sign-out (about a minute and a half).
 const missesOnly = process.argv.includes('--misses-only');
 // Only ours beside the limit, in two app processes loaded at once on one CPU (about two minutes).
 const togetherOnly = process.argv.includes('--together-only');
@@ -245,14 +245,18 @@ function benchApp(portal, portalUrl, env = {}, execArgv = []) {
       return { appUrl, path, count, cookiesFile, cpuBefore: await session.get('/bench/cpu') };
     },
     /** The load of a prepared run, and what the app used and finished during it. */
-    async run(prepared, connections, { marked = false, loaded } = {}) {
+    async run(prepared, connections, { marked = false, collected = false, loaded } = {}) {
       const { appUrl, path, count, cookiesFile, cpuBefore } = prepared;
       if (marked) await control(`${appUrl}/bench/mark?name=start`, { method: 'POST' });
+      if (collected) await control(`${appUrl}/bench/gc?cmd=start`, { method: 'POST' });
       const result = await load(appUrl, path, cookiesFile, Math.min(connections, count));
       rmSync(cookiesFile);
       // A run beside another waits for both to be read at the moment the first is done.
       await loaded?.();
       if (marked) await control(`${appUrl}/bench/mark?name=end`, { method: 'POST' });
+      const gc = collected
+        ? await (await control(`${appUrl}/bench/gc?cmd=stop`, { method: 'POST' })).json()
+        : undefined;
       const cpuAfter = await session.get('/bench/cpu');
       const window = await (await control(`${appUrl}/bench/window`, { method: 'POST' })).json();
       const cpu = cpuUsed(cpuAfter, cpuBefore);
@@ -262,12 +266,13 @@ function benchApp(portal, portalUrl, env = {}, execArgv = []) {
         perSecond: window.seconds > 0 ? (window.count - 1) / window.seconds : 0,
         cpuMicros: cpu / result.requests,
         answered: (status) => result.statusCodes[String(status)]?.count ?? 0,
+        gc,
       };
     },
     /** `count` browser-shaped sign-outs of fresh sessions on `path`, timed where the app works. */
-    async signOuts(path, count, { connections, portalScript = { reply: 'ok' }, marked = false }) {
+    async signOuts(path, count, { connections, portalScript = { reply: 'ok' }, marked = false, collected = false }) {
       portal.process.send({ cmd: 'reset', ...portalScript });
-      const result = await session.run(await session.prepare(path, count), connections, { marked });
+      const result = await session.run(await session.prepare(path, count), connections, { marked, collected });
       const portalStats = await ask(portal.process, { cmd: 'stats' });
       return { ...result, calls: portalStats.count, revoked: portalStats.byStatus['200'] ?? 0 };
     },
@@ -308,6 +313,7 @@ async function main() {
     }
     if (missesOnly) {
       await cacheMisses(portal, portalUrl);
+      await garbage(portal, portalUrl);
       return;
     }
     if (togetherOnly) {
@@ -324,6 +330,7 @@ async function main() {
     await throughput(app);
     await together(portal, portalUrl, apps);
     await cacheMisses(portal, portalUrl);
+    await garbage(portal, portalUrl);
     if (routesOnly) return;
     await coldStarts(portalUrl);
     footprintLine();
@@ -505,6 +512,37 @@ async function cacheMisses(portal, portalUrl) {
   );
   console.log(
     "  (under Express, V8 before Node 24 gives every request's req and res a hidden class of their own, so each property a\n  route reads or writes on them misses V8's caches, every request: the route's reads beyond the limit's are part of\n  its CPU gap there; on Node 24 requests share their hidden classes and almost nothing misses)",
+  );
+}
+
+/**
+ * V8's garbage collection per sign-out on the routes the CPU gap is judged against, each in a fresh
+ * app process, after the warm-up: scavenges per thousand sign-outs (they follow what a sign-out
+ * allocates) and what each sign-out leaves in the old generation (what outlived two scavenges,
+ * which they copy, and the old generation's collections then mark and sweep). Counts and bytes
+ * vary by a percent or two from run to run where the CPU a machine lends varies by ten: a change
+ * of what the route allocates or holds shows here first.
+ */
+async function garbage(portal, portalUrl) {
+  const routes = { limit: '/signout/limit', 'limit+client': '/signout/limit-client', ours: '/signout/ours' };
+  const figures = {};
+  for (const [name, path] of Object.entries(routes)) {
+    const app = benchApp(portal, portalUrl);
+    try {
+      await app.signOuts(path, WARM_UP, { connections: 32 });
+      const run = await app.signOuts(path, SIGN_OUTS, { connections: 32, collected: true });
+      if (run.answered(303) !== SIGN_OUTS) throw new Error(`${name}: ${run.answered(303)} answered 303`);
+      figures[name] = run.gc;
+    } finally {
+      app.app.stop();
+    }
+  }
+  const shown = (name) => {
+    const { scavenges, promoted, micros } = figures[name];
+    return `${name} ${round((scavenges * 1000) / SIGN_OUTS, 2)} scavenges per 1000, ${round(promoted / SIGN_OUTS / 1024, 1)} KiB promoted, ${round(micros / SIGN_OUTS)} µs`;
+  };
+  console.log(
+    `V8 garbage collection per sign-out (${SIGN_OUTS} at 32 connections, fresh app per route, V8's GCProfiler; the time is\nthe main thread's alone, noisy): ${Object.keys(routes).map(shown).join('; ')}`,
   );
 }
 

@@ -327,7 +327,6 @@ const REPLY_KINDS: ReadonlySet<string> = new Set(['result', 'gated', 'leader', '
  * A script's reply as the strings every script answers, or undefined when it is something else. A
  * client set to answer bytes (node-redis's `typeMapping` to Buffer) answers the same strings as bytes.
  */
-
 function scriptReply(reply: unknown): string[] | undefined {
   if (!Array.isArray(reply)) return undefined;
   const strings: string[] = [];

@@ -118,6 +118,8 @@ export function sendLogout(
 const BODY_NOT_READ = new Error('2xx body not read');
 const BODY_CUT = new Error('error body read up to its bound');
 const DEADLINE_REACHED = new Error('the Logout deadline was reached');
+// The headers of a call that has none (not yet, or no longer): one object for every call.
+const NO_HEADERS: ParsedHeaders = {};
 
 function deadlineError(): PortalRequestError {
   return new PortalRequestError('deadline', 'the Logout deadline was reached before the portal answered');
@@ -130,7 +132,7 @@ function deadlineError(): PortalRequestError {
  */
 class LogoutCall implements Expiring {
   private status = 0;
-  private headers: ParsedHeaders = {};
+  private headers: ParsedHeaders = NO_HEADERS;
   private readonly chunks: Buffer[] = [];
   private size = 0;
   private controller: Controller | undefined;
@@ -197,7 +199,7 @@ class LogoutCall implements Expiring {
     // through its abort, the request) and of the parsed headers. Measured with `--trace-gc-nvp` on
     // browser-shaped sign-outs, 1.8 KB less per sign-out then survives a garbage collection.
     this.controller = undefined;
-    this.headers = {};
+    this.headers = NO_HEADERS;
   }
 
   onResponseError(_controller: Controller, error: Error): void {

@@ -118,8 +118,9 @@ export function sendLogout(
 const BODY_NOT_READ = new Error('2xx body not read');
 const BODY_CUT = new Error('error body read up to its bound');
 const DEADLINE_REACHED = new Error('the Logout deadline was reached');
-// The headers of a call that has none (not yet, or no longer): one object for every call.
-const NO_HEADERS: ParsedHeaders = {};
+// The headers of a call that has none (not yet, or no longer): one object for every call, frozen so
+// that no holder of one answer can change it for the others.
+const NO_HEADERS: ParsedHeaders = Object.freeze({});
 
 function deadlineError(): PortalRequestError {
   return new PortalRequestError('deadline', 'the Logout deadline was reached before the portal answered');

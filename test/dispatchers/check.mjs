@@ -84,8 +84,38 @@ for (const [name, make] of Object.entries(DISPATCHERS)) {
   await dispatcher.close();
 }
 
+// An Agent composed with undici's redirect interceptor, in front of a portal that answers 307 to
+// another server: the call must not follow it, so the token goes nowhere else and the 307 is the
+// answer read (not a revoked token on the word of whoever the redirect named).
+const elsewhere = { requests: 0, sawToken: 0 };
+const other = createServer((req, res) => {
+  elsewhere.requests++;
+  if (req.headers['x-amz-sso_bearer_token'] !== undefined) elsewhere.sawToken++;
+  res.end();
+});
+other.listen(0, '127.0.0.1');
+await once(other, 'listening');
+const redirecting = createServer((req, res) => {
+  res.writeHead(307, { location: `http://127.0.0.1:${other.address().port}/logout` });
+  res.end();
+});
+redirecting.listen(0, '127.0.0.1');
+await once(redirecting, 'listening');
+const following = new undici.Agent().compose(undici.interceptors.redirect({ maxRedirections: 3 }));
+const redirected = await createLogoutClient({
+  endpoint: `http://127.0.0.1:${redirecting.address().port}`,
+  dispatcher: following,
+  maxAttempts: 1,
+}).logout({ accessToken: portal.issueToken() });
+const redirect = { outcome: redirected.outcome, upstreamStatus: redirected.upstreamStatus, ...elsewhere };
+await following.close();
+other.close();
+redirecting.close();
+
 const versionOf = (mod) => mod.default?.VERSION ?? mod.VERSION;
-console.log(JSON.stringify({ node: process.version, undici: versionOf(undici) ?? undiciName, results, proxied }));
+console.log(
+  JSON.stringify({ node: process.version, undici: versionOf(undici) ?? undiciName, results, proxied, redirect }),
+);
 for (const s of sockets) s.destroy();
 proxy.close();
 await portal.close();

@@ -96,17 +96,20 @@ export function sendLogout(
 ): Promise<PortalAnswer> {
   return new Promise<PortalAnswer>((resolve, reject) => {
     const call = new LogoutCall(token, sweep, deadline, resolve, reject);
+    // `maxRedirections: 0`: an app's dispatcher composed with undici's redirect interceptor would
+    // otherwise follow a 3xx, send the token wherever it points (undici drops Authorization and
+    // Cookie across origins, not this header) and hand back that server's answer as the portal's.
+    // With 0 the interceptor passes the request on as it is, and undici 7's and 8's core accept it.
+    const options: Dispatcher.DispatchOptions & { readonly maxRedirections: 0 } = {
+      origin: base.origin,
+      path: base.path,
+      method: 'POST',
+      headers: { 'x-amz-sso_bearer_token': token, 'content-length': '0', 'user-agent': USER_AGENT },
+      body: null,
+      maxRedirections: 0,
+    };
     try {
-      dispatcher.dispatch(
-        {
-          origin: base.origin,
-          path: base.path,
-          method: 'POST',
-          headers: { 'x-amz-sso_bearer_token': token, 'content-length': '0', 'user-agent': USER_AGENT },
-          body: null,
-        },
-        call,
-      );
+      dispatcher.dispatch(options, call);
     } catch (error) {
       call.fail(ownError(error, token));
     }

@@ -103,6 +103,16 @@ function sessionBinding(req: ExpressLikeRequest, headers: IncomingHttpHeaders): 
   // express-session: a session that can be destroyed, its store on the request. Told first, as the
   // common case (cookie-session's session has no `destroy`, even where both middlewares are mounted).
   if (typeof session?.destroy === 'function' && req.sessionStore !== undefined) {
+    // express-session runs wherever the request's path merely starts with its cookie's path, so a
+    // cookie set for `/sign` gives `/signout` a fresh, empty session: the browser never sends the
+    // cookie there (paths match at a `/`), and the session it holds is not this one.
+    const cookiePath = session.cookie?.path;
+    if (cookiePath !== undefined && cookiePath !== '/') {
+      const requestPath = pathOf(req);
+      if (!cookiePathCovers(cookiePath, requestPath)) {
+        return { kind: 'none', detail: cookiePathDetail(cookiePath, requestPath) };
+      }
+    }
     return expressSessionBinding(req, session, headers);
   }
   // cookie-session: `req.sessionOptions` is its mark.

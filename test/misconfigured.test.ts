@@ -26,7 +26,7 @@ import { guardSessionStore as guardKoaStore, ssoSignOut as koaSignOut } from 'ss
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { isSignedIn, signInWithToken } from './helpers/flows.js';
 import { ADAPTERS } from './helpers/adapters.js';
-import { applySetCookies, setCookies } from './helpers/cookies.js';
+import { applySetCookies, cookieHeaderFrom, setCookies } from './helpers/cookies.js';
 
 let portal: FakePortal;
 let client: LogoutClient;
@@ -563,6 +563,63 @@ describe('more ways to mount it wrong', () => {
       const body = JSON.parse(res.text) as AnyRecord;
       expect(body).toMatchObject({ code: 'session_missing', signedOut: false });
       expect(String(body.detail)).toContain('"/app"');
+    });
+  });
+
+  describe.each(EXPRESS_VERSIONS)('%s + express-session with a cookie path', (_label, express) => {
+    function app(cookiePath: string, routePath: string): express5.Express {
+      const a = express();
+      a.use(session({ secret: 's', resave: false, saveUninitialized: false, cookie: { path: cookiePath } }));
+      a.post(`${cookiePath}/test/signin`, express.json(), (req, res) => {
+        (req as unknown as { session: AnyRecord }).session.sso = { accessToken: (req.body as AnyRecord).accessToken };
+        res.json({ ok: true });
+      });
+      a.get(`${cookiePath}/me`, (req, res) => {
+        res.json({ signedIn: (req as unknown as { session: AnyRecord }).session.sso !== undefined });
+      });
+      a.all(routePath, expressSignOut({ client }));
+      return a;
+    }
+    async function signInUnder(a: express5.Express, cookiePath: string): Promise<{ token: string; cookie: string }> {
+      const token = portal.issueToken();
+      const res = await request(a).post(`${cookiePath}/test/signin`).send({ accessToken: token }).expect(200);
+      return { token, cookie: cookieHeaderFrom(res) };
+    }
+
+    // express-session runs on every path that starts with its cookie's path as a string, but a
+    // browser sends the cookie only where the path matches at a "/": "/sign" is not sent to "/signout".
+    it.each([
+      ['/sign', '/signout'],
+      ['/auth', '/authn/signout'],
+    ])(
+      '%s, the route at %s (the browser sends no cookie there): 500 session_missing, nothing changed',
+      async (cookiePath, routePath) => {
+        const a = app(cookiePath, routePath);
+        const { token, cookie } = await signInUnder(a, cookiePath);
+        const res = await request(a).post(routePath).set('Accept', 'application/json').expect(500);
+        const body = JSON.parse(res.text) as AnyRecord;
+        expect(body).toMatchObject({ code: 'session_missing', signedOut: false });
+        expect(String(body.detail)).toContain(`"${cookiePath}"`);
+        expect(res.headers['set-cookie']).toBeUndefined();
+        expect(portal.calls).toHaveLength(0);
+        expect(portal.isActive(token)).toBe(true);
+        const me = await request(a).get(`${cookiePath}/me`).set('Cookie', cookie).expect(200);
+        expect(me.body).toEqual({ signedIn: true });
+      },
+    );
+
+    it.each([
+      ['/auth', '/auth/signout'],
+      ['/auth/', '/auth/signout'],
+      ['/signout', '/signout'],
+    ])('%s, the route at %s (the browser sends the cookie): signed out', async (cookiePath, routePath) => {
+      const a = app(cookiePath, routePath);
+      const { token, cookie } = await signInUnder(a, cookiePath);
+      const res = await request(a).post(routePath).set('Cookie', cookie).expect(303);
+      expect(String(res.headers['set-cookie'])).toContain(`connect.sid=; Max-Age=0; Path=${cookiePath};`);
+      expect(portal.isActive(token)).toBe(false);
+      const me = await request(a).get(`${cookiePath}/me`).set('Cookie', cookie).expect(200);
+      expect(me.body).toEqual({ signedIn: false });
     });
   });
 

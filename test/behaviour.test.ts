@@ -2,6 +2,7 @@
 // express-session and cookie-session, Koa 2/3 with koa-session).
 
 import request from 'supertest';
+import { Pool } from 'undici';
 import { inspect } from 'node:util';
 import {
   createServer,
@@ -757,6 +758,26 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         expect(await stillSignedIn(app, cookie, res)).toBe(true);
       },
     );
+
+    it("sends nothing through a Pool made for another region's portal: session kept, the detail and the warning name the dispatcher", async () => {
+      // A Pool sends every request to the origin it was made for: an eu-west-1 token would go to
+      // us-east-1's portal, whose 401 would read as a dead token.
+      const pool = new Pool('https://portal.sso.us-east-1.amazonaws.com');
+      const tiedClient = createLogoutClient({ region: 'us-east-1', dispatcher: pool });
+      clients.push(tiedClient);
+      const app = adapter.build(tiedClient, {});
+      const cookie = await signIn(app, { sso: { accessToken: portal.issueToken(), region: 'eu-west-1' } });
+      let res: request.Response | undefined;
+      const codes = await warningCodesDuring(async () => {
+        res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(500);
+      });
+      const body = JSON.parse(String(res?.text)) as Record<string, unknown>;
+      expect(body).toMatchObject({ code: 'sso_token_unusable', signedOut: false });
+      expect(body.detail).toContain('`dispatcher` is tied to another origin');
+      expect(codes).toContain('SSO_SIGNOUT_TOKEN_UNUSABLE');
+      expect(await stillSignedIn(app, cookie, res as request.Response)).toBe(true);
+      await pool.close();
+    });
 
     it('ends the session with an unusable token only when the app takes the token over', async () => {
       const handed: unknown[] = [];

@@ -21,6 +21,12 @@ interface Report {
   readonly results: Record<string, string[]>;
   readonly proxied: number;
   readonly redirect: { outcome: string; upstreamStatus?: number; requests: number; sawToken: number };
+  readonly tied: {
+    elsewhere: Record<string, string>;
+    otherRegion: { outcome: string; reason?: string; attempts: number };
+    requests: number;
+    sawToken: number;
+  };
 }
 
 async function check(undici: string, onNode22: boolean): Promise<Report> {
@@ -61,5 +67,23 @@ describe.each([
     const { redirect } = await reported();
     // The 307 is what was read: not a token revoked on the word of the server it named.
     expect(redirect).toEqual({ outcome: 'bad_response', upstreamStatus: 307, requests: 0, sawToken: 0 });
+  }, 300_000);
+
+  it('a Client or Pool made for another origin than the portal is refused, and sends a token nowhere', async () => {
+    const { tied } = await reported();
+    const refused = 'SignOutConfigError: dispatcher conflict';
+    expect(tied).toEqual({
+      elsewhere: {
+        Client: refused,
+        Pool: refused,
+        'Pool + retry interceptor': refused,
+        BalancedPool: refused,
+        MockPool: refused,
+      },
+      // A Pool for one region's portal: a token of another region is not sent through it.
+      otherRegion: { outcome: 'not_sent', reason: 'dispatcher_origin', attempts: 0 },
+      requests: 0,
+      sawToken: 0,
+    });
   }, 300_000);
 });

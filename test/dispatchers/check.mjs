@@ -1,7 +1,7 @@
 // Signs out through every kind of undici dispatcher a user may inject, from the undici named on the
 // command line, with the built package: `node check.mjs <undici module> <dist folder>`. Prints one
 // JSON line: each dispatcher's outcomes for a revoked, a refused and a throttled token, and what
-// went through the proxy. Run by test/dispatchers.test.ts with undici 7 here and undici 8 on Node 22.
+// went through the proxy; what a redirect and a dispatcher tied to another origin do. Run by test/dispatchers.test.ts with undici 7 here and undici 8 on Node 22.
 
 import { once } from 'node:events';
 import { createServer, request } from 'node:http';
@@ -109,12 +109,50 @@ const redirected = await createLogoutClient({
 }).logout({ accessToken: portal.issueToken() });
 const redirect = { outcome: redirected.outcome, upstreamStatus: redirected.upstreamStatus, ...elsewhere };
 await following.close();
+
+// Dispatchers tied to one origin (a Client or Pool sends every request there, whatever origin the
+// request names), made for another server than the portal: refused when the client is made, and
+// for a token of another region than the one they are tied to, nothing is sent.
+elsewhere.requests = 0;
+elsewhere.sawToken = 0;
+const otherUrl = `http://127.0.0.1:${other.address().port}`;
+const TIED = {
+  Client: () => new undici.Client(otherUrl),
+  Pool: () => new undici.Pool(otherUrl),
+  'Pool + retry interceptor': () => new undici.Pool(otherUrl).compose(undici.interceptors.retry()),
+  BalancedPool: () => new undici.BalancedPool([otherUrl]),
+  MockPool: () => new undici.MockAgent().get(otherUrl),
+};
+const tiedElsewhere = {};
+for (const [name, make] of Object.entries(TIED)) {
+  const dispatcher = make();
+  try {
+    const result = await createLogoutClient({ endpoint: portal.url, dispatcher }).logout({
+      accessToken: portal.issueToken(),
+    });
+    tiedElsewhere[name] = result.outcome;
+  } catch (error) {
+    tiedElsewhere[name] = `${error.name}: ${error.option} ${error.reason}`;
+  }
+  await dispatcher.close();
+}
+const usEast = new undici.Pool('https://portal.sso.us-east-1.amazonaws.com');
+const otherRegion = await createLogoutClient({ region: 'us-east-1', dispatcher: usEast }).logout({
+  accessToken: portal.issueToken(),
+  region: 'eu-west-1',
+});
+await usEast.close();
+const tied = {
+  elsewhere: tiedElsewhere,
+  otherRegion: { outcome: otherRegion.outcome, reason: otherRegion.reason, attempts: otherRegion.attempts },
+  ...elsewhere,
+};
 other.close();
 redirecting.close();
 
 const versionOf = (mod) => mod.default?.VERSION ?? mod.VERSION;
 console.log(
-  JSON.stringify({ node: process.version, undici: versionOf(undici) ?? undiciName, results, proxied, redirect }),
+  JSON.stringify({ node: process.version, undici: versionOf(undici) ?? undiciName, results, proxied, redirect, tied }),
 );
 for (const s of sockets) s.destroy();
 proxy.close();

@@ -3,6 +3,7 @@
 import type { Dispatcher } from 'undici';
 import { describeSecret, describeValue } from '../errors.js';
 import { booleanOption, configError, knownOptions, wholeNumber } from '../validate.js';
+import { boundOrigins } from './bound-origin.js';
 import { checkConfiguredRegion, normaliseSessionRegion, regionalEndpoint, type EndpointVariant } from './endpoint.js';
 import type { SharedState } from './shared-state.js';
 import type { PortalBase } from './transport.js';
@@ -130,6 +131,32 @@ function destinations(
   };
 }
 
+/**
+ * Where calls go through a dispatcher tied to origins (an undici Pool or Client): only to the
+ * portal it is tied to, since the token would go where the dispatcher is tied, whatever the call
+ * names. A dispatcher tied elsewhere than the configured portal is refused at once; a token whose
+ * region names another portal is not sent (`dispatcher_origin`).
+ */
+function throughDispatcher(
+  bound: readonly string[] | undefined,
+  destinationFor: (sessionRegion: unknown) => Destination,
+): (sessionRegion: unknown) => Destination {
+  if (bound === undefined) return destinationFor;
+  const tied = (destination: Destination): Destination =>
+    'base' in destination && bound.some((origin) => origin !== destination.base.origin)
+      ? { refused: 'dispatcher_origin' }
+      : destination;
+  const configured = destinationFor(undefined);
+  if ('base' in configured && 'refused' in tied(configured)) {
+    throw configError(
+      'dispatcher',
+      'conflict',
+      `\`dispatcher\` sends every request to ${bound.join(', ')} (an undici Pool or Client is tied to the origin it was made for), but Logout goes to ${configured.base.origin}: the token would go there instead. Give a Pool made for ${configured.base.origin}, or an Agent.`,
+    );
+  }
+  return (sessionRegion) => tied(destinationFor(sessionRegion));
+}
+
 /** Checks the client's options once, at creation. */
 export function resolveClientOptions(options: LogoutClientOptions): ClientSettings {
   const o = knownOptions(options, Object.keys(CLIENT_OPTION_NAMES)) as LogoutClientOptions;
@@ -154,6 +181,10 @@ export function resolveClientOptions(options: LogoutClientOptions): ClientSettin
       '`dispatcher` must be an undici Dispatcher (Agent, Pool, ProxyAgent…).',
     );
   }
+  const destinationFor = throughDispatcher(
+    dispatcher === undefined ? undefined : boundOrigins(dispatcher),
+    destinations(o.endpoint, region, { useFips, useDualStack }),
+  );
   const sharedState = o.sharedState as unknown;
   const methods = ['digest', 'begin', 'finish', 'poll', 'closeGate'] as const;
   if (
@@ -169,7 +200,7 @@ export function resolveClientOptions(options: LogoutClientOptions): ClientSettin
     );
   }
   return {
-    destinationFor: destinations(o.endpoint, region, { useFips, useDualStack }),
+    destinationFor,
     timeoutMs,
     connectTimeoutMs: wholeNumber('connectTimeoutMs', o.connectTimeoutMs, Math.min(1000, timeoutMs), 1, 600_000),
     maxAttempts: wholeNumber('maxAttempts', o.maxAttempts, 3, 1, 10),

@@ -237,6 +237,7 @@ const OUTCOMES: ReadonlySet<string> = new Set<UpstreamOutcome>([
 const REASONS: ReadonlySet<string> = new Set<LogoutReason>([
   'invalid_token',
   'invalid_region',
+  'dispatcher_origin',
   'connection_error',
   'proxy_refused',
   'malformed_response',

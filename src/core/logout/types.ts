@@ -65,6 +65,8 @@ export type LogoutInput = TokenInfo;
 export type LogoutReason =
   | 'invalid_token'
   | 'invalid_region'
+  /** The injected dispatcher is tied to another portal's origin (an undici Pool or Client). */
+  | 'dispatcher_origin'
   | 'connection_error'
   | 'proxy_refused'
   | 'malformed_response'

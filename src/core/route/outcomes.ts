@@ -145,6 +145,16 @@ export function decide(
   };
 }
 
+/** Why a token was not sent, by the reason the client gave. */
+const NOT_SENT = {
+  invalid_region:
+    'The region stored with the sign-in is not an AWS region name, so the access token was not sent and the SSO session has not been ended.',
+  dispatcher_origin:
+    "The app's `dispatcher` is tied to another origin than the portal of the region stored with the sign-in, so the access token was not sent and the SSO session has not been ended.",
+  invalid_token:
+    'The stored sign-in holds no access token that can be sent as it is (it is missing, empty, not a string, too long, or holds characters a header cannot carry), so the SSO session has not been ended.',
+} as const;
+
 /** The human sentence for a failed upstream call, truthful about both sessions. */
 function failureDetail(result: LogoutResult, upstream: FailureOutcome, signedOut: boolean): string {
   const local = signedOut
@@ -154,9 +164,7 @@ function failureDetail(result: LogoutResult, upstream: FailureOutcome, signedOut
     case 'rejected':
       return `${local} IAM Identity Center no longer accepted the access token: the SSO session had already ended.`;
     case 'not_sent':
-      return result.reason === 'invalid_region'
-        ? `${local} The region stored with the sign-in is not an AWS region name, so the access token was not sent and the SSO session has not been ended.`
-        : `${local} The stored sign-in holds no access token that can be sent as it is (it is missing, empty, not a string, too long, or holds characters a header cannot carry), so the SSO session has not been ended.`;
+      return `${local} ${NOT_SENT[result.reason === 'invalid_region' || result.reason === 'dispatcher_origin' ? result.reason : 'invalid_token']}`;
     case 'throttled':
       return `${local} IAM Identity Center is throttling requests, so the SSO session has not been ended yet.`;
     case 'unavailable':

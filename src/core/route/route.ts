@@ -413,7 +413,9 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   private warnUnusable(logout: LogoutResult | undefined): void {
     this.warn(
       'SSO_SIGNOUT_TOKEN_UNUSABLE',
-      `a sign-in stored in a session could not be sent to IAM Identity Center (${logout?.reason ?? 'unknown'}): check what the app stores as the access token and region.`,
+      logout?.reason === 'dispatcher_origin'
+        ? "a sign-in stored in a session names a region whose portal the app's `dispatcher` (an undici Pool or Client, tied to one origin) does not send to, so its token was not sent: give an Agent to sign out of several regions."
+        : `a sign-in stored in a session could not be sent to IAM Identity Center (${logout?.reason ?? 'unknown'}): check what the app stores as the access token and region.`,
     );
   }
 

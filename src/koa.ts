@@ -82,15 +82,21 @@ interface KoaContextSession {
   readonly externalKey?: string;
 }
 
-/** koa-session's external store (koa-redis, …) as the route uses it. */
-function storeAccess(contextSession: KoaContextSession): SessionStoreAccess | undefined {
+/**
+ * koa-session's external store (koa-redis, …) as the route uses it, called as koa-session calls it
+ * (`get(key, maxAge, { rolling, ctx })`, `destroy(key, { ctx })`): a store may need them, and
+ * `guardSessionStore` checks them. Other sessions are read without rolling, so reading them does
+ * not lengthen them.
+ */
+function storeAccess(contextSession: KoaContextSession, ctx: KoaLikeContext): SessionStoreAccess | undefined {
   const store = contextSession.store;
   if (typeof store?.get !== 'function' || typeof store.destroy !== 'function') return undefined;
   const { get, destroy } = store as Required<NonNullable<KoaContextSession['store']>>;
+  const maxAge = (ctx.sessionOptions as { maxAge?: unknown } | undefined)?.maxAge;
   return {
-    get: (id) => Promise.resolve(get.call(store, id)),
+    get: (id) => Promise.resolve(get.call(store, id, maxAge, { rolling: false, ctx })),
     destroy: async (id) => {
-      await destroy.call(store, id);
+      await destroy.call(store, id, { ctx });
     },
   };
 }
@@ -115,7 +121,7 @@ function sessionBinding(ctx: KoaLikeContext): SessionBinding {
       data: ctx.session ?? undefined,
       current: () => ctx.session,
       cookies: () => [],
-      stored: () => ({ id: contextSession.externalKey, store: storeAccess(contextSession) }),
+      stored: () => ({ id: contextSession.externalKey, store: storeAccess(contextSession, ctx) }),
       end: async () => {
         const current = ctx.session as KoaSessionLike | null | undefined;
         ctx.session = null;

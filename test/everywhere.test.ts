@@ -15,7 +15,7 @@ import type { RequestListener } from 'node:http';
 import { createClient, type RedisClientType } from 'redis';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ssoSignOut as expressSignOut } from 'sso-signout';
+import { guardSessionStore as guardExpressStore, ssoSignOut as expressSignOut } from 'sso-signout';
 import {
   createLogoutClient,
   redisRevocationQueue,
@@ -25,7 +25,7 @@ import {
   type SessionIndex,
   type SignOutEvent,
 } from 'sso-signout';
-import { sessionIdOf, ssoSignOut as koaSignOut } from 'sso-signout/koa';
+import { guardSessionStore as guardKoaStore, sessionIdOf, ssoSignOut as koaSignOut } from 'sso-signout/koa';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { cookieHeaderFrom } from './helpers/cookies.js';
 import { sharedRedisUrl } from './helpers/redis.js';
@@ -60,6 +60,8 @@ interface Setup {
   readonly userOf?: (session: { user?: string }) => unknown;
   /** The app keeps its sign-in at `auth.token` and reads it with `getToken` (and `everywhere.tokenOf`). */
   readonly custom?: boolean;
+  /** The session store is wrapped in `guardSessionStore`, as the README advises. */
+  readonly guarded: boolean;
 }
 
 /** Where a session keeps its sign-in, and the route options that read it there. */
@@ -78,6 +80,11 @@ function layout(setup: Setup) {
 const userOf = (setup: Setup, session: unknown): string | undefined =>
   (setup.userOf ?? ((s: { user?: string }) => s.user))(session as { user?: string }) as string | undefined;
 
+/** The store, wrapped in the guard when the setup asks for it. */
+function guardedIf<S>(guarded: boolean, store: S, guard: (store: S) => S): S {
+  return guarded ? guard(store) : store;
+}
+
 /** One instance of an Express app: sessions in Redis, sign-in records the session in the index. */
 function expressInstance(setup: Setup): RequestListener {
   const app = express();
@@ -87,7 +94,11 @@ function expressInstance(setup: Setup): RequestListener {
       secret: 'the session secret',
       resave: false,
       saveUninitialized: false,
-      store: new RedisStore({ client: redis, prefix: `${setup.prefix}sess:` }),
+      store: guardedIf(
+        setup.guarded,
+        new RedisStore({ client: redis, prefix: `${setup.prefix}sess:` }),
+        guardExpressStore,
+      ),
     }),
   );
   app.post('/signin', express.json(), (req, res, next) => {
@@ -122,7 +133,16 @@ function koaInstance(setup: Setup): RequestListener {
     quit(): Promise<unknown>;
   };
   closing.push(() => store.quit());
-  app.use(koaSession({ key: 'portal', store, prefix: `${setup.prefix}koa:` } as never, app));
+  app.use(
+    koaSession(
+      {
+        key: 'portal',
+        store: guardedIf(setup.guarded, store as never, guardKoaStore),
+        prefix: `${setup.prefix}koa:`,
+      },
+      app,
+    ),
+  );
   const router = new Router();
   router.post('/signin', async (ctx) => {
     const chunks: Buffer[] = [];
@@ -158,8 +178,16 @@ function koaInstance(setup: Setup): RequestListener {
 }
 
 const FRAMEWORKS = [
-  { name: 'Express + express-session + connect-redis', instance: expressInstance },
-  { name: 'Koa + koa-session + koa-redis', instance: koaInstance },
+  { name: 'Express + express-session + connect-redis', instance: expressInstance, guarded: false },
+  { name: 'Koa + koa-session + koa-redis', instance: koaInstance, guarded: false },
+  // The guard checks that its store is called as its session middleware calls it: the other
+  // sessions are read and ended that way too.
+  {
+    name: 'Express + express-session + connect-redis behind guardSessionStore',
+    instance: expressInstance,
+    guarded: true,
+  },
+  { name: 'Koa + koa-session + koa-redis behind guardSessionStore', instance: koaInstance, guarded: true },
 ];
 
 async function signIn(app: RequestListener, user: string, accessToken: string): Promise<string> {
@@ -172,14 +200,14 @@ async function signedIn(app: RequestListener, cookie: string): Promise<boolean> 
   return (res.body as { signedIn: boolean }).signedIn;
 }
 
-describe.each(FRAMEWORKS)('signing out everywhere ($name)', ({ instance }) => {
+describe.each(FRAMEWORKS)('signing out everywhere ($name)', ({ instance, guarded }) => {
   function setup(
     queue?: RevocationQueue,
     more: Partial<Setup> = {},
   ): Setup & { a: RequestListener; b: RequestListener } {
     const prefix = `sso-signout-test:${randomUUID()}:`;
     const index = redisSessionIndex({ client: redis, secret: SECRET, prefix });
-    const base: Setup = { index, queue, events: [], prefix, ...more };
+    const base: Setup = { index, queue, events: [], prefix, guarded, ...more };
     return { ...base, a: instance(base), b: instance(base) };
   }
 

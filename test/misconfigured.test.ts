@@ -445,6 +445,14 @@ describe('options a header cannot carry as written', () => {
   it.each([
     ['a cookie name with a non-ASCII letter', { clearCookies: ['séssion'] }, /clearCookies/],
     ['a cookie name with a semicolon', { clearCookies: ['a;b'] }, /clearCookies/],
+    // Browsers would refuse these clearing headers: the cookie would stay.
+    [
+      'a SameSite=None cookie without secure',
+      { clearCookies: [{ name: 'x', sameSite: 'none' as const }] },
+      /SameSite=None/,
+    ],
+    ['a Partitioned cookie without secure', { clearCookies: [{ name: 'x', partitioned: true }] }, /Partitioned/],
+    ['a cookie path without a leading /', { clearCookies: [{ name: 'x', path: 'app' }] }, /does not start with "\/"/],
     ['a session cookie name with a blank', { sessionCookieName: 'a b' }, /sessionCookieName/],
     ['a destination with a line break', { destination: '/ok\r\nx: 1' }, /destination/],
     ['a destination with a backslash', { destination: '/\\evil.example' }, /destination/],

@@ -93,6 +93,24 @@ function serialiseClearing(cookie: CookieToClear): string {
 
 const SAME_SITE = new Set([true, false, 'lax', 'strict', 'none']);
 
+/**
+ * Why browsers would refuse the clearing header of a listed cookie, if they would: a cookie set so
+ * was never stored, and one stored otherwise is not the one this header names.
+ */
+function unsettableBecause(cookie: CookieToClear): string | undefined {
+  const secure = cookie.secure === true || cookie.name.startsWith('__Host-') || cookie.name.startsWith('__Secure-');
+  if (cookie.path !== undefined && !cookie.path.startsWith('/')) {
+    return `has the path ${JSON.stringify(cookie.path)}: browsers take a cookie path that does not start with "/" as the default path`;
+  }
+  if (!secure && cookie.sameSite === 'none') {
+    return 'is SameSite=None without `secure: true`: browsers refuse such a cookie';
+  }
+  if (!secure && cookie.partitioned === true) {
+    return 'is Partitioned without `secure: true`: browsers refuse such a cookie';
+  }
+  return undefined;
+}
+
 /** Validates `clearCookies` once, at construction, by serialising each entry. */
 export function parseCookieList(option: string, value: unknown): readonly CookieToClear[] {
   if (value === undefined) return [];
@@ -124,6 +142,10 @@ export function parseCookieList(option: string, value: unknown): readonly Cookie
         'invalid_value',
         `${where}.sameSite must be "lax", "strict", "none" or a boolean; got ${JSON.stringify(spec.sameSite)}.`,
       );
+    }
+    const unsettable = unsettableBecause(spec);
+    if (unsettable !== undefined) {
+      throw configError(option, 'invalid_value', `${where} ${unsettable}, so it would never be cleared.`);
     }
     try {
       clearingHeader(spec);

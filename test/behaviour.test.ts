@@ -452,6 +452,52 @@ describe.each(ADAPTERS)('$name', (adapter) => {
     });
 
     it.each([
+      ['a speculation-rules prefetch', { 'Sec-Purpose': 'prefetch' }, 'prefetch'],
+      ['a speculation-rules prerender', { 'Sec-Purpose': 'prefetch;prerender' }, 'prefetch'],
+      ['a <link rel=prefetch> (Safari)', { Purpose: 'prefetch' }, 'prefetch'],
+      ['a Firefox prefetch', { 'X-Moz': 'prefetch' }, 'prefetch'],
+      ['a link preview', { 'X-Purpose': 'preview' }, 'prefetch'],
+      [
+        'a same-origin <img src=/signout>',
+        { 'Sec-Fetch-Site': 'same-origin', 'Sec-Fetch-Mode': 'no-cors', 'Sec-Fetch-Dest': 'image' },
+        'embedded',
+      ],
+    ])('with allowGet, refuses %s with 403 background_request, changing nothing', async (_label, headers, reason) => {
+      const { app, cookie, token, events } = await signedIn({ signOut: { allowGet: true } });
+      const res = await request(app)
+        .get('/signout')
+        .set('Cookie', cookie)
+        .set('Accept', JSON_ACCEPT)
+        .set(headers)
+        .expect(403);
+      expect(JSON.parse(res.text)).toMatchObject({ status: 403, code: 'background_request', signedOut: false });
+      // Nothing cleared (a session middleware may still refresh its own cookie).
+      expect(String(res.headers['set-cookie'])).not.toContain('1970');
+      expect(portal.calls).toHaveLength(0);
+      expect(portal.isActive(token)).toBe(true);
+      expect(await stillSignedIn(app, cookie, res)).toBe(true);
+      expect(events).toContainEqual(expect.objectContaining({ type: 'refused', code: 'background_request', reason }));
+      // The same link, followed by the user: signed out.
+      const followed = await request(app)
+        .get('/signout')
+        .set('Cookie', cookie)
+        .set({ 'Sec-Fetch-Site': 'same-origin', 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'document' })
+        .expect(303);
+      expect(portal.isActive(token)).toBe(false);
+      expect(await stillSignedIn(app, cookie, followed)).toBe(false);
+    });
+
+    it("takes a POST the app's own script sends in no-cors mode: only a GET is prefetched or embedded", async () => {
+      const { app, cookie, token } = await signedIn({ signOut: { allowGet: true } });
+      await request(app)
+        .post('/signout')
+        .set('Cookie', cookie)
+        .set({ 'Sec-Fetch-Site': 'same-origin', 'Sec-Fetch-Mode': 'no-cors', 'Sec-Fetch-Dest': 'empty' })
+        .expect(303);
+      expect(portal.isActive(token)).toBe(false);
+    });
+
+    it.each([
       ['another site', { Origin: 'https://evil.example' }],
       ['a sandboxed frame', { Origin: 'null' }],
       ['a malformed Origin', { Origin: 'not a url' }],

@@ -10,6 +10,7 @@ export type SignOutErrorCode =
   | 'sso_token_unusable'
   | 'method_not_allowed'
   | 'cross_site_request'
+  | 'background_request'
   | 'session_missing'
   | 'session_unsupported'
   | 'session_error'

@@ -60,3 +60,17 @@ export function originOf(protocol: string, host: string | undefined): string | u
     return undefined;
   }
 }
+
+/**
+ * Why a `GET` sign-out is one the user did not ask for, if it is: a prefetch or prerender of the
+ * link (speculation rules, `<link rel=prefetch>`, a framework's link prefetching), or an embedded
+ * resource (`<img>`, `<script>`, a stylesheet: `Sec-Fetch-Mode: no-cors`). A link the user
+ * followed is a navigation, and the app's own script sends `cors` or `same-origin`.
+ */
+export function backgroundRequest(headers: IncomingHttpHeaders): 'prefetch' | 'embedded' | undefined {
+  const purpose = [headers['sec-purpose'], headers.purpose, headers['x-purpose'], headers['x-moz']]
+    .map((value) => firstValue(value)?.toLowerCase())
+    .join(' ');
+  if (/\b(?:prefetch|prerender|preview)\b/.test(purpose)) return 'prefetch';
+  return firstValue(headers['sec-fetch-mode'])?.trim().toLowerCase() === 'no-cors' ? 'embedded' : undefined;
+}

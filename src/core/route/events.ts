@@ -37,10 +37,13 @@ export type SignOutEvent =
     }
   | {
       readonly type: 'refused';
-      readonly code: 'method_not_allowed' | 'cross_site_request';
+      readonly code: 'method_not_allowed' | 'cross_site_request' | 'background_request';
       readonly status: number;
       readonly method: string;
-      /** For a cross-site refusal: `origin_mismatch`, `origin_null`, `origin_invalid` or `sec_fetch_site`. */
+      /**
+       * For a cross-site refusal: `origin_mismatch`, `origin_null`, `origin_invalid` or
+       * `sec_fetch_site`; for a background one: `prefetch` or `embedded`.
+       */
       readonly reason: string | undefined;
       /** The `Origin` the request sent, if any. */
       readonly origin: string | undefined;

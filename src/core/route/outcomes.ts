@@ -39,6 +39,7 @@ export const ROWS: Readonly<Record<SignOutErrorCode, Row>> = {
   sso_token_unusable: { status: 500, title: 'The stored sign-in could not be sent to IAM Identity Center' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   cross_site_request: { status: 403, title: 'Cross-site sign-out refused' },
+  background_request: { status: 403, title: 'Prefetched or embedded sign-out refused' },
   session_missing: { status: 500, title: 'No session middleware ran before the sign-out route' },
   session_unsupported: { status: 500, title: 'Session middleware not supported' },
   session_error: { status: 500, title: 'The session could not be ended' },

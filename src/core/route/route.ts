@@ -8,12 +8,19 @@ import { createLogoutClient, type LogoutClient, type LogoutResult } from '../log
 import { createWarner, type Warn } from '../warnings.js';
 import { Answers, baseHeaders, UnusableHookResult, type AnswerContext } from './answers.js';
 import { clearingHeader, createCookieClearer, type CookieToClear } from './cookies.js';
-import { checkCrossSite, normaliseOrigin, originOf } from './cross-site.js';
+import { backgroundRequest, checkCrossSite, normaliseOrigin, originOf } from './cross-site.js';
 import { RouteEvents, signOutEvent } from './events.js';
 import { negotiateFormat, type ResponseFormat } from './negotiate.js';
 import { decide, endsSession, localDecision, type Decision, type UpstreamReport } from './outcomes.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
-import type { AnswerHeader, SessionBinding, SignOutAnswer, SignOutCore, SignOutRequest } from './request.js';
+import {
+  firstValue,
+  type AnswerHeader,
+  type SessionBinding,
+  type SignOutAnswer,
+  type SignOutCore,
+  type SignOutRequest,
+} from './request.js';
 import { parseBody, type MaybePromise, type RequestBody } from './body.js';
 import { BoundedMemo } from './memo.js';
 import { vetReturnTo, type ReturnToDecision } from './return-to.js';
@@ -202,12 +209,27 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       return localDecision('method_not_allowed', `Sign out with ${options.allowHeader}.`);
     }
     const crossSite = checkCrossSite(request.headers, origin, options.allowedOrigins, this.normaliseSent);
-    if (crossSite.ok) return undefined;
-    const sent: string | string[] | undefined = request.headers.origin;
-    const event = { type: 'refused', code: 'cross_site_request', status: 403, method: request.method } as const;
-    const seen = typeof sent === 'string' ? sent : sent?.[0];
-    this.events.emit({ ...event, reason: crossSite.reason, origin: seen, expectedOrigin: origin() }, request.native);
-    return localDecision('cross_site_request', 'Sign-out requests from other sites are refused.');
+    if (!crossSite.ok) {
+      const event = { type: 'refused', code: 'cross_site_request', status: 403, method: request.method } as const;
+      this.events.emit(
+        { ...event, reason: crossSite.reason, origin: firstValue(request.headers.origin), expectedOrigin: origin() },
+        request.native,
+      );
+      return localDecision('cross_site_request', 'Sign-out requests from other sites are refused.');
+    }
+    // Only a GET can be one: a browser prefetches, prerenders and embeds nothing else.
+    const get = options.methods.has('GET') && request.method.toUpperCase() === 'GET';
+    const background = get ? backgroundRequest(request.headers) : undefined;
+    if (background === undefined) return undefined;
+    const event = { type: 'refused', code: 'background_request', status: 403, method: request.method } as const;
+    this.events.emit(
+      { ...event, reason: background, origin: firstValue(request.headers.origin), expectedOrigin: undefined },
+      request.native,
+    );
+    return localDecision(
+      'background_request',
+      'A sign-out link is followed, not prefetched, prerendered or embedded: this request changed nothing.',
+    );
   }
 
   private async refuse(exchange: Exchange<Req>, refusal: Decision): Promise<SignOutAnswer> {

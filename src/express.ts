@@ -272,7 +272,14 @@ function urlOf(req: ExpressLikeRequest): string {
 function pathOf(req: ExpressLikeRequest): string {
   const url = urlOf(req);
   const end = url.search(/[?#]/);
-  return end === -1 ? url : url.slice(0, end);
+  const target = end === -1 ? url : url.slice(0, end);
+  if (target.startsWith('/')) return target;
+  // A request line in absolute form (`POST http://host/signout`): its path, as Express routes it.
+  try {
+    return new URL(target).pathname;
+  } catch {
+    return target;
+  }
 }
 
 // X-Forwarded-* the app does not trust, and how to trust them in Express.

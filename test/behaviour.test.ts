@@ -458,10 +458,20 @@ describe.each(ADAPTERS)('$name', (adapter) => {
       ['a Firefox prefetch', { 'X-Moz': 'prefetch' }, 'prefetch'],
       ['a link preview', { 'X-Purpose': 'preview' }, 'prefetch'],
       [
+        "Next.js's <Link> prefetch (App Router)",
+        { 'Next-Router-Prefetch': '1', RSC: '1', 'Sec-Fetch-Mode': 'cors', 'Sec-Fetch-Dest': 'empty' },
+        'prefetch',
+      ],
+      ["Next.js's <Link> prefetch (Pages Router)", { 'X-Middleware-Prefetch': '1' }, 'prefetch'],
+      [
         'a same-origin <img src=/signout>',
         { 'Sec-Fetch-Site': 'same-origin', 'Sec-Fetch-Mode': 'no-cors', 'Sec-Fetch-Dest': 'image' },
         'embedded',
       ],
+      ['an <img crossorigin>', { 'Sec-Fetch-Mode': 'cors', 'Sec-Fetch-Dest': 'image' }, 'embedded'],
+      ['a module script', { 'Sec-Fetch-Mode': 'cors', 'Sec-Fetch-Dest': 'script' }, 'embedded'],
+      ['a font', { 'Sec-Fetch-Mode': 'cors', 'Sec-Fetch-Dest': 'font' }, 'embedded'],
+      ['an <object>', { 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'object' }, 'embedded'],
     ])('with allowGet, refuses %s with 403 background_request, changing nothing', async (_label, headers, reason) => {
       const { app, cookie, token, events } = await signedIn({ signOut: { allowGet: true } });
       const res = await request(app)
@@ -485,6 +495,21 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         .expect(303);
       expect(portal.isActive(token)).toBe(false);
       expect(await stillSignedIn(app, cookie, followed)).toBe(false);
+    });
+
+    it.each([
+      ['a link followed in a frame', { 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'iframe' }],
+      ["a fetch() of the app's own script", { 'Sec-Fetch-Mode': 'cors', 'Sec-Fetch-Dest': 'empty' }],
+      ["a same-origin fetch() of the app's own script", { 'Sec-Fetch-Mode': 'same-origin', 'Sec-Fetch-Dest': 'empty' }],
+      ['a Next.js navigation (not a prefetch)', { RSC: '1', 'Sec-Fetch-Mode': 'cors', 'Sec-Fetch-Dest': 'empty' }],
+    ])('with allowGet, takes %s', async (_label, headers) => {
+      const { app, cookie, token } = await signedIn({ signOut: { allowGet: true } });
+      await request(app)
+        .get('/signout')
+        .set('Cookie', cookie)
+        .set({ 'Sec-Fetch-Site': 'same-origin', ...headers })
+        .expect(303);
+      expect(portal.isActive(token)).toBe(false);
     });
 
     it("takes a POST the app's own script sends in no-cors mode: only a GET is prefetched or embedded", async () => {

@@ -79,6 +79,7 @@ describe.each([
         'Pool + retry interceptor': refused,
         BalancedPool: refused,
         MockPool: refused,
+        'BalancedPool, upstream added later': 'not_sent dispatcher_origin',
       },
       // A Pool for one region's portal: a token of another region is not sent through it.
       otherRegion: { outcome: 'not_sent', reason: 'dispatcher_origin', attempts: 0 },

@@ -11,7 +11,9 @@ import Koa from 'koa';
 import Koa2 from 'koa2';
 import mount from 'koa-mount';
 import koaSession from 'koa-session';
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { request as httpRequest, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -615,6 +617,37 @@ describe('more ways to mount it wrong', () => {
         expect(me.body).toEqual({ signedIn: true });
       },
     );
+
+    it('/auth, the route at /auth/signout, asked for in absolute form (POST http://host/auth/signout): signed out', async () => {
+      const a = app('/auth', '/auth/signout');
+      const { token, cookie } = await signInUnder(a, '/auth');
+      const server = a.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const { port } = server.address() as AddressInfo;
+      try {
+        const status = await new Promise<number | undefined>((resolve, reject) => {
+          const req = httpRequest(
+            {
+              host: '127.0.0.1',
+              port,
+              method: 'POST',
+              path: `http://127.0.0.1:${port}/auth/signout`,
+              headers: { cookie },
+            },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode);
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        });
+        expect(status).toBe(303);
+        expect(portal.isActive(token)).toBe(false);
+      } finally {
+        server.close();
+      }
+    });
 
     it.each([
       ['/auth', '/auth/signout'],

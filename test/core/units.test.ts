@@ -9,7 +9,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { MAX_BODY_BYTES, parseBody, readSmallBody } from '../../src/core/route/body.js';
 import { MemoryStore } from 'express-session';
 import { createLogoutClient, guardSessionStore, SignOutConfigError, SignOutError, ssoSignOut } from 'sso-signout';
-import { clearingHeader } from '../../src/core/route/cookies.js';
+import { clearingHeader, parseCookieList } from '../../src/core/route/cookies.js';
 import { checkCrossSite, originOf } from '../../src/core/route/cross-site.js';
 import { negotiateFormat } from '../../src/core/route/negotiate.js';
 import { normaliseSessionRegion } from '../../src/core/logout/endpoint.js';
@@ -162,6 +162,16 @@ describe('cookie clearing', () => {
       '__Host-sid=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure',
     );
     expect(clearingHeader({ name: '__Secure-sid' })).toContain('; Secure');
+  });
+
+  it('reads the prefixes in any case, as browsers do (RFC 6265bis)', () => {
+    expect(clearingHeader({ name: '__host-sid', path: '/x', domain: 'example.com' })).toBe(
+      '__host-sid=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure',
+    );
+    expect(clearingHeader({ name: '__SECURE-sid' })).toContain('; Secure');
+    // Secure by its prefix: nothing for a browser to refuse.
+    expect(parseCookieList('clearCookies', [{ name: '__secure-x', sameSite: 'none' }])).toHaveLength(1);
+    expect(() => parseCookieList('clearCookies', [{ name: 'x', sameSite: 'none' }])).toThrow(/SameSite=None/);
   });
 });
 

@@ -136,6 +136,14 @@ for (const [name, make] of Object.entries(TIED)) {
   }
   await dispatcher.close();
 }
+// A BalancedPool's upstreams can change after the client is made: one added later, pointing
+// elsewhere, is seen at the next call.
+const growing = new undici.BalancedPool([]);
+const growingClient = createLogoutClient({ endpoint: portal.url, dispatcher: growing });
+growing.addUpstream(otherUrl);
+const grown = await growingClient.logout({ accessToken: portal.issueToken() });
+tiedElsewhere['BalancedPool, upstream added later'] = `${grown.outcome} ${grown.reason}`;
+await growing.close();
 const usEast = new undici.Pool('https://portal.sso.us-east-1.amazonaws.com');
 const otherRegion = await createLogoutClient({ region: 'us-east-1', dispatcher: usEast }).logout({
   accessToken: portal.issueToken(),

@@ -138,12 +138,12 @@ function destinations(
  * region names another portal is not sent (`dispatcher_origin`).
  */
 function throughDispatcher(
-  bound: readonly string[] | undefined,
+  bound: (() => readonly string[]) | undefined,
   destinationFor: (sessionRegion: unknown) => Destination,
 ): (sessionRegion: unknown) => Destination {
   if (bound === undefined) return destinationFor;
   const tied = (destination: Destination): Destination =>
-    'base' in destination && bound.some((origin) => origin !== destination.base.origin)
+    'base' in destination && bound().some((origin) => origin !== destination.base.origin)
       ? { refused: 'dispatcher_origin' }
       : destination;
   const configured = destinationFor(undefined);
@@ -151,7 +151,7 @@ function throughDispatcher(
     throw configError(
       'dispatcher',
       'conflict',
-      `\`dispatcher\` sends every request to ${bound.join(', ')} (an undici Pool or Client is tied to the origin it was made for), but Logout goes to ${configured.base.origin}: the token would go there instead. Give a Pool made for ${configured.base.origin}, or an Agent.`,
+      `\`dispatcher\` sends every request to ${bound().join(', ')} (an undici Pool or Client is tied to the origin it was made for), but Logout goes to ${configured.base.origin}: the token would go there instead. Give a Pool made for ${configured.base.origin}, or an Agent.`,
     );
   }
   return (sessionRegion) => tied(destinationFor(sessionRegion));

@@ -76,9 +76,13 @@ function clearingKey(cookie: CookieToClear): string {
   return `${cookie.name};${cookie.path ?? ''};${cookie.domain ?? ''};${String(cookie.sameSite)};${String(flags)}`;
 }
 
+// Browsers read a name's `__Host-` and `__Secure-` prefix in any case (RFC 6265bis).
+const hostPrefixed = (name: string): boolean => /^__host-/i.test(name);
+const securePrefixed = (name: string): boolean => hostPrefixed(name) || /^__secure-/i.test(name);
+
 function serialiseClearing(cookie: CookieToClear): string {
-  const host = cookie.name.startsWith('__Host-');
-  const securePrefix = host || cookie.name.startsWith('__Secure-');
+  const host = hostPrefixed(cookie.name);
+  const securePrefix = securePrefixed(cookie.name);
   return cookieModule().serialize(cookie.name, '', {
     path: host ? '/' : (cookie.path ?? '/'),
     ...(host || cookie.domain === undefined ? {} : { domain: cookie.domain }),
@@ -98,7 +102,7 @@ const SAME_SITE = new Set([true, false, 'lax', 'strict', 'none']);
  * was never stored, and one stored otherwise is not the one this header names.
  */
 function unsettableBecause(cookie: CookieToClear): string | undefined {
-  const secure = cookie.secure === true || cookie.name.startsWith('__Host-') || cookie.name.startsWith('__Secure-');
+  const secure = cookie.secure === true || securePrefixed(cookie.name);
   if (cookie.path !== undefined && !cookie.path.startsWith('/')) {
     return `has the path ${JSON.stringify(cookie.path)}: browsers take a cookie path that does not start with "/" as the default path`;
   }

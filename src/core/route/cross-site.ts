@@ -61,16 +61,29 @@ export function originOf(protocol: string, host: string | undefined): string | u
   }
 }
 
+// Where a browser puts what a request fetches (`Sec-Fetch-Dest`): a sign-out is a page the user
+// goes to (a document, in a frame or not) or a call of the app's own script (`empty`); anything
+// else is a resource embedded in a page (an image, a script, a style, a font, an object…).
+const NAVIGATION_OR_CALL = new Set(['document', 'frame', 'iframe', 'empty']);
+// Headers that mark a prefetch or a prerender: the standard `Sec-Purpose`, `Purpose` (Safari, older
+// Chrome), `X-Purpose` and `X-Moz` (Firefox), and Next.js's link prefetching (`Next-Router-Prefetch`
+// in the App Router, `X-Middleware-Prefetch` in the Pages Router).
+const PURPOSE_HEADERS = ['sec-purpose', 'purpose', 'x-purpose', 'x-moz'] as const;
+const PREFETCH_FLAGS = ['next-router-prefetch', 'x-middleware-prefetch'] as const;
+
 /**
  * Why a `GET` sign-out is one the user did not ask for, if it is: a prefetch or prerender of the
- * link (speculation rules, `<link rel=prefetch>`, a framework's link prefetching), or an embedded
- * resource (`<img>`, `<script>`, a stylesheet: `Sec-Fetch-Mode: no-cors`). A link the user
- * followed is a navigation, and the app's own script sends `cors` or `same-origin`.
+ * link (speculation rules, `<link rel=prefetch>`, a framework's link prefetching), or a resource
+ * embedded in a page (`<img>`, `<script>`, a stylesheet, a font: `Sec-Fetch-Mode: no-cors`, or a
+ * `Sec-Fetch-Dest` that is neither a document nor a script's call).
  */
 export function backgroundRequest(headers: IncomingHttpHeaders): 'prefetch' | 'embedded' | undefined {
-  const purpose = [headers['sec-purpose'], headers.purpose, headers['x-purpose'], headers['x-moz']]
-    .map((value) => firstValue(value)?.toLowerCase())
-    .join(' ');
-  if (/\b(?:prefetch|prerender|preview)\b/.test(purpose)) return 'prefetch';
-  return firstValue(headers['sec-fetch-mode'])?.trim().toLowerCase() === 'no-cors' ? 'embedded' : undefined;
+  for (const name of PURPOSE_HEADERS) {
+    const purpose = firstValue(headers[name]);
+    if (purpose !== undefined && /\b(?:prefetch|prerender|preview)\b/i.test(purpose)) return 'prefetch';
+  }
+  if (PREFETCH_FLAGS.some((name) => headers[name] !== undefined)) return 'prefetch';
+  if (firstValue(headers['sec-fetch-mode'])?.trim().toLowerCase() === 'no-cors') return 'embedded';
+  const dest = firstValue(headers['sec-fetch-dest'])?.trim().toLowerCase();
+  return dest === undefined || NAVIGATION_OR_CALL.has(dest) ? undefined : 'embedded';
 }

@@ -64,7 +64,7 @@ async function instance(
 /** A Redis of this test's own, an app's connection to it (`connect`), and one to steer it (`admin`). */
 async function privateRedis(
   connect: (url: string) => Promise<Connection> = nodeRedis,
-): Promise<{ connection: Connection; admin: Connection }> {
+): Promise<{ connection: Connection; admin: Connection; url: string }> {
   const own: RedisServer = await startRedis();
   closers.push(() => own.stop());
   const admin = await nodeRedis(own.url);
@@ -73,7 +73,7 @@ async function privateRedis(
     () => admin.close(),
     () => connection.close(),
   );
-  return { connection, admin };
+  return { connection, admin, url: own.url };
 }
 
 const freshPrefix = () => `sso-signout-test:${randomUUID()}:`;
@@ -186,6 +186,29 @@ describe.each(CLIENTS)('shared state through $name', ({ connect }) => {
     expect(took).toBeGreaterThanOrEqual(280);
     expect(took).toBeLessThan(1000);
     expect(portal.calls).toHaveLength(0);
+  });
+
+  it('a lease set late by a begin that timed out is freed by its leader: the next tab is answered, not kept waiting', async () => {
+    const { connection, admin, url } = await privateRedis(connect);
+    const prefix = freshPrefix();
+    const shared = redisSharedState({ client: connection.client, secret: SECRET, prefix, operationTimeoutMs: 30 });
+    const a = createLogoutClient({ endpoint: portal.url, sharedState: shared, timeoutMs: 3000 });
+    closers.push(() => a.close());
+    // Scripts loaded first, so the stall below holds back the begin itself.
+    await a.logout({ accessToken: 'aoa-warm-up' });
+    const b = await instance(connect, prefix, { url, timeoutMs: 3000 });
+    const token = portal.issueToken();
+    portal.setDefault({ kind: 'real', delayMs: 200 });
+    // A stall longer than the operation bound: A's begin times out, A calls alone, and the lease
+    // its begin sets lands after it gave up.
+    await admin.raw(['CLIENT', 'PAUSE', '150', 'ALL']);
+    expect(await a.logout({ accessToken: token })).toMatchObject({ outcome: 'revoked' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Another tab, on another instance: answered from A's result, not after waiting out a lease.
+    const started = performance.now();
+    expect(await b.client.logout({ accessToken: token })).toMatchObject({ outcome: 'revoked', shared: true });
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(portal.calls.filter((c) => c.token === token)).toHaveLength(1);
   });
 
   it('keeps no token in clear: every key and value is free of the tokens signed out', async () => {
@@ -596,6 +619,37 @@ describe('redisSharedState options', () => {
       expect.objectContaining({ operation: 'begin', error: expect.stringMatching(/unexpected reply/) }),
     ]);
   });
+
+  it.each(['999999999999999', 'Infinity', 'NaN', '-5', '2.5'])(
+    "a throttle window of %s in Redis's answer counts as failing: it closes no gate here, and says so",
+    async (window) => {
+      const events: SharedStateEvent[] = [];
+      let begins = 0;
+      // A client that answers `begin` once with that window, then as a healthy Redis does.
+      const call = (...args: string[]): Promise<unknown> => {
+        const begin = String(args[4]).includes(':gate:');
+        if (begin) begins++;
+        return Promise.resolve(begin && begins === 1 ? ['gated', window] : begin ? ['leader'] : ['ok']);
+      };
+      const shared = redisSharedState({
+        client: { call },
+        secret: SECRET,
+        retryAfterFailureMs: 0,
+        onEvent: (e) => events.push(e),
+      });
+      const client = createLogoutClient({ endpoint: portal.url, sharedState: shared });
+      closers.push(() => client.close());
+      portal.setDefault('ok');
+      await warningCodesDuring(async () => {
+        expect(await client.logout({ accessToken: 'aoa-odd-window' })).toMatchObject({ outcome: 'revoked' });
+        // Another user right after: the portal is not closed to them.
+        expect(await client.logout({ accessToken: 'aoa-next-user' })).toMatchObject({ outcome: 'revoked' });
+      });
+      expect(portal.calls).toHaveLength(2);
+      expect(events[0]).toMatchObject({ type: 'shared_state_unavailable', operation: 'begin' });
+      expect(String((events[0] as { error?: unknown }).error)).toMatch(/unexpected reply gated/);
+    },
+  );
 
   it('an onEvent listener that throws or rejects changes nothing', async () => {
     const rejections: unknown[] = [];

@@ -182,8 +182,13 @@ export class SharedCoordination implements Coordination {
           return fromShared(begun.result, performance.now() - started);
         case 'gated':
           // Another instance's answer closed the window: closed here too, and no call goes out.
-          this.local.gate(origin).close(begun.remainingMs, true);
-          return logoutResult({ outcome: 'throttled', reason: 'throttle_gate', retryAfterMs: begun.remainingMs });
+          // (Cut here too: no window longer than this client keeps closes its gate.)
+          this.local.gate(origin).close(Math.min(begun.remainingMs, this.maxGateMs), true);
+          return logoutResult({
+            outcome: 'throttled',
+            reason: 'throttle_gate',
+            retryAfterMs: Math.min(begun.remainingMs, this.maxGateMs),
+          });
         case 'leader':
           return this.lead(key, lease, leaseMs, deadline, call);
         case 'follower': {

@@ -342,6 +342,8 @@ function scriptReply(reply: unknown): string[] | undefined {
 
 /** What a script answers when its caller's own time ran out before Redis did. */
 const LATE = Symbol('late');
+/** What a script answers when it was not sent: Redis failed a moment ago and rests. */
+const RESTING = Symbol('resting');
 
 class OperationTimeout extends Error {
   override readonly name = 'OperationTimeout';
@@ -397,8 +399,9 @@ class RedisLink {
 
   /**
    * Runs a script (by digest, loading it on the first NOSCRIPT) within `operationTimeoutMs` or
-   * `withinMs`, the shorter; undefined when Redis failed or rests, `LATE` when the caller's time ran
-   * out first (which is not Redis's failure).
+   * `withinMs`, the shorter; undefined when Redis failed, `RESTING` when it was not sent because
+   * Redis rests after a failure (unless `evenResting`), `LATE` when the caller's time ran out first
+   * (which is not Redis's failure). A script that failed or was late may still run later.
    */
   async script(
     operation: string,
@@ -406,10 +409,11 @@ class RedisLink {
     keys: readonly string[],
     args: readonly string[],
     withinMs = this.#settings.timeoutMs,
-  ): Promise<string[] | typeof LATE | undefined> {
+    evenResting = false,
+  ): Promise<string[] | typeof LATE | typeof RESTING | undefined> {
     const { timeoutMs } = this.#settings;
     if (withinMs <= 0) return LATE;
-    if (performance.now() < this.downUntil) return undefined;
+    if (!evenResting && performance.now() < this.downUntil) return RESTING;
     const ms = Math.min(timeoutMs, withinMs);
     const tail = [String(keys.length), ...keys, ...args];
     try {
@@ -436,7 +440,8 @@ class RedisLink {
     return within(this.#settings.send(args), ms, () => new OperationTimeout(), true);
   }
 
-  private failed(operation: string, error: unknown): void {
+  /** Redis failed (or answered what no script answers): it rests, and this is told once. */
+  failed(operation: string, error: unknown): void {
     this.downUntil = performance.now() + this.#settings.restMs;
     if (this.down) return;
     this.down = true;
@@ -477,6 +482,12 @@ class RedisSharedState implements SharedState {
   readonly #link: RedisLink;
   readonly #key: Buffer;
   readonly #prefix: string;
+  /**
+   * Leases whose `begin` was sent but not answered in time: it may still set the lease. Their
+   * leader's `finish` is sent even while Redis rests, so a lease that landed late is freed and
+   * whoever follows it is told, rather than waiting out its deadline.
+   */
+  readonly #unsettled = new Set<string>();
 
   constructor(link: RedisLink, key: Buffer, prefix: string) {
     this.#link = link;
@@ -511,13 +522,26 @@ class RedisSharedState implements SharedState {
       [lease, String(leaseMs), String(maxGateMs), passOverResult ? '1' : '0'],
       withinMs,
     );
-    if (reply === undefined || reply === LATE) return { kind: 'unavailable' };
+    if (reply === RESTING) return { kind: 'unavailable' };
+    if (reply === undefined || reply === LATE) {
+      this.#unsettled.add(lease);
+      return { kind: 'unavailable' };
+    }
     const [kind, value] = reply;
     if (kind === 'result') {
       const result = parseResult(this.#key, { kind: 'result', digest }, value);
       return result === undefined ? 'untrusted' : { kind: 'result', result };
     }
-    if (kind === 'gated') return { kind: 'gated', remainingMs: Number(value) };
+    if (kind === 'gated') {
+      // A window is a whole number of milliseconds the script has cut to `maxGateMs`: anything else
+      // is not its answer, and must not close this instance's gate.
+      const remainingMs = Number(value);
+      if (Number.isSafeInteger(remainingMs) && remainingMs > 0 && remainingMs <= maxGateMs) {
+        return { kind: 'gated', remainingMs };
+      }
+      this.#link.failed('begin', new Error(`unexpected reply gated ${printable(String(value), 40)}`));
+      return { kind: 'unavailable' };
+    }
     if (kind === 'leader') return { kind: 'leader', lease };
     if (kind === 'follower' && typeof value === 'string' && value !== '') return { kind: 'follower', lease: value };
     return { kind: 'unavailable' };
@@ -542,13 +566,15 @@ class RedisSharedState implements SharedState {
         String(leaseMs),
         signed(this.#key, { kind: 'outcome', digest, lease }, text),
       ],
+      undefined,
+      this.#unsettled.delete(lease),
     );
   }
 
   async poll(digest: string, lease: string, withinMs: number): Promise<SharedPoll> {
     const keys = [this.outcomeKey(digest, lease), this.leaseKey(digest)];
     const reply = await this.#link.script('poll', POLL, keys, [lease], withinMs);
-    if (reply === undefined) return { kind: 'unavailable' };
+    if (reply === undefined || reply === RESTING) return { kind: 'unavailable' };
     // Nothing learned in the time left: the caller answers its timeout.
     if (reply === LATE) return { kind: 'waiting' };
     const [kind, value] = reply;

@@ -179,6 +179,21 @@ describe.each(CLIENTS)('the revocation queue with $name', ({ connect }) => {
     expect(portal.calls).toHaveLength(0);
   });
 
+  it('queues a token handed over again after its job was dead-lettered, and revokes it then', async () => {
+    const { queue, events } = await setup({ attempts: 1 });
+    portal.setDefault({ kind: 'status', status: 503 });
+    const token = portal.issueToken();
+    await queue.enqueue({ accessToken: token });
+    worker(queue);
+    await until(() => events.some((e) => e.type === 'revocation_dead_lettered'));
+    // Another session still holding the token signs out while the portal still fails.
+    await queue.enqueue({ accessToken: token });
+    expect(events.filter((e) => e.type === 'revocation_queued')).toHaveLength(2);
+    portal.setDefault('real');
+    await until(() => !portal.isActive(token));
+    await until(() => events.some((e) => e.type === 'revocation_done'));
+  });
+
   it('dead-letters what its attempts could not revoke, and a token whose key is no longer listed', async () => {
     const { queue, events, conn } = await setup({ attempts: 2 });
     portal.setDefault({ kind: 'status', status: 503 });

@@ -13,8 +13,15 @@ export interface BullJob {
   readonly opts: { readonly attempts?: number | undefined };
 }
 
+/** A job as the queue finds it by id. */
+export interface BullQueuedJob {
+  isFailed(): Promise<boolean>;
+  remove(): Promise<void>;
+}
+
 export interface BullQueue {
   add(name: string, data: unknown, opts: object): Promise<unknown>;
+  getJob(id: string): Promise<BullQueuedJob | undefined>;
   rateLimit(ms: number): Promise<void>;
   close(): Promise<void>;
   on(event: 'error', listener: (error: unknown) => void): unknown;

@@ -242,9 +242,8 @@ export function redisRevocationQueue(options: RedisRevocationQueueOptions): Revo
         queuedAt,
       };
       try {
-        // The job id is the digest: a token queued twice (two tabs, a retry) is one job.
         await within(
-          queue.add('revoke', data, { ...jobOptions, jobId: digest }),
+          addOnce(queue, data, { ...jobOptions, jobId: digest }),
           settings.operationTimeoutMs,
           `Redis did not take the job within ${String(settings.operationTimeoutMs)} ms`,
         );
@@ -258,6 +257,19 @@ export function redisRevocationQueue(options: RedisRevocationQueueOptions): Revo
   };
   SETTINGS.set(revocationQueue, settings);
   return revocationQueue;
+}
+
+/**
+ * Adds a token's job. The job id is the digest: a token queued twice (two tabs, a retry) is one job.
+ * BullMQ takes an id it already holds as that job, a dead letter included: a token handed over
+ * again after its job was dead-lettered gets a new job in its place, or it would never be revoked.
+ */
+async function addOnce(queue: BullQueue, data: RevocationJobData, options: { jobId: string }): Promise<void> {
+  await queue.add('revoke', data, options);
+  const held = await queue.getJob(options.jobId);
+  if (held === undefined || !(await held.isFailed())) return;
+  await held.remove();
+  await queue.add('revoke', data, options);
 }
 
 /**

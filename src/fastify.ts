@@ -270,7 +270,7 @@ function handlerOf<Req extends FastifyRequest>(
  *
  * const app = Fastify();
  * await app.register(fastifyCookie);
- * await app.register(fastifySession, { secret: process.env.SESSION_SECRET });
+ * await app.register(fastifySession, { secret: process.env.SESSION_SECRET ?? '' });
  * await app.register(formbody);
  * app.all('/signout', ssoSignOut({ region: 'eu-west-1', destination: '/signed-out' }));
  */
@@ -307,13 +307,14 @@ function leaveUnread(_request: FastifyRequest, _payload: unknown, done: (error: 
 
 /**
  * A Fastify plugin that registers the sign-out route on `path` (default `/signout`, below the
- * registration's `prefix`) for every method. Inside it, request bodies are left to the route,
+ * registration's `prefix`) for every method Fastify's `all` routes (a method outside it, such as
+ * `PROPFIND`, gets Fastify's `404`). Inside it, request bodies are left to the route,
  * which reads form and JSON bodies itself (16 KiB at most): no body parser is needed, and the app's
  * parsers stay as they are elsewhere. Register it after the session plugin.
  *
  * @example
  * await app.register(fastifyCookie);
- * await app.register(fastifySession, { secret: process.env.SESSION_SECRET });
+ * await app.register(fastifySession, { secret: process.env.SESSION_SECRET ?? '' });
  * await app.register(ssoSignOutPlugin, { path: '/signout', region: 'eu-west-1', destination: '/signed-out' });
  */
 export const ssoSignOutPlugin: FastifyPluginCallback<FastifySignOutPluginOptions> = function ssoSignOutPlugin(

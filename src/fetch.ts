@@ -170,16 +170,17 @@ const FORWARDED_HINT =
  * failures reject with the `SignOutError`, whose `headers` are the answer's.
  *
  * @example Hono
- * import { Hono } from 'hono';
+ * import { Hono, type Context } from 'hono';
  * import { createSignOutHandler } from 'sso-signout/fetch';
  *
- * const signOut = createSignOutHandler({
+ * type Env = { Variables: { session: { sso?: { accessToken: string }; destroy(): void } | undefined } };
+ * const signOut = createSignOutHandler<Context<Env>>({
  *   region: 'eu-west-1',
  *   getToken: (request, c) => c.get('session')?.sso,
  *   endSession: (request, c) => c.get('session')?.destroy(),
  *   clearCookies: [{ name: 'portal.sid', httpOnly: true, sameSite: 'lax' }],
  * });
- * const app = new Hono();
+ * const app = new Hono<Env>();
  * app.all('/signout', (c) => signOut(c.req.raw, c));
  */
 export function createSignOutHandler<Ctx = unknown>(options: FetchSignOutOptions<Ctx>): FetchSignOutHandler<Ctx> {

@@ -11,7 +11,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { sendReply, type ScriptedReply } from './replies.js';
+import { isReplyKind, sendReply, type ScriptedReply } from './replies.js';
 
 /** What the portal does with one call. Strings are shorthands for the kinds without settings. */
 export type PortalReply =
@@ -352,7 +352,22 @@ class FakePortalServer implements FakePortal {
 
 /** A scripted reply's headers must be ones HTTP can carry: refused when scripted, not when a call is answered. */
 function checkReply(reply: PortalReply): void {
-  if (typeof reply !== 'object' || !('headers' in reply)) return;
+  // A script written in JavaScript may name a reply that does not exist, or a status no server sends.
+  const script: unknown = reply;
+  const kind: unknown = typeof script === 'object' && script !== null ? (script as { kind?: unknown }).kind : script;
+  if (!isReplyKind(kind)) {
+    throw new TypeError(
+      `fake portal: there is no scripted reply ${typeof kind === 'string' ? JSON.stringify(kind) : typeof kind}`,
+    );
+  }
+  if (typeof reply !== 'object') return;
+  const status: unknown = (reply as { status?: unknown }).status;
+  if (status !== undefined && !(Number.isInteger(status) && (status as number) >= 100 && (status as number) <= 999)) {
+    throw new TypeError(
+      `fake portal: a scripted status must be a whole number from 100 to 999; got ${typeof status === 'number' ? String(status) : typeof status}`,
+    );
+  }
+  if (!('headers' in reply)) return;
   // Typed as always present, but a script written in JavaScript may say `headers: undefined`.
   const headers: unknown = reply.headers;
   if (headers === null || typeof headers !== 'object') return;

@@ -169,6 +169,11 @@ const REPLIES: { readonly [K in ScriptedReply['kind']]: Reply<K> } = {
   'endless-body': endlessBody,
 };
 
+/** Whether `kind` names a reply the portal can send. */
+export function isReplyKind(kind: unknown): kind is ScriptedReply['kind'] {
+  return typeof kind === 'string' && Object.hasOwn(REPLIES, kind);
+}
+
 /** Answers one call as `chosen` scripts it. */
 export function sendReply(context: ReplyContext, chosen: ScriptedReply): void {
   (REPLIES[chosen.kind] as Reply<typeof chosen.kind>)(context, chosen);

@@ -36,6 +36,24 @@ describe('fake portal', () => {
     expect((await logout(portal.issueToken())).statusCode).toBe(200);
   });
 
+  it.each([
+    ['a reply that does not exist', 'bogus', /no scripted reply "bogus"/],
+    ['a kind that does not exist', { kind: 'teapot' }, /no scripted reply "teapot"/],
+    ['a status under 100', { kind: 'status', status: 99 }, /whole number from 100 to 999; got 99/],
+    ['a status that is not a number', { kind: 'redirect', status: '307' }, /got string/],
+  ])('refuses %s when it is scripted, not when a call meets it', async (_label, reply, message) => {
+    // What a script written in JavaScript can say.
+    const script = reply as never;
+    expect(() => {
+      portal.enqueue(script);
+    }).toThrow(message);
+    expect(() => {
+      portal.setDefault(script);
+    }).toThrow(TypeError);
+    // Nothing was taken: the portal answers as before.
+    expect((await logout(portal.issueToken())).statusCode).toBe(200);
+  });
+
   it('listens on loopback', () => {
     expect(portal.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });

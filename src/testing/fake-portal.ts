@@ -362,6 +362,10 @@ function checkReply(reply: PortalReply): void {
   }
   if (typeof reply !== 'object') return;
   const status: unknown = (reply as { status?: unknown }).status;
+  if (kind === 'status' && status === undefined) throw new TypeError('fake portal: a `status` reply needs a `status`');
+  if (kind === 'raw' && typeof (reply as { bytes?: unknown }).bytes !== 'string') {
+    throw new TypeError('fake portal: a `raw` reply needs its `bytes` as a string');
+  }
   if (status !== undefined && !(Number.isInteger(status) && (status as number) >= 100 && (status as number) <= 999)) {
     throw new TypeError(
       `fake portal: a scripted status must be a whole number from 100 to 999; got ${typeof status === 'number' ? String(status) : typeof status}`,

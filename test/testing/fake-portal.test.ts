@@ -41,6 +41,8 @@ describe('fake portal', () => {
     ['a kind that does not exist', { kind: 'teapot' }, /no scripted reply "teapot"/],
     ['a status under 100', { kind: 'status', status: 99 }, /whole number from 100 to 999; got 99/],
     ['a status that is not a number', { kind: 'redirect', status: '307' }, /got string/],
+    ['a status reply without its status', { kind: 'status' }, /needs a `status`/],
+    ['raw bytes that are not there', { kind: 'raw' }, /needs its `bytes`/],
   ])('refuses %s when it is scripted, not when a call meets it', async (_label, reply, message) => {
     // What a script written in JavaScript can say.
     const script = reply as never;

@@ -401,7 +401,9 @@ class RedisLink {
    * Runs a script (by digest, loading it on the first NOSCRIPT) within `operationTimeoutMs` or
    * `withinMs`, the shorter; undefined when Redis failed, `RESTING` when it was not sent because
    * Redis rests after a failure (unless `evenResting`), `LATE` when the caller's time ran out first
-   * (which is not Redis's failure). A script that failed or was late may still run later.
+   * (which is not Redis's failure). A script that failed or was late may still run later. One sent
+   * while Redis rests goes with its body: after a failover the cache is empty, and a `NOSCRIPT`
+   * answered late would find nobody left to send it again.
    */
   async script(
     operation: string,
@@ -413,13 +415,14 @@ class RedisLink {
   ): Promise<string[] | typeof LATE | typeof RESTING | undefined> {
     const { timeoutMs } = this.#settings;
     if (withinMs <= 0) return LATE;
-    if (!evenResting && performance.now() < this.downUntil) return RESTING;
+    const resting = performance.now() < this.downUntil;
+    if (resting && !evenResting) return RESTING;
     const ms = Math.min(timeoutMs, withinMs);
     const tail = [String(keys.length), ...keys, ...args];
     try {
       let reply: unknown;
       try {
-        reply = await this.bounded(['EVALSHA', lua.sha, ...tail], ms);
+        reply = await this.bounded(resting ? ['EVAL', lua.body, ...tail] : ['EVALSHA', lua.sha, ...tail], ms);
       } catch (error) {
         if (!(error instanceof Error && /NOSCRIPT/.test(error.message))) throw error;
         reply = await this.bounded(['EVAL', lua.body, ...tail], ms);
@@ -462,6 +465,8 @@ class RedisLink {
   }
 
   private succeeded(): void {
+    // Redis answered: it is used again from now, even if it answered a script sent while it rested.
+    this.downUntil = 0;
     if (!this.down) return;
     this.down = false;
     this.tell({ type: 'shared_state_restored' });

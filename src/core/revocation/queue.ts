@@ -268,7 +268,15 @@ async function addOnce(queue: BullQueue, data: RevocationJobData, options: { job
   await queue.add('revoke', data, options);
   const held = await queue.getJob(options.jobId);
   if (held === undefined || !(await held.isFailed())) return;
-  await held.remove();
+  try {
+    await held.remove();
+  } catch (error) {
+    // Another instance handing the same token over got there first: its new job (which, being
+    // worked, cannot be removed) holds the token, or the dead one is gone and the token is added here.
+    const now = await queue.getJob(options.jobId);
+    if (now !== undefined && (await now.isFailed())) throw error;
+    if (now !== undefined) return;
+  }
   await queue.add('revoke', data, options);
 }
 

@@ -180,15 +180,13 @@ export class SharedCoordination implements Coordination {
           return this.lead(key, lease, leaseMs, deadline, call);
         case 'result':
           return fromShared(begun.result, performance.now() - started);
-        case 'gated':
-          // Another instance's answer closed the window: closed here too, and no call goes out.
-          // (Cut here too: no window longer than this client keeps closes its gate.)
-          this.local.gate(origin).close(Math.min(begun.remainingMs, this.maxGateMs), true);
-          return logoutResult({
-            outcome: 'throttled',
-            reason: 'throttle_gate',
-            retryAfterMs: Math.min(begun.remainingMs, this.maxGateMs),
-          });
+        case 'gated': {
+          // Another instance's answer closed the window: closed here too (no longer than this
+          // client keeps one), and no call goes out.
+          const windowMs = Math.min(begun.remainingMs, this.maxGateMs);
+          this.local.gate(origin).close(windowMs, true);
+          return logoutResult({ outcome: 'throttled', reason: 'throttle_gate', retryAfterMs: windowMs });
+        }
         case 'leader':
           return this.lead(key, lease, leaseMs, deadline, call);
         case 'follower': {

@@ -2,7 +2,7 @@
 
 import type { UpstreamOutcome } from '../logout/classify.js';
 import type { SignOutError, SignOutErrorCode } from '../errors.js';
-import type { LogoutResult } from '../logout/client.js';
+import type { LogoutReason, LogoutResult } from '../logout/client.js';
 import { DEFAULT_THROTTLE_WINDOW_MS } from '../logout/policy.js';
 import type { ResponseFormat } from './negotiate.js';
 import type { EverywhereReport } from '../everywhere/elsewhere.js';
@@ -146,15 +146,15 @@ export function decide(
   };
 }
 
-/** Why a token was not sent, by the reason the client gave. */
-const NOT_SENT = {
+/** Why a token was not sent, by the reason the client gave (a token that cannot be sent otherwise). */
+const NOT_SENT: Readonly<Partial<Record<LogoutReason, string>>> & { readonly invalid_token: string } = {
   invalid_region:
     'The region stored with the sign-in is not an AWS region name, so the access token was not sent and the SSO session has not been ended.',
   dispatcher_origin:
     "The app's `dispatcher` is tied to another origin than the portal of the region stored with the sign-in, so the access token was not sent and the SSO session has not been ended.",
   invalid_token:
     'The stored sign-in holds no access token that can be sent as it is (it is missing, empty, not a string, too long, or holds characters a header cannot carry), so the SSO session has not been ended.',
-} as const;
+};
 
 /** The human sentence for a failed upstream call, truthful about both sessions. */
 function failureDetail(result: LogoutResult, upstream: FailureOutcome, signedOut: boolean): string {
@@ -165,7 +165,7 @@ function failureDetail(result: LogoutResult, upstream: FailureOutcome, signedOut
     case 'rejected':
       return `${local} IAM Identity Center no longer accepted the access token: the SSO session had already ended.`;
     case 'not_sent':
-      return `${local} ${NOT_SENT[result.reason === 'invalid_region' || result.reason === 'dispatcher_origin' ? result.reason : 'invalid_token']}`;
+      return `${local} ${(result.reason === undefined ? undefined : NOT_SENT[result.reason]) ?? NOT_SENT.invalid_token}`;
     case 'throttled':
       return `${local} IAM Identity Center is throttling requests, so the SSO session has not been ended yet.`;
     case 'unavailable':

@@ -203,7 +203,8 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   // Step 1: checks before anything changes.
   private preCheck({ request, origin }: Exchange<Req>): Decision | undefined {
     const { options } = this;
-    if (!options.methods.has(request.method.toUpperCase())) {
+    const method = request.method.toUpperCase();
+    if (!options.methods.has(method)) {
       const event = { type: 'refused', code: 'method_not_allowed', status: 405, method: request.method } as const;
       this.events.emit({ ...event, reason: undefined, origin: undefined, expectedOrigin: undefined }, request.native);
       return localDecision('method_not_allowed', `Sign out with ${options.allowHeader}.`);
@@ -218,8 +219,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       return localDecision('cross_site_request', 'Sign-out requests from other sites are refused.');
     }
     // Only a GET can be one: a browser prefetches, prerenders and embeds nothing else.
-    const get = options.methods.has('GET') && request.method.toUpperCase() === 'GET';
-    const background = get ? backgroundRequest(request.headers) : undefined;
+    const background = method === 'GET' ? backgroundRequest(request.headers) : undefined;
     if (background === undefined) return undefined;
     const event = { type: 'refused', code: 'background_request', status: 403, method: request.method } as const;
     this.events.emit(

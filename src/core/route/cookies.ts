@@ -192,13 +192,23 @@ const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * starting after the cookie before it. Undefined when the header does not hold it so.
  */
 function cookieNameHolding(cookieHeader: string, sessionId: string, marker: string): string | undefined {
-  for (const prefix of [`=${encodeURIComponent(marker)}${sessionId}.`, `=${marker}${sessionId}.`]) {
-    const at = cookieHeader.indexOf(prefix);
-    if (at <= 0) continue;
-    const name = cookieHeader.slice(cookieHeader.lastIndexOf(';', at) + 1, at).trim();
-    if (COOKIE_NAME.test(name)) return name;
-  }
-  return undefined;
+  return (
+    nameBefore(cookieHeader, `=${encodeURIComponent(marker)}${sessionId}.`) ??
+    nameBefore(cookieHeader, `=${marker}${sessionId}.`)
+  );
+}
+
+/** The name of the cookie whose value starts with `prefix` (which begins with its `=`), if any. */
+function nameBefore(cookieHeader: string, prefix: string): string | undefined {
+  const at = cookieHeader.indexOf(prefix);
+  if (at <= 0) return undefined;
+  // The name runs from after the previous `;` and the spaces that follow it.
+  let start = cookieHeader.lastIndexOf(';', at) + 1;
+  while (cookieHeader.charCodeAt(start) === 32 || cookieHeader.charCodeAt(start) === 9) start++;
+  let end = at;
+  while (end > start && (cookieHeader.charCodeAt(end - 1) === 32 || cookieHeader.charCodeAt(end - 1) === 9)) end--;
+  const name = cookieHeader.slice(start, end);
+  return COOKIE_NAME.test(name) ? name : undefined;
 }
 
 /**

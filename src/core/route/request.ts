@@ -95,12 +95,22 @@ export interface HeaderWriter {
   append(name: string, value: string): unknown;
 }
 
+/** Node's response as a HeaderWriter (one small object per answer: its calls are methods, not closures). */
+class NodeHeaderWriter implements HeaderWriter {
+  constructor(private readonly res: ServerResponse) {}
+
+  set(name: string, value: string): void {
+    this.res.setHeader(name, value);
+  }
+
+  append(name: string, value: string): void {
+    this.res.appendHeader(name, value);
+  }
+}
+
 /** Node's response as a HeaderWriter. */
 export function nodeHeaderWriter(res: ServerResponse): HeaderWriter {
-  return {
-    set: (name, value) => res.setHeader(name, value),
-    append: (name, value) => res.appendHeader(name, value),
-  };
+  return new NodeHeaderWriter(res);
 }
 
 /**

@@ -526,6 +526,11 @@ describe.each(ADAPTERS)('$name', (adapter) => {
       ['another site', { Origin: 'https://evil.example' }],
       ['a sandboxed frame', { Origin: 'null' }],
       ['a malformed Origin', { Origin: 'not a url' }],
+      // No browser sends these; none is reduced to the origin it names.
+      ['an Origin with a user in it', { Origin: 'http://evil@portal.example.com' }],
+      ['an Origin with a path', { Origin: 'http://portal.example.com/signout' }],
+      ['an Origin with a query', { Origin: 'http://portal.example.com?x' }],
+      ['an Origin with a fragment', { Origin: 'http://portal.example.com#x' }],
       ['Sec-Fetch-Site: cross-site', { 'Sec-Fetch-Site': 'cross-site' }],
       ['a same-origin Origin with Sec-Fetch-Site: cross-site', { 'Sec-Fetch-Site': 'cross-site', Origin: 'SELF' }],
     ])('refuses a request from %s with 403, calling nothing', async (_label, headers) => {

@@ -40,11 +40,18 @@ export function checkCrossSite(
   return { ok: false, reason: 'origin_mismatch' };
 }
 
-/** An `Origin` header as the WHATWG URL parser serialises its origin, or undefined if it has none. */
+/**
+ * An `Origin` header as the WHATWG URL parser serialises its origin; undefined if it has none, or
+ * if it is not one: browsers send a scheme, a host and a port, never a user, a path, a query or a
+ * fragment, so a value with any of them is no browser's, and is not reduced to an origin it names.
+ */
 export function normaliseOrigin(origin: string): string | undefined {
   try {
-    const normalised = new URL(origin).origin;
-    return normalised === 'null' ? undefined : normalised;
+    const url = new URL(origin);
+    if (url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+      return undefined;
+    }
+    return url.origin === 'null' ? undefined : url.origin;
   } catch {
     return undefined;
   }

@@ -5,15 +5,18 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { parsedOrRead, type MaybePromise, type RequestBody } from './core/route/body.js';
 import { cookiePathCovers, cookiePathDetail, signedSessionCookieName } from './core/route/cookies.js';
 import { callbackStoreAccess, storeFailure } from './core/everywhere/callback-store.js';
+import type { SessionStoreAccess } from './core/everywhere/elsewhere.js';
 import type { SignOutOptions } from './core/route/options.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
 import {
   endNodeResponse,
   firstValue,
   nodeHeaderWriter,
+  pathOfTarget,
   queryField,
   writeHeaders,
   type SessionBinding,
+  type SessionCookie,
   type SignOutRequest,
 } from './core/route/request.js';
 import { createSignOutCore } from './core/route/route.js';
@@ -113,7 +116,7 @@ function sessionBinding(req: ExpressLikeRequest, headers: IncomingHttpHeaders): 
         return { kind: 'none', detail: cookiePathDetail(cookiePath, requestPath) };
       }
     }
-    return expressSessionBinding(req, session, headers);
+    return new ExpressSessionBinding(req, session, headers);
   }
   // cookie-session: `req.sessionOptions` is its mark.
   if (req.sessionOptions !== null && typeof req.sessionOptions === 'object') {
@@ -123,39 +126,59 @@ function sessionBinding(req: ExpressLikeRequest, headers: IncomingHttpHeaders): 
   return { kind: 'unknown', data: session, current: () => req.session };
 }
 
-function expressSessionBinding(
-  req: ExpressLikeRequest,
-  session: ExpressSessionLike,
-  headers: IncomingHttpHeaders,
-): SessionBinding {
-  return {
-    kind: 'supported',
-    data: session,
-    current: () => req.session,
-    cookies: () => {
-      const c = session.cookie ?? {};
-      return [
-        {
-          detectedName: expressSessionCookieName(headers, req.sessionID),
-          defaultName: EXPRESS_SESSION_DEFAULT_NAME,
-          path: c.path,
-          domain: c.domain,
-          secure: c.secure === true,
-          httpOnly: c.httpOnly,
-          sameSite: c.sameSite,
-          partitioned: c.partitioned,
-        },
-      ];
-    },
-    stored: () => ({ id: req.sessionID, store: callbackStoreAccess(req.sessionStore) }),
-    end: () =>
-      new Promise<void>((resolve, reject) => {
-        session.destroy((error) => {
-          if (error === undefined || error === null) resolve();
-          else reject(storeFailure(error));
-        });
-      }),
-  };
+/** express-session's session in the core's terms (one object per sign-out: its parts are methods, not closures). */
+class ExpressSessionBinding {
+  readonly kind = 'supported';
+
+  constructor(
+    private readonly req: ExpressLikeRequest,
+    readonly data: ExpressSessionLike,
+    private readonly headers: IncomingHttpHeaders,
+  ) {}
+
+  current(): unknown {
+    return this.req.session;
+  }
+
+  cookies(): SessionCookie[] {
+    const c = this.data.cookie ?? {};
+    return [
+      {
+        detectedName: expressSessionCookieName(this.headers, this.req.sessionID),
+        defaultName: EXPRESS_SESSION_DEFAULT_NAME,
+        path: c.path,
+        domain: c.domain,
+        secure: c.secure === true,
+        httpOnly: c.httpOnly,
+        sameSite: c.sameSite,
+        partitioned: c.partitioned,
+      },
+    ];
+  }
+
+  stored(): { id: string | undefined; store: SessionStoreAccess | undefined } {
+    return { id: this.req.sessionID, store: callbackStoreAccess(this.req.sessionStore) };
+  }
+
+  /**
+   * What the store still holds under this request's session id: express-session writes a destroy to
+   * its store at once, so a session the request no longer has but the store still holds was not
+   * ended (a hook that did not wait for the store, a store that failed, a session set to null).
+   */
+  stillStored(): Promise<unknown> {
+    const store = callbackStoreAccess(this.req.sessionStore);
+    const id = this.req.sessionID;
+    return store === undefined || id === undefined ? Promise.resolve(undefined) : store.get(id);
+  }
+
+  end(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.data.destroy((error) => {
+        if (error === undefined || error === null) resolve();
+        else reject(storeFailure(error));
+      });
+    });
+  }
 }
 
 // Setting cookie-session's session to null makes it delete its cookie (and the `.sig` companion)
@@ -218,7 +241,7 @@ class ExpressSignOutRequest<Req> implements SignOutRequest<Req> {
 }
 
 const NOT_ROUTED =
-  'the sign-out route was mounted without a path (`app.use(ssoSignOut(…))`), so it passes every request on and signs nobody out. Mount it on its path: app.all("/signout", ssoSignOut(…)) or app.use("/signout", ssoSignOut(…)).';
+  'the sign-out route was mounted without a path (`app.use(ssoSignOut(…))`), or is called from a function of the app\'s (`(req, res, next) => signOut(req, res, next)`), so it passes every request on and signs nobody out. Mount the middleware itself on its path: app.all("/signout", ssoSignOut(…)) or app.use("/signout", ssoSignOut(…)); work of the app\'s own goes in a middleware before it.';
 
 /**
  * Whether Express routed this request to the sign-out route: a route (`app.all('/signout', …)`,
@@ -270,16 +293,7 @@ function urlOf(req: ExpressLikeRequest): string {
 
 /** The path of the request as the browser sent it (the mount path included), without the query. */
 function pathOf(req: ExpressLikeRequest): string {
-  const url = urlOf(req);
-  const end = url.search(/[?#]/);
-  const target = end === -1 ? url : url.slice(0, end);
-  if (target.startsWith('/')) return target;
-  // A request line in absolute form (`POST http://host/signout`): its path, as Express routes it.
-  try {
-    return new URL(target).pathname;
-  } catch {
-    return target;
-  }
+  return pathOfTarget(urlOf(req));
 }
 
 // X-Forwarded-* the app does not trust, and how to trust them in Express.

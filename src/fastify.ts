@@ -115,6 +115,9 @@ function secureSessionBinding(request: FastifyRequest, session: SecureSessionLik
 const NOT_STARTED =
   "@fastify/session started no session for this request: its cookie's path does not cover the sign-out route's. Give the session cookie a path that covers it (`cookie: { path: '/' }`).";
 
+const ABSOLUTE_FORM =
+  'The request names its target in absolute form (`POST http://host/path`), for which @fastify/session starts no session, so this request cannot see its session. Browsers send the path alone.';
+
 function fastifySessionBinding(request: FastifyRequest, session: FastifySessionLike): SessionBinding {
   const id = typeof session.sessionId === 'string' ? session.sessionId : undefined;
   return {
@@ -162,8 +165,13 @@ function sessionBinding(request: FastifyRequest): SessionBinding {
   if ('sessionStore' in own && own.sessionStore !== undefined) {
     const candidate = session as Partial<FastifySessionLike>;
     if (typeof candidate.destroy === 'function') return fastifySessionBinding(request, session as FastifySessionLike);
-    // Outside its cookie's path, @fastify/session leaves a plain empty object.
-    if (Object.keys(session).length === 0) return { kind: 'none', detail: NOT_STARTED };
+    // Outside its cookie's path, @fastify/session leaves a plain empty object; it does so too for a
+    // request line in absolute form (`POST http://host/signout`), whose target it compares as it is.
+    if (Object.keys(session).length === 0) {
+      return request.raw.url?.startsWith('/') === false
+        ? { kind: 'none', detail: ABSOLUTE_FORM, byRequest: true }
+        : { kind: 'none', detail: NOT_STARTED };
+    }
   }
   return { kind: 'unknown', data: session, current: () => own.session };
 }

@@ -7,7 +7,7 @@ import { parsedOrRead, type MaybePromise, type RequestBody } from './core/route/
 import { cookiePathCovers, cookiePathDetail } from './core/route/cookies.js';
 import type { SignOutOptions } from './core/route/options.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
-import { queryField, writeHeaders, type SessionBinding } from './core/route/request.js';
+import { pathOfTarget, queryField, writeHeaders, type SessionBinding } from './core/route/request.js';
 import { createSignOutCore } from './core/route/route.js';
 import { assertFactoryCall } from './core/validate.js';
 
@@ -112,10 +112,11 @@ function sessionBinding(ctx: KoaLikeContext): SessionBinding {
     const contextSession = koaSessionStarted(ctx);
     if (contextSession === undefined) return { kind: 'none', detail: KOA_SESSION_NOT_STARTED };
     const cookiePath = (ctx.sessionOptions as { path?: unknown } | undefined)?.path;
-    const requestPath = (ctx.originalUrl ?? ctx.url).split(/[?#]/, 1)[0] ?? '/';
+    const requestPath = pathOfTarget(ctx.originalUrl ?? ctx.url);
     if (typeof cookiePath === 'string' && !cookiePathCovers(cookiePath, requestPath)) {
       return { kind: 'none', detail: cookiePathDetail(cookiePath, requestPath) };
     }
+    let ended: KoaSessionLike | null | undefined;
     return {
       kind: 'supported',
       data: ctx.session ?? undefined,
@@ -124,6 +125,7 @@ function sessionBinding(ctx: KoaLikeContext): SessionBinding {
       stored: () => ({ id: contextSession.externalKey, store: storeAccess(contextSession, ctx) }),
       end: async () => {
         const current = ctx.session as KoaSessionLike | null | undefined;
+        ended = current;
         ctx.session = null;
         // Commit the removal now: a store that fails is then reported, not discovered after the
         // answer is written, and the cookie clearing is on the response before any error is
@@ -138,6 +140,11 @@ function sessionBinding(ctx: KoaLikeContext): SessionBinding {
           ctx.session = current.toJSON?.() ?? {};
           throw error;
         }
+      },
+      // The route stopped waiting for the store: the session is put back unchanged, so koa-session's
+      // own commit neither waits on the store again (holding the answer) nor drops the cookie.
+      abandoned: () => {
+        if (ended !== undefined && ended !== null) ctx.session = ended.toJSON?.() ?? {};
       },
     };
   }
@@ -162,7 +169,7 @@ interface RoutedContext {
 }
 
 const NOT_ROUTED =
-  'the Koa sign-out route was mounted without a path (`app.use(ssoSignOut(…))` or `router.use(…)`), so it passes every request on and signs nobody out. Mount it on its path with a router: router.all("/signout", ssoSignOut(…)), or with koa-mount.';
+  'the Koa sign-out route was mounted without a path (`app.use(ssoSignOut(…))` or `router.use(…)`), or is called from a function of the app\'s (`(ctx, next) => signOut(ctx, next)`), so it passes every request on and signs nobody out. Mount the middleware itself on its path with a router: router.all("/signout", ssoSignOut(…)), or with koa-mount; work of the app\'s own goes in a middleware before it.';
 
 /**
  * Whether this request was routed to the sign-out route: a @koa/router (or koa-router) route that

@@ -1031,6 +1031,23 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         expect(body.detail).toContain('SSO session was ended');
         expect(await isSignedIn(app, cookie)).toBe(true);
       });
+
+      it('answers 500 session_error within the deadline, keeping the session, when the store never answers its destroy', async () => {
+        const app = build({ failingDestroy: 'hangs', client: { timeoutMs: 300 } });
+        const token = portal.issueToken();
+        const cookie = await signIn(app, { accessToken: token });
+        const started = performance.now();
+        const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(500);
+        const took = performance.now() - started;
+        const body = JSON.parse(res.text) as Record<string, unknown>;
+        expect(body).toMatchObject({ code: 'session_error', signedOut: false });
+        expect(body.detail).toContain('did not end within 300 ms');
+        expect(took).toBeGreaterThanOrEqual(290);
+        expect(took).toBeLessThan(5000);
+        expect(portal.isActive(token)).toBe(false);
+        expectNoCookieCleared(res);
+        expect(await isSignedIn(app, cookie)).toBe(true);
+      });
     }
   });
 });

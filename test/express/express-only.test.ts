@@ -29,6 +29,62 @@ afterAll(async () => {
 });
 
 describe('Express only', () => {
+  describe('an endSession hook under express-session, checked against the store', () => {
+    /** An app whose endSession hook is `end`, with a store whose destroy fails when `failing`. */
+    const appWith = (end: (req: express.Request) => void, failing: boolean) => {
+      const store = new session.MemoryStore();
+      if (failing) {
+        store.destroy = (_sid, callback) => {
+          callback?.(new Error('store down'));
+        };
+      }
+      const app = express();
+      app.use(session({ secret: 's', resave: false, saveUninitialized: false, store }));
+      app.post('/test/signin', (req, res) => {
+        Object.assign(req.session, { sso: { accessToken: portal.issueToken() } });
+        res.end();
+      });
+      app.get('/test/me', (req, res) => {
+        res.json({ signedIn: (req.session as { sso?: unknown }).sso !== undefined });
+      });
+      app.all('/signout', ssoSignOut({ client, endSession: end }));
+      return app;
+    };
+    const destroyUnwaited = (req: express.Request) => {
+      req.session.destroy(() => undefined);
+    };
+    const setToNull = (req: express.Request) => {
+      (req as { session: unknown }).session = null;
+    };
+
+    for (const [name, end, failing] of [
+      ['destroys without waiting, and the store fails', destroyUnwaited, true],
+      ['sets the session to null (which express-session never destroys)', setToNull, false],
+    ] as const) {
+      it(`answers 500 session_error, never "signed out", when the hook ${name}`, async () => {
+        const app = appWith(end, failing);
+        const cookie = cookieHeaderFrom(await request(app).post('/test/signin').expect(200));
+        const warned = await warningCodesDuring(async () => {
+          const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', 'application/json');
+          expect(res.status).toBe(500);
+          expect(JSON.parse(res.text)).toMatchObject({ code: 'session_error', signedOut: false });
+        });
+        expect(warned).toContain('SSO_SIGNOUT_SESSION_NOT_ENDED');
+        // The old cookie still opens the session: the answer was the truth.
+        expect((await request(app).get('/test/me').set('Cookie', cookie).expect(200)).body).toEqual({ signedIn: true });
+      });
+    }
+
+    it('signs out when the hook destroys without waiting and the store has deleted it', async () => {
+      const app = appWith(destroyUnwaited, false);
+      const cookie = cookieHeaderFrom(await request(app).post('/test/signin').expect(200));
+      const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', 'application/json');
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.text)).toMatchObject({ signedOut: true, upstream: 'revoked' });
+      expect((await request(app).get('/test/me').set('Cookie', cookie).expect(200)).body).toEqual({ signedIn: false });
+    });
+  });
+
   it('reads a form body that body-parser (Express 4) left unread as {}', async () => {
     const app = express();
     app.use(session({ secret: 's', resave: false, saveUninitialized: false }));

@@ -14,6 +14,8 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Hono } from 'hono';
 import Koa from 'koa';
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createClient, type RedisClientType } from 'redis';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -118,6 +120,44 @@ describe('the plugin', () => {
     expect(await signedIn(app, applySetCookies(cookie, res))).toBe(false);
     // The route is at its path only.
     await request(app.server).post('/signout').expect(404);
+  });
+
+  it('answers a request line in absolute form, for which @fastify/session starts no session, without warning the app: nothing changed', async () => {
+    const app = await fastifyApp((a) => a.register(ssoSignOutPlugin, { client }));
+    const token = portal.issueToken();
+    const cookie = await signIn(app, token);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    const warnings = await warningsDuring(async () => {
+      // Anyone can send one; the once-per-route warning must stay for a real mistake in the setup.
+      const { status, body } = await new Promise<{ status: number | undefined; body: string }>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: 'http://elsewhere.example/signout',
+            headers: { cookie, accept: 'application/json' },
+          },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (text += chunk));
+            res.on('end', () => {
+              resolve({ status: res.statusCode, body: text });
+            });
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      expect(status).toBe(500);
+      expect(JSON.parse(body)).toMatchObject({ code: 'session_missing', signedOut: false });
+      expect((JSON.parse(body) as AnyRecord).detail).toContain('absolute form');
+    });
+    expect(warnings.map((w) => w.code)).not.toContain('SSO_SIGNOUT_SESSION_MISSING');
+    expect(portal.isActive(token)).toBe(true);
+    expect(await signedIn(app, cookie)).toBe(true);
   });
 
   it('does not warn about a form parser, which it does not need', async () => {

@@ -50,8 +50,8 @@ export interface BuildOptions {
   readonly presetVary?: string;
   /** An error handler answers `err.status` with body `custom`, after calling `onError`. */
   readonly catchErrors?: (err: unknown) => void;
-  /** The session store's destroy fails (server-side stores only). */
-  readonly failingDestroy?: boolean;
+  /** The session store's destroy fails (`true`) or never answers (`'hangs'`) (server-side stores only). */
+  readonly failingDestroy?: boolean | 'hangs';
   /** The session store to use instead of an in-memory one (an express-session or koa-session store). */
   readonly store?: unknown;
   /** More session middleware options (`resave`, `rolling`, …). */
@@ -113,6 +113,7 @@ function expressAdapter(name: string, express: typeof express5, kind: 'express-s
             callback?.(failingStoreDestroy());
           };
         }
+        if (options.failingDestroy === 'hangs') store.destroy = () => undefined;
         app.use(
           session({
             name: cookieName,
@@ -193,16 +194,18 @@ function expressAdapter(name: string, express: typeof express5, kind: 'express-s
 
 class MemoryKoaStore {
   readonly data = new Map<string, unknown>();
-  failDestroy = false;
+  failDestroy: boolean | 'hangs' = false;
   get(key: string): unknown {
     return this.data.get(key);
   }
   set(key: string, value: unknown): void {
     this.data.set(key, value);
   }
-  destroy(key: string): void {
-    if (this.failDestroy) throw failingStoreDestroy();
+  destroy(key: string): Promise<void> {
+    if (this.failDestroy === 'hangs') return new Promise<never>(() => undefined);
+    if (this.failDestroy) return Promise.reject(failingStoreDestroy());
     this.data.delete(key);
+    return Promise.resolve();
   }
 }
 
@@ -249,7 +252,7 @@ function koaAdapter(name: string, KoaClass: typeof Koa, external: boolean): Adap
         });
       }
       const memory = external ? new MemoryKoaStore() : undefined;
-      if (memory !== undefined && options.failingDestroy === true) memory.failDestroy = true;
+      if (memory !== undefined && options.failingDestroy !== undefined) memory.failDestroy = options.failingDestroy;
       const store = options.store ?? memory;
       app.use(
         koaSession(
@@ -355,7 +358,7 @@ type FastifyServerFactory = (handler: (req: IncomingMessage, res: ServerResponse
 /** A store in @fastify/session's (and express-session's) callback interface, in memory. */
 class MemoryCallbackStore {
   readonly data = new Map<string, unknown>();
-  failDestroy = false;
+  failDestroy: boolean | 'hangs' = false;
   set(id: string, value: unknown, callback: (error?: unknown) => void): void {
     this.data.set(id, JSON.parse(JSON.stringify(value)));
     callback();
@@ -364,6 +367,7 @@ class MemoryCallbackStore {
     callback(null, this.data.get(id));
   }
   destroy(id: string, callback: (error?: unknown) => void): void {
+    if (this.failDestroy === 'hangs') return;
     if (this.failDestroy) {
       callback(failingStoreDestroy());
       return;
@@ -388,7 +392,7 @@ function fastifyAdapter(name: string, kind: '@fastify/session' | '@fastify/secur
     await app.register(fastifyCookie);
     if (kind === '@fastify/session') {
       const store = (options.store as MemoryCallbackStore | undefined) ?? new MemoryCallbackStore();
-      if (options.failingDestroy === true) store.failDestroy = true;
+      if (options.failingDestroy !== undefined) store.failDestroy = options.failingDestroy;
       await app.register(fastifySession, {
         secret: FASTIFY_SECRET,
         cookieName,
@@ -622,6 +626,7 @@ function honoAdapter(name: string): Adapter {
         endSession: (_request, c) => {
           const s = c.get('session');
           if (s === undefined) return;
+          if (options.failingDestroy === 'hangs') return new Promise<never>(() => undefined);
           if (options.failingDestroy === true) throw failingStoreDestroy();
           sessions.delete(s.id);
         },

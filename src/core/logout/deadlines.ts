@@ -58,3 +58,32 @@ export class DeadlineSweep {
     for (const entry of this.entries) if (entry.deadline <= now) entry.expire();
   }
 }
+
+/**
+ * `work`'s result, or a rejection with `late()` once `deadline` (`performance.now()`) has passed,
+ * judged by `sweep`: no timer of its own. The work itself is not stopped; only the wait for it.
+ */
+export function bySweep<T>(sweep: DeadlineSweep, work: Promise<T>, deadline: number, late: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const entry: Expiring = {
+      deadline,
+      expire: () => {
+        sweep.untrack(entry);
+        reject(late());
+      },
+    };
+    sweep.track(entry);
+    work.then(
+      (value) => {
+        sweep.untrack(entry);
+        resolve(value);
+      },
+      (error: unknown) => {
+        sweep.untrack(entry);
+        // Passed on as it came (an app's hook may throw anything): its value is the cause reported.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+        reject(error);
+      },
+    );
+  });
+}

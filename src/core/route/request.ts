@@ -13,7 +13,12 @@ import type { SignOutResult } from './outcomes.js';
 /** How the adapter found the request's session. */
 export type SessionBinding =
   /** No session middleware ran before the route; `detail` says what the adapter saw. */
-  | { readonly kind: 'none'; readonly detail?: string | undefined }
+  | {
+      readonly kind: 'none';
+      readonly detail?: string | undefined;
+      /** The request itself (not the app's setup) has no session to see: nothing to warn the app about. */
+      readonly byRequest?: boolean;
+    }
   /** A session object from a middleware the adapter does not know how to end. */
   | { readonly kind: 'unknown'; readonly data: unknown; readonly current: () => unknown }
   | {
@@ -26,7 +31,18 @@ export type SessionBinding =
        * attributes they were set with.
        */
       readonly cookies: () => readonly SessionCookie[];
-      readonly end: () => Promise<void>;
+      /** Ends the session; called as a method (a binding may be a class instance). */
+      end(): Promise<void>;
+      /**
+       * The route stopped waiting for `end()` (its bound, `timeoutMs`, passed): leave the session as
+       * the middleware holds it, so nothing after the answer waits on the store again.
+       */
+      abandoned?(): void;
+      /**
+       * The session its store still holds under this request's id, where the store is written at
+       * once (express-session's): asked after an app's `endSession` left the request without a session.
+       */
+      stillStored?(): Promise<unknown>;
       /**
        * For signing out everywhere: this session's id and the store that holds the others, where
        * the middleware keeps sessions in a store. Asked for only then.
@@ -71,6 +87,21 @@ export interface SignOutRequest<Req> {
    */
   readonly body: (timeoutMs: number) => MaybePromise<RequestBody | undefined>;
   readonly session: SessionBinding;
+}
+
+/**
+ * The path of a request target, without its query: a request line in absolute form
+ * (`POST http://host/signout`) read by its path, as frameworks route it.
+ */
+export function pathOfTarget(url: string): string {
+  const end = url.search(/[?#]/);
+  const target = end === -1 ? url : url.slice(0, end);
+  if (target.startsWith('/')) return target;
+  try {
+    return new URL(target).pathname;
+  } catch {
+    return target;
+  }
 }
 
 /** One header of an answer. */

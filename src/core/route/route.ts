@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { describeValue } from '../errors.js';
 import { createLogoutClient, type LogoutClient, type LogoutResult } from '../logout/client.js';
+import { bySweep, DeadlineSweep } from '../logout/deadlines.js';
 import { createWarner, type Warn } from '../warnings.js';
 import { Answers, baseHeaders, UnusableHookResult, type AnswerContext } from './answers.js';
 import { clearingHeader, createCookieClearer, type CookieToClear } from './cookies.js';
@@ -68,7 +69,18 @@ function normaliseOrNull(sent: string): string | null {
   return normaliseOrigin(sent) ?? null;
 }
 
-type Ending = { readonly end: () => Promise<void> } | { readonly refused: Decision };
+/** How the session ends (`end()`, called as a method: a session binding may be one), or why it cannot. */
+type Ending = SessionEnd | { readonly refused: Decision };
+type SessionEnd = { end(): Promise<void>; abandoned?(): void };
+
+/** The session's end took longer than the route waits (`timeoutMs`). */
+class SessionEndTimeout extends Error {
+  override readonly name = 'SessionEndTimeout';
+
+  constructor(readonly ms: number) {
+    super(`the session did not end within ${String(ms)} ms`);
+  }
+}
 
 /**
  * One sign-out route. Options are checked once, when it is made; `handle` is the per-request path.
@@ -80,6 +92,8 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   private readonly events: RouteEvents<Req>;
   private readonly answers: Answers<Req>;
   private readonly clearing = createCookieClearer();
+  /** The one timer bounding every session's end in flight. */
+  private readonly sweep = new DeadlineSweep();
   private readonly listedCookies: readonly string[];
   // What browsers send again and again, worked out once: the Accept header's format, the app's
   // origin, the Origin header's origin, the return_to's Location. Each is a URL parse or a
@@ -149,7 +163,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     const endLocal = typeof handedOver === 'boolean' ? handedOver : await handedOver;
     let everywhere: EverywhereReport | undefined;
     if (endLocal) {
-      const failure = await this.endSession(exchange, ending.end, upstream, logout);
+      const failure = await this.endSession(exchange, ending, upstream, logout);
       if (failure !== undefined) return failure;
       if (elsewhere !== undefined) everywhere = await elsewhere();
     }
@@ -307,7 +321,8 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     const { endSession, getToken } = this.options;
     if (session.kind === 'none' && (endSession === undefined || getToken === undefined)) {
       const detail = session.detail === undefined ? MISSING_SESSION_DETAIL : `${session.detail} Nothing was changed.`;
-      this.warn('SSO_SIGNOUT_SESSION_MISSING', `no session on a sign-out request. ${detail}`);
+      if (session.byRequest !== true)
+        this.warn('SSO_SIGNOUT_SESSION_MISSING', `no session on a sign-out request. ${detail}`);
       return { refused: localDecision('session_missing', detail) };
     }
     if (endSession !== undefined) {
@@ -318,7 +333,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
         },
       };
     }
-    if (session.kind === 'supported') return { end: session.end };
+    if (session.kind === 'supported') return session;
     const detail = 'This app keeps sessions in a way sso-signout cannot end by itself; give the `endSession` option.';
     return { refused: localDecision('session_unsupported', detail) };
   }
@@ -344,11 +359,30 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
    */
   private async stillSignedIn(request: SignOutRequest<Req>, current: unknown): Promise<boolean> {
     if (tokenFromSession(current).kind === 'token') return true;
+    if ((current === undefined || current === null) && (await this.storeStillSignedIn(request.session))) return true;
     if (this.options.getToken === undefined) return false;
     try {
       return (await this.readToken(request)).kind === 'token';
     } catch {
       return false;
+    }
+  }
+
+  /**
+   * Whether the store still holds the request's session with its sign-in, where the request no
+   * longer has one: a hook that did not wait for the store's destroy, a store that failed it, or a
+   * session set to null (express-session then never destroys it). A store that cannot say, or not
+   * in time, is taken to hold it.
+   */
+  private async storeStillSignedIn(session: SessionBinding): Promise<boolean> {
+    if (session.kind !== 'supported' || session.stillStored === undefined) return false;
+    const { timeoutMs } = this.client;
+    try {
+      const deadline = performance.now() + timeoutMs;
+      const kept = await bySweep(this.sweep, session.stillStored(), deadline, () => new SessionEndTimeout(timeoutMs));
+      return tokenFromSession(kept).kind === 'token';
+    } catch {
+      return true;
     }
   }
 
@@ -501,19 +535,24 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   // Step 6: end the session and clear its cookies; the answer when the session could not be ended.
   private async endSession(
     exchange: Exchange<Req>,
-    end: () => Promise<void>,
+    ending: SessionEnd,
     upstream: UpstreamReport,
     logout: LogoutResult | undefined,
   ): Promise<SignOutAnswer | undefined> {
     const { request, headers } = exchange;
     const cookies = this.clearingHeaders(request.session);
     try {
-      await end();
+      // Bounded like everything the route waits on: a session store that never answers must not
+      // hold the browser for ever.
+      const { timeoutMs } = this.client;
+      await bySweep(this.sweep, ending.end(), performance.now() + timeoutMs, () => new SessionEndTimeout(timeoutMs));
     } catch (cause) {
+      if (cause instanceof SessionEndTimeout) ending.abandoned?.();
+      const ended = upstream === 'revoked' ? 'The SSO session was ended, but this app’s session' : 'This app’s session';
       const detail =
-        upstream === 'revoked'
-          ? 'The SSO session was ended, but this app’s session could not be ended.'
-          : 'This app’s session could not be ended.';
+        cause instanceof SessionEndTimeout
+          ? `${ended} did not end within ${String(cause.ms)} ms: its store (or the app's \`endSession\`) did not answer. It may still end; signing out again makes sure.`
+          : `${ended} could not be ended.`;
       const context = await this.contextOf(exchange, upstream, logout, cause);
       const answer = await this.answers.answer(request, localDecision('session_error', detail), context);
       return this.reported(request, answer, logout);

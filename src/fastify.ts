@@ -147,6 +147,12 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
       session.destroy().catch((error: unknown) => {
         throw storeFailure(error);
       }),
+    // The route stopped waiting for the store: without a session on the request, @fastify/session's
+    // own onSend neither saves it (`rolling`, its default, would wait on the store again, holding the
+    // answer) nor touches its cookie.
+    abandoned: () => {
+      (request as unknown as SessionRequest).session = null;
+    },
   };
 }
 

@@ -67,7 +67,7 @@ function koaSessionStarted(ctx: KoaLikeContext): KoaContextSession | undefined {
       (value as { ctx?: unknown }).ctx === ctx &&
       typeof (value as { commit?: unknown }).commit === 'function'
     ) {
-      return value;
+      return value as KoaContextSession;
     }
   }
   return undefined;
@@ -79,7 +79,10 @@ interface KoaContextSession {
     get?: (key: string, maxAge?: unknown, options?: unknown) => unknown;
     destroy?: (key: string, options?: unknown) => unknown;
   };
-  readonly externalKey?: string;
+  externalKey?: string | undefined;
+  /** koa-session's state: `undefined` while the request has not touched the session, when its own commit does nothing. */
+  session?: unknown;
+  commit(): Promise<void>;
 }
 
 /**
@@ -116,7 +119,17 @@ function sessionBinding(ctx: KoaLikeContext): SessionBinding {
     if (typeof cookiePath === 'string' && !cookiePathCovers(cookiePath, requestPath)) {
       return { kind: 'none', detail: cookiePathDetail(cookiePath, requestPath) };
     }
-    let ended: KoaSessionLike | null | undefined;
+    // With an external store, koa-session's own commit would destroy the session in the store again
+    // (holding the answer until the store has answered, and turning a failure into Koa's bare 500).
+    // Once the route has removed it, koa-session forgets its key: its commit then only clears the
+    // cookie again. Once the route has stopped waiting for the store, koa-session is told the session
+    // was never touched: its commit does nothing (no save, no cookie). Cookie mode has no store.
+    const removed = (): void => {
+      if (contextSession.store !== undefined) contextSession.externalKey = undefined;
+    };
+    const untouched = (): void => {
+      if (contextSession.store !== undefined) contextSession.session = undefined;
+    };
     return {
       kind: 'supported',
       data: ctx.session ?? undefined,
@@ -125,15 +138,14 @@ function sessionBinding(ctx: KoaLikeContext): SessionBinding {
       stored: () => ({ id: contextSession.externalKey, store: storeAccess(contextSession, ctx) }),
       end: async () => {
         const current = ctx.session as KoaSessionLike | null | undefined;
-        ended = current;
         ctx.session = null;
         // Commit the removal now: a store that fails is then reported, not discovered after the
         // answer is written, and the cookie clearing is on the response before any error is
-        // thrown (Koa's error handler keeps only the error's own headers). koa-session's own
-        // commit then finds nothing left to do.
+        // thrown (Koa's error handler keeps only the error's own headers).
         if (typeof current?.manuallyCommit !== 'function') return;
         try {
           await current.manuallyCommit();
+          removed();
         } catch (error) {
           // Put the session back as it was, so koa-session neither retries the removal nor
           // drops the cookie of a session that still exists.
@@ -141,10 +153,19 @@ function sessionBinding(ctx: KoaLikeContext): SessionBinding {
           throw error;
         }
       },
-      // The route stopped waiting for the store: the session is put back unchanged, so koa-session's
-      // own commit neither waits on the store again (holding the answer) nor drops the cookie.
-      abandoned: () => {
-        if (ended !== undefined && ended !== null) ctx.session = ended.toJSON?.() ?? {};
+      // The route stopped waiting for the store: koa-session's own commit must neither wait on it
+      // again (holding the answer) nor drop the cookie of a session that may still exist.
+      abandoned: untouched,
+      // An app's endSession that set the session to null: its removal from the store, made now.
+      commitEnded: async () => {
+        if (contextSession.store === undefined || contextSession.session !== false) return;
+        try {
+          await contextSession.commit();
+          removed();
+        } catch (error) {
+          untouched();
+          throw error;
+        }
       },
     };
   }

@@ -531,6 +531,9 @@ describe.each(ADAPTERS)('$name', (adapter) => {
       ['an Origin with a path', { Origin: 'http://portal.example.com/signout' }],
       ['an Origin with a query', { Origin: 'http://portal.example.com?x' }],
       ['an Origin with a fragment', { Origin: 'http://portal.example.com#x' }],
+      ['an Origin with an empty user', { Origin: 'http://@portal.example.com' }],
+      ['an Origin with an empty query', { Origin: 'http://portal.example.com?' }],
+      ['an Origin with a dot segment', { Origin: 'http://portal.example.com/.' }],
       ['Sec-Fetch-Site: cross-site', { 'Sec-Fetch-Site': 'cross-site' }],
       ['a same-origin Origin with Sec-Fetch-Site: cross-site', { 'Sec-Fetch-Site': 'cross-site', Origin: 'SELF' }],
     ])('refuses a request from %s with 403, calling nothing', async (_label, headers) => {
@@ -1043,7 +1046,8 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         expect(body).toMatchObject({ code: 'session_error', signedOut: false });
         expect(body.detail).toContain('did not end within 300 ms');
         expect(took).toBeGreaterThanOrEqual(290);
-        expect(took).toBeLessThan(5000);
+        // Well before the store thaws (3 s): nothing after the bound waited on it.
+        expect(took).toBeLessThan(2500);
         expect(portal.isActive(token)).toBe(false);
         expectNoCookieCleared(res);
         expect(await isSignedIn(app, cookie)).toBe(true);

@@ -75,6 +75,34 @@ describe('Express only', () => {
       });
     }
 
+    it('answers 500 session_error when the hook sets the session to null and getToken reads the token elsewhere in it', async () => {
+      const store = new session.MemoryStore();
+      const app = express();
+      app.use(session({ secret: 's', resave: false, saveUninitialized: false, store }));
+      app.post('/test/signin', (req, res) => {
+        Object.assign(req.session, { auth: { token: portal.issueToken() } });
+        res.end();
+      });
+      app.all(
+        '/signout',
+        ssoSignOut({
+          client,
+          getToken: (req) => (req.session as { auth?: { token: string } } | null)?.auth?.token,
+          endSession: setToNull,
+        }),
+      );
+      const cookie = cookieHeaderFrom(await request(app).post('/test/signin').expect(200));
+      const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', 'application/json');
+      expect(res.status).toBe(500);
+      expect(JSON.parse(res.text)).toMatchObject({ code: 'session_error', signedOut: false });
+      const held = await new Promise<number>((resolve) => {
+        store.length((_error, length) => {
+          resolve(length ?? 0);
+        });
+      });
+      expect(held).toBe(1);
+    });
+
     it('signs out when the hook destroys without waiting and the store has deleted it', async () => {
       const app = appWith(destroyUnwaited, false);
       const cookie = cookieHeaderFrom(await request(app).post('/test/signin').expect(200));

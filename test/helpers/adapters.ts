@@ -87,6 +87,25 @@ export interface Adapter {
   removeSignIn(native: unknown): void;
 }
 
+/**
+ * A store frozen for a while (a Redis stalled), as `failingDestroy: 'hangs'` makes it: from its
+ * destroy, which never answers, every other operation waits three seconds before it is carried out.
+ */
+class Stall {
+  private until = 0;
+  begin(): void {
+    this.until = performance.now() + 3000;
+  }
+  on(): boolean {
+    return performance.now() < this.until;
+  }
+  after(operation: () => void): void {
+    const wait = this.until - performance.now();
+    if (wait <= 0) operation();
+    else setTimeout(operation, wait);
+  }
+}
+
 function failingStoreDestroy(): Error {
   return new Error('store down');
 }
@@ -113,7 +132,33 @@ function expressAdapter(name: string, express: typeof express5, kind: 'express-s
             callback?.(failingStoreDestroy());
           };
         }
-        if (options.failingDestroy === 'hangs') store.destroy = () => undefined;
+        if (options.failingDestroy === 'hangs') {
+          const stall = new Stall();
+          // The MemoryStore's own methods, bound, for the stalled versions to call once it thaws.
+          const set = store.set.bind(store);
+          const get = store.get.bind(store);
+          const touch = store.touch?.bind(store);
+          store.destroy = () => {
+            stall.begin();
+          };
+          store.set = (...args) => {
+            stall.after(() => {
+              set(...args);
+            });
+          };
+          store.get = (...args) => {
+            stall.after(() => {
+              get(...args);
+            });
+          };
+          if (touch !== undefined) {
+            store.touch = (...args) => {
+              stall.after(() => {
+                touch(...args);
+              });
+            };
+          }
+        }
         app.use(
           session({
             name: cookieName,
@@ -195,14 +240,30 @@ function expressAdapter(name: string, express: typeof express5, kind: 'express-s
 class MemoryKoaStore {
   readonly data = new Map<string, unknown>();
   failDestroy: boolean | 'hangs' = false;
-  get(key: string): unknown {
-    return this.data.get(key);
+  /** Destroys asked for. */
+  destroys = 0;
+  private readonly stall = new Stall();
+  get(key: string): Promise<unknown> {
+    return new Promise((resolve) => {
+      this.stall.after(() => {
+        resolve(this.data.get(key));
+      });
+    });
   }
-  set(key: string, value: unknown): void {
-    this.data.set(key, value);
+  set(key: string, value: unknown): Promise<void> {
+    return new Promise((resolve) => {
+      this.stall.after(() => {
+        this.data.set(key, value);
+        resolve();
+      });
+    });
   }
   destroy(key: string): Promise<void> {
-    if (this.failDestroy === 'hangs') return new Promise<never>(() => undefined);
+    this.destroys++;
+    if (this.failDestroy === 'hangs') {
+      this.stall.begin();
+      return new Promise<never>(() => undefined);
+    }
     if (this.failDestroy) return Promise.reject(failingStoreDestroy());
     this.data.delete(key);
     return Promise.resolve();
@@ -359,15 +420,27 @@ type FastifyServerFactory = (handler: (req: IncomingMessage, res: ServerResponse
 class MemoryCallbackStore {
   readonly data = new Map<string, unknown>();
   failDestroy: boolean | 'hangs' = false;
+  private readonly stall = new Stall();
   set(id: string, value: unknown, callback: (error?: unknown) => void): void {
+    if (this.stall.on()) {
+      this.stall.after(() => {
+        this.set(id, value, callback);
+      });
+      return;
+    }
     this.data.set(id, JSON.parse(JSON.stringify(value)));
     callback();
   }
   get(id: string, callback: (error: unknown, value?: unknown) => void): void {
-    callback(null, this.data.get(id));
+    this.stall.after(() => {
+      callback(null, this.data.get(id));
+    });
   }
   destroy(id: string, callback: (error?: unknown) => void): void {
-    if (this.failDestroy === 'hangs') return;
+    if (this.failDestroy === 'hangs') {
+      this.stall.begin();
+      return;
+    }
     if (this.failDestroy) {
       callback(failingStoreDestroy());
       return;

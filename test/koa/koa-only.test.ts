@@ -104,6 +104,117 @@ const { bodyParser } = createRequire(import.meta.url)('@koa/bodyparser') as {
   bodyParser: (options: { enableTypes: string[] }) => Koa.Middleware;
 };
 
+describe('koa-session with an external store', () => {
+  /** A store that counts destroys; `second` is what a destroy after the first does. */
+  function countingStore(second: 'fails' | 'hangs' | 'works') {
+    const data = new Map<string, unknown>();
+    let destroys = 0;
+    const store = {
+      get: (key: string) => Promise.resolve(data.get(key)),
+      set: (key: string, value: unknown) => {
+        data.set(key, value);
+        return Promise.resolve();
+      },
+      destroy: (key: string): Promise<void> => {
+        destroys++;
+        if (destroys > 1 && second === 'fails') return Promise.reject(new Error('store down'));
+        if (destroys > 1 && second === 'hangs') return new Promise<never>(() => undefined);
+        data.delete(key);
+        return Promise.resolve();
+      },
+    };
+    return { store, data, destroys: () => destroys };
+  }
+
+  /** Koa with koa-session on `store`, `GET /in` to sign in, and the route with `options`. */
+  function appOn(store: object, options: Parameters<typeof ssoSignOut>[0]) {
+    const app = new Koa();
+    app.keys = ['k'];
+    app.use(koaSession({ key: 'sess', store: store as never }, app));
+    app.use(async (ctx, next) => {
+      if (ctx.path === '/in') {
+        (ctx.session as unknown as Record<string, unknown>).sso = { accessToken: portal.issueToken() };
+        ctx.body = 'ok';
+        return;
+      }
+      await next();
+    });
+    const router = new Router();
+    router.all('/signout', ssoSignOut(options) as never);
+    app.use(router.routes());
+    return app.callback();
+  }
+  const nullingHook = {
+    getToken: (ctx: Koa.Context) => (ctx.session as { sso?: { accessToken: string } } | null)?.sso,
+    endSession: (ctx: Koa.Context) => {
+      ctx.session = null;
+    },
+  };
+
+  it('removes a session an endSession hook set to null once, before the answer, and clears its cookie', async () => {
+    const { store, data, destroys } = countingStore('hangs');
+    const app = appOn(store, { endpoint: portal.url, timeoutMs: 500, ...nullingHook });
+    const cookie = cookieHeaderFrom(await request(app).get('/in').expect(200));
+    const res = await request(app)
+      .post('/signout')
+      .set('Cookie', cookie)
+      .set('Accept', 'application/json')
+      .timeout(3000);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toMatchObject({ signedOut: true, upstream: 'revoked' });
+    expect(data.size).toBe(0);
+    expect(destroys()).toBe(1);
+    expect(String(res.headers['set-cookie'])).toContain('sess=;');
+  });
+
+  it('answers 500 session_error within the deadline when the store never answers the removal an endSession hook asked for', async () => {
+    const { store, data } = countingStore('works');
+    store.destroy = () => new Promise<never>(() => undefined);
+    const app = appOn(store, { endpoint: portal.url, timeoutMs: 300, ...nullingHook });
+    const cookie = cookieHeaderFrom(await request(app).get('/in').expect(200));
+    const res = await request(app)
+      .post('/signout')
+      .set('Cookie', cookie)
+      .set('Accept', 'application/json')
+      .timeout(3000);
+    expect(res.status).toBe(500);
+    expect(JSON.parse(res.text)).toMatchObject({ code: 'session_error', signedOut: false });
+    expect(data.size).toBe(1);
+    expect(res.headers['set-cookie']).toBeUndefined();
+  });
+
+  for (const second of ['works', 'fails', 'hangs'] as const) {
+    it(`destroys the session once, so a second destroy that ${second} cannot change the answer`, async () => {
+      const { store, data, destroys } = countingStore(second);
+      const app = new Koa();
+      app.keys = ['k'];
+      app.use(koaSession({ key: 'sess', store }, app));
+      app.use(async (ctx, next) => {
+        if (ctx.path === '/in') {
+          (ctx.session as unknown as Record<string, unknown>).sso = { accessToken: portal.issueToken() };
+          ctx.body = 'ok';
+          return;
+        }
+        await next();
+      });
+      const router = new Router();
+      router.all('/signout', ssoSignOut({ endpoint: portal.url, timeoutMs: 500 }) as never);
+      app.use(router.routes());
+      const cookie = cookieHeaderFrom(await request(app.callback()).get('/in').expect(200));
+      expect(data.size).toBe(1);
+      const res = await request(app.callback())
+        .post('/signout')
+        .set('Cookie', cookie)
+        .set('Accept', 'application/json')
+        .timeout(3000);
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.text)).toMatchObject({ signedOut: true, upstream: 'revoked' });
+      expect(data.size).toBe(0);
+      expect(destroys()).toBe(1);
+    });
+  }
+});
+
 describe('a body parser that leaves a form unread', () => {
   it('reads the form itself when @koa/bodyparser, set for JSON only, left ctx.request.body as {} (as on Express)', async () => {
     const events: SignOutEvent[] = [];

@@ -40,12 +40,16 @@ export function checkCrossSite(
   return { ok: false, reason: 'origin_mismatch' };
 }
 
+// A scheme, `://` and an authority with no user in it, and nothing after: an origin as browsers send it.
+const ORIGIN_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#@\s]+$/;
+
 /**
  * An `Origin` header as the WHATWG URL parser serialises its origin; undefined if it has none, or
  * if it is not one: browsers send a scheme, a host and a port, never a user, a path, a query or a
  * fragment, so a value with any of them is no browser's, and is not reduced to an origin it names.
  */
 export function normaliseOrigin(origin: string): string | undefined {
+  if (!ORIGIN_FORM.test(origin)) return undefined;
   try {
     const url = new URL(origin);
     if (url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') {

@@ -39,6 +39,12 @@ export type SessionBinding =
        */
       abandoned?(): void;
       /**
+       * After an app's `endSession`: carries out now what the hook left for the middleware to do when
+       * the answer goes out (koa-session removes a session set to null then), so the route's bound
+       * covers it.
+       */
+      commitEnded?(): Promise<void>;
+      /**
        * The session its store still holds under this request's id, where the store is written at
        * once (express-session's): asked after an app's `endSession` left the request without a session.
        */

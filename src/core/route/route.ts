@@ -326,11 +326,16 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       return { refused: localDecision('session_missing', detail) };
     }
     if (endSession !== undefined) {
+      const middleware = session.kind === 'supported' ? session : undefined;
       return {
         end: async () => {
           await endSession(request.native);
+          // What the hook left for the session middleware to do (koa-session's removal, when the hook
+          // set the session to null) is done now, within the bound, not after the answer.
+          await middleware?.commitEnded?.();
           await this.checkEnded(request);
         },
+        abandoned: () => middleware?.abandoned?.(),
       };
     }
     if (session.kind === 'supported') return session;
@@ -380,6 +385,8 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     try {
       const deadline = performance.now() + timeoutMs;
       const kept = await bySweep(this.sweep, session.stillStored(), deadline, () => new SessionEndTimeout(timeoutMs));
+      // With the app's getToken, the sign-in may be anywhere in the session: any session still stored counts.
+      if (this.options.getToken !== undefined) return kept !== undefined && kept !== null;
       return tokenFromSession(kept).kind === 'token';
     } catch {
       return true;

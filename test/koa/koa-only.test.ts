@@ -23,11 +23,14 @@ afterAll(async () => {
   await portal.close();
 });
 
-/** Koa with koa-session (cookie mode), `middleware` before the rest, `GET /in` to sign in, and the route. */
-function koaApp(route: Parameters<typeof ssoSignOut>[0], middleware: Koa.Middleware[] = []) {
+/**
+ * Koa with koa-session (cookie mode, or on `store`), `middleware` before the rest, `GET /in` to
+ * sign in, and the route.
+ */
+function koaApp(route: Parameters<typeof ssoSignOut>[0], middleware: Koa.Middleware[] = [], store?: object) {
   const app = new Koa();
   app.keys = ['k'];
-  app.use(koaSession({ key: 'sess' }, app));
+  app.use(koaSession({ key: 'sess', ...(store === undefined ? {} : { store: store as never }) }, app));
   for (const m of middleware) app.use(m);
   app.use(async (ctx, next) => {
     if (ctx.path === '/in') {
@@ -126,23 +129,12 @@ describe('koa-session with an external store', () => {
     return { store, data, destroys: () => destroys };
   }
 
-  /** Koa with koa-session on `store`, `GET /in` to sign in, and the route with `options`. */
-  function appOn(store: object, options: Parameters<typeof ssoSignOut>[0]) {
-    const app = new Koa();
-    app.keys = ['k'];
-    app.use(koaSession({ key: 'sess', store: store as never }, app));
-    app.use(async (ctx, next) => {
-      if (ctx.path === '/in') {
-        (ctx.session as unknown as Record<string, unknown>).sso = { accessToken: portal.issueToken() };
-        ctx.body = 'ok';
-        return;
-      }
-      await next();
-    });
-    const router = new Router();
-    router.all('/signout', ssoSignOut(options) as never);
-    app.use(router.routes());
-    return app.callback();
+  /** The app of these tests on `store`, as a request listener. */
+  const appOn = (store: object, options: Parameters<typeof ssoSignOut>[0]) => koaApp(options, [], store).callback();
+  /** Signs a browser in on `app`, then signs it out, asking for JSON. */
+  async function signInAndOut(app: ReturnType<typeof appOn>) {
+    const cookie = cookieHeaderFrom(await request(app).get('/in').expect(200));
+    return request(app).post('/signout').set('Cookie', cookie).set('Accept', 'application/json').timeout(3000);
   }
   const nullingHook = {
     getToken: (ctx: Koa.Context) => (ctx.session as { sso?: { accessToken: string } } | null)?.sso,
@@ -154,12 +146,7 @@ describe('koa-session with an external store', () => {
   it('removes a session an endSession hook set to null once, before the answer, and clears its cookie', async () => {
     const { store, data, destroys } = countingStore('hangs');
     const app = appOn(store, { endpoint: portal.url, timeoutMs: 500, ...nullingHook });
-    const cookie = cookieHeaderFrom(await request(app).get('/in').expect(200));
-    const res = await request(app)
-      .post('/signout')
-      .set('Cookie', cookie)
-      .set('Accept', 'application/json')
-      .timeout(3000);
+    const res = await signInAndOut(app);
     expect(res.status).toBe(200);
     expect(JSON.parse(res.text)).toMatchObject({ signedOut: true, upstream: 'revoked' });
     expect(data.size).toBe(0);
@@ -171,12 +158,7 @@ describe('koa-session with an external store', () => {
     const { store, data } = countingStore('works');
     store.destroy = () => new Promise<never>(() => undefined);
     const app = appOn(store, { endpoint: portal.url, timeoutMs: 300, ...nullingHook });
-    const cookie = cookieHeaderFrom(await request(app).get('/in').expect(200));
-    const res = await request(app)
-      .post('/signout')
-      .set('Cookie', cookie)
-      .set('Accept', 'application/json')
-      .timeout(3000);
+    const res = await signInAndOut(app);
     expect(res.status).toBe(500);
     expect(JSON.parse(res.text)).toMatchObject({ code: 'session_error', signedOut: false });
     expect(data.size).toBe(1);
@@ -186,27 +168,8 @@ describe('koa-session with an external store', () => {
   for (const second of ['works', 'fails', 'hangs'] as const) {
     it(`destroys the session once, so a second destroy that ${second} cannot change the answer`, async () => {
       const { store, data, destroys } = countingStore(second);
-      const app = new Koa();
-      app.keys = ['k'];
-      app.use(koaSession({ key: 'sess', store }, app));
-      app.use(async (ctx, next) => {
-        if (ctx.path === '/in') {
-          (ctx.session as unknown as Record<string, unknown>).sso = { accessToken: portal.issueToken() };
-          ctx.body = 'ok';
-          return;
-        }
-        await next();
-      });
-      const router = new Router();
-      router.all('/signout', ssoSignOut({ endpoint: portal.url, timeoutMs: 500 }) as never);
-      app.use(router.routes());
-      const cookie = cookieHeaderFrom(await request(app.callback()).get('/in').expect(200));
-      expect(data.size).toBe(1);
-      const res = await request(app.callback())
-        .post('/signout')
-        .set('Cookie', cookie)
-        .set('Accept', 'application/json')
-        .timeout(3000);
+      const app = appOn(store, { endpoint: portal.url, timeoutMs: 500 });
+      const res = await signInAndOut(app);
       expect(res.status).toBe(200);
       expect(JSON.parse(res.text)).toMatchObject({ signedOut: true, upstream: 'revoked' });
       expect(data.size).toBe(0);

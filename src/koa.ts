@@ -107,6 +107,59 @@ function storeAccess(contextSession: KoaContextSession, ctx: KoaLikeContext): Se
 const KOA_SESSION_NOT_STARTED =
   'koa-session is set up for this app, but its middleware has not run for this request: app.use(session(…, app)) must come before the router that mounts the sign-out route.';
 
+/** koa-session's session, once started and seen at this path, in the core's terms. */
+function koaSessionBinding(ctx: KoaLikeContext, contextSession: KoaContextSession): SessionBinding {
+  // With an external store, koa-session's own commit would destroy the session in the store again
+  // (holding the answer until the store has answered, and turning a failure into Koa's bare 500).
+  // Once the route has removed it, koa-session forgets its key: its commit then only clears the
+  // cookie again. Once the route has stopped waiting for the store, koa-session is told the session
+  // was never touched: its commit does nothing (no save, no cookie). Cookie mode has no store.
+  const removed = (): void => {
+    if (contextSession.store !== undefined) contextSession.externalKey = undefined;
+  };
+  const untouched = (): void => {
+    if (contextSession.store !== undefined) contextSession.session = undefined;
+  };
+  return {
+    kind: 'supported',
+    data: ctx.session ?? undefined,
+    current: () => ctx.session,
+    cookies: () => [],
+    stored: () => ({ id: contextSession.externalKey, store: storeAccess(contextSession, ctx) }),
+    end: async () => {
+      const current = ctx.session as KoaSessionLike | null | undefined;
+      ctx.session = null;
+      // Commit the removal now: a store that fails is then reported, not discovered after the
+      // answer is written, and the cookie clearing is on the response before any error is
+      // thrown (Koa's error handler keeps only the error's own headers).
+      if (typeof current?.manuallyCommit !== 'function') return;
+      try {
+        await current.manuallyCommit();
+        removed();
+      } catch (error) {
+        // Put the session back as it was, so koa-session neither retries the removal nor
+        // drops the cookie of a session that still exists.
+        ctx.session = current.toJSON?.() ?? {};
+        throw error;
+      }
+    },
+    // The route stopped waiting for the store: koa-session's own commit must neither wait on it
+    // again (holding the answer) nor drop the cookie of a session that may still exist.
+    abandoned: untouched,
+    // An app's endSession that set the session to null: its removal from the store, made now.
+    commitEnded: async () => {
+      if (contextSession.store === undefined || contextSession.session !== false) return;
+      try {
+        await contextSession.commit();
+        removed();
+      } catch (error) {
+        untouched();
+        throw error;
+      }
+    },
+  };
+}
+
 function sessionBinding(ctx: KoaLikeContext): SessionBinding {
   // koa-session: `ctx.sessionOptions` is its mark (checked with `in`: reading it would start the
   // session state and hide a missing middleware). Setting the session to null makes it destroy the
@@ -119,55 +172,7 @@ function sessionBinding(ctx: KoaLikeContext): SessionBinding {
     if (typeof cookiePath === 'string' && !cookiePathCovers(cookiePath, requestPath)) {
       return { kind: 'none', detail: cookiePathDetail(cookiePath, requestPath) };
     }
-    // With an external store, koa-session's own commit would destroy the session in the store again
-    // (holding the answer until the store has answered, and turning a failure into Koa's bare 500).
-    // Once the route has removed it, koa-session forgets its key: its commit then only clears the
-    // cookie again. Once the route has stopped waiting for the store, koa-session is told the session
-    // was never touched: its commit does nothing (no save, no cookie). Cookie mode has no store.
-    const removed = (): void => {
-      if (contextSession.store !== undefined) contextSession.externalKey = undefined;
-    };
-    const untouched = (): void => {
-      if (contextSession.store !== undefined) contextSession.session = undefined;
-    };
-    return {
-      kind: 'supported',
-      data: ctx.session ?? undefined,
-      current: () => ctx.session,
-      cookies: () => [],
-      stored: () => ({ id: contextSession.externalKey, store: storeAccess(contextSession, ctx) }),
-      end: async () => {
-        const current = ctx.session as KoaSessionLike | null | undefined;
-        ctx.session = null;
-        // Commit the removal now: a store that fails is then reported, not discovered after the
-        // answer is written, and the cookie clearing is on the response before any error is
-        // thrown (Koa's error handler keeps only the error's own headers).
-        if (typeof current?.manuallyCommit !== 'function') return;
-        try {
-          await current.manuallyCommit();
-          removed();
-        } catch (error) {
-          // Put the session back as it was, so koa-session neither retries the removal nor
-          // drops the cookie of a session that still exists.
-          ctx.session = current.toJSON?.() ?? {};
-          throw error;
-        }
-      },
-      // The route stopped waiting for the store: koa-session's own commit must neither wait on it
-      // again (holding the answer) nor drop the cookie of a session that may still exist.
-      abandoned: untouched,
-      // An app's endSession that set the session to null: its removal from the store, made now.
-      commitEnded: async () => {
-        if (contextSession.store === undefined || contextSession.session !== false) return;
-        try {
-          await contextSession.commit();
-          removed();
-        } catch (error) {
-          untouched();
-          throw error;
-        }
-      },
-    };
+    return koaSessionBinding(ctx, contextSession);
   }
   const session = ctx.session;
   if (session === undefined || session === null) return { kind: 'none' };

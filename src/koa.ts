@@ -47,7 +47,6 @@ export type KoaSignOutMiddleware<Ctx extends Context = Context> = (ctx: Ctx, nex
 export type KoaSignOutOptions<Ctx extends Context = Context> = SignOutOptions<Ctx>;
 
 interface KoaSessionLike {
-  manuallyCommit?: () => Promise<unknown>;
   toJSON?: () => Record<string, unknown>;
 }
 
@@ -120,6 +119,11 @@ function koaSessionBinding(ctx: KoaLikeContext, contextSession: KoaContextSessio
   const untouched = (): void => {
     if (contextSession.store !== undefined) contextSession.session = undefined;
   };
+  // koa-session's removal of the session set to null, made now rather than when the answer goes out.
+  const commitRemoval = async (): Promise<void> => {
+    await contextSession.commit();
+    removed();
+  };
   return {
     kind: 'supported',
     data: ctx.session ?? undefined,
@@ -132,10 +136,9 @@ function koaSessionBinding(ctx: KoaLikeContext, contextSession: KoaContextSessio
       // Commit the removal now: a store that fails is then reported, not discovered after the
       // answer is written, and the cookie clearing is on the response before any error is
       // thrown (Koa's error handler keeps only the error's own headers).
-      if (typeof current?.manuallyCommit !== 'function') return;
+      if (current === null || current === undefined) return;
       try {
-        await current.manuallyCommit();
-        removed();
+        await commitRemoval();
       } catch (error) {
         // Put the session back as it was, so koa-session neither retries the removal nor
         // drops the cookie of a session that still exists.
@@ -150,8 +153,7 @@ function koaSessionBinding(ctx: KoaLikeContext, contextSession: KoaContextSessio
     commitEnded: async () => {
       if (contextSession.store === undefined || contextSession.session !== false) return;
       try {
-        await contextSession.commit();
-        removed();
+        await commitRemoval();
       } catch (error) {
         untouched();
         throw error;

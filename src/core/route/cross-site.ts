@@ -40,7 +40,8 @@ export function checkCrossSite(
   return { ok: false, reason: 'origin_mismatch' };
 }
 
-// A scheme, `://` and an authority with no user in it, and nothing after: an origin as browsers send it.
+// A scheme, `://` and an authority with no user in it, and nothing after (no path, query or
+// fragment): an origin as browsers send it.
 const ORIGIN_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#@\s]+$/;
 
 /**
@@ -52,9 +53,8 @@ export function normaliseOrigin(origin: string): string | undefined {
   if (!ORIGIN_FORM.test(origin)) return undefined;
   try {
     const url = new URL(origin);
-    if (url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
-      return undefined;
-    }
+    // A backslash passes the form but is a path's slash to the URL parser (`http://app\x`).
+    if (url.pathname !== '/') return undefined;
     return url.origin === 'null' ? undefined : url.origin;
   } catch {
     return undefined;

@@ -92,8 +92,9 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   private readonly events: RouteEvents<Req>;
   private readonly answers: Answers<Req>;
   private readonly clearing = createCookieClearer();
-  /** The one timer bounding every session's end in flight. */
+  /** The one timer bounding every session's end (and store read) in flight. */
   private readonly sweep = new DeadlineSweep();
+  private readonly endTimedOut = (): Error => new SessionEndTimeout(this.client.timeoutMs);
   private readonly listedCookies: readonly string[];
   // What browsers send again and again, worked out once: the Accept header's format, the app's
   // origin, the Origin header's origin, the return_to's Location. Each is a URL parse or a
@@ -321,8 +322,9 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     const { endSession, getToken } = this.options;
     if (session.kind === 'none' && (endSession === undefined || getToken === undefined)) {
       const detail = session.detail === undefined ? MISSING_SESSION_DETAIL : `${session.detail} Nothing was changed.`;
-      if (session.byRequest !== true)
+      if (session.byRequest !== true) {
         this.warn('SSO_SIGNOUT_SESSION_MISSING', `no session on a sign-out request. ${detail}`);
+      }
       return { refused: localDecision('session_missing', detail) };
     }
     if (endSession !== undefined) {
@@ -381,16 +383,22 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
    */
   private async storeStillSignedIn(session: SessionBinding): Promise<boolean> {
     if (session.kind !== 'supported' || session.stillStored === undefined) return false;
-    const { timeoutMs } = this.client;
     try {
-      const deadline = performance.now() + timeoutMs;
-      const kept = await bySweep(this.sweep, session.stillStored(), deadline, () => new SessionEndTimeout(timeoutMs));
+      const kept = await this.bounded(session.stillStored());
       // With the app's getToken, the sign-in may be anywhere in the session: any session still stored counts.
       if (this.options.getToken !== undefined) return kept !== undefined && kept !== null;
       return tokenFromSession(kept).kind === 'token';
     } catch {
       return true;
     }
+  }
+
+  /**
+   * Work on the session store (or the app's `endSession`), bounded like everything the route waits
+   * on by `timeoutMs`: a store that never answers must not hold the browser for ever.
+   */
+  private bounded<T>(work: Promise<T>): Promise<T> {
+    return bySweep(this.sweep, work, performance.now() + this.client.timeoutMs, this.endTimedOut);
   }
 
   // Step 3: the token, from the app's getter or the session.
@@ -549,10 +557,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     const { request, headers } = exchange;
     const cookies = this.clearingHeaders(request.session);
     try {
-      // Bounded like everything the route waits on: a session store that never answers must not
-      // hold the browser for ever.
-      const { timeoutMs } = this.client;
-      await bySweep(this.sweep, ending.end(), performance.now() + timeoutMs, () => new SessionEndTimeout(timeoutMs));
+      await this.bounded(ending.end());
     } catch (cause) {
       if (cause instanceof SessionEndTimeout) ending.abandoned?.();
       const ended = upstream === 'revoked' ? 'The SSO session was ended, but this app’s session' : 'This app’s session';

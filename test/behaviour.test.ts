@@ -1035,6 +1035,31 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         expect(await isSignedIn(app, cookie)).toBe(true);
       });
 
+      it('says what became of the SSO session when the store cannot destroy the session', async () => {
+        const handed: string[] = [];
+        const app = build({
+          failingDestroy: true,
+          signOut: { endSessionOnFailure: true, onUnrevokedToken: (t) => void handed.push(t.accessToken) },
+        });
+        const cases = [
+          { reply: 'unauthorized', says: 'The SSO session had already ended, but' },
+          { reply: 'throttle', says: 'handed over to be revoked later' },
+        ] as const;
+        for (const { reply, says } of cases) {
+          const token = portal.issueToken();
+          const cookie = await signIn(app, { accessToken: token });
+          portal.enqueue(reply, reply, reply);
+          const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(500);
+          const body = JSON.parse(res.text) as Record<string, unknown>;
+          expect(body).toMatchObject({ code: 'session_error', signedOut: false });
+          expect(body.detail).toContain(says);
+          expect(body.detail).toContain('this app’s session could not be ended');
+          expect(await isSignedIn(app, cookie)).toBe(true);
+          portal.reset();
+        }
+        expect(handed).toHaveLength(1);
+      });
+
       it('answers 500 session_error within the deadline, keeping the session, when the store never answers its destroy', async () => {
         const app = build({ failingDestroy: 'hangs', client: { timeoutMs: 300 } });
         const token = portal.issueToken();

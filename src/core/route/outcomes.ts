@@ -94,6 +94,27 @@ export function localDecision(code: SignOutErrorCode, detail: string): Decision 
   return { code, status: row.status, signedOut: false, retryAfter: undefined, title: row.title, detail };
 }
 
+/**
+ * The `session_error` row when the session was to end and did not: what became of the SSO session
+ * first (ended, already dead, or handed over to be revoked later), then why this app's session
+ * stays. `timedOutMs`: the store (or the app's `endSession`) did not answer within it.
+ */
+export function sessionNotEnded(upstream: UpstreamReport, timedOutMs: number | undefined): Decision {
+  const sso =
+    upstream === 'revoked'
+      ? 'The SSO session was ended, but this app’s session'
+      : upstream === 'rejected'
+        ? 'The SSO session had already ended, but this app’s session'
+        : upstream === 'skipped' || upstream === 'not_called'
+          ? 'This app’s session'
+          : 'The SSO session has not been ended yet (the sign-in was handed over to be revoked later), and this app’s session';
+  const detail =
+    timedOutMs === undefined
+      ? `${sso} could not be ended.`
+      : `${sso} did not end within ${String(timedOutMs)} ms: its store (or the app's \`endSession\`) did not answer. It may still end; signing out again makes sure.`;
+  return localDecision('session_error', detail);
+}
+
 /** Whether the local session ends for this upstream result: on success, on a dead token, or when the app says so. */
 export function endsSession(upstream: UpstreamReport, endSessionOnFailure: boolean): boolean {
   return upstream === 'revoked' || upstream === 'skipped' || upstream === 'rejected' || endSessionOnFailure;

@@ -12,7 +12,7 @@ import { clearingHeader, createCookieClearer, type CookieToClear } from './cooki
 import { backgroundRequest, checkCrossSite, normaliseOrigin, originOf } from './cross-site.js';
 import { RouteEvents, signOutEvent } from './events.js';
 import { negotiateFormat, type ResponseFormat } from './negotiate.js';
-import { decide, endsSession, localDecision, type Decision, type UpstreamReport } from './outcomes.js';
+import { decide, endsSession, localDecision, sessionNotEnded, type Decision, type UpstreamReport } from './outcomes.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import {
   firstValue,
@@ -559,14 +559,10 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     try {
       await this.bounded(ending.end());
     } catch (cause) {
-      if (cause instanceof SessionEndTimeout) ending.abandoned?.();
-      const ended = upstream === 'revoked' ? 'The SSO session was ended, but this app’s session' : 'This app’s session';
-      const detail =
-        cause instanceof SessionEndTimeout
-          ? `${ended} did not end within ${String(cause.ms)} ms: its store (or the app's \`endSession\`) did not answer. It may still end; signing out again makes sure.`
-          : `${ended} could not be ended.`;
+      const timedOut = cause instanceof SessionEndTimeout ? cause.ms : undefined;
+      if (timedOut !== undefined) ending.abandoned?.();
       const context = await this.contextOf(exchange, upstream, logout, cause);
-      const answer = await this.answers.answer(request, localDecision('session_error', detail), context);
+      const answer = await this.answers.answer(request, sessionNotEnded(upstream, timedOut), context);
       return this.reported(request, answer, logout);
     }
     for (const cookie of cookies) headers.push(['set-cookie', cookie]);

@@ -201,6 +201,10 @@ describe('options', () => {
     expect(reasonOf(() => ssoSignOut({ timeoutMs: 0 }))).toEqual(['timeoutMs', 'out_of_range']);
     expect(reasonOf(() => ssoSignOut({ timeoutMs: 1.5 }))).toEqual(['timeoutMs', 'wrong_type']);
     expect(reasonOf(() => ssoSignOut({ region: 'mars-1' }))).toEqual(['region', 'invalid_value']);
+    expect(reasonOf(() => ssoSignOut({ problemTypeBase: 'https://errors.example/\n' }))).toEqual([
+      'problemTypeBase',
+      'invalid_value',
+    ]);
     expect(reasonOf(() => ssoSignOut({ endSessionOnFailure: true }))).toEqual(['onUnrevokedToken', 'missing']);
     expect(reasonOf(() => ssoSignOut({ client: createLogoutClient({ region: 'us-east-1' }), maxAttempts: 2 }))).toEqual(
       ['maxAttempts', 'conflict'],

@@ -331,6 +331,19 @@ function everywhereOption<Req>(value: unknown, getToken: unknown): ResolvedEvery
   };
 }
 
+/** The prefix of problem `type` URIs: a URI has no space or control character in it. */
+function problemTypeBase(value: unknown): string {
+  const base = nonEmptyString('problemTypeBase', value, 'urn:sso-signout:problem:');
+  if (/[\s\p{Cc}]/u.test(base)) {
+    throw configError(
+      'problemTypeBase',
+      'invalid_value',
+      `\`problemTypeBase\` must be the start of a URI, with no space or control character; got ${describeValue(base)}.`,
+    );
+  }
+  return base;
+}
+
 /**
  * Checks the options once. Unknown names are refused with the closest known name; bad values name
  * the option and quote the value; every error carries a `reason`.
@@ -361,7 +374,7 @@ export function resolveOptions<Req>(options: unknown): ResolvedOptions<Req> {
     delegateErrors: booleanOption('delegateErrors', o.delegateErrors),
     render: functionOption('render', hooks.render),
     onEvent: functionOption('onEvent', hooks.onEvent),
-    problemTypeBase: nonEmptyString('problemTypeBase', o.problemTypeBase, 'urn:sso-signout:problem:'),
+    problemTypeBase: problemTypeBase(o.problemTypeBase),
     everywhere: everywhereOption<Req>(o.everywhere, hooks.getToken),
     ...clientChoice(o),
   };

@@ -108,6 +108,33 @@ describe('the environment’s proxy', () => {
     }
   });
 
+  it.each(['close', 'continue'] as const)(
+    'fails fast, and stops, when the proxy answers CONNECT with %s instead of a tunnel',
+    async (refusal) => {
+      environment({ HTTPS_PROXY: proxy.url });
+      proxy.refuseTunnels(refusal);
+      try {
+        const c = createLogoutClient({ endpoint: 'https://127.0.0.1:9', timeoutMs: 3000 });
+        clients.push(c);
+        const started = performance.now();
+        const result = await c.logout({ accessToken: 'aoa-tunnel-closed' });
+        // A tunnel that cannot open is a connection failure, retried as one: not a wait until the
+        // deadline while undici reconnects without end.
+        expect(result).toMatchObject({ outcome: 'unavailable', reason: 'connection_error', attempts: 3 });
+        expect(result.cause?.code).toBe('ECONNRESET');
+        expect(result.cause?.message).toContain('the proxy closed the connection before the tunnel was open');
+        expect(performance.now() - started).toBeLessThan(2000);
+        const tunnels = proxy.seen.length;
+        expect(tunnels).toBeLessThanOrEqual(3);
+        // Nothing goes on after the answer.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(proxy.seen.length).toBe(tunnels);
+      } finally {
+        proxy.refuseTunnels(undefined);
+      }
+    },
+  );
+
   it('connects directly to a host NO_PROXY lists', async () => {
     environment({ HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1' });
     const result = await client().logout({ accessToken: portal.issueToken() });

@@ -12,18 +12,21 @@ export interface Proxy {
   /** Whether any tunnel carried a Logout request. */
   carriedLogout(): boolean;
   /**
-   * Answer every CONNECT with this status instead of tunnelling (as a proxy's access rules do), or
-   * never answer it (`'hang'`); `undefined` tunnels again.
+   * Answer every CONNECT with this status instead of tunnelling (as a proxy's access rules do),
+   * never answer it (`'hang'`), close the connection without answering it (`'close'`), or answer it
+   * `100 Continue` and no more (`'continue'`); `undefined` tunnels again.
    */
-  refuseTunnels(status: number | 'hang' | undefined): void;
+  refuseTunnels(status: Refusal | undefined): void;
   close(): Promise<void>;
 }
+
+type Refusal = number | 'hang' | 'close' | 'continue';
 
 export async function startProxy(): Promise<Proxy> {
   const seen: string[] = [];
   const tunnelled: string[] = [];
   const sockets = new Set<Socket>();
-  let refusal: number | 'hang' | undefined;
+  let refusal: Refusal | undefined;
   const server: Server = createServer((req, res) => {
     seen.push(`${req.method ?? ''} ${req.url ?? ''}`);
     const target = new URL(req.url ?? '');
@@ -41,6 +44,14 @@ export async function startProxy(): Promise<Proxy> {
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
     if (refusal === 'hang') return;
+    if (refusal === 'close') {
+      client.end();
+      return;
+    }
+    if (refusal === 'continue') {
+      client.write('HTTP/1.1 100 Continue\r\n\r\n');
+      return;
+    }
     if (refusal !== undefined) {
       client.end(`HTTP/1.1 ${String(refusal)} Forbidden\r\ncontent-length: 0\r\n\r\n`);
       return;

@@ -2,28 +2,76 @@
 // undici package takes about 100 ms to load, its Agent alone about 30 ms, and importing this
 // package must cost neither.
 
-import type { Agent, Dispatcher, EnvHttpProxyAgent } from 'undici';
+import type { Agent, Client, Dispatcher, Pool } from 'undici';
 import type { ClientSettings } from './options.js';
 
-type AgentClass = typeof Agent | typeof EnvHttpProxyAgent;
+type AgentOptions = ConstructorParameters<typeof Agent>[0] & object;
+type MakeAgent = (options: AgentOptions) => Dispatcher;
 
 /**
- * The dispatcher class the client needs. Without a proxy, the Agent is loaded on its own: undici's
+ * The dispatcher the client needs. Without a proxy, the Agent is loaded on its own: undici's
  * files are plain CommonJS modules with no export map, and the Agent needs nothing of the rest of
  * the package (its fetch, WebSocket, cache, mock and API layers: calls go through `dispatch`
  * alone); should a release move the file, the whole package serves instead. The proxy agent opens
  * its tunnels through the API layer (`connect`), which only the whole package installs.
  */
-async function loadAgentClass(proxied: boolean): Promise<AgentClass> {
+async function loadAgent(proxied: boolean): Promise<MakeAgent> {
   if (!proxied) {
     try {
-      return ((await import(AGENT_FILE)) as { default: typeof Agent }).default;
+      const AgentClass = ((await import(AGENT_FILE)) as { default: typeof Agent }).default;
+      return (options) => new AgentClass(options);
     } catch {
       // the whole package, below
     }
   }
   const undici = await import('undici');
-  return proxied ? undici.EnvHttpProxyAgent : undici.Agent;
+  if (!proxied) return (options) => new undici.Agent(options);
+  const factory = failingTunnels(undici.Pool, undici.Client);
+  return (options) => new undici.EnvHttpProxyAgent({ ...options, factory });
+}
+
+type Connector = (options: object, callback: (error: Error | null, socket?: unknown) => void) => void;
+
+/**
+ * The error a failed tunnel is given instead of undici's socket error: a reset connection, which
+ * undici's client answers by failing the requests waiting for it, and the retry policy retries.
+ */
+class TunnelClosed extends Error {
+  override readonly name = 'TunnelClosed';
+  readonly code = 'ECONNRESET';
+
+  constructor(cause: Error) {
+    super(`the proxy closed the connection before the tunnel was open (${cause.message})`, { cause });
+  }
+}
+
+// The codes undici's client takes for a running request's socket: after a failed connect it
+// reconnects at once and fails none of the requests waiting.
+const SOCKET_CODES: ReadonlySet<unknown> = new Set(['UND_ERR_SOCKET', 'UND_ERR_INFO']);
+
+/**
+ * The proxy agent's origin dispatchers (undici's own: a Pool, or a Client for one connection),
+ * with a tunnel that fails as a reset connection. A proxy that closes the connection without
+ * answering CONNECT (or answers it `100 Continue` and no more) fails the tunnel with a socket
+ * error, after which undici reconnects at once, for ever: thousands of CONNECTs a second, past
+ * every deadline and after the answer, with the expired call still waiting for a connection.
+ */
+function failingTunnels(PoolClass: typeof Pool, ClientClass: typeof Client) {
+  return (origin: string | URL, options: object): Dispatcher => {
+    const { connect, connections } = options as { connect?: unknown; connections?: number | null };
+    let given = options;
+    if (typeof connect === 'function') {
+      const tunnel = connect as Connector;
+      const failing: Connector = (connectOptions, callback) => {
+        tunnel(connectOptions, (error, socket) => {
+          const code = (error as { code?: unknown } | null)?.code;
+          callback(error !== null && SOCKET_CODES.has(code) ? new TunnelClosed(error) : error, socket);
+        });
+      };
+      given = { ...options, connect: failing };
+    }
+    return connections === 1 ? new ClientClass(origin, given) : new PoolClass(origin, given);
+  };
 }
 
 const AGENT_FILE = 'undici/lib/dispatcher/agent.js';
@@ -60,8 +108,8 @@ export function holdDispatcher(settings: ClientSettings): DispatcherHolder {
   let own: Dispatcher | undefined;
   // The proxy agent reads HTTP(S)_PROXY and NO_PROXY itself; a plain Agent costs less when there
   // is no proxy to go through.
-  const ready = loadAgentClass(settings.proxied).then((AgentClass) => {
-    own = new AgentClass({
+  const ready = loadAgent(settings.proxied).then((makeAgent) => {
+    own = makeAgent({
       connections: settings.maxConnections,
       connect: { timeout: settings.connectTimeoutMs },
       headersTimeout: settings.timeoutMs,

@@ -4,6 +4,8 @@
 
 import request from 'supertest';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { MockAgent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -517,6 +519,46 @@ describe('storms', () => {
     const result = await client({ timeoutMs: 5000 }).logout({ accessToken: portal.issueToken() });
     expect(result).toMatchObject({ outcome: 'revoked', attempts: 1 });
     expect(result.durationMs).toBeLessThan(2500);
+  });
+
+  it.each([
+    ['a Content-Length and no body yet', 'HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n'],
+    ['a chunked body with no chunk yet', 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n'],
+    ['an HTTP/1.0 body read until a close that never comes', 'HTTP/1.0 200 OK\r\n\r\n'],
+  ])('a 2xx with %s is answered at its status line, and holds no connection', async (_label, head) => {
+    // A portal whose 2xx status line comes at once and whose body never starts, the connection kept open.
+    const sockets = new Set<Socket>();
+    let calls = 0;
+    const stalled = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk) => {
+        const requests = chunk.toString('latin1').split('POST ').length - 1;
+        calls += requests;
+        for (let i = 0; i < requests; i++) socket.write(head);
+      });
+    });
+    stalled.listen(0, '127.0.0.1');
+    await once(stalled, 'listening');
+    try {
+      const endpoint = `http://127.0.0.1:${String((stalled.address() as AddressInfo).port)}`;
+      const c = createLogoutClient({ endpoint, timeoutMs: 3000, maxConnections: 4 });
+      clients.push(c);
+      const started = performance.now();
+      const first = await c.logout({ accessToken: 'aoa-stalled-body' });
+      expect(first).toMatchObject({ outcome: 'revoked', attempts: 1 });
+      expect(performance.now() - started).toBeLessThan(1000);
+      // Ten times the connections, at once: none waits for a connection a stalled body holds.
+      const wave = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => c.logout({ accessToken: `aoa-stalled-${String(i)}` })),
+      );
+      expect(wave.every((r) => r.outcome === 'revoked')).toBe(true);
+      expect(performance.now() - started).toBeLessThan(2000);
+      expect(calls).toBe(41);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => stalled.close(resolve));
+    }
   });
 
   it('reads a name past blanks around the header value, as Node’s parser does', async () => {

@@ -572,6 +572,31 @@ describe('storms', () => {
     });
   });
 
+  it.each([
+    ['x-amz-retry-after: 1', { 'x-amz-retry-after': '1' }],
+    ['x-amz-retry-after: 20', { 'x-amz-retry-after': '20' }],
+    ['Retry-After: 0.001', { 'retry-after': '0.001' }],
+  ])(
+    'a 429 storm naming a wait as short as %s is honoured, and bounded by the first wave’s own retries',
+    async (_label, headers) => {
+      portal.setDefault({
+        kind: 'status',
+        status: 429,
+        headers: { 'x-amzn-errortype': 'ThrottlingException', ...headers },
+      });
+      const c = createLogoutClient({ endpoint: portal.url, maxConnections: 16, timeoutMs: STORM_TIMEOUT_MS });
+      clients.push(c);
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => c.logout({ accessToken: `aoa-short-${String(i)}` })),
+      );
+      expect(results.every((r) => r.outcome === 'throttled')).toBe(true);
+      // The portal asked to be called again that soon: each call of the first wave may retry after
+      // the wait, as the SDK does (3 attempts), but no sign-out waiting for a connection is sent.
+      expect(portal.calls.length).toBeLessThanOrEqual(3 * 16);
+      expect(results.filter((r) => r.attempts === 0).length).toBeGreaterThanOrEqual(200 - 16);
+    },
+  );
+
   it('a 503 storm spends the retry quota, not three calls per sign-out', async () => {
     portal.setDefault({ kind: 'status', status: 503 });
     const c = client({ maxConnections: 16 });

@@ -534,6 +534,8 @@ describe.each(ADAPTERS)('$name', (adapter) => {
       ['an Origin with an empty user', { Origin: 'http://@portal.example.com' }],
       ['an Origin with an empty query', { Origin: 'http://portal.example.com?' }],
       ['an Origin with a dot segment', { Origin: 'http://portal.example.com/.' }],
+      ['an Origin ending in a backslash', { Origin: 'http://portal.example.com\\' }],
+      ['an Origin with a backslash path', { Origin: 'http://portal.example.com\\x' }],
       ['Sec-Fetch-Site: cross-site', { 'Sec-Fetch-Site': 'cross-site' }],
       ['a same-origin Origin with Sec-Fetch-Site: cross-site', { 'Sec-Fetch-Site': 'cross-site', Origin: 'SELF' }],
     ])('refuses a request from %s with 403, calling nothing', async (_label, headers) => {

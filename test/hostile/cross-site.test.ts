@@ -69,6 +69,42 @@ describe.each(FRAMEWORKS)('cross-site matrix on $name', (adapter) => {
   });
 });
 
+// A browser too old to send Fetch Metadata sends no `Origin` on a GET either: a cross-site `<img>` or
+// link then says where it came from only in its `Referer`.
+const REFERERS = [
+  { referer: `http://${HOST}/reports?id=7`, site: undefined, status: 303 },
+  { referer: 'https://evil.example/page', site: undefined, status: 403 },
+  { referer: 'https://partner.example/', site: undefined, status: 303 },
+  { referer: 'not a url', site: undefined, status: 303 },
+  // Fetch Metadata, where sent, is the browser's own word: the Referer is not read then.
+  { referer: 'https://evil.example/page', site: 'same-origin', status: 303 },
+] as const;
+
+describe.each(FRAMEWORKS)('no Origin and no Fetch Metadata on $name', (adapter) => {
+  it.each(REFERERS.flatMap((row) => (['GET', 'POST'] as const).map((method) => ({ method, ...row }))))(
+    '$method with Referer $referer and Sec-Fetch-Site $site: $status',
+    async ({ method, referer, site, status }) => {
+      const events: SignOutEvent[] = [];
+      const app = adapter.build(client, {
+        signOut: { allowGet: true, allowedOrigins: ['https://partner.example'], onEvent: (e) => events.push(e) },
+      });
+      const token = portal.issueToken();
+      const signin = await request(app).post('/test/signin').send({ accessToken: token }).expect(200);
+      const verb = method.toLowerCase() as 'post';
+      let req = request(app)[verb]('/signout').set('Host', HOST).set('Cookie', cookieHeaderFrom(signin));
+      req = req.set('Referer', referer);
+      if (site !== undefined) req = req.set('Sec-Fetch-Site', site);
+      const res = await req;
+      expect(res.status).toBe(status);
+      expect(portal.isActive(token)).toBe(status !== 303);
+      if (status === 403) {
+        expect(portal.calls).toHaveLength(0);
+        expect(events).toContainEqual(expect.objectContaining({ type: 'refused', reason: 'referer_mismatch' }));
+      }
+    },
+  );
+});
+
 describe.each(FRAMEWORKS)('forwarded headers on $name', (adapter) => {
   const forged = { 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Proto': 'https', Origin: 'https://evil.example' };
 

@@ -5,14 +5,19 @@ import { firstValue } from './request.js';
 
 export type CrossSiteVerdict =
   | { readonly ok: true }
-  | { readonly ok: false; readonly reason: 'origin_mismatch' | 'origin_null' | 'origin_invalid' | 'sec_fetch_site' };
+  | {
+      readonly ok: false;
+      readonly reason: 'origin_mismatch' | 'origin_null' | 'origin_invalid' | 'sec_fetch_site' | 'referer_mismatch';
+    };
 
 /**
  * A request passes when its `Origin` (if any) is the app's own origin or an allowed one, and its
  * `Sec-Fetch-Site` (if any) is not `cross-site`. `Origin: null` passes only with
  * `Sec-Fetch-Site: same-origin`; no `Origin` with `Sec-Fetch-Site: same-site` is refused (its
- * origin is unknown). A request with neither header (curl, a server) passes: it cannot carry a
- * victim's cookies by way of a browser.
+ * origin is unknown). A request with neither header (curl, a server, a browser too old to send
+ * them on a `GET`) passes unless its `Referer` names another origin: a non-browser client cannot
+ * carry a victim's cookies by way of a browser, and an old browser's cross-site `<img>` or link
+ * says where it came from there.
  */
 export function checkCrossSite(
   headers: IncomingHttpHeaders,
@@ -26,7 +31,10 @@ export function checkCrossSite(
   if (origin === undefined || origin === '') {
     // No Origin to compare (a GET navigation, an <img>): a browser saying it came from another
     // origin of this site (a sibling subdomain) cannot be checked against the allowed ones.
-    return site === 'same-site' ? { ok: false, reason: 'sec_fetch_site' } : { ok: true };
+    if (site === 'same-site') return { ok: false, reason: 'sec_fetch_site' };
+    return site === undefined && refererElsewhere(headers, appOrigin, allowedOrigins)
+      ? { ok: false, reason: 'referer_mismatch' }
+      : { ok: true };
   }
   if (origin === 'null') {
     // A page served with `Referrer-Policy: no-referrer` (helmet's default) posts its own forms
@@ -40,9 +48,28 @@ export function checkCrossSite(
   return { ok: false, reason: 'origin_mismatch' };
 }
 
+/** Whether a request's `Referer` names an origin that is neither the app's own nor an allowed one. */
+function refererElsewhere(
+  headers: IncomingHttpHeaders,
+  appOrigin: () => string,
+  allowedOrigins: ReadonlySet<string>,
+): boolean {
+  const referer = firstValue(headers.referer)?.trim();
+  if (referer === undefined || referer === '') return false;
+  let origin: string;
+  try {
+    origin = new URL(referer).origin;
+  } catch {
+    // Not a URL: no browser's, and it names no other site.
+    return false;
+  }
+  return origin !== appOrigin() && !allowedOrigins.has(origin);
+}
+
 // A scheme, `://` and an authority with no user in it, and nothing after (no path, query or
-// fragment): an origin as browsers send it.
-const ORIGIN_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#@\s]+$/;
+// fragment, nor a backslash, which the URL parser reads as a path's slash): an origin as browsers
+// send it.
+const ORIGIN_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/\\?#@\s]+$/;
 
 /**
  * An `Origin` header as the WHATWG URL parser serialises its origin; undefined if it has none, or
@@ -53,8 +80,6 @@ export function normaliseOrigin(origin: string): string | undefined {
   if (!ORIGIN_FORM.test(origin)) return undefined;
   try {
     const url = new URL(origin);
-    // A backslash passes the form but is a path's slash to the URL parser (`http://app\x`).
-    if (url.pathname !== '/') return undefined;
     return url.origin === 'null' ? undefined : url.origin;
   } catch {
     return undefined;

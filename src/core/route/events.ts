@@ -41,8 +41,8 @@ export type SignOutEvent =
       readonly status: number;
       readonly method: string;
       /**
-       * For a cross-site refusal: `origin_mismatch`, `origin_null`, `origin_invalid` or
-       * `sec_fetch_site`; for a background one: `prefetch` or `embedded`.
+       * For a cross-site refusal: `origin_mismatch`, `origin_null`, `origin_invalid`,
+       * `sec_fetch_site` or `referer_mismatch`; for a background one: `prefetch` or `embedded`.
        */
       readonly reason: string | undefined;
       /** The `Origin` the request sent, if any. */

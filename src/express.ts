@@ -91,6 +91,8 @@ interface ExpressSessionLike {
 }
 
 const EXPRESS_SESSION_DEFAULT_NAME = 'connect.sid';
+// cookie-session's cookie, when its `name` option is not given.
+const COOKIE_SESSION_DEFAULT_NAME = 'session';
 
 /**
  * express-session does not expose its cookie's name: it is the cookie holding this session's id
@@ -129,6 +131,8 @@ function sessionBinding(req: ExpressLikeRequest, headers: IncomingHttpHeaders): 
 /** express-session's session in the core's terms (one object per sign-out: its parts are methods, not closures). */
 class ExpressSessionBinding {
   readonly kind = 'supported';
+  /** Its cookie, found once: the route asks before the session ends and again to clear it. */
+  private found: SessionCookie[] | undefined;
 
   constructor(
     private readonly req: ExpressLikeRequest,
@@ -141,8 +145,9 @@ class ExpressSessionBinding {
   }
 
   cookies(): SessionCookie[] {
+    if (this.found !== undefined) return this.found;
     const c = this.data.cookie ?? {};
-    return [
+    this.found = [
       {
         detectedName: expressSessionCookieName(this.headers, this.req.sessionID),
         defaultName: EXPRESS_SESSION_DEFAULT_NAME,
@@ -154,6 +159,7 @@ class ExpressSessionBinding {
         partitioned: c.partitioned,
       },
     ];
+    return this.found;
   }
 
   stored(): { id: string | undefined; store: SessionStoreAccess | undefined } {
@@ -194,6 +200,10 @@ function cookieSessionBinding(req: ExpressLikeRequest, options: object, session:
     data: session ?? undefined,
     current: () => req.session,
     cookies: () => [],
+    cookieName: () => {
+      const name = (options as { name?: unknown }).name;
+      return typeof name === 'string' ? name : COOKIE_SESSION_DEFAULT_NAME;
+    },
     end: () => {
       req.session = null;
       return Promise.resolve();

@@ -13,6 +13,7 @@ import {
   replyHeaderWriter,
   writeHeaders,
   type SessionBinding,
+  type SessionCookie,
   type SignOutCore,
 } from './core/route/request.js';
 import { createSignOutCore } from './core/route/route.js';
@@ -82,6 +83,8 @@ interface SessionRequest {
 }
 
 const FASTIFY_SESSION_DEFAULT_NAME = 'sessionId';
+// @fastify/secure-session's cookie for `request.session`, when its `cookieName` option is not given.
+const SECURE_SESSION_DEFAULT_NAME = 'session';
 
 function isSecureSession(value: object): value is SecureSessionLike {
   const s = value as Partial<SecureSessionLike>;
@@ -105,6 +108,8 @@ function secureSessionBinding(request: FastifyRequest, session: SecureSessionLik
     },
     // It clears its own cookie (with its own options) when the response is sent.
     cookies: () => [],
+    // Its name unless the app's \`cookieName\` says otherwise (then \`sessionCookieName\` tells the route).
+    cookieName: () => SECURE_SESSION_DEFAULT_NAME,
     end: () => {
       session.delete();
       return Promise.resolve();
@@ -120,13 +125,16 @@ const ABSOLUTE_FORM =
 
 function fastifySessionBinding(request: FastifyRequest, session: FastifySessionLike): SessionBinding {
   const id = typeof session.sessionId === 'string' ? session.sessionId : undefined;
+  let found: SessionCookie[] | undefined;
   return {
     kind: 'supported',
     data: session,
     current: () => (request as unknown as SessionRequest).session,
+    // Found once: the route asks before the session ends and again to clear it.
     cookies: () => {
+      if (found !== undefined) return found;
       const c = session.cookie ?? {};
-      return [
+      found = [
         {
           detectedName: signedSessionCookieName(headerOf(request.raw, 'cookie'), id, ''),
           defaultName: FASTIFY_SESSION_DEFAULT_NAME,
@@ -138,6 +146,7 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
           partitioned: c.partitioned,
         },
       ];
+      return found;
     },
     stored: () => {
       const store = (request as unknown as SessionRequest).sessionStore;

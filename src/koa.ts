@@ -103,6 +103,9 @@ function storeAccess(contextSession: KoaContextSession, ctx: KoaLikeContext): Se
   };
 }
 
+// koa-session's cookie, when its `key` option is not given.
+const KOA_SESSION_DEFAULT_KEY = 'koa.sess';
+
 const KOA_SESSION_NOT_STARTED =
   'koa-session is set up for this app, but its middleware has not run for this request: app.use(session(…, app)) must come before the router that mounts the sign-out route.';
 
@@ -129,6 +132,10 @@ function koaSessionBinding(ctx: KoaLikeContext, contextSession: KoaContextSessio
     data: ctx.session ?? undefined,
     current: () => ctx.session,
     cookies: () => [],
+    cookieName: () => {
+      const key = (ctx.sessionOptions as { key?: unknown } | undefined)?.key;
+      return typeof key === 'string' ? key : KOA_SESSION_DEFAULT_KEY;
+    },
     stored: () => ({ id: contextSession.externalKey, store: storeAccess(contextSession, ctx) }),
     end: async () => {
       const current = ctx.session as KoaSessionLike | null | undefined;

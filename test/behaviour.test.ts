@@ -424,6 +424,55 @@ describe.each(ADAPTERS)('$name', (adapter) => {
     });
   });
 
+  if (adapter.detectsSessions) {
+    describe('a session cookie sent twice', () => {
+      // Another origin of the site (a sibling subdomain, a page on plain HTTP) can set a cookie of the
+      // session's name for a longer path: the browser sends it first, and the middleware reads it.
+      const planted = `${cookieName}=tossed`;
+
+      it.each([
+        ['a planted value', () => Promise.resolve(planted)],
+        [
+          "another user's session",
+          async (app: RequestListener) => {
+            const other = await signIn(app, { accessToken: portal.issueToken() });
+            // Its session cookie (and signature) first, as the browser sends a longer path's.
+            return other
+              .split('; ')
+              .filter((pair) => pair.startsWith(`${cookieName}=`) || pair.startsWith(`${cookieName}.sig=`))
+              .join('; ');
+          },
+        ],
+      ])('refuses %s before the user’s own, changing nothing', async (_label, first) => {
+        // @fastify/secure-session does not expose its \`cookieName\`: the app names it, as here.
+        const named = adapter.name.includes('secure-session') ? { sessionCookieName: cookieName } : {};
+        const { app, cookie, token, events } = await signedIn({ signOut: named });
+        const before = await first(app);
+        const res = await request(app)
+          .post('/signout')
+          .set('Cookie', `${before}; ${cookie}`)
+          .set('Accept', JSON_ACCEPT)
+          .expect(400);
+        expect(JSON.parse(res.text)).toMatchObject({ code: 'session_ambiguous', signedOut: false });
+        expect(JSON.parse(res.text).detail).toContain(`more than one cookie named ${cookieName}`);
+        expect(portal.calls).toHaveLength(0);
+        expect(portal.isActive(token)).toBe(true);
+        // The route ended no session. (The middlewares' own answer to the planted cookie is theirs:
+        // cookie-session and koa-session delete the signature cookie of a value that does not match
+        // it, @fastify/session deletes or rewrites its cookie, on any request that carries it.)
+        expect(await isSignedIn(app, cookie)).toBe(true);
+        expect(events).toContainEqual(expect.objectContaining({ type: 'signout', code: 'session_ambiguous' }));
+      });
+
+      it('still signs out a cookie header that names the session once, among look-alike names and values', async () => {
+        const { app, cookie, token } = await signedIn();
+        const lookAlikes = `x${cookieName}=1; ${cookieName}x=2; other=${cookieName}=3`;
+        await request(app).post('/signout').set('Cookie', `${lookAlikes}; ${cookie}`).expect(303);
+        expect(portal.isActive(token)).toBe(false);
+      });
+    });
+  }
+
   describe('checks before anything changes', () => {
     it.each(['GET', 'PUT', 'DELETE', 'PATCH'])(
       'refuses %s with 405 and Allow: POST, calling nothing',

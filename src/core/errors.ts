@@ -13,6 +13,7 @@ export type SignOutErrorCode =
   | 'background_request'
   | 'session_missing'
   | 'session_unsupported'
+  | 'session_ambiguous'
   | 'session_error'
   | 'wrong_adapter';
 

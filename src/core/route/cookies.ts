@@ -6,9 +6,24 @@ import { configError } from '../validate.js';
 
 const cookieModule = lazyDependency('cookie');
 
-/** The cookies of a `Cookie` header by name, values percent-decoded (the first of a repeated name wins). */
-export function parseCookieHeader(header: string): Record<string, string | undefined> {
-  return cookieModule().parse(header);
+/**
+ * Every cookie of a `Cookie` header, a repeated name as often as it comes (`cookie`'s parser keeps
+ * only the first, and the session's may be the second), values unquoted and percent-decoded as
+ * `cookie` decodes them (left as they are where they do not decode).
+ */
+function* cookiePairs(header: string): Generator<readonly [string, string]> {
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq === -1) continue;
+    let value = part.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    try {
+      value = value.includes('%') ? decodeURIComponent(value) : value;
+    } catch {
+      // as it is
+    }
+    yield [part.slice(0, eq).trim(), value];
+  }
 }
 
 /** A cookie to delete, described by the attributes it was set with. */
@@ -212,11 +227,31 @@ function nameBefore(cookieHeader: string, prefix: string): string | undefined {
 }
 
 /**
+ * Whether a `Cookie` header holds more than one cookie named `name`: a browser sends two when
+ * another origin of the site (a sibling subdomain, a page on plain HTTP) has set one of that name
+ * for a longer path or a wider domain, and the session middleware reads the first.
+ */
+export function sentMoreThanOnce(cookieHeader: string | undefined, name: string): boolean {
+  if (cookieHeader === undefined || name === '') return false;
+  let seen = 0;
+  for (let at = cookieHeader.indexOf(name); at !== -1; at = cookieHeader.indexOf(name, at + name.length)) {
+    if (cookieHeader.charCodeAt(at + name.length) !== 61 /* = */) continue;
+    // A cookie's name starts the header or follows a `;` and blanks: not inside a value or a longer name.
+    let before = at - 1;
+    while (before >= 0 && (cookieHeader.charCodeAt(before) === 32 || cookieHeader.charCodeAt(before) === 9)) before--;
+    if (before >= 0 && cookieHeader.charCodeAt(before) !== 59 /* ; */) continue;
+    if (++seen > 1) return true;
+  }
+  return false;
+}
+
+/**
  * The name of a session middleware's cookie, which it does not expose: the request cookie whose
  * signed value (`marker` + id + `.` + signature; express-session's marker is `s:`, @fastify/session
- * has none) holds this session's id, or failing that the only cookie signed that way (a stale
- * cookie the store no longer knows). Values are compared parsed and decoded, so ids of any
- * alphabet match. Undefined when no cookie qualifies.
+ * has none) holds this session's id, or failing that the only name whose cookies are signed that
+ * way (a stale cookie the store no longer knows, sent after one another origin planted under its
+ * name). Values are compared parsed and decoded, so ids of any alphabet match. Undefined when no
+ * cookie qualifies.
  */
 export function signedSessionCookieName(
   cookieHeader: string | undefined,
@@ -227,15 +262,15 @@ export function signedSessionCookieName(
   // The common case, found in the header as it is: every sign-out of a live session.
   const direct = sessionId === undefined ? undefined : cookieNameHolding(cookieHeader, sessionId, marker);
   if (direct !== undefined) return direct;
-  const signed: string[] = [];
-  for (const [name, value] of Object.entries(parseCookieHeader(cookieHeader))) {
+  const signed = new Set<string>();
+  for (const [name, value] of cookiePairs(cookieHeader)) {
     // A name no server can set is not the session's (and could not be written back to clear it).
-    if (!COOKIE_NAME.test(name) || value === undefined) continue;
+    if (!COOKIE_NAME.test(name)) continue;
     if (!value.startsWith(marker) || !SIGNATURE.test(value)) continue;
     const id = value.slice(marker.length, value.length - 44);
     if (id === '') continue;
     if (id === sessionId) return name;
-    signed.push(name);
+    signed.add(name);
   }
-  return signed.length === 1 ? signed[0] : undefined;
+  return signed.size === 1 ? signed.values().next().value : undefined;
 }

@@ -42,6 +42,7 @@ export const ROWS: Readonly<Record<SignOutErrorCode, Row>> = {
   background_request: { status: 403, title: 'Prefetched or embedded sign-out refused' },
   session_missing: { status: 500, title: 'No session middleware ran before the sign-out route' },
   session_unsupported: { status: 500, title: 'Session middleware not supported' },
+  session_ambiguous: { status: 400, title: 'More than one session cookie' },
   session_error: { status: 500, title: 'The session could not be ended' },
   wrong_adapter: { status: 500, title: 'The sign-out route is mounted in the wrong framework' },
 };

@@ -31,6 +31,11 @@ export type SessionBinding =
        * attributes they were set with.
        */
       readonly cookies: () => readonly SessionCookie[];
+      /**
+       * The name of the cookie that carries the session, where `cookies()` does not give it (the
+       * middleware clears its own cookie): a request that sends two cookies of that name is refused.
+       */
+      readonly cookieName?: () => string | undefined;
       /** Ends the session; called as a method (a binding may be a class instance). */
       end(): Promise<void>;
       /**

@@ -8,7 +8,7 @@ import { createLogoutClient, type LogoutClient, type LogoutResult } from '../log
 import { bySweep, DeadlineSweep } from '../logout/deadlines.js';
 import { createWarner, type Warn } from '../warnings.js';
 import { Answers, baseHeaders, UnusableHookResult, type AnswerContext } from './answers.js';
-import { clearingHeader, createCookieClearer, type CookieToClear } from './cookies.js';
+import { clearingHeader, createCookieClearer, sentMoreThanOnce, type CookieToClear } from './cookies.js';
 import { backgroundRequest, checkCrossSite, normaliseOrigin, originOf } from './cross-site.js';
 import { RouteEvents, signOutEvent } from './events.js';
 import { negotiateFormat, type ResponseFormat } from './negotiate.js';
@@ -320,6 +320,8 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   private ending(request: SignOutRequest<Req>): Ending {
     const { session } = request;
     const { endSession, getToken } = this.options;
+    const ambiguous = session.kind === 'supported' ? this.sentTwice(request, session) : undefined;
+    if (ambiguous !== undefined) return { refused: localDecision('session_ambiguous', ambiguous) };
     if (session.kind === 'none' && (endSession === undefined || getToken === undefined)) {
       const detail = session.detail === undefined ? MISSING_SESSION_DETAIL : `${session.detail} Nothing was changed.`;
       if (session.byRequest !== true) {
@@ -343,6 +345,20 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     if (session.kind === 'supported') return session;
     const detail = 'This app keeps sessions in a way sso-signout cannot end by itself; give the `endSession` option.';
     return { refused: localDecision('session_unsupported', detail) };
+  }
+
+  /**
+   * Why the request's session cannot be told from another, when the request sends its cookie twice:
+   * the middleware read the first, which may be one another origin of the site planted (an empty
+   * session, or the planter's own), while the user's own session, and its sign-in, is the other.
+   */
+  private sentTwice(request: SignOutRequest<Req>, session: SessionBinding & { kind: 'supported' }): string | undefined {
+    const [cookie] = session.cookies();
+    const name =
+      this.options.sessionCookieName ??
+      (cookie === undefined ? session.cookieName?.() : (cookie.detectedName ?? cookie.defaultName));
+    if (name === undefined || !sentMoreThanOnce(firstValue(request.headers.cookie), name)) return undefined;
+    return `This browser sent more than one cookie named ${name} (another site of this domain, or a page on plain HTTP, may have set one), so it cannot be told which session is yours. Nothing was signed out: neither session was ended, and the SSO sign-in was not.`;
   }
 
   /**

@@ -982,6 +982,55 @@ describe.each(ADAPTERS)('$name', (adapter) => {
       expect(await isSignedIn(app, cookie)).toBe(true);
     });
 
+    it('answers within the deadline when a hook of the app’s never settles, warning which', async () => {
+      const never = (): Promise<never> => new Promise<never>(() => undefined);
+      const cases = [
+        // No token read: nothing is called, nothing changes.
+        { hook: 'getToken', signOut: { getToken: never }, status: 500, code: 'session_error' },
+        // The token not handed over: the session is kept.
+        {
+          hook: 'onUnrevokedToken',
+          signOut: { endSessionOnFailure: true, onUnrevokedToken: never },
+          status: 503,
+          code: 'sso_unavailable',
+        },
+      ] as const;
+      for (const { hook, signOut, status, code } of cases) {
+        const app = build({ client: { timeoutMs: 300, maxAttempts: 1 }, signOut });
+        const cookie = await signIn(app, { accessToken: portal.issueToken() });
+        portal.enqueue({ kind: 'status', status: 503 });
+        const started = performance.now();
+        let res: request.Response | undefined;
+        const warned = await warningCodesDuring(async () => {
+          res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT);
+        });
+        expect(res?.status, hook).toBe(status);
+        expect(JSON.parse(res?.text ?? '{}'), hook).toMatchObject({ code, signedOut: false });
+        expect(performance.now() - started, hook).toBeLessThan(2000);
+        expect(warned, hook).toContain('SSO_SIGNOUT_HOOK_FAILED');
+        expect(await isSignedIn(app, cookie), hook).toBe(true);
+        portal.reset();
+      }
+    });
+
+    it('warns when an endSession hook throws, and keeps the session', async () => {
+      const app = build({
+        signOut: {
+          endSession: () => {
+            throw new Error('session store down');
+          },
+        },
+      });
+      const cookie = await signIn(app, { accessToken: portal.issueToken() });
+      let res: request.Response | undefined;
+      const warned = await warningCodesDuring(async () => {
+        res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT);
+      });
+      expect(res?.status).toBe(500);
+      expect(JSON.parse(res?.text ?? '{}')).toMatchObject({ code: 'session_error', signedOut: false });
+      expect(warned).toContain('SSO_SIGNOUT_HOOK_FAILED');
+    });
+
     if (adapter.detectsSessions) {
       it('answers 500 session_error, never "signed out", when an endSession hook leaves the sign-in in the session', async () => {
         const warned = await warningCodesDuring(async () => {

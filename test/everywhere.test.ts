@@ -347,6 +347,40 @@ describe.each(FRAMEWORKS)('signing out everywhere ($name)', ({ instance, guarded
     expect(await signedIn(s.b, other)).toBe(true);
   });
 
+  it.each(['sessions', 'remove'] as const)(
+    'answers within the deadline when an index of the app’s own never answers its %s()',
+    async (hung) => {
+      const s = setup();
+      const never = (): Promise<never> => new Promise<never>(() => undefined);
+      const index: SessionIndex = {
+        add: (user, id) => s.index.add(user, id),
+        sessions: hung === 'sessions' ? never : (user) => s.index.sessions(user),
+        remove: hung === 'remove' ? never : (user, ids) => s.index.remove(user, ids),
+      };
+      const app = instance({ ...s, index });
+      const cookie = await signIn(app, 'ada', portal.issueToken());
+      const other = await signIn(s.b, 'ada', portal.issueToken());
+      const started = performance.now();
+      const res = await request(app)
+        .post('/signout/everywhere')
+        .set('Accept', 'application/json')
+        .set('Cookie', cookie)
+        .expect(200);
+      // The client's deadline is 1 s: the index's wait is bounded by it.
+      expect(performance.now() - started).toBeLessThan(2500);
+      expect(res.body).toMatchObject({ signedOut: true });
+      expect(await signedIn(app, cookie)).toBe(false);
+      if (hung === 'sessions') {
+        expect(res.body.everywhere).toMatchObject({ found: 0, failed: 1 });
+        expect(await signedIn(s.b, other)).toBe(true);
+      } else {
+        // The sessions were ended; only forgetting them waited in vain.
+        expect(res.body.everywhere).toMatchObject({ found: 1, ended: 1 });
+        expect(await signedIn(s.b, other)).toBe(false);
+      }
+    },
+  );
+
   it('signs out this session only when the app names no user', async () => {
     const s = setup();
     const cookie = await signIn(s.a, 'ada', portal.issueToken());

@@ -10,6 +10,7 @@ import type { SessionIndex } from './session-index.js';
 import { within } from '../within.js';
 
 const STORE_LATE = 'the session store did not answer in time';
+const INDEX_LATE = 'the session index did not answer in time';
 
 /** A session store as the route uses it: by id, promises, whatever the framework's store looks like. */
 export interface SessionStoreAccess {
@@ -48,7 +49,7 @@ export interface Elsewhere {
   readonly tokenOf: (session: object) => ReadToken;
   /** Hands over a token the portal did not revoke (the queue, the hook); false when nothing took it. */
   readonly handOver: (token: TokenInfo) => Promise<boolean>;
-  /** Bound on each store operation. */
+  /** Bound on each store and index operation. */
   readonly timeoutMs: number;
 }
 
@@ -86,7 +87,10 @@ export async function endElsewhere(
 ): Promise<EverywhereReport> {
   let listed: string[];
   try {
-    listed = (await e.index.sessions(user)).filter((id) => id !== currentId);
+    // An index of the app's own may never answer: bounded like the store.
+    listed = (await within(Promise.resolve(e.index.sessions(user)), e.timeoutMs, INDEX_LATE)).filter(
+      (id) => id !== currentId,
+    );
   } catch {
     return { found: 0, ended: 0, gone: 0, kept: 0, failed: 1 };
   }
@@ -98,7 +102,7 @@ export async function endElsewhere(
   const forget = ids.filter((_, i) => fates[i] === 'ended' || (fates[i] === 'gone' && e.store.local !== true));
   if (currentId !== undefined) forget.push(currentId);
   try {
-    await e.index.remove(user, forget);
+    await within(Promise.resolve(e.index.remove(user, forget)), e.timeoutMs, INDEX_LATE);
   } catch {
     // An index that fails (or throws, if it is the app's own) forgets nothing: the sessions are ended all the same.
   }

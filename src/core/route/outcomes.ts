@@ -163,7 +163,7 @@ export function decide(
           : undefined,
     title: row.title,
     detail: notHandedOver
-      ? `${failureDetail(logout, upstream, signedOut)} The sign-in could not be handed over for a later revocation (the queue refused it, or did not confirm it in time), so this app’s session was not ended.`
+      ? `${failureDetail(logout, upstream, signedOut)} The sign-in could not be handed over for a later revocation, so this app’s session was not ended.`
       : failureDetail(logout, upstream, signedOut),
   };
 }

@@ -73,12 +73,12 @@ function normaliseOrNull(sent: string): string | null {
 type Ending = SessionEnd | { readonly refused: Decision };
 type SessionEnd = { end(): Promise<void>; abandoned?(): void };
 
-/** The session's end took longer than the route waits (`timeoutMs`). */
-class SessionEndTimeout extends Error {
-  override readonly name = 'SessionEndTimeout';
+/** The session store, or a hook of the app's, did not answer within what the route waits (`timeoutMs`). */
+class NoAnswerInTime extends Error {
+  override readonly name = 'NoAnswerInTime';
 
   constructor(readonly ms: number) {
-    super(`the session did not end within ${String(ms)} ms`);
+    super(`no answer within ${String(ms)} ms`);
   }
 }
 
@@ -92,9 +92,9 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   private readonly events: RouteEvents<Req>;
   private readonly answers: Answers<Req>;
   private readonly clearing = createCookieClearer();
-  /** The one timer bounding every session's end (and store read) in flight. */
+  /** The one timer bounding every session's end, store read and app hook in flight. */
   private readonly sweep = new DeadlineSweep();
-  private readonly endTimedOut = (): Error => new SessionEndTimeout(this.client.timeoutMs);
+  private readonly noAnswer = (): Error => new NoAnswerInTime(this.client.timeoutMs);
   private readonly listedCookies: readonly string[];
   // What browsers send again and again, worked out once: the Accept header's format, the app's
   // origin, the Origin header's origin, the return_to's Location. Each is a URL parse or a
@@ -108,7 +108,12 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   /** Warns once per hook that a hook of the app failed, and what the route did instead. */
   private readonly hookFailed = (hook: string, error: unknown, instead = 'ignored'): void => {
     const kind = error instanceof Error ? error.name : typeof error;
-    const what = error instanceof UnusableHookResult ? `returned ${error.message}` : `threw (${kind})`;
+    const what =
+      error instanceof UnusableHookResult
+        ? `returned ${error.message}`
+        : error instanceof NoAnswerInTime
+          ? `did not answer within ${String(error.ms)} ms`
+          : `threw (${kind})`;
     this.warn('SSO_SIGNOUT_HOOK_FAILED', `the \`${hook}\` hook ${what}; ${instead}.`, hook);
   };
   private readonly normaliseSent = (sent: string): string | undefined =>
@@ -333,7 +338,12 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       const middleware = session.kind === 'supported' ? session : undefined;
       return {
         end: async () => {
-          await endSession(request.native);
+          try {
+            await endSession(request.native);
+          } catch (error) {
+            this.hookFailed('endSession', error, 'the sign-out is answered 500 session_error');
+            throw error;
+          }
           // What the hook left for the session middleware to do (koa-session's removal, when the hook
           // set the session to null) is done now, within the bound, not after the answer.
           await middleware?.commitEnded?.();
@@ -410,18 +420,20 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   }
 
   /**
-   * Work on the session store (or the app's `endSession`), bounded like everything the route waits
-   * on by `timeoutMs`: a store that never answers must not hold the browser for ever.
+   * Work on the session store or a hook of the app's (`getToken`, `endSession`, `everywhere.user`),
+   * bounded like everything the route waits on by `timeoutMs`: a store or a hook that never answers
+   * must not hold the browser for ever.
    */
   private bounded<T>(work: Promise<T>): Promise<T> {
-    return bySweep(this.sweep, work, performance.now() + this.client.timeoutMs, this.endTimedOut);
+    return bySweep(this.sweep, work, performance.now() + this.client.timeoutMs, this.noAnswer);
   }
 
   // Step 3: the token, from the app's getter or the session.
   private readToken(request: SignOutRequest<Req>): MaybePromise<ReadToken> {
     const { getToken } = this.options;
-    // A getter may return a value, a promise or a thenable: all are waited for alike.
-    if (getToken !== undefined) return Promise.resolve(getToken(request.native)).then(tokenFromGetter);
+    // A getter may return a value, a promise or a thenable: all are waited for alike, and no longer
+    // than the route waits for anything.
+    if (getToken !== undefined) return this.bounded(Promise.resolve(getToken(request.native))).then(tokenFromGetter);
     return tokenFromSession(request.session.kind === 'none' ? undefined : request.session.data);
   }
 
@@ -477,10 +489,13 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   ): Promise<string | undefined> {
     let user: unknown;
     try {
-      user = await everywhere.user(native);
+      user = await this.bounded(Promise.resolve(everywhere.user(native)));
     } catch (error) {
-      user = error instanceof Error ? `threw (${error.name})` : 'threw';
-      this.warnUser(user as string);
+      this.warnUser(
+        error instanceof NoAnswerInTime
+          ? `did not answer within ${String(error.ms)} ms`
+          : `threw (${error instanceof Error ? error.name : typeof error})`,
+      );
       return undefined;
     }
     if (user === undefined || user === null) return undefined;
@@ -551,14 +566,10 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     const pending = decide(upstream, logout, true, exchange.format);
     const error = this.answers.typedError(pending, context);
     try {
-      await onUnrevokedToken(token, this.answers.resultOf(pending, context, error));
+      await this.bounded(Promise.resolve(onUnrevokedToken(token, this.answers.resultOf(pending, context, error))));
       return true;
     } catch (cause) {
-      this.warn(
-        'SSO_SIGNOUT_HOOK_FAILED',
-        `the \`onUnrevokedToken\` hook threw (${cause instanceof Error ? cause.name : typeof cause}); ignored.`,
-        'onUnrevokedToken',
-      );
+      this.hookFailed('onUnrevokedToken', cause, 'the token was not handed over, so the session is kept');
       return false;
     }
   }
@@ -575,7 +586,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     try {
       await this.bounded(ending.end());
     } catch (cause) {
-      const timedOut = cause instanceof SessionEndTimeout ? cause.ms : undefined;
+      const timedOut = cause instanceof NoAnswerInTime ? cause.ms : undefined;
       if (timedOut !== undefined) ending.abandoned?.();
       const context = await this.contextOf(exchange, upstream, logout, cause);
       const answer = await this.answers.answer(request, sessionNotEnded(upstream, timedOut), context);

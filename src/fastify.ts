@@ -300,8 +300,21 @@ function handlerOf<Req extends FastifyRequest>(
 export function ssoSignOut<Req extends FastifyRequest = FastifyRequest>(
   options?: FastifySignOutOptions<Req>,
 ): FastifySignOutHandler<Req> {
+  // Registered as a plugin (`app.register(ssoSignOut, { … })`): Fastify's `ready()` rejects with this.
+  // (Read from `arguments`: a rest parameter would show in the factory's public signature.)
+  // eslint-disable-next-line prefer-rest-params
+  const done: unknown = arguments[2];
+  if (arguments.length === 3 && typeof done === 'function' && isFastifyInstance(options)) {
+    (done as (error: Error) => void)(configError('options', 'misuse', FACTORY_AS_PLUGIN));
+    return undefined as unknown as FastifySignOutHandler<Req>;
+  }
   assertFactoryCall(options, arguments.length, 2, 'app.all("/signout", ssoSignOut({ region: "us-east-1" }))');
   return handlerOf(createSignOutCore<Req>(options), false);
+}
+
+function isFastifyInstance(value: unknown): boolean {
+  const v = value as { register?: unknown; decorate?: unknown } | null | undefined;
+  return typeof v?.register === 'function' && typeof v.decorate === 'function';
 }
 
 // What Fastify itself passes to a plugin besides its own options.
@@ -345,22 +358,28 @@ export const ssoSignOutPlugin: FastifyPluginCallback<FastifySignOutPluginOptions
   options: FastifySignOutPluginOptions,
   done: (error?: Error) => void,
 ): void {
-  let handler: FastifySignOutHandler;
-  let path: string;
+  // Mounted as a route's handler (`app.all('/signout', ssoSignOutPlugin)`): Fastify answers 500 with this.
+  if (typeof done !== 'function') throw configError('options', 'misuse', PLUGIN_AS_HANDLER);
   try {
     const parsed = pluginOptions(options);
-    path = parsed.path;
-    handler = handlerOf(createSignOutCore<FastifyRequest>(parsed.route as FastifySignOutOptions), true);
+    const handler = handlerOf(createSignOutCore<FastifyRequest>(parsed.route as FastifySignOutOptions), true);
+    fastify.removeAllContentTypeParsers();
+    fastify.addContentTypeParser('*', leaveUnread);
+    fastify.all(parsed.path, handler);
   } catch (error) {
-    // Fastify reports it from `ready()` / `listen()`, as it does a plugin's own errors.
+    // Fastify reports it from `ready()` / `listen()`, as it does a plugin's own errors: a bad option,
+    // or a path the app already routes (thrown by \`fastify.all\`), never as an uncaught exception.
     done(error as Error);
     return;
   }
-  fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('*', leaveUnread);
-  fastify.all(path, handler);
   done();
 };
+
+const PLUGIN_AS_HANDLER =
+  'ssoSignOutPlugin is a plugin: register it with app.register(ssoSignOutPlugin, { path: "/signout", … }), or mount the handler app.all("/signout", ssoSignOut({ … })).';
+
+const FACTORY_AS_PLUGIN =
+  'ssoSignOut makes a route handler, not a plugin: register the plugin with app.register(ssoSignOutPlugin, { path: "/signout", … }), or mount app.all("/signout", ssoSignOut({ … })).';
 
 /**
  * The id @fastify/session keeps this request's session under in its store: what to give

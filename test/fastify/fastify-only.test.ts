@@ -222,6 +222,69 @@ describe('the plugin', () => {
   });
 });
 
+describe('registered wrong', () => {
+  /** What `ready()` rejects with, and whether anything escaped as an uncaught exception meanwhile. */
+  async function readyError(
+    register: (app: FastifyInstance) => void,
+  ): Promise<{ error: unknown; uncaught: unknown[] }> {
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown): void => {
+      uncaught.push(error);
+    };
+    process.prependListener('uncaughtException', onUncaught);
+    try {
+      const app = Fastify({ pluginTimeout: 2000 });
+      apps.push(app);
+      await app.register(fastifyCookie);
+      register(app);
+      const error: unknown = await app.ready().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      return { error, uncaught };
+    } finally {
+      process.removeListener('uncaughtException', onUncaught);
+    }
+  }
+
+  it('rejects ready(), with no uncaught exception, for a path the app already routes or a plugin registered twice', async () => {
+    for (const register of [
+      (app: FastifyInstance) => {
+        app.post('/signout', () => 'taken');
+        void app.register(ssoSignOutPlugin, { client });
+      },
+      (app: FastifyInstance) => {
+        void app.register(ssoSignOutPlugin, { client });
+        void app.register(ssoSignOutPlugin, { client });
+      },
+    ]) {
+      const { error, uncaught } = await readyError(register);
+      expect(uncaught).toEqual([]);
+      expect((error as { code?: unknown }).code).toBe('FST_ERR_DUPLICATED_ROUTE');
+    }
+  });
+
+  it('rejects ready() naming the plugin when the handler factory is registered as a plugin', async () => {
+    const { error, uncaught } = await readyError((app) => {
+      void app.register(ssoSignOut as never, { path: '/signout', client } as never);
+    });
+    expect(uncaught).toEqual([]);
+    expect(error).toBeInstanceOf(SignOutConfigError);
+    expect((error as SignOutConfigError).reason).toBe('misuse');
+    expect((error as Error).message).toContain('app.register(ssoSignOutPlugin');
+  });
+
+  it('answers 500 naming the plugin, signing nobody out, when the plugin is mounted as a handler', async () => {
+    const app = await fastifyApp((a) => a.all('/signout', ssoSignOutPlugin as never));
+    const token = portal.issueToken();
+    const cookie = await signIn(app, token);
+    const res = await request(app.server).post('/signout').set('Cookie', cookie).expect(500);
+    expect(res.text).toContain('ssoSignOutPlugin is a plugin');
+    expect(portal.isActive(token)).toBe(true);
+    expect(await signedIn(app, cookie)).toBe(true);
+  });
+});
+
 describe('the handler', () => {
   it('signs out through app.all with @fastify/formbody, and answers other methods 405', async () => {
     const app = await fastifyApp(async (a) => {

@@ -3,7 +3,12 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { parsedOrRead, type MaybePromise, type RequestBody } from './core/route/body.js';
-import { cookiePathCovers, cookiePathDetail, signedSessionCookieName } from './core/route/cookies.js';
+import {
+  cookiePathCovers,
+  cookiePathDetail,
+  onlySignedCookieName,
+  signedSessionCookieName,
+} from './core/route/cookies.js';
 import { callbackStoreAccess, storeFailure } from './core/everywhere/callback-store.js';
 import type { SessionStoreAccess } from './core/everywhere/elsewhere.js';
 import type { SignOutOptions } from './core/route/options.js';
@@ -96,8 +101,7 @@ const COOKIE_SESSION_DEFAULT_NAME = 'session';
 
 /**
  * express-session does not expose its cookie's name: it is the cookie holding this session's id
- * signed the express-session way (`s:` + id + `.` + signature), or failing that the only cookie
- * signed so (a stale cookie the store no longer knows).
+ * signed the express-session way (`s:` + id + `.` + signature).
  */
 function expressSessionCookieName(headers: IncomingHttpHeaders, sessionId: string | undefined): string | undefined {
   return signedSessionCookieName(firstValue(headers.cookie), sessionId, 's:');
@@ -147,9 +151,12 @@ class ExpressSessionBinding {
   cookies(): SessionCookie[] {
     if (this.found !== undefined) return this.found;
     const c = this.data.cookie ?? {};
+    const detectedName = expressSessionCookieName(this.headers, this.req.sessionID);
     this.found = [
       {
-        detectedName: expressSessionCookieName(this.headers, this.req.sessionID),
+        detectedName,
+        signedName:
+          detectedName === undefined ? onlySignedCookieName(firstValue(this.headers.cookie), 's:') : undefined,
         defaultName: EXPRESS_SESSION_DEFAULT_NAME,
         path: c.path,
         domain: c.domain,

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyReque
 import { describeValue } from './core/errors.js';
 import { callbackStoreAccess, storeFailure } from './core/everywhere/callback-store.js';
 import { readSmallBody, type MaybePromise, type RequestBody } from './core/route/body.js';
-import { signedSessionCookieName } from './core/route/cookies.js';
+import { onlySignedCookieName, signedSessionCookieName } from './core/route/cookies.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
 import type { SignOutOptions } from './core/route/options.js';
 import {
@@ -134,9 +134,12 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
     cookies: () => {
       if (found !== undefined) return found;
       const c = session.cookie ?? {};
+      const header = headerOf(request.raw, 'cookie');
+      const detectedName = signedSessionCookieName(header, id, '');
       found = [
         {
-          detectedName: signedSessionCookieName(headerOf(request.raw, 'cookie'), id, ''),
+          detectedName,
+          signedName: detectedName === undefined ? onlySignedCookieName(header, '') : undefined,
           defaultName: FASTIFY_SESSION_DEFAULT_NAME,
           path: c.path ?? undefined,
           domain: c.domain ?? undefined,

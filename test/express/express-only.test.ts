@@ -405,7 +405,7 @@ describe('Express only', () => {
     // Session ids in the full base64 alphabet: `+`, `/` and `=` are percent-encoded in the cookie.
     const base64Ids = () => `${Buffer.from(`id-${String(n++)}-\u00ff\u00fe>?`).toString('base64')}+/=`;
 
-    function app(genid?: () => string) {
+    function app(genid?: () => string, signOut: { sessionCookieName?: string } = {}) {
       const a = express();
       a.use(
         session({
@@ -420,7 +420,7 @@ describe('Express only', () => {
         (req.session as unknown as Record<string, unknown>).sso = { accessToken: portal.issueToken() };
         res.send('ok');
       });
-      a.all('/signout', ssoSignOut({ client }));
+      a.all('/signout', ssoSignOut({ client, ...signOut }));
       return a;
     }
 
@@ -452,13 +452,24 @@ describe('Express only', () => {
       expect(warned).toContain('SSO_SIGNOUT_COOKIE_NAME_MISMATCH');
     });
 
-    it('clears a stale session cookie the store no longer knows', async () => {
+    it('clears no cookie on a guess: a stale session cookie the store no longer knows is cleared by its configured name', async () => {
       const a = app();
       const cookie = cookieHeaderFrom(await request(a).post('/in').expect(200));
-      const other = app();
-      // Another instance with its own (empty) store: the cookie is stale there.
-      const res = await request(other).post('/signout').set('Cookie', cookie).expect(303);
-      expect([...setCookies(res).keys()]).toEqual(['portal.sid']);
+      // Another instance with its own (empty) store: the cookie is stale there, and looks the same
+      // as an app's own cookie signed by cookie-parser. Not taken for the session's: the default name is cleared.
+      const res = await request(app()).post('/signout').set('Cookie', cookie).expect(303);
+      expect([...setCookies(res).keys()]).toEqual(['connect.sid']);
+      const named = await request(app(undefined, { sessionCookieName: 'portal.sid' }))
+        .post('/signout')
+        .set('Cookie', cookie)
+        .expect(303);
+      expect([...setCookies(named).keys()]).toEqual(['portal.sid']);
+    });
+
+    it("leaves an app's own signed cookie alone on a sign-out with no session cookie", async () => {
+      const signedPrefs = `prefs=${encodeURIComponent('s:dark.' + 'A'.repeat(43))}`;
+      const res = await request(app()).post('/signout').set('Cookie', signedPrefs).expect(303);
+      expect(setCookies(res).has('prefs')).toBe(false);
     });
 
     it('ignores a cookie whose name no server could set, and still answers the row cleanly', async () => {

@@ -248,29 +248,39 @@ export function sentMoreThanOnce(cookieHeader: string | undefined, name: string)
 /**
  * The name of a session middleware's cookie, which it does not expose: the request cookie whose
  * signed value (`marker` + id + `.` + signature; express-session's marker is `s:`, @fastify/session
- * has none) holds this session's id, or failing that the only name whose cookies are signed that
- * way (a stale cookie the store no longer knows, sent after one another origin planted under its
- * name). Values are compared parsed and decoded, so ids of any alphabet match. Undefined when no
- * cookie qualifies.
+ * has none) holds this session's id. Values are compared parsed and decoded, so ids of any alphabet
+ * match. Undefined when none does (no cookie, a stale one the store no longer knows, or one another
+ * origin planted): then no name is guessed for clearing.
  */
 export function signedSessionCookieName(
   cookieHeader: string | undefined,
   sessionId: string | undefined,
   marker: string,
 ): string | undefined {
-  if (cookieHeader === undefined) return undefined;
+  if (cookieHeader === undefined || sessionId === undefined) return undefined;
   // The common case, found in the header as it is: every sign-out of a live session.
-  const direct = sessionId === undefined ? undefined : cookieNameHolding(cookieHeader, sessionId, marker);
+  const direct = cookieNameHolding(cookieHeader, sessionId, marker);
   if (direct !== undefined) return direct;
+  for (const [name, value] of cookiePairs(cookieHeader)) {
+    if (!COOKIE_NAME.test(name) || !value.startsWith(marker) || !SIGNATURE.test(value)) continue;
+    if (value.slice(marker.length, value.length - 44) === sessionId) return name;
+  }
+  return undefined;
+}
+
+/**
+ * The only name whose cookies are signed the session middleware's way, when none holds the
+ * session's id: its cookie as the browser still has it (stale, or sent after one another origin
+ * planted under its name), or an app's own signed cookie (cookie-parser signs the same way). Not
+ * cleared on that guess; asked only whether the browser sent it twice. Values are compared parsed
+ * and decoded, so ids of any alphabet match; a name no server can set is never taken.
+ */
+export function onlySignedCookieName(cookieHeader: string | undefined, marker: string): string | undefined {
+  if (cookieHeader === undefined) return undefined;
   const signed = new Set<string>();
   for (const [name, value] of cookiePairs(cookieHeader)) {
-    // A name no server can set is not the session's (and could not be written back to clear it).
-    if (!COOKIE_NAME.test(name)) continue;
-    if (!value.startsWith(marker) || !SIGNATURE.test(value)) continue;
-    const id = value.slice(marker.length, value.length - 44);
-    if (id === '') continue;
-    if (id === sessionId) return name;
-    signed.add(name);
+    if (!COOKIE_NAME.test(name) || !value.startsWith(marker) || !SIGNATURE.test(value)) continue;
+    if (value.length - 44 > marker.length) signed.add(name);
   }
   return signed.size === 1 ? signed.values().next().value : undefined;
 }

@@ -66,7 +66,13 @@ export type SessionBinding =
  * else the name the adapter detected; else the middleware's default name.
  */
 export interface SessionCookie extends Omit<CookieToClear, 'name'> {
+  /** The name of the cookie that carries this session's id, where one does. */
   readonly detectedName: string | undefined;
+  /**
+   * Without one, the only name signed the middleware's way, if any: never cleared on that guess,
+   * only checked for being sent twice.
+   */
+  readonly signedName?: string | undefined;
   readonly defaultName: string;
 }
 

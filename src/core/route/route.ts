@@ -366,7 +366,9 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     const [cookie] = session.cookies();
     const name =
       this.options.sessionCookieName ??
-      (cookie === undefined ? session.cookieName?.() : (cookie.detectedName ?? cookie.defaultName));
+      (cookie === undefined
+        ? session.cookieName?.()
+        : (cookie.detectedName ?? cookie.signedName ?? cookie.defaultName));
     if (name === undefined || !sentMoreThanOnce(firstValue(request.headers.cookie), name)) return undefined;
     return `This browser sent more than one cookie named ${name} (another site of this domain, or a page on plain HTTP, may have set one), so it cannot be told which session is yours. Nothing was signed out: neither session was ended, and the SSO sign-in was not.`;
   }

@@ -648,7 +648,7 @@ function footprintLine() {
   )[0].unpackedSize;
   const sdk = footprint({ '@aws-sdk/client-sso': '*' }, repo);
   console.log(
-    `install footprint: sso-signout ${ours.packages} runtime dependencies, ${mib(ours.bytes + oursSelf)} MiB with itself; @aws-sdk/client-sso ${sdk.packages - 1} runtime dependencies, ${mib(sdk.bytes)} MiB with itself`,
+    `install footprint: sso-signout ${ours.packages} runtime packages (its dependencies and theirs), ${mib(ours.bytes + oursSelf)} MiB with itself; @aws-sdk/client-sso ${sdk.packages - 1}, ${mib(sdk.bytes)} MiB with itself`,
   );
 }
 

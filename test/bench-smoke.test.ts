@@ -45,7 +45,7 @@ it('runs every part of the benchmark end to end and prints each figure beside it
     /cold start, a fresh app process \(ours\): import [\d.]+ ms, route made [\d.]+ ms, first sign-out answered [\d.]+ ms/,
     /cold start, a fresh app process \(peer\): import [\d.]+ ms/,
     new RegExp(`ours/peer, process start to first sign-out answered: [\\d.]+ \\(target ≤ 1: ${verdict}\\)`),
-    /install footprint: sso-signout \d+ runtime dependencies/,
+    /install footprint: sso-signout \d+ runtime packages/,
     new RegExp(`hanging portal .* max \\d+ ms; answered 504: 20 \\(target max ≤ 1100 ms: ${verdict}\\)`),
     /throttling portal \(429 with Retry-After: 1/,
     /^\s+ours\s+upstream calls\s+\d+, tokens revoked\s+\d+; answered 303 \d+, 429 \d+/m,

@@ -201,6 +201,11 @@ describe('options', () => {
     expect(reasonOf(() => ssoSignOut({ timeoutMs: 0 }))).toEqual(['timeoutMs', 'out_of_range']);
     expect(reasonOf(() => ssoSignOut({ timeoutMs: 1.5 }))).toEqual(['timeoutMs', 'wrong_type']);
     expect(reasonOf(() => ssoSignOut({ region: 'mars-1' }))).toEqual(['region', 'invalid_value']);
+    // One name, named as given (not as the first of a list).
+    expect(() => ssoSignOut({ sessionCookieName: '' })).toThrow(/^sso-signout: `sessionCookieName` cannot be written/);
+    expect(
+      reasonOf(() => ssoSignOut({ returnToParam: false, allowedReturnToOrigins: ['https://home.example.com'] })),
+    ).toEqual(['allowedReturnToOrigins', 'conflict']);
     expect(reasonOf(() => ssoSignOut({ problemTypeBase: 'https://errors.example/\n' }))).toEqual([
       'problemTypeBase',
       'invalid_value',

@@ -140,43 +140,46 @@ export function parseCookieList(option: string, value: unknown): readonly Cookie
       `\`${option}\` must be an array of cookie names or { name, path, domain, … } objects.`,
     );
   }
-  return value.map((entry: unknown, index) => {
-    const spec: CookieToClear | undefined =
-      typeof entry === 'string'
-        ? { name: entry }
-        : entry !== null && typeof entry === 'object' && typeof (entry as { name?: unknown }).name === 'string'
-          ? (entry as CookieToClear)
-          : undefined;
-    const where = `\`${option}[${String(index)}]\``;
-    if (spec === undefined) {
-      throw configError(
-        option,
-        'wrong_type',
-        `${where} must be a cookie name or an object with a \`name\`; got ${JSON.stringify(entry)}.`,
-      );
-    }
-    if (spec.sameSite !== undefined && !SAME_SITE.has(spec.sameSite)) {
-      throw configError(
-        option,
-        'invalid_value',
-        `${where}.sameSite must be "lax", "strict", "none" or a boolean; got ${JSON.stringify(spec.sameSite)}.`,
-      );
-    }
-    const unsettable = unsettableBecause(spec);
-    if (unsettable !== undefined) {
-      throw configError(option, 'invalid_value', `${where} ${unsettable}, so it would never be cleared.`);
-    }
-    try {
-      clearingHeader(spec);
-    } catch (error) {
-      throw configError(
-        option,
-        'invalid_value',
-        `${where} cannot be written as a cookie: ${(error as Error).message}.`,
-      );
-    }
-    return { ...spec };
-  });
+  return value.map((entry: unknown, index) => cookieEntry(option, `\`${option}[${String(index)}]\``, entry));
+}
+
+/** Validates `sessionCookieName` once, at construction: one cookie name. */
+export function parseCookieName(option: string, value: unknown): string {
+  return cookieEntry(option, `\`${option}\``, value).name;
+}
+
+/** One cookie to clear, as an option gives it (`where` names it in errors), checked by serialising it. */
+function cookieEntry(option: string, where: string, entry: unknown): CookieToClear {
+  const spec: CookieToClear | undefined =
+    typeof entry === 'string'
+      ? { name: entry }
+      : entry !== null && typeof entry === 'object' && typeof (entry as { name?: unknown }).name === 'string'
+        ? (entry as CookieToClear)
+        : undefined;
+  if (spec === undefined) {
+    throw configError(
+      option,
+      'wrong_type',
+      `${where} must be a cookie name or an object with a \`name\`; got ${JSON.stringify(entry)}.`,
+    );
+  }
+  if (spec.sameSite !== undefined && !SAME_SITE.has(spec.sameSite)) {
+    throw configError(
+      option,
+      'invalid_value',
+      `${where}.sameSite must be "lax", "strict", "none" or a boolean; got ${JSON.stringify(spec.sameSite)}.`,
+    );
+  }
+  const unsettable = unsettableBecause(spec);
+  if (unsettable !== undefined) {
+    throw configError(option, 'invalid_value', `${where} ${unsettable}, so it would never be cleared.`);
+  }
+  try {
+    clearingHeader(spec);
+  } catch (error) {
+    throw configError(option, 'invalid_value', `${where} cannot be written as a cookie: ${(error as Error).message}.`);
+  }
+  return { ...spec };
 }
 
 /**

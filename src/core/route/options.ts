@@ -10,7 +10,7 @@ import type { SessionIndex } from '../everywhere/session-index.js';
 import { tokenFromGetter, tokenFromSession, type ReadToken } from './stored-sign-in.js';
 import type { TokenInfo } from '../token.js';
 import { booleanOption, configError, functionOption, knownOptions, nonEmptyString } from '../validate.js';
-import { parseCookieList, type CookieToClear } from './cookies.js';
+import { parseCookieList, parseCookieName, type CookieToClear } from './cookies.js';
 import type { SignOutEvent } from './events.js';
 import type { SignOutResult } from './outcomes.js';
 import { parseDestination, parseOriginList } from './return-to.js';
@@ -218,6 +218,22 @@ function parseReturnToParam(value: unknown): string | undefined {
   );
 }
 
+/** Where a request may ask to go: the field that names it, and the origins it may name besides the app's. */
+function returnToOptions(o: Record<string, unknown>): {
+  readonly returnToParam: string | undefined;
+  readonly allowedReturnToOrigins: ReadonlySet<string>;
+} {
+  const returnToParam = parseReturnToParam(o.returnToParam);
+  if (returnToParam === undefined && o.allowedReturnToOrigins !== undefined) {
+    throw configError(
+      'allowedReturnToOrigins',
+      'conflict',
+      '`allowedReturnToOrigins` has no use with `returnToParam: false`, which lets no request name where it goes: leave one of them out.',
+    );
+  }
+  return { returnToParam, allowedReturnToOrigins: parseOriginList('allowedReturnToOrigins', o.allowedReturnToOrigins) };
+}
+
 /** Options after checking, in the shape the per-request path uses. */
 export interface ResolvedOptions<Req> {
   readonly destination: string;
@@ -354,14 +370,11 @@ export function resolveOptions<Req>(options: unknown): ResolvedOptions<Req> {
   const hooks = o as SignOutOptions<Req>;
   const allowGet = booleanOption('allowGet', o.allowGet);
   const sessionCookieName =
-    o.sessionCookieName === undefined
-      ? undefined
-      : parseCookieList('sessionCookieName', [o.sessionCookieName])[0]?.name;
+    o.sessionCookieName === undefined ? undefined : parseCookieName('sessionCookieName', o.sessionCookieName);
   return {
     destination: parseDestination('destination', o.destination),
     appHome: parseDestination('appHome', o.appHome),
-    returnToParam: parseReturnToParam(o.returnToParam),
-    allowedReturnToOrigins: parseOriginList('allowedReturnToOrigins', o.allowedReturnToOrigins),
+    ...returnToOptions(o),
     allowedOrigins: parseOriginList('allowedOrigins', o.allowedOrigins),
     methods: new Set(allowGet ? ['POST', 'GET'] : ['POST']),
     allowHeader: allowGet ? 'GET, POST' : 'POST',

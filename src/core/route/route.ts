@@ -34,7 +34,7 @@ import { endElsewhere, type Elsewhere, type EverywhereReport } from '../everywhe
 const PLACEHOLDER_ORIGIN = 'http://app.invalid';
 
 const MISSING_SESSION_DETAIL =
-  'No session was found on the request: the session middleware (express-session, cookie-session, koa-session, @fastify/session, @fastify/secure-session) must be mounted before the sign-out route, or its store could not load the session. Nothing was changed. (An app without such a middleware gives both `getToken` and `endSession`.)';
+  'No session was found on the request: the session middleware (express-session, cookie-session, koa-session, @fastify/session, @fastify/secure-session) must be mounted before the sign-out route, with a cookie `path` that covers the route’s (express-session does not run at all on a path outside its cookie’s), or its store could not load the session. Nothing was changed. (An app without such a middleware gives both `getToken` and `endSession`.)';
 
 /** What one sign-out knows once its pre-checks have passed. */
 interface Exchange<Req> {

@@ -1013,6 +1013,35 @@ describe.each(ADAPTERS)('$name', (adapter) => {
       }
     });
 
+    if (adapter.detectsSessions) {
+      it('warns once when the sign-in is kept where the route does not look, and never for a session without one', async () => {
+        const app = build();
+        const token = portal.issueToken();
+        // A fresh, anonymous session (a second click) holds nothing that looks like a sign-in.
+        const quiet = await warningCodesDuring(async () => {
+          await request(app).post('/signout').expect(303);
+        });
+        expect(quiet).not.toContain('SSO_SIGNOUT_SIGN_IN_NOT_READ');
+        const cookie = await signIn(app, { sso: null, extra: { ssoToken: token } });
+        const warned = await warningCodesDuring(async () => {
+          await request(app).post('/signout').set('Cookie', cookie).expect(303);
+        });
+        expect(warned).toContain('SSO_SIGNOUT_SIGN_IN_NOT_READ');
+        expect(portal.calls).toHaveLength(0);
+      });
+
+      it('warns when getToken finds nothing while the session holds a sign-in at sso', async () => {
+        const app = build({ signOut: { getToken: () => undefined } });
+        const token = portal.issueToken();
+        const cookie = await signIn(app, { accessToken: token });
+        const warned = await warningCodesDuring(async () => {
+          await request(app).post('/signout').set('Cookie', cookie).expect(303);
+        });
+        expect(warned).toContain('SSO_SIGNOUT_SIGN_IN_NOT_READ');
+        expect(portal.isActive(token)).toBe(true);
+      });
+    }
+
     it('warns when an endSession hook throws, and keeps the session', async () => {
       const app = build({
         signOut: {

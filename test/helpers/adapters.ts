@@ -184,6 +184,7 @@ function expressAdapter(name: string, express: typeof express5, kind: 'express-s
         const body = req.body as AnyRecord;
         const s = (req as unknown as { session: AnyRecord }).session;
         s.sso = 'sso' in body ? body.sso : { accessToken: body.accessToken, region: body.region };
+        Object.assign(s, body.extra);
         res.json({ ok: true });
       });
       app.get('/me', (req, res) => {
@@ -339,6 +340,7 @@ function koaAdapter(name: string, KoaClass: typeof Koa, external: boolean): Adap
         const body = await readJson(ctx.req);
         (ctx.session as unknown as AnyRecord).sso =
           'sso' in body ? body.sso : { accessToken: body.accessToken, region: body.region };
+        Object.assign(ctx.session as unknown as AnyRecord, body.extra);
         ctx.body = { ok: true };
       });
       router.get('/me', (ctx) => {
@@ -456,10 +458,13 @@ const SECURE_SESSION_KEY = Buffer.alloc(32, 7);
 function fastifyAdapter(name: string, kind: '@fastify/session' | '@fastify/secure-session'): Adapter {
   const cookieName = kind === '@fastify/session' ? 'portal.sid' : 'portal';
   const sessionOf = (request: FastifyRequest) => (request as unknown as { session: AnyRecord | null }).session;
-  const setSignIn = (request: FastifyRequest, value: unknown) => {
+  const setField = (request: FastifyRequest, key: string, value: unknown) => {
     const session = sessionOf(request) as AnyRecord & { set?: (k: string, v: unknown) => void };
-    if (kind === '@fastify/secure-session') session.set?.('sso', value);
-    else session.sso = value;
+    if (kind === '@fastify/secure-session') session.set?.(key, value);
+    else session[key] = value;
+  };
+  const setSignIn = (request: FastifyRequest, value: unknown) => {
+    setField(request, 'sso', value);
   };
   const registerSession = async (app: FastifyApp, options: BuildOptions) => {
     await app.register(fastifyCookie);
@@ -522,6 +527,7 @@ function fastifyAdapter(name: string, kind: '@fastify/session' | '@fastify/secur
             scope.post('/test/signin', { bodyLimit: 4 * 1024 * 1024 }, (request, reply) => {
               const body = request.body as AnyRecord;
               setSignIn(request, 'sso' in body ? body.sso : { accessToken: body.accessToken, region: body.region });
+              for (const [key, value] of Object.entries((body.extra ?? {}) as AnyRecord)) setField(request, key, value);
               return reply.send({ ok: true });
             });
             scope.get('/me', (request, reply) => {

@@ -29,6 +29,10 @@ import { tokenFromGetter, tokenFromSession, type ReadToken } from './stored-sign
 import type { TokenInfo } from '../token.js';
 import type { RevocationQueue } from '../revocation/queue.js';
 import { endElsewhere, type Elsewhere, type EverywhereReport } from '../everywhere/elsewhere.js';
+import { printable } from '../scrub.js';
+
+// A session key that looks as if it holds the sign-in the route reads from `sso`.
+const LOOKS_LIKE_SIGN_IN = /sso|access_?token/i;
 
 // Relative paths are vetted against this when the request names no host: only the path is kept.
 const PLACEHOLDER_ORIGIN = 'http://app.invalid';
@@ -157,6 +161,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       return this.local(exchange, unread, cause);
     }
 
+    if (read.kind === 'none') this.noticeNoSignIn(request);
     // Whose sessions to end everywhere: read while this session still holds its user.
     const elsewhere = this.options.everywhere === undefined ? undefined : await this.elsewhereOf(request, read);
     const logout = read.kind === 'token' ? await this.client.logout(read.token) : undefined;
@@ -482,6 +487,30 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       timeoutMs: this.client.timeoutMs,
     };
     return () => endElsewhere(e, user, stored.id);
+  }
+
+  /**
+   * A sign-out with no token to revoke, from a session that looks as if it holds one where the route
+   * does not look (`ssoToken`, `SSO`, `accessToken`; or at `sso` while \`getToken\` found nothing):
+   * the Logout call is skipped, and the SSO session lives on, so the app is told once.
+   */
+  private noticeNoSignIn(request: SignOutRequest<Req>): void {
+    const { session } = request;
+    if (session.kind === 'none' || session.data === null || typeof session.data !== 'object') return;
+    if (this.options.getToken !== undefined) {
+      if (tokenFromSession(session.data).kind !== 'token') return;
+      this.warn(
+        'SSO_SIGNOUT_SIGN_IN_NOT_READ',
+        '`getToken` found no token, but the session holds one at `sso`: no Logout call was made, so the SSO session stays signed in. Read the token where the app keeps it.',
+      );
+      return;
+    }
+    const key = Object.keys(session.data).find((k) => k !== 'sso' && LOOKS_LIKE_SIGN_IN.test(k));
+    if (key === undefined) return;
+    this.warn(
+      'SSO_SIGNOUT_SIGN_IN_NOT_READ',
+      `a session with nothing at \`sso\` holds \`${printable(key, 64)}\`: the route reads the sign-in from \`session.sso\` (\`{ accessToken, region }\`), or from \`getToken\`. No Logout call was made, so the SSO session stays signed in.`,
+    );
   }
 
   /** The user the app names for this request, or undefined (warned about when the hook misbehaves). */

@@ -139,6 +139,9 @@ function guardedWrite(write: Write, isRevoked: RevokedCheck): Write {
   };
 }
 
+/** How long a guarded destroy waits for the delete behind its marker before it answers. */
+const DELETE_WAIT_MS = 250;
+
 /** `destroy` that leaves a marker behind a session the store held. */
 function guardedDestroy(
   store: ExpressSessionStoreLike,
@@ -164,9 +167,20 @@ function guardedDestroy(
           callback?.(error);
           return;
         }
-        store.destroy(sid, (destroyError) => {
-          if (failed(destroyError)) leftBehindTheMarker(warn, destroyError);
+        // The marker ends the session: the delete behind it is tidying, reported when it fails but
+        // waited for a moment only, so a store whose delete never answers does not hold the
+        // sign-out (it is over, and answered so).
+        let answered = false;
+        const answer = (): void => {
+          if (answered) return;
+          answered = true;
           callback?.();
+        };
+        const tidying = setTimeout(answer, DELETE_WAIT_MS);
+        store.destroy(sid, (destroyError) => {
+          clearTimeout(tidying);
+          if (failed(destroyError)) leftBehindTheMarker(warn, destroyError);
+          answer();
         });
       });
     });
@@ -267,7 +281,14 @@ export function guardKoaSessionStore<S extends KoaSessionStoreLike>(store: S, op
     const held: unknown = await store.get(key, ttlMs, { rolling: false, ctx: opts.ctx });
     if (held === undefined || held === null) return undefined;
     await store.set(marker(key), { revoked: true }, ttlMs, { rolling: false, changed: true, ctx: opts.ctx });
-    await deleteBehindMarker(key, opts);
+    // The marker ends the session: the delete behind it is waited for a moment, not for ever.
+    await new Promise<void>((resolve) => {
+      const tidying = setTimeout(resolve, DELETE_WAIT_MS);
+      void deleteBehindMarker(key, opts).then(() => {
+        clearTimeout(tidying);
+        resolve();
+      });
+    });
     return undefined;
   };
   return guarded;

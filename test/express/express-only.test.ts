@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import session from 'express-session';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createLogoutClient, ssoSignOut, type LogoutClient, type SignOutEvent } from 'sso-signout';
+import { createLogoutClient, guardSessionStore, ssoSignOut, type LogoutClient, type SignOutEvent } from 'sso-signout';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { ADAPTERS } from '../helpers/adapters.js';
 import { cookieHeaderFrom, setCookies } from '../helpers/cookies.js';
@@ -494,5 +494,41 @@ describe('Express only', () => {
       const res = await request(a).post('/signout').set('Cookie', `${signedOther}; ${cookie}`).expect(303);
       expect([...setCookies(res).keys()]).toEqual(['portal.sid']);
     });
+  });
+});
+
+describe('guardSessionStore over a store whose delete never answers', () => {
+  it('answers signed out once the marker is written: the session is over behind it', async () => {
+    // A store whose destroy never calls back (a Redis that stalls on DEL, say), behind the guard.
+    class StalledDelete extends session.MemoryStore {
+      override destroy(): void {
+        // never answers
+      }
+    }
+    const a = express();
+    a.use(
+      session({
+        secret: 'test secret',
+        resave: false,
+        saveUninitialized: false,
+        store: guardSessionStore(new StalledDelete()),
+      }),
+    );
+    a.post('/in', (req, res) => {
+      (req.session as unknown as Record<string, unknown>).sso = { accessToken: portal.issueToken() };
+      res.send('ok');
+    });
+    a.get('/me', (req, res) => {
+      res.json({ signedIn: (req.session as unknown as Record<string, unknown>).sso !== undefined });
+    });
+    a.all('/signout', ssoSignOut({ client }));
+    const cookie = cookieHeaderFrom(await request(a).post('/in').expect(200));
+    const started = performance.now();
+    const res = await request(a).post('/signout').set('Cookie', cookie).set('Accept', 'application/json').expect(200);
+    // Well within the route's own bound (3 s), past which it would answer 500 "not signed out".
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(res.body).toMatchObject({ signedOut: true, upstream: 'revoked' });
+    // The old cookie, replayed, opens nothing.
+    expect((await request(a).get('/me').set('Cookie', cookie).expect(200)).body).toEqual({ signedIn: false });
   });
 });

@@ -6,7 +6,7 @@ import { parsedOrRead, type MaybePromise, type RequestBody } from './core/route/
 import {
   cookiePathCovers,
   cookiePathDetail,
-  onlySignedCookieName,
+  repeatedSignedCookieName,
   signedSessionCookieName,
 } from './core/route/cookies.js';
 import { callbackStoreAccess, storeFailure } from './core/everywhere/callback-store.js';
@@ -155,8 +155,8 @@ class ExpressSessionBinding {
     this.found = [
       {
         detectedName,
-        signedName:
-          detectedName === undefined ? onlySignedCookieName(firstValue(this.headers.cookie), 's:') : undefined,
+        repeatedName:
+          detectedName === undefined ? repeatedSignedCookieName(firstValue(this.headers.cookie), 's:') : undefined,
         defaultName: EXPRESS_SESSION_DEFAULT_NAME,
         path: c.path,
         domain: c.domain,

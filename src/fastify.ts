@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyReque
 import { describeValue } from './core/errors.js';
 import { callbackStoreAccess, storeFailure } from './core/everywhere/callback-store.js';
 import { readSmallBody, type MaybePromise, type RequestBody } from './core/route/body.js';
-import { onlySignedCookieName, signedSessionCookieName } from './core/route/cookies.js';
+import { repeatedSignedCookieName, signedSessionCookieName } from './core/route/cookies.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
 import type { SignOutOptions } from './core/route/options.js';
 import {
@@ -83,8 +83,6 @@ interface SessionRequest {
 }
 
 const FASTIFY_SESSION_DEFAULT_NAME = 'sessionId';
-// @fastify/secure-session's cookie for `request.session`, when its `cookieName` option is not given.
-const SECURE_SESSION_DEFAULT_NAME = 'session';
 
 function isSecureSession(value: object): value is SecureSessionLike {
   const s = value as Partial<SecureSessionLike>;
@@ -106,10 +104,9 @@ function secureSessionBinding(request: FastifyRequest, session: SecureSessionLik
       const now = (request as unknown as SessionRequest).session as SecureSessionLike | null | undefined;
       return now === null || now === undefined || now.deleted ? null : now.data();
     },
-    // It clears its own cookie (with its own options) when the response is sent.
+    // It clears its own cookie (with its own options) when the response is sent. Its name is not
+    // guessed (its \`cookieName\` option is not exposed): \`sessionCookieName\` gives it.
     cookies: () => [],
-    // Its name unless the app's \`cookieName\` says otherwise (then \`sessionCookieName\` tells the route).
-    cookieName: () => SECURE_SESSION_DEFAULT_NAME,
     end: () => {
       session.delete();
       return Promise.resolve();
@@ -139,7 +136,7 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
       found = [
         {
           detectedName,
-          signedName: detectedName === undefined ? onlySignedCookieName(header, '') : undefined,
+          repeatedName: detectedName === undefined ? repeatedSignedCookieName(header, '') : undefined,
           defaultName: FASTIFY_SESSION_DEFAULT_NAME,
           path: c.path ?? undefined,
           domain: c.domain ?? undefined,

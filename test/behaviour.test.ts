@@ -464,6 +464,20 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         expect(events).toContainEqual(expect.objectContaining({ type: 'signout', code: 'session_ambiguous' }));
       });
 
+      if (adapter.sigCookie) {
+        it('refuses a planted signature before the user’s own, changing nothing', async () => {
+          const { app, cookie, token } = await signedIn();
+          const res = await request(app)
+            .post('/signout')
+            .set('Cookie', `${cookieName}.sig=${'A'.repeat(27)}; ${cookie}`)
+            .set('Accept', JSON_ACCEPT)
+            .expect(400);
+          expect(JSON.parse(res.text)).toMatchObject({ code: 'session_ambiguous', signedOut: false });
+          expect(portal.isActive(token)).toBe(true);
+          expect(await isSignedIn(app, cookie)).toBe(true);
+        });
+      }
+
       it('still signs out a cookie header that names the session once, among look-alike names and values', async () => {
         const { app, cookie, token } = await signedIn();
         const lookAlikes = `x${cookieName}=1; ${cookieName}x=2; other=${cookieName}=3`;
@@ -987,6 +1001,8 @@ describe.each(ADAPTERS)('$name', (adapter) => {
       const cases = [
         // No token read: nothing is called, nothing changes.
         { hook: 'getToken', signOut: { getToken: never }, status: 500, code: 'session_error' },
+        // The session's end not reached: the session is kept.
+        { hook: 'endSession', signOut: { endSession: never }, status: 500, code: 'session_error' },
         // The token not handed over: the session is kept.
         {
           hook: 'onUnrevokedToken',
@@ -998,7 +1014,8 @@ describe.each(ADAPTERS)('$name', (adapter) => {
       for (const { hook, signOut, status, code } of cases) {
         const app = build({ client: { timeoutMs: 300, maxAttempts: 1 }, signOut });
         const cookie = await signIn(app, { accessToken: portal.issueToken() });
-        portal.enqueue({ kind: 'status', status: 503 });
+        // Logout fails for the hand-over's case; it succeeds otherwise, so the session's end is tried.
+        if (hook === 'onUnrevokedToken') portal.enqueue({ kind: 'status', status: 503 });
         const started = performance.now();
         let res: request.Response | undefined;
         const warned = await warningCodesDuring(async () => {
@@ -1017,9 +1034,12 @@ describe.each(ADAPTERS)('$name', (adapter) => {
       it('warns once when the sign-in is kept where the route does not look, and never for a session without one', async () => {
         const app = build();
         const token = portal.issueToken();
-        // A fresh, anonymous session (a second click) holds nothing that looks like a sign-in.
+        // A fresh, anonymous session (a second click) holds nothing that looks like a sign-in, nor
+        // does one holding flags and times whose names mention SSO.
+        const flags = await signIn(app, { sso: null, extra: { ssoEnabled: false, lastSsoCheck: 0 } });
         const quiet = await warningCodesDuring(async () => {
           await request(app).post('/signout').expect(303);
+          await request(app).post('/signout').set('Cookie', flags).expect(303);
         });
         expect(quiet).not.toContain('SSO_SIGNOUT_SIGN_IN_NOT_READ');
         const cookie = await signIn(app, { sso: null, extra: { ssoToken: token } });

@@ -113,14 +113,12 @@ function guardedGet(store: ExpressSessionStoreLike, isRevoked: RevokedCheck): Ex
       if (failed(error)) callback(error);
       else if (!revoked) store.get(sid, callback);
       else {
-        // A write that slipped in between the check and the destroy is cleaned up here; a replayed
-        // signed-out cookie with nothing behind it costs a read, never a write.
+        // A write that slipped in between the check and the destroy is cleaned up here, without
+        // waiting (the marker already hides it); a replayed signed-out cookie with nothing behind
+        // it costs a read, never a write.
         store.get(sid, (readError, held) => {
-          if (readError === undefined && held !== undefined && held !== null) {
-            store.destroy(sid, () => {
-              callback(undefined, undefined);
-            });
-          } else callback(undefined, undefined);
+          if (!failed(readError) && held !== undefined && held !== null) store.destroy(sid, () => undefined);
+          callback(undefined, undefined);
         });
       }
     });
@@ -263,9 +261,10 @@ export function guardKoaSessionStore<S extends KoaSessionStoreLike>(store: S, op
   guarded.get = async (key, maxAge, opts) => {
     if (!isKoaOptions(opts)) return koaGuardMisused(maxAge);
     if (await isRevoked(key, opts.ctx)) {
-      // Only a late write behind the marker is destroyed: a replayed cookie costs a read.
+      // Only a late write behind the marker is destroyed, without waiting (the marker already hides
+      // it): a replayed cookie costs a read.
       const held: unknown = await store.get(key, maxAge, opts);
-      if (held !== undefined && held !== null) await deleteBehindMarker(key, { ctx: opts.ctx });
+      if (held !== undefined && held !== null) void deleteBehindMarker(key, { ctx: opts.ctx });
       return undefined;
     }
     return store.get(key, maxAge, opts);

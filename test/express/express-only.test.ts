@@ -466,6 +466,21 @@ describe('Express only', () => {
       expect([...setCookies(named).keys()]).toEqual(['portal.sid']);
     });
 
+    it("refuses a planted copy of a custom-named session cookie, beside an app's own signed cookie", async () => {
+      const a = app();
+      const cookie = cookieHeaderFrom(await request(a).post('/in').expect(200));
+      const signedPrefs = `prefs=${encodeURIComponent('s:dark.' + 'A'.repeat(43))}`;
+      // The planted value fails to unsign: express-session starts a fresh session, so no cookie
+      // carries its id, and two names are signed its way. The repeated one is the session's.
+      const res = await request(a)
+        .post('/signout')
+        .set('Cookie', `portal.sid=planted; ${cookie}; ${signedPrefs}`)
+        .set('Accept', 'application/json')
+        .expect(400);
+      expect(res.body).toMatchObject({ code: 'session_ambiguous', signedOut: false });
+      expect(res.body.detail).toContain('more than one cookie named portal.sid');
+    });
+
     it("leaves an app's own signed cookie alone on a sign-out with no session cookie", async () => {
       const signedPrefs = `prefs=${encodeURIComponent('s:dark.' + 'A'.repeat(43))}`;
       const res = await request(app()).post('/signout').set('Cookie', signedPrefs).expect(303);

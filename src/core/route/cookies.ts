@@ -272,18 +272,22 @@ export function signedSessionCookieName(
 }
 
 /**
- * The only name whose cookies are signed the session middleware's way, when none holds the
- * session's id: its cookie as the browser still has it (stale, or sent after one another origin
- * planted under its name), or an app's own signed cookie (cookie-parser signs the same way). Not
- * cleared on that guess; asked only whether the browser sent it twice. Values are compared parsed
- * and decoded, so ids of any alphabet match; a name no server can set is never taken.
+ * A cookie name the header sends more than once, with a value signed the session middleware's way
+ * among them, when none holds the session's id: the session's own cookie, sent beside a copy another
+ * origin of the site planted (whose value the middleware read first, failed to unsign, and replaced
+ * with a fresh session). Not used to clear anything: an app's own signed cookie (cookie-parser signs
+ * the same way) may look alike. A name no server can set is never taken.
  */
-export function onlySignedCookieName(cookieHeader: string | undefined, marker: string): string | undefined {
+export function repeatedSignedCookieName(cookieHeader: string | undefined, marker: string): string | undefined {
   if (cookieHeader === undefined) return undefined;
-  const signed = new Set<string>();
+  const seen = new Map<string, { count: number; signed: boolean }>();
   for (const [name, value] of cookiePairs(cookieHeader)) {
-    if (!COOKIE_NAME.test(name) || !value.startsWith(marker) || !SIGNATURE.test(value)) continue;
-    if (value.length - 44 > marker.length) signed.add(name);
+    if (!COOKIE_NAME.test(name)) continue;
+    const entry = seen.get(name) ?? { count: 0, signed: false };
+    entry.count++;
+    if (value.startsWith(marker) && SIGNATURE.test(value) && value.length - 44 > marker.length) entry.signed = true;
+    seen.set(name, entry);
   }
-  return signed.size === 1 ? signed.values().next().value : undefined;
+  for (const [name, { count, signed }] of seen) if (count > 1 && signed) return name;
+  return undefined;
 }

@@ -224,7 +224,8 @@ function returnToOptions(o: Record<string, unknown>): {
   readonly allowedReturnToOrigins: ReadonlySet<string>;
 } {
   const returnToParam = parseReturnToParam(o.returnToParam);
-  if (returnToParam === undefined && o.allowedReturnToOrigins !== undefined) {
+  const origins = o.allowedReturnToOrigins;
+  if (returnToParam === undefined && origins !== undefined && !(Array.isArray(origins) && origins.length === 0)) {
     throw configError(
       'allowedReturnToOrigins',
       'conflict',

@@ -69,10 +69,10 @@ export interface SessionCookie extends Omit<CookieToClear, 'name'> {
   /** The name of the cookie that carries this session's id, where one does. */
   readonly detectedName: string | undefined;
   /**
-   * Without one, the only name signed the middleware's way, if any: never cleared on that guess,
-   * only checked for being sent twice.
+   * Without one, a name signed the middleware's way that the request sends twice, if any: the
+   * session cannot be told from a planted copy. Never cleared on that guess.
    */
-  readonly signedName?: string | undefined;
+  readonly repeatedName?: string | undefined;
   readonly defaultName: string;
 }
 

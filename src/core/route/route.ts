@@ -368,14 +368,21 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
    * session, or the planter's own), while the user's own session, and its sign-in, is the other.
    */
   private sentTwice(request: SignOutRequest<Req>, session: SessionBinding & { kind: 'supported' }): string | undefined {
+    const header = firstValue(request.headers.cookie);
     const [cookie] = session.cookies();
-    const name =
-      this.options.sessionCookieName ??
-      (cookie === undefined
-        ? session.cookieName?.()
-        : (cookie.detectedName ?? cookie.signedName ?? cookie.defaultName));
-    if (name === undefined || !sentMoreThanOnce(firstValue(request.headers.cookie), name)) return undefined;
-    return `This browser sent more than one cookie named ${name} (another site of this domain, or a page on plain HTTP, may have set one), so it cannot be told which session is yours. Nothing was signed out: neither session was ended, and the SSO sign-in was not.`;
+    let twice = cookie?.repeatedName;
+    if (twice === undefined) {
+      const name =
+        this.options.sessionCookieName ??
+        (cookie === undefined ? session.cookieName?.() : (cookie.detectedName ?? cookie.defaultName));
+      // A middleware that signs its cookie in a companion (cookie-session, koa-session) reads the
+      // first of each: a planted signature makes the session as unreadable as a planted value.
+      if (name !== undefined && sentMoreThanOnce(header, name)) twice = name;
+      else if (name !== undefined && cookie === undefined && sentMoreThanOnce(header, `${name}.sig`))
+        twice = `${name}.sig`;
+    }
+    if (twice === undefined) return undefined;
+    return `This browser sent more than one cookie named ${twice} (another site of this domain, or a page on plain HTTP, may have set one), so it cannot be told which session is yours. Nothing was signed out: neither session was ended, and the SSO sign-in was not.`;
   }
 
   /**
@@ -505,7 +512,14 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       );
       return;
     }
-    const key = Object.keys(session.data).find((k) => k !== 'sso' && LOOKS_LIKE_SIGN_IN.test(k));
+    const data = session.data as Record<string, unknown>;
+    // A token, or a sign-in holding one: a string or an object, not a flag or a time.
+    const key = Object.keys(data).find(
+      (k) =>
+        k !== 'sso' &&
+        LOOKS_LIKE_SIGN_IN.test(k) &&
+        ((typeof data[k] === 'string' && data[k] !== '') || (typeof data[k] === 'object' && data[k] !== null)),
+    );
     if (key === undefined) return;
     this.warn(
       'SSO_SIGNOUT_SIGN_IN_NOT_READ',
@@ -600,7 +614,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       await this.bounded(Promise.resolve(onUnrevokedToken(token, this.answers.resultOf(pending, context, error))));
       return true;
     } catch (cause) {
-      this.hookFailed('onUnrevokedToken', cause, 'the token was not handed over, so the session is kept');
+      this.hookFailed('onUnrevokedToken', cause, 'the session is kept');
       return false;
     }
   }
@@ -619,6 +633,10 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     } catch (cause) {
       const timedOut = cause instanceof NoAnswerInTime ? cause.ms : undefined;
       if (timedOut !== undefined) ending.abandoned?.();
+      // A hook's throw was told of where it threw; its silence is told here.
+      if (timedOut !== undefined && this.options.endSession !== undefined) {
+        this.hookFailed('endSession', cause, 'the sign-out is answered 500 session_error');
+      }
       const context = await this.contextOf(exchange, upstream, logout, cause);
       const answer = await this.answers.answer(request, sessionNotEnded(upstream, timedOut), context);
       return this.reported(request, answer, logout);

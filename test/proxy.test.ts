@@ -135,6 +135,27 @@ describe('the environment’s proxy', () => {
     },
   );
 
+  it('fails fast, and stops, when every tunnel the proxy opens speaks first and closes', async () => {
+    // A plain-http endpoint through the proxy: nothing (no TLS) stands between the stray bytes and
+    // undici's parser, which drops each connection before a request went through it.
+    environment({ HTTP_PROXY: proxy.url });
+    proxy.refuseTunnels('speaks-first');
+    try {
+      const c = createLogoutClient({ endpoint: portal.url, timeoutMs: 3000 });
+      clients.push(c);
+      const result = await c.logout({ accessToken: portal.issueToken() });
+      expect(result).toMatchObject({ outcome: 'unavailable', reason: 'connection_error' });
+      expect(result.cause?.message).toContain('tunnels in a row closed before carrying a request');
+      const tunnels = proxy.seen.length;
+      // Three attempts, each failing after three tunnels that carried nothing.
+      expect(tunnels).toBeLessThanOrEqual(12);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(proxy.seen.length).toBe(tunnels);
+    } finally {
+      proxy.refuseTunnels(undefined);
+    }
+  });
+
   it('connects directly to a host NO_PROXY lists', async () => {
     environment({ HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1' });
     const result = await client().logout({ accessToken: portal.issueToken() });

@@ -13,14 +13,15 @@ export interface Proxy {
   carriedLogout(): boolean;
   /**
    * Answer every CONNECT with this status instead of tunnelling (as a proxy's access rules do),
-   * never answer it (`'hang'`), close the connection without answering it (`'close'`), or answer it
-   * `100 Continue` and no more (`'continue'`); `undefined` tunnels again.
+   * never answer it (`'hang'`), close the connection without answering it (`'close'`), answer it
+   * `100 Continue` and no more (`'continue'`), or open the tunnel and speak first in it, out of turn
+   * (`'speaks-first'`); `undefined` tunnels again.
    */
   refuseTunnels(status: Refusal | undefined): void;
   close(): Promise<void>;
 }
 
-type Refusal = number | 'hang' | 'close' | 'continue';
+type Refusal = number | 'hang' | 'close' | 'continue' | 'speaks-first';
 
 export async function startProxy(): Promise<Proxy> {
   const seen: string[] = [];
@@ -46,6 +47,10 @@ export async function startProxy(): Promise<Proxy> {
     if (refusal === 'hang') return;
     if (refusal === 'close') {
       client.end();
+      return;
+    }
+    if (refusal === 'speaks-first') {
+      client.end('HTTP/1.1 200 Connection Established\r\n\r\nnot an answer to anything');
       return;
     }
     if (refusal === 'continue') {

@@ -2,6 +2,7 @@
 // undici package takes about 100 ms to load, its Agent alone about 30 ms, and importing this
 // package must cost neither.
 
+import { EventEmitter } from 'node:events';
 import type { Agent, Client, Dispatcher, Pool } from 'undici';
 import type { ClientSettings } from './options.js';
 
@@ -59,18 +60,44 @@ const SOCKET_CODES: ReadonlySet<unknown> = new Set(['UND_ERR_SOCKET', 'UND_ERR_I
 function failingTunnels(PoolClass: typeof Pool, ClientClass: typeof Client) {
   return (origin: string | URL, options: object): Dispatcher => {
     const { connect, connections } = options as { connect?: unknown; connections?: number | null };
-    let given = options;
-    if (typeof connect === 'function') {
-      const tunnel = connect as Connector;
-      const failing: Connector = (connectOptions, callback) => {
-        tunnel(connectOptions, (error, socket) => {
-          const code = (error as { code?: unknown } | null)?.code;
-          callback(error !== null && SOCKET_CODES.has(code) ? new TunnelClosed(error) : error, socket);
-        });
-      };
-      given = { ...options, connect: failing };
-    }
+    const given = typeof connect === 'function' ? { ...options, connect: failing(connect as Connector) } : options;
     return connections === 1 ? new ClientClass(origin, given) : new PoolClass(origin, given);
+  };
+}
+
+/** Tunnels in a row that may close before carrying a request, before the next one fails. */
+const UNUSED_TUNNELS = 3;
+
+/**
+ * A tunnel connector that fails as a reset connection where undici would reconnect without end:
+ * when the tunnel fails with a socket error, and when tunnels open but close before a request has
+ * gone through them (the proxy or the server spoke first, out of turn: undici drops the connection
+ * with no request running, fails none, and connects again at once).
+ */
+function failing(tunnel: Connector): Connector {
+  let unused = 0;
+  return (connectOptions, callback) => {
+    if (unused >= UNUSED_TUNNELS) {
+      unused = 0;
+      callback(
+        new TunnelClosed(new Error(`${String(UNUSED_TUNNELS)} tunnels in a row closed before carrying a request`)),
+      );
+      return;
+    }
+    tunnel(connectOptions, (error, socket) => {
+      const code = (error as { code?: unknown } | null)?.code;
+      if (error !== null && SOCKET_CODES.has(code)) {
+        callback(new TunnelClosed(error));
+        return;
+      }
+      if (error === null && socket instanceof EventEmitter) {
+        const written = (socket as { bytesWritten?: number }).bytesWritten ?? 0;
+        socket.once('close', () => {
+          unused = (socket as { bytesWritten?: number }).bytesWritten === written ? unused + 1 : 0;
+        });
+      }
+      callback(error, socket);
+    });
   };
 }
 

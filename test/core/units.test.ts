@@ -9,6 +9,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { MAX_BODY_BYTES, parseBody, readSmallBody } from '../../src/core/route/body.js';
 import { MemoryStore } from 'express-session';
 import { createLogoutClient, guardSessionStore, SignOutConfigError, SignOutError, ssoSignOut } from 'sso-signout';
+import { guardSessionStore as guardKoaStore, type KoaSessionStoreLike } from 'sso-signout/koa';
 import { clearingHeader, parseCookieList } from '../../src/core/route/cookies.js';
 import { checkCrossSite, originOf } from '../../src/core/route/cross-site.js';
 import { negotiateFormat } from '../../src/core/route/negotiate.js';
@@ -537,5 +538,27 @@ describe('a bound on work that may not answer (within)', () => {
     await expect(within(Promise.reject('a string'), 10, made)).rejects.toThrow('"a string"');
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(made).not.toHaveBeenCalled();
+  });
+});
+
+describe('guardSessionStore (Koa) over a store whose delete never answers', () => {
+  it('holds neither the sign-out (past a moment) nor a read of the signed-out session', async () => {
+    const data = new Map<string, unknown>();
+    const store: KoaSessionStoreLike = {
+      get: (key) => Promise.resolve(data.get(key)),
+      set: (key, value) => {
+        data.set(key, value);
+        return Promise.resolve();
+      },
+      destroy: () => new Promise<never>(() => undefined),
+    };
+    const guarded = guardKoaStore(store);
+    const opts = { rolling: false, changed: true, ctx: {} };
+    await guarded.set('s1', { sso: { accessToken: 'aoa-guarded' } }, 60_000, opts);
+    const started = performance.now();
+    await guarded.destroy('s1', { ctx: {} });
+    expect(performance.now() - started).toBeLessThan(1000);
+    // The marker hides what the delete left: a replayed cookie reads nothing, at once.
+    expect(await guarded.get('s1', 60_000, { rolling: false, ctx: {} })).toBeUndefined();
   });
 });

@@ -496,23 +496,31 @@ describe('storms', () => {
   });
 
   it.each([
-    ['Retry-After: 0', { 'retry-after': '0' }],
-    ['a date in the past', { 'retry-after': 'Thu, 01 Jan 2015 00:00:00 GMT' }],
-  ])('a 429 storm naming %s stays bounded: well under one call per sign-out', async (_label, headers) => {
-    portal.setDefault({
-      kind: 'status',
-      status: 429,
-      headers: { 'x-amzn-errortype': 'ThrottlingException', ...headers },
-    });
-    const c = createLogoutClient({ endpoint: portal.url, maxConnections: 16, timeoutMs: STORM_TIMEOUT_MS });
-    clients.push(c);
-    const results = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => c.logout({ accessToken: `aoa-zero-${String(i)}` })),
-    );
-    expect(results.every((r) => r.outcome === 'throttled')).toBe(true);
-    expect(portal.calls.length).toBeLessThanOrEqual(2 * 16);
-    expect(results.filter((r) => r.attempts === 0).length).toBeGreaterThanOrEqual(200 - 16);
-  });
+    ['Retry-After: 0', { 'retry-after': '0' }, 2 * 16],
+    ['a date in the past', { 'retry-after': 'Thu, 01 Jan 2015 00:00:00 GMT' }, 2 * 16],
+    // A wait this short is the portal asking to be called again that soon, and is honoured: each
+    // call of the first wave may retry after it, as the SDK does (3 attempts).
+    ['x-amz-retry-after: 1', { 'x-amz-retry-after': '1' }, 3 * 16],
+    ['x-amz-retry-after: 20', { 'x-amz-retry-after': '20' }, 3 * 16],
+    ['Retry-After: 0.001', { 'retry-after': '0.001' }, 3 * 16],
+  ])(
+    'a 429 storm naming %s stays bounded: no sign-out waiting for a connection is sent',
+    async (_label, headers, most) => {
+      portal.setDefault({
+        kind: 'status',
+        status: 429,
+        headers: { 'x-amzn-errortype': 'ThrottlingException', ...headers },
+      });
+      const c = createLogoutClient({ endpoint: portal.url, maxConnections: 16, timeoutMs: STORM_TIMEOUT_MS });
+      clients.push(c);
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => c.logout({ accessToken: `aoa-zero-${String(i)}` })),
+      );
+      expect(results.every((r) => r.outcome === 'throttled')).toBe(true);
+      expect(portal.calls.length).toBeLessThanOrEqual(most);
+      expect(results.filter((r) => r.attempts === 0).length).toBeGreaterThanOrEqual(200 - 16);
+    },
+  );
 
   it('a 2xx with a body that never ends is answered at its status line, not at the deadline', async () => {
     portal.setDefault({ kind: 'endless-body', status: 200 });
@@ -571,31 +579,6 @@ describe('storms', () => {
       errorName: 'UnauthorizedException',
     });
   });
-
-  it.each([
-    ['x-amz-retry-after: 1', { 'x-amz-retry-after': '1' }],
-    ['x-amz-retry-after: 20', { 'x-amz-retry-after': '20' }],
-    ['Retry-After: 0.001', { 'retry-after': '0.001' }],
-  ])(
-    'a 429 storm naming a wait as short as %s is honoured, and bounded by the first wave’s own retries',
-    async (_label, headers) => {
-      portal.setDefault({
-        kind: 'status',
-        status: 429,
-        headers: { 'x-amzn-errortype': 'ThrottlingException', ...headers },
-      });
-      const c = createLogoutClient({ endpoint: portal.url, maxConnections: 16, timeoutMs: STORM_TIMEOUT_MS });
-      clients.push(c);
-      const results = await Promise.all(
-        Array.from({ length: 200 }, (_, i) => c.logout({ accessToken: `aoa-short-${String(i)}` })),
-      );
-      expect(results.every((r) => r.outcome === 'throttled')).toBe(true);
-      // The portal asked to be called again that soon: each call of the first wave may retry after
-      // the wait, as the SDK does (3 attempts), but no sign-out waiting for a connection is sent.
-      expect(portal.calls.length).toBeLessThanOrEqual(3 * 16);
-      expect(results.filter((r) => r.attempts === 0).length).toBeGreaterThanOrEqual(200 - 16);
-    },
-  );
 
   it('a 503 storm spends the retry quota, not three calls per sign-out', async () => {
     portal.setDefault({ kind: 'status', status: 503 });

@@ -481,6 +481,27 @@ describe('options a header cannot carry as written', () => {
     expect(warned?.message).not.toContain('threw');
   });
 
+  it('sends the built-in body, within the deadline and warning, when render never settles', async () => {
+    const adapter = ADAPTERS[0];
+    if (adapter === undefined) throw new Error('no adapter');
+    const quick = createLogoutClient({ endpoint: portal.url, timeoutMs: 300 });
+    try {
+      const app = adapter.build(quick, { signOut: { render: () => new Promise<never>(() => undefined) } });
+      const { cookie } = await signIn(app);
+      portal.enqueue('unauthorized');
+      const started = performance.now();
+      const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', 'text/html').expect(401);
+      expect(performance.now() - started).toBeLessThan(2000);
+      expect(res.text).toContain('<!doctype html>');
+      const warned = (await warningsSoFar()).find(
+        (w) => w.code === 'SSO_SIGNOUT_HOOK_FAILED' && w.message.includes('`render`'),
+      );
+      expect(warned?.message).toContain('the `render` hook did not answer within 300 ms; the built-in body is sent');
+    } finally {
+      await quick.close();
+    }
+  });
+
   it.each(['/logout', '/logout/', '/sso/LOGOUT'])(
     'refuses an endpoint that is the Logout URL itself (%s): the route appends /logout',
     (path) => {

@@ -56,7 +56,9 @@ export class Answers<Req> {
   constructor(
     private readonly options: ResolvedOptions<Req>,
     private readonly events: RouteEvents<Req>,
-    private readonly hookFailed: (hook: string, error: unknown) => void,
+    private readonly hookFailed: (hook: string, error: unknown, instead?: string) => void,
+    /** Waits no longer than the route waits for anything (`timeoutMs`). */
+    private readonly bounded: <T>(work: Promise<T>) => Promise<T>,
   ) {}
 
   /** The one place a SignOutResult is made. */
@@ -167,7 +169,7 @@ export class Answers<Req> {
     const render = this.options.render;
     if (render === undefined) return fallback();
     try {
-      const rendered = await render(result, native);
+      const rendered = await this.bounded(Promise.resolve(render(result, native)));
       if (typeof rendered === 'string') return [rendered, 'text/html; charset=utf-8'];
       if (rendered === undefined) return fallback();
       const { body, contentType } = rendered as { body?: unknown; contentType?: unknown };
@@ -178,7 +180,7 @@ export class Answers<Req> {
         'a value that is neither a string, undefined, nor { body, contentType } with strings a response can carry',
       );
     } catch (error) {
-      this.hookFailed('render', error);
+      this.hookFailed('render', error, 'the built-in body is sent');
       return fallback();
     }
   }

@@ -133,7 +133,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     this.client = this.options.client ?? createLogoutClient(this.options.clientOptions);
     this.events = new RouteEvents(this.options.onEvent, this.hookFailed);
     this.listedCookies = this.options.clearCookies.map((cookie) => clearingHeader(cookie));
-    this.answers = new Answers(this.options, this.events, this.hookFailed);
+    this.answers = new Answers(this.options, this.events, this.hookFailed, (work) => this.bounded(work));
   }
 
   async handle(request: SignOutRequest<Req>): Promise<SignOutAnswer> {

@@ -58,7 +58,7 @@ export class Answers<Req> {
     private readonly events: RouteEvents<Req>,
     private readonly hookFailed: (hook: string, error: unknown, instead?: string) => void,
     /** Waits no longer than the route waits for anything (`timeoutMs`). */
-    private readonly bounded: <T>(work: Promise<T>) => Promise<T>,
+    private readonly bounded: <T>(work: T | PromiseLike<T>) => Promise<T>,
   ) {}
 
   /** The one place a SignOutResult is made. */
@@ -169,7 +169,7 @@ export class Answers<Req> {
     const render = this.options.render;
     if (render === undefined) return fallback();
     try {
-      const rendered = await this.bounded(Promise.resolve(render(result, native)));
+      const rendered = await this.bounded(render(result, native));
       if (typeof rendered === 'string') return [rendered, 'text/html; charset=utf-8'];
       if (rendered === undefined) return fallback();
       const { body, contentType } = rendered as { body?: unknown; contentType?: unknown };

@@ -265,10 +265,16 @@ export function signedSessionCookieName(
   const direct = cookieNameHolding(cookieHeader, sessionId, marker);
   if (direct !== undefined) return direct;
   for (const [name, value] of cookiePairs(cookieHeader)) {
-    if (!COOKIE_NAME.test(name) || !value.startsWith(marker) || !SIGNATURE.test(value)) continue;
-    if (value.slice(marker.length, value.length - 44) === sessionId) return name;
+    if (COOKIE_NAME.test(name) && signedId(value, marker) === sessionId) return name;
   }
   return undefined;
+}
+
+/** The id a cookie value holds signed the session middleware's way (`marker` + id + `.` + signature), if it does. */
+function signedId(value: string, marker: string): string | undefined {
+  if (!value.startsWith(marker) || !SIGNATURE.test(value)) return undefined;
+  const id = value.slice(marker.length, value.length - 44);
+  return id === '' ? undefined : id;
 }
 
 /**
@@ -285,7 +291,7 @@ export function repeatedSignedCookieName(cookieHeader: string | undefined, marke
     if (!COOKIE_NAME.test(name)) continue;
     const entry = seen.get(name) ?? { count: 0, signed: false };
     entry.count++;
-    if (value.startsWith(marker) && SIGNATURE.test(value) && value.length - 44 > marker.length) entry.signed = true;
+    if (signedId(value, marker) !== undefined) entry.signed = true;
     seen.set(name, entry);
   }
   for (const [name, { count, signed }] of seen) if (count > 1 && signed) return name;

@@ -18,6 +18,7 @@ import {
   firstValue,
   type AnswerHeader,
   type SessionBinding,
+  type SessionCookie,
   type SignOutAnswer,
   type SignOutCore,
   type SignOutRequest,
@@ -373,8 +374,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     let twice = cookie?.repeatedName;
     if (twice === undefined) {
       const name =
-        this.options.sessionCookieName ??
-        (cookie === undefined ? session.cookieName?.() : (cookie.detectedName ?? cookie.defaultName));
+        cookie === undefined ? (this.options.sessionCookieName ?? session.cookieName?.()) : this.nameOf(cookie);
       // A middleware that signs its cookie in a companion (cookie-session, koa-session) reads the
       // first of each: a planted signature makes the session as unreadable as a planted value.
       if (name !== undefined && sentMoreThanOnce(header, name)) twice = name;
@@ -383,6 +383,11 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     }
     if (twice === undefined) return undefined;
     return `This browser sent more than one cookie named ${twice} (another site of this domain, or a page on plain HTTP, may have set one), so it cannot be told which session is yours. Nothing was signed out: neither session was ended, and the SSO sign-in was not.`;
+  }
+
+  /** The name a session cookie is known by: the app's `sessionCookieName`, the one detected, or the middleware's default. */
+  private nameOf(cookie: SessionCookie): string {
+    return this.options.sessionCookieName ?? cookie.detectedName ?? cookie.defaultName;
   }
 
   /**
@@ -434,20 +439,20 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   }
 
   /**
-   * Work on the session store or a hook of the app's (`getToken`, `endSession`, `everywhere.user`),
+   * Work on the session store or a hook of the app's (`getToken`, `endSession`, `everywhere.user`,
+   * `onUnrevokedToken`, `render`),
    * bounded like everything the route waits on by `timeoutMs`: a store or a hook that never answers
    * must not hold the browser for ever.
    */
-  private bounded<T>(work: Promise<T>): Promise<T> {
-    return bySweep(this.sweep, work, performance.now() + this.client.timeoutMs, this.noAnswer);
+  private bounded<T>(work: T | PromiseLike<T>): Promise<T> {
+    // A hook may return a value, a promise or a thenable: all are waited for alike.
+    return bySweep(this.sweep, Promise.resolve(work), performance.now() + this.client.timeoutMs, this.noAnswer);
   }
 
   // Step 3: the token, from the app's getter or the session.
   private readToken(request: SignOutRequest<Req>): MaybePromise<ReadToken> {
     const { getToken } = this.options;
-    // A getter may return a value, a promise or a thenable: all are waited for alike, and no longer
-    // than the route waits for anything.
-    if (getToken !== undefined) return this.bounded(Promise.resolve(getToken(request.native))).then(tokenFromGetter);
+    if (getToken !== undefined) return this.bounded(getToken(request.native)).then(tokenFromGetter);
     return tokenFromSession(request.session.kind === 'none' ? undefined : request.session.data);
   }
 
@@ -534,27 +539,16 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   ): Promise<string | undefined> {
     let user: unknown;
     try {
-      user = await this.bounded(Promise.resolve(everywhere.user(native)));
+      user = await this.bounded(everywhere.user(native));
     } catch (error) {
-      this.warnUser(
-        error instanceof NoAnswerInTime
-          ? `did not answer within ${String(error.ms)} ms`
-          : `threw (${error instanceof Error ? error.name : typeof error})`,
-      );
+      this.hookFailed('everywhere.user', error, 'this session only is signed out');
       return undefined;
     }
     if (user === undefined || user === null) return undefined;
     if (typeof user === 'string' && user !== '') return user;
-    this.warnUser(`returned ${describeValue(user)} instead of a user's id`);
+    const unusable = new UnusableHookResult(`${describeValue(user)} instead of a user's id`);
+    this.hookFailed('everywhere.user', unusable, 'this session only is signed out');
     return undefined;
-  }
-
-  private warnUser(what: string): void {
-    this.warn(
-      'SSO_SIGNOUT_HOOK_FAILED',
-      `the \`everywhere.user\` hook ${what}; this session only is signed out.`,
-      'everywhere.user',
-    );
   }
 
   private warnUnusable(logout: LogoutResult | undefined): void {
@@ -611,7 +605,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     const pending = decide(upstream, logout, true, exchange.format);
     const error = this.answers.typedError(pending, context);
     try {
-      await this.bounded(Promise.resolve(onUnrevokedToken(token, this.answers.resultOf(pending, context, error))));
+      await this.bounded(onUnrevokedToken(token, this.answers.resultOf(pending, context, error)));
       return true;
     } catch (cause) {
       this.hookFailed('onUnrevokedToken', cause, 'the session is kept');
@@ -664,7 +658,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     };
     const cookies = session.kind === 'supported' ? session.cookies() : [];
     for (const cookie of cookies) {
-      clear(configured ?? cookie.detectedName ?? cookie.defaultName, cookie);
+      clear(this.nameOf(cookie), cookie);
       if (configured !== undefined && cookie.detectedName !== undefined && cookie.detectedName !== configured) {
         // The cookie that carries this very session has another name: clear it too, and say so.
         clear(cookie.detectedName, cookie);

@@ -140,6 +140,25 @@ function guardedWrite(write: Write, isRevoked: RevokedCheck): Write {
 /** How long a guarded destroy waits for the delete behind its marker before it answers. */
 const DELETE_WAIT_MS = 250;
 
+/**
+ * The marker ends the session: the delete behind it is tidying, reported when it fails but waited
+ * for a moment only, so a store whose delete never answers does not hold the sign-out (it is over,
+ * and answered so). `then` is called once, when `remove` is done or {@link DELETE_WAIT_MS} has passed.
+ */
+function afterDeleteOrWait(remove: (done: () => void) => void, then: () => void): void {
+  let answered = false;
+  const answer = (): void => {
+    if (answered) return;
+    answered = true;
+    then();
+  };
+  const tidying = setTimeout(answer, DELETE_WAIT_MS);
+  remove(() => {
+    clearTimeout(tidying);
+    answer();
+  });
+}
+
 /** `destroy` that leaves a marker behind a session the store held. */
 function guardedDestroy(
   store: ExpressSessionStoreLike,
@@ -165,21 +184,15 @@ function guardedDestroy(
           callback?.(error);
           return;
         }
-        // The marker ends the session: the delete behind it is tidying, reported when it fails but
-        // waited for a moment only, so a store whose delete never answers does not hold the
-        // sign-out (it is over, and answered so).
-        let answered = false;
-        const answer = (): void => {
-          if (answered) return;
-          answered = true;
-          callback?.();
-        };
-        const tidying = setTimeout(answer, DELETE_WAIT_MS);
-        store.destroy(sid, (destroyError) => {
-          clearTimeout(tidying);
-          if (failed(destroyError)) leftBehindTheMarker(warn, destroyError);
-          answer();
-        });
+        afterDeleteOrWait(
+          (done) => {
+            store.destroy(sid, (destroyError) => {
+              if (failed(destroyError)) leftBehindTheMarker(warn, destroyError);
+              done();
+            });
+          },
+          () => callback?.(),
+        );
       });
     });
   };
@@ -280,13 +293,8 @@ export function guardKoaSessionStore<S extends KoaSessionStoreLike>(store: S, op
     const held: unknown = await store.get(key, ttlMs, { rolling: false, ctx: opts.ctx });
     if (held === undefined || held === null) return undefined;
     await store.set(marker(key), { revoked: true }, ttlMs, { rolling: false, changed: true, ctx: opts.ctx });
-    // The marker ends the session: the delete behind it is waited for a moment, not for ever.
     await new Promise<void>((resolve) => {
-      const tidying = setTimeout(resolve, DELETE_WAIT_MS);
-      void deleteBehindMarker(key, opts).then(() => {
-        clearTimeout(tidying);
-        resolve();
-      });
+      afterDeleteOrWait((done) => void deleteBehindMarker(key, opts).then(done), resolve);
     });
     return undefined;
   };

@@ -226,6 +226,45 @@ describe.each(CLIENTS)('shared state through $name', ({ connect }) => {
     },
   );
 
+  it('a leader whose link rests after another operation failed still writes its answer: the tab following it on another instance is answered at once', async () => {
+    const prefix = freshPrefix();
+    const connection = await connect(redisUrl);
+    closers.push(() => connection.close());
+    // A's link to Redis, which stalls while `stalledUntil` has not passed (a blip on that link only).
+    let stalledUntil = 0;
+    const blipping = {
+      sendCommand: async (args: readonly string[]) => {
+        const wait = stalledUntil - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        return connection.raw([...args]);
+      },
+    };
+    const sharedA = redisSharedState({
+      client: blipping,
+      secret: SECRET,
+      prefix,
+      operationTimeoutMs: 30,
+      retryAfterFailureMs: 10_000,
+    });
+    const a = createLogoutClient({ endpoint: portal.url, sharedState: sharedA, timeoutMs: 3000 });
+    closers.push(() => a.close());
+    const b = await instance(connect, prefix, { timeoutMs: 3000 });
+    const token = portal.issueToken();
+    portal.setDefault({ kind: 'real', delayMs: 300 });
+    const started = performance.now();
+    const leading = a.logout({ accessToken: token });
+    await expect.poll(() => connection.keys(`${prefix}lease:*`), { interval: 5 }).toHaveLength(1);
+    const following = b.client.logout({ accessToken: token });
+    // While A calls the portal, another of its operations meets the blip: A's link rests 10 s.
+    stalledUntil = performance.now() + 100;
+    expect(await sharedA.poll('another-digest', 'another-lease', 1000)).toEqual({ kind: 'unavailable' });
+    expect(await leading).toMatchObject({ outcome: 'revoked', shared: false });
+    expect(await following).toMatchObject({ outcome: 'revoked', shared: true });
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(portal.calls.filter((c) => c.token === token)).toHaveLength(1);
+    await expect.poll(() => connection.keys(`${prefix}lease:*`)).toHaveLength(0);
+  });
+
   it('keeps no token in clear: every key and value is free of the tokens signed out', async () => {
     const prefix = freshPrefix();
     const [a, b] = await Promise.all([instance(connect, prefix), instance(connect, prefix)]);

@@ -488,11 +488,12 @@ class RedisSharedState implements SharedState {
   readonly #key: Buffer;
   readonly #prefix: string;
   /**
-   * Leases whose `begin` was sent but not answered in time: it may still set the lease. Their
-   * leader's `finish` is sent even while Redis rests, so a lease that landed late is freed and
-   * whoever follows it is told, rather than waiting out its deadline.
+   * Leases Redis holds or may hold: `begin` answered "leader", or was sent but not answered in time
+   * (it may still set the lease). Their leader's `finish` is sent even while Redis rests after
+   * another operation failed, so the lease is freed and whoever follows it is told, rather than
+   * waiting out its deadline.
    */
-  readonly #unsettled = new Set<string>();
+  readonly #held = new Set<string>();
 
   constructor(link: RedisLink, key: Buffer, prefix: string) {
     this.#link = link;
@@ -529,7 +530,7 @@ class RedisSharedState implements SharedState {
     );
     if (reply === RESTING) return { kind: 'unavailable' };
     if (reply === undefined || reply === LATE) {
-      this.#unsettled.add(lease);
+      this.#held.add(lease);
       return { kind: 'unavailable' };
     }
     const [kind, value] = reply;
@@ -547,7 +548,10 @@ class RedisSharedState implements SharedState {
       this.#link.failed('begin', new Error(`unexpected reply gated ${printable(String(value), 40)}`));
       return { kind: 'unavailable' };
     }
-    if (kind === 'leader') return { kind: 'leader', lease };
+    if (kind === 'leader') {
+      this.#held.add(lease);
+      return { kind: 'leader', lease };
+    }
     if (kind === 'follower' && typeof value === 'string' && value !== '') return { kind: 'follower', lease: value };
     return { kind: 'unavailable' };
   }
@@ -572,7 +576,7 @@ class RedisSharedState implements SharedState {
         signed(this.#key, { kind: 'outcome', digest, lease }, text),
       ],
       undefined,
-      this.#unsettled.delete(lease),
+      this.#held.delete(lease),
     );
   }
 

@@ -36,3 +36,18 @@ it('has no Markdown left broken by a backtick run', async () => {
   const odd = prose.split('\n').filter((line) => (line.match(/`/g) ?? []).length % 2 === 1);
   expect(odd).toEqual([]);
 });
+
+it("gives every node-redis client in its examples an 'error' listener: without one, a Redis restart ends the process", async () => {
+  const readme = await read('README.md');
+  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+  const withClients = blocks.filter((code) => code.includes('createClient('));
+  expect(withClients.length).toBeGreaterThanOrEqual(4);
+  for (const code of withClients) {
+    const named = /const (\w+) = createClient\(/.exec(code);
+    expect(named, code).not.toBeNull();
+    const name = (named as RegExpExecArray)[1] as string;
+    const listens = code.indexOf(`${name}.on('error'`);
+    expect(listens, code).toBeGreaterThan(-1);
+    expect(listens, code).toBeLessThan(code.indexOf(`${name}.connect()`));
+  }
+});

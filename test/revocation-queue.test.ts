@@ -205,6 +205,7 @@ describe.each(CLIENTS)('the revocation queue with $name', ({ connect }) => {
       encryptionKeys: [KEY_B],
       prefix: queue.prefix,
       name: queue.name,
+      attempts: 2,
       onEvent: (event) => events.push(event),
     });
     toClose.push(() => rotated.close());
@@ -219,12 +220,46 @@ describe.each(CLIENTS)('the revocation queue with $name', ({ connect }) => {
     await rotated.enqueue({ accessToken: 'aoa-another-token' });
     const sealedWithB = events.filter((e) => e.type === 'revocation_queued').length;
     expect(sealedWithB).toBe(2);
-    // key-b is unknown to the first queue's worker: the job cannot be opened, so it is dead-lettered.
+    // key-b is unknown to the first queue's worker: the job is left for a worker that lists it, and
+    // dead-lettered once its attempts are spent with none taking it.
     await until(() => events.filter((e) => e.type === 'revocation_dead_lettered').length === 2);
     expect(events.filter((e) => e.type === 'revocation_dead_lettered').at(-1)).toMatchObject({
       reason: 'unknown_key',
+      attempts: 2,
     });
+    expect(events.filter((e) => e.type === 'revocation_retry' && e.outcome === 'unknown_key')).toHaveLength(2);
     expect(portal.calls).toHaveLength(2);
+  });
+
+  it('a key rotation rolled out instance by instance loses no token: a job sealed with the new key waits for a worker that lists it', async () => {
+    // The instance still on the old keys runs the only worker at first.
+    const { queue: old, events } = await setup({ attempts: 10 });
+    const warnings = await warningCodesDuring(async () => {
+      worker(old, { backoffMs: 100, maxBackoffMs: 200 });
+      // An instance already deployed with the new key first seals with it.
+      const conn = await connect(redisUrl);
+      toClose.push(() => conn.close());
+      const renewed = redisRevocationQueue({
+        connection: conn.client,
+        secret: SECRET,
+        encryptionKeys: [KEY_B, KEY_A],
+        prefix: old.prefix,
+        name: old.name,
+      });
+      toClose.push(() => renewed.close());
+      const token = portal.issueToken();
+      portal.setDefault('real');
+      await renewed.enqueue({ accessToken: token });
+      await until(() => events.some((e) => e.type === 'revocation_retry' && e.outcome === 'unknown_key'));
+      expect(portal.isActive(token)).toBe(true);
+      // The new instance's worker starts: it revokes the token the old one could not open.
+      worker(renewed, { onEvent: (event) => events.push(event) });
+      await until(() => !portal.isActive(token));
+      await until(() => events.some((e) => e.type === 'revocation_done'));
+    });
+    expect(events.filter((e) => e.type === 'revocation_dead_lettered')).toEqual([]);
+    expect(portal.calls).toHaveLength(1);
+    expect(warnings).toContain('SSO_SIGNOUT_QUEUE_UNKNOWN_KEY');
   });
 });
 

@@ -31,6 +31,10 @@ export type RevocationEvent =
   | {
       readonly type: 'revocation_retry';
       readonly digest: string;
+      /**
+       * The attempt's outcome (`throttled`, `unavailable`, `timeout`, …), or `unknown_key`: sealed
+       * with a key this worker does not list, so left for a worker that lists it.
+       */
       readonly outcome: string;
       readonly attempts: number;
       /** When the portal throttled: the wait it named, honoured by every worker of the queue. */

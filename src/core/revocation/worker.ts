@@ -138,20 +138,45 @@ interface JobContext {
   readonly warn: Warn;
 }
 
+/**
+ * A job whose token does not open. Sealed with a key this worker does not list (by an instance that
+ * already has a new key, a rotation half rolled out; or by another app on this queue's name and
+ * prefix): left for a worker that lists it, as a failed attempt, and dead-lettered once the attempts
+ * are spent. Listed but not opening (written by hand, or a key id reused): dead-lettered at once.
+ */
+function cannotOpen({ settings, bullmq, warn }: JobContext, job: BullJob, why: string): never {
+  if (why === 'unknown_key') {
+    warn(
+      'SSO_SIGNOUT_QUEUE_UNKNOWN_KEY',
+      'a revocation job is sealed with a key this worker does not list: it is left for a worker that lists it, and dead-lettered once its attempts are spent. Is a new key rolling out (list it on every instance before any seals with it), or does another app share this queue’s name and prefix?',
+      why,
+    );
+    const attempts = job.attemptsMade + 1;
+    settings.tell({
+      type: 'revocation_retry',
+      digest: String(job.id),
+      outcome: why,
+      attempts,
+      retryAfterMs: undefined,
+    });
+    throw new RetryLater(why, undefined);
+  }
+  warn(
+    'SSO_SIGNOUT_QUEUE_UNKNOWN_KEY',
+    `a revocation job could not be opened (${why}): it is dead-lettered. Was it written by hand, or sealed under a key id another key now has?`,
+    why,
+  );
+  throw new bullmq.UnrecoverableError(why);
+}
+
 /** Works one job: its token opened, its age checked, Logout called; the outcome as BullMQ takes it. */
-async function workJob({ settings, bullmq, gate, warn }: JobContext, job: BullJob): Promise<string> {
+async function workJob(context: JobContext, job: BullJob): Promise<string> {
+  const { settings, bullmq, gate } = context;
   const { tell } = settings;
   const digest = String(job.id);
   const data = job.data as Partial<RevocationJobData> | null;
   const opened = settings.queue.sealer.open(data?.token, digest);
-  if (typeof opened === 'string') {
-    // Sealed with a key this worker does not list: another app's queue, or a key retired early.
-    warn(
-      'SSO_SIGNOUT_QUEUE_UNKNOWN_KEY',
-      `a revocation job could not be opened (${opened}): it is dead-lettered. Does another app share this queue's name and prefix, or was its key removed from encryptionKeys too early?`,
-    );
-    throw new bullmq.UnrecoverableError(opened);
-  }
+  if (typeof opened === 'string') cannotOpen(context, job, opened);
   // The age is the one sealed with the token: a job's plain queuedAt is not trusted.
   if (Date.now() - opened.queuedAt > settings.maxAgeMs) {
     tell({ type: 'revocation_dropped', digest, reason: 'too_old' });

@@ -24,12 +24,13 @@ type MaybePromise<T> = T | Promise<T>;
 /**
  * Options of the fetch handler. The hooks receive the `Request` and the context the handler was
  * called with (Hono's `c`, a Next.js route's `{ params }`, …). `getToken` and `endSession` are
- * required: they are how the route reads and ends the app's session. The session's cookie, if the
- * route should clear it, is listed in `clearCookies` with the attributes it was set with.
+ * required: they are how the route reads and ends the app's session. The session's cookie is named
+ * in `sessionCookieName` (a request that sends it twice is refused `400 session_ambiguous`, and it is
+ * cleared) and listed in `clearCookies` with the attributes it was set with.
  */
 export interface FetchSignOutOptions<Ctx = unknown> extends Omit<
   SignOutOptions<Request>,
-  'getToken' | 'endSession' | 'render' | 'onEvent' | 'everywhere' | 'sessionCookieName'
+  'getToken' | 'endSession' | 'render' | 'onEvent' | 'everywhere'
 > {
   /** Reads the sign-in's token (and its region) from the app's session; `undefined` when there is none. */
   readonly getToken: (request: Request, context: Ctx) => MaybePromise<TokenInfo | string | null | undefined>;
@@ -76,7 +77,6 @@ function kindOf(value: unknown): string {
 const NOT_FOR_FETCH: Readonly<Record<string, string>> = {
   everywhere:
     'signing out everywhere needs a session store the route can reach, which a fetch handler has not: end the other sessions in `endSession`.',
-  sessionCookieName: 'a fetch handler detects no session cookie: list it in `clearCookies` with its attributes.',
 };
 
 function parseOrigin(value: unknown): URL | undefined {
@@ -178,6 +178,7 @@ const FORWARDED_HINT =
  *   region: 'eu-west-1',
  *   getToken: (request, c) => c.get('session')?.sso,
  *   endSession: (request, c) => c.get('session')?.destroy(),
+ *   sessionCookieName: 'portal.sid',
  *   clearCookies: [{ name: 'portal.sid', httpOnly: true, sameSite: 'lax' }],
  * });
  * const app = new Hono<Env>();

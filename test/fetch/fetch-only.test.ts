@@ -91,18 +91,18 @@ describe('made with options that cannot work', () => {
     }
   });
 
-  it.each([
-    ['everywhere', { sessionIndex: {}, user: () => 'u' }, /session store/],
-    ['sessionCookieName', 'portal.sid', /clearCookies/],
-  ])('refuses `%s`, which a fetch handler cannot honour, and says what to do instead', (option, value, hint) => {
-    const make = () => createSignOutHandler({ ...base, [option]: value });
-    expect(make).toThrow(hint);
-    try {
-      make();
-    } catch (error) {
-      expect(error).toMatchObject({ option });
-    }
-  });
+  it.each([['everywhere', { sessionIndex: {}, user: () => 'u' }, /session store/]])(
+    'refuses `%s`, which a fetch handler cannot honour, and says what to do instead',
+    (option, value, hint) => {
+      const make = () => createSignOutHandler({ ...base, [option]: value });
+      expect(make).toThrow(hint);
+      try {
+        make();
+      } catch (error) {
+        expect(error).toMatchObject({ option });
+      }
+    },
+  );
 
   it.each([
     'portal.example.com',
@@ -151,6 +151,44 @@ describe('made with options that cannot work', () => {
   it('catches the factory mounted as the handler', () => {
     const call = createSignOutHandler as unknown as (...args: unknown[]) => unknown;
     expect(() => call(new Request(`${APP}/signout`), {})).toThrow(/ssoSignOut is a factory|factory/);
+  });
+});
+
+describe('the session cookie, named by `sessionCookieName`', () => {
+  const cookie = (header: string) => browserRequest(undefined, { headers: { ...browserHeaders(), cookie: header } });
+  const browserHeaders = () => Object.fromEntries(browserRequest().headers);
+
+  it('refuses a sign-out that sends it twice (one planted by another origin of the site), changing nothing', async () => {
+    const token = portal.issueToken();
+    const { state, options } = session(token);
+    const handler = createSignOutHandler({ ...options, sessionCookieName: 'portal.sid' });
+    const res = await handler(cookie('portal.sid=planted; theme=dark; portal.sid=the-users-own'));
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('more than one cookie named portal.sid');
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect(state.ended).toBe(false);
+    expect(portal.calls).toHaveLength(0);
+    expect(portal.isActive(token)).toBe(true);
+  });
+
+  it.each([
+    ['listed in clearCookies, with the attributes given there', true, /^portal\.sid=; .*HttpOnly.*SameSite=Lax/i],
+    ['not listed, with Path=/', false, /^portal\.sid=; .*Path=\/(;|$)/],
+  ])('signs out a request that sends it once, and clears it once: %s', async (_how, listed, cleared) => {
+    const token = portal.issueToken();
+    const { state, options } = session(token);
+    const handler = createSignOutHandler({
+      ...options,
+      sessionCookieName: 'portal.sid',
+      clearCookies: listed ? options.clearCookies : [],
+    });
+    const res = await handler(cookie('theme=dark; portal.sid=the-users-own; other.portal.sid=x'));
+    expect(res.status).toBe(303);
+    expect(state.ended).toBe(true);
+    expect(portal.isActive(token)).toBe(false);
+    const set = res.headers.getSetCookie();
+    expect(set).toHaveLength(1);
+    expect(set[0]).toMatch(cleared);
   });
 });
 

@@ -331,8 +331,6 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   private ending(request: SignOutRequest<Req>): Ending {
     const { session } = request;
     const { endSession, getToken } = this.options;
-    const ambiguous = session.kind === 'supported' ? this.sentTwice(request, session) : undefined;
-    if (ambiguous !== undefined) return { refused: localDecision('session_ambiguous', ambiguous) };
     if (session.kind === 'none' && (endSession === undefined || getToken === undefined)) {
       const detail = session.detail === undefined ? MISSING_SESSION_DETAIL : `${session.detail} Nothing was changed.`;
       if (session.byRequest !== true) {
@@ -340,6 +338,8 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       }
       return { refused: localDecision('session_missing', detail) };
     }
+    const ambiguous = this.sentTwice(request, session);
+    if (ambiguous !== undefined) return { refused: localDecision('session_ambiguous', ambiguous) };
     if (endSession !== undefined) {
       const middleware = session.kind === 'supported' ? session : undefined;
       return {
@@ -368,13 +368,14 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
    * the middleware read the first, which may be one another origin of the site planted (an empty
    * session, or the planter's own), while the user's own session, and its sign-in, is the other.
    */
-  private sentTwice(request: SignOutRequest<Req>, session: SessionBinding & { kind: 'supported' }): string | undefined {
+  private sentTwice(request: SignOutRequest<Req>, session: SessionBinding): string | undefined {
     const header = firstValue(request.headers.cookie);
-    const [cookie] = session.cookies();
+    // Without a session middleware (the app's hooks end its session), the name the app gives.
+    const [cookie] = session.kind === 'supported' ? session.cookies() : [];
     let twice = cookie?.repeatedName;
     if (twice === undefined) {
-      const name =
-        cookie === undefined ? (this.options.sessionCookieName ?? session.cookieName?.()) : this.nameOf(cookie);
+      const detected = session.kind === 'supported' ? session.cookieName?.() : undefined;
+      const name = cookie === undefined ? (this.options.sessionCookieName ?? detected) : this.nameOf(cookie);
       // A middleware that signs its cookie in a companion (cookie-session, koa-session) reads the
       // first of each: a planted signature makes the session as unreadable as a planted value.
       if (name !== undefined && sentMoreThanOnce(header, name)) twice = name;
@@ -668,8 +669,15 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
         );
       }
     }
-    // A configured name with no session cookie to take attributes from: cleared with the defaults.
-    if (configured !== undefined && cookies.length === 0) written.push(this.clearing(configured, {}));
+    // A configured name with no session cookie to take attributes from: cleared with the defaults,
+    // unless the app lists it with its own.
+    if (
+      configured !== undefined &&
+      cookies.length === 0 &&
+      !this.options.clearCookies.some((c) => c.name === configured)
+    ) {
+      written.push(this.clearing(configured, {}));
+    }
     // The app's own list, checked and written when the route was made.
     written.push(...this.listedCookies);
     return written;

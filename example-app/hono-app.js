@@ -131,6 +131,8 @@ export function createHonoApp({ signOut, portal, devSignIn, redis, log = () => {
       const session = c.get('session');
       if (session !== undefined) await sessions.destroy(session.id);
     },
+    // Sent twice (one planted by another origin of the site), the sign-out is refused.
+    sessionCookieName: SESSION_COOKIE,
     clearCookies: [
       { name: SESSION_COOKIE, httpOnly: true, sameSite: 'lax' },
       { name: PREFS_COOKIE, httpOnly: true, sameSite: 'lax' },

@@ -159,6 +159,42 @@ describe.each(CLIENTS)('shared state through $name', ({ connect }) => {
     expect(portal.calls).toHaveLength(1);
   });
 
+  it('a 429 heard by one instance holds back the retry another instance was waiting to make', async () => {
+    const prefix = freshPrefix();
+    const [a, b] = await Promise.all([
+      instance(connect, prefix, { maxAttempts: 1 }),
+      instance(connect, prefix, { maxAttempts: 3 }),
+    ]);
+    const [mine, theirs] = [portal.issueToken(), portal.issueToken()];
+    // B's call fails (a busy portal answers some 503, some 429), and B waits to retry it.
+    portal.setDefault((call) =>
+      call.token === mine
+        ? { kind: 'status', status: 503, errorType: 'ServiceUnavailableException', delayMs: 150 }
+        : { kind: 'throttle', retryAfter: 5 },
+    );
+    const retrying = b.client.logout({ accessToken: mine });
+    await expect.poll(() => portal.calls.length, { interval: 5 }).toBe(1);
+    // Meanwhile A hears a 429: the window is in Redis when A answers.
+    expect(await a.client.logout({ accessToken: theirs })).toMatchObject({ outcome: 'throttled' });
+    const result = await retrying;
+    // B's retry stays within A's window: what B's own attempt heard stands.
+    expect(result).toMatchObject({ outcome: 'unavailable', upstreamStatus: 503, attempts: 1 });
+    expect(portal.calls.filter((c) => c.token === mine)).toHaveLength(1);
+    // And B's gate is closed: its next sign-out is answered without a call.
+    expect(await b.client.logout({ accessToken: portal.issueToken() })).toMatchObject({ reason: 'throttle_gate' });
+    expect(portal.calls).toHaveLength(2);
+  });
+
+  it('a call’s own retry after its own 429 still passes the window it opened, written back to Redis', async () => {
+    const prefix = freshPrefix();
+    const b = await instance(connect, prefix, { maxAttempts: 3 });
+    const token = portal.issueToken();
+    portal.enqueue({ kind: 'throttle' });
+    portal.setDefault('real');
+    expect(await b.client.logout({ accessToken: token })).toMatchObject({ outcome: 'revoked', attempts: 2 });
+    expect(await b.connection.keys(`${prefix}gate:*`)).toHaveLength(1);
+  });
+
   it('a leader that died holding the lease is taken over once the lease expires', async () => {
     const prefix = freshPrefix();
     const b = await instance(connect, prefix);

@@ -66,7 +66,7 @@ function logoutThrough(
     };
     const key = coordination.key(`${base.origin}${base.path}`, token);
     return coordination.once(key, base.origin, admit, (deadline) =>
-      callWithRetries(context, gate, base, token, deadline),
+      callWithRetries(context, gate, base, token, deadline, coordination),
     );
   };
 }

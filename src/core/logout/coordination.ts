@@ -33,6 +33,11 @@ export interface Coordination {
   once(key: string, origin: string, admit: () => LogoutResult | undefined, call: LogoutCall): Promise<LogoutResult>;
   /** The gate of a portal origin: its throttle window and connection slots. */
   gate(origin: string): PortalGate;
+  /**
+   * Before a retry to `origin`: a throttle window heard elsewhere meanwhile closes its gate here
+   * too. Undefined when there is nothing to look at; never rejects.
+   */
+  beforeRetry(origin: string, deadline: number): Promise<void> | undefined;
   /** Distinct calls in flight. */
   readonly pending: number;
 }
@@ -44,6 +49,9 @@ export type LogoutCall = (deadline?: number) => Promise<LogoutResult>;
 function worthRemembering(result: LogoutResult): boolean {
   return provesTokenDead(result.outcome);
 }
+
+/** Throttle windows whose ends are this close are one window, read at two moments. */
+const SAME_WINDOW_MS = 100;
 
 /** Coordination within this process. */
 export class LocalCoordination implements Coordination {
@@ -86,6 +94,10 @@ export class LocalCoordination implements Coordination {
       this.gates.set(origin, gate);
     }
     return gate;
+  }
+
+  beforeRetry(): undefined {
+    return undefined;
   }
 
   once(key: string, _origin: string, admit: () => LogoutResult | undefined, call: LogoutCall): Promise<LogoutResult> {
@@ -160,6 +172,20 @@ export class SharedCoordination implements Coordination {
 
   once(key: string, origin: string, admit: () => LogoutResult | undefined, call: LogoutCall): Promise<LogoutResult> {
     return this.local.once(key, origin, admit, () => this.acrossInstances(key, origin, call));
+  }
+
+  beforeRetry(origin: string, deadline: number): Promise<void> | undefined {
+    const { shared } = this;
+    if (shared.gateRemaining === undefined) return undefined;
+    const gate = this.local.gate(origin);
+    return shared.gateRemaining(origin, this.maxGateMs, deadline - performance.now()).then(
+      (ms) => {
+        // A window ending no later than the one known here (give or take a write's time) is that
+        // window: this call's own answer, written back, which its own retry may pass.
+        if (ms !== undefined && ms > gate.remaining() + SAME_WINDOW_MS) gate.close(ms, true);
+      },
+      () => undefined,
+    );
   }
 
   // One deadline for the whole sign-out: time spent on Redis or waiting for another instance's

@@ -3,6 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { attemptLogout, type Attempt, type AttemptContext } from './attempt.js';
 import { backoffMs, type RetryQuota } from './backoff.js';
+import type { Coordination } from './coordination.js';
 import type { PortalGate } from './portal-gate.js';
 import type { PortalBase } from './transport.js';
 import { logoutResult, type LogoutReason, type LogoutResult } from './types.js';
@@ -44,6 +45,8 @@ export async function callWithRetries(
   base: PortalBase,
   token: string,
   deadline = performance.now() + context.timeoutMs,
+  /** Looks, before a retry, for a throttle window heard elsewhere (another instance). */
+  elsewhere?: Pick<Coordination, 'beforeRetry'>,
 ): Promise<LogoutResult> {
   // Started when the sign-out did (a call made after waiting for another instance has less time).
   const started = deadline - context.timeoutMs;
@@ -71,6 +74,8 @@ export async function callWithRetries(
     const wait = nextWait(context, state, last, retry);
     if (wait === undefined) break;
     await sleep(wait);
+    const looked = elsewhere?.beforeRetry(base.origin, state.deadline);
+    if (looked !== undefined) await looked;
   }
   return finish(context, state, gate);
 }

@@ -63,6 +63,12 @@ export interface SharedState {
   poll(digest: string, lease: string, withinMs: number): Promise<SharedPoll>;
   /** Closes a portal's throttle window on every instance for `ms` (or keeps a later end). */
   closeGate(origin: string, ms: number): Promise<void>;
+  /**
+   * What is left of a portal's throttle window (at most `maxGateMs`), 0 when it is open; undefined
+   * rather than take longer than `withinMs`. Asked before a retry, so that a window another instance
+   * heard meanwhile holds it back. Optional: without it, a window is seen when a sign-out begins.
+   */
+  gateRemaining?(origin: string, maxGateMs: number, withinMs: number): Promise<number | undefined>;
 }
 
 /** Told when Redis fails (sign-outs go on with this process's own state) and when it answers again. */
@@ -70,7 +76,7 @@ export type SharedStateEvent =
   | {
       readonly type: 'shared_state_unavailable';
       readonly code: 'SSO_SIGNOUT_SHARED_STATE_UNAVAILABLE';
-      /** The operation that failed: `begin`, `finish`, `poll` or `closeGate`. */
+      /** The operation that failed: `begin`, `finish`, `poll`, `closeGate` or `gateRemaining`. */
       readonly operation: string;
       /** What went wrong: `timeout`, or the client's error (bounded, printable). */
       readonly error: string;
@@ -216,6 +222,16 @@ local o = redis.call('GET', KEYS[1])
 if o then return {'result', o} end
 if redis.call('GET', KEYS[2]) == ARGV[1] then return {'waiting'} end
 return {'gone'}
+`);
+
+// KEYS: gate. ARGV: the longest window. Read only: a window longer than any this setup writes (or
+// without a TTL) is cut in the answer, and by the next BEGIN in Redis.
+const GATE_REMAINING = luaScript(`
+local g = redis.call('PTTL', KEYS[1])
+local longest = tonumber(ARGV[1])
+if g > longest or g == -1 then g = longest end
+if g > 0 then return {'gated', tostring(g)} end
+return {'ok'}
 `);
 
 // KEYS: gate. ARGV: window ms.
@@ -594,6 +610,25 @@ class RedisSharedState implements SharedState {
     return kind === 'waiting' ? { kind: 'waiting' } : { kind: 'gone' };
   }
 
+  async gateRemaining(origin: string, maxGateMs: number, withinMs: number): Promise<number | undefined> {
+    const reply = await this.#link.script(
+      'gateRemaining',
+      GATE_REMAINING,
+      [this.gateKey(origin)],
+      [String(maxGateMs)],
+      withinMs,
+    );
+    if (reply === undefined || reply === RESTING || reply === LATE) return undefined;
+    const [kind, value] = reply;
+    if (kind === 'ok') return 0;
+    const remainingMs = Number(value);
+    if (kind === 'gated' && Number.isSafeInteger(remainingMs) && remainingMs > 0 && remainingMs <= maxGateMs) {
+      return remainingMs;
+    }
+    this.#link.failed('gateRemaining', new Error(`unexpected reply ${printable(String(kind), 40)}`));
+    return undefined;
+  }
+
   async closeGate(origin: string, ms: number): Promise<void> {
     await this.#link.script('closeGate', CLOSE_GATE, [this.gateKey(origin)], [String(Math.ceil(ms))]);
   }
@@ -635,5 +670,6 @@ export function redisSharedState(options: RedisSharedStateOptions): SharedState 
     finish: (digest, lease, result, rememberMs, leaseMs) => state.finish(digest, lease, result, rememberMs, leaseMs),
     poll: (digest, lease, withinMs) => state.poll(digest, lease, withinMs),
     closeGate: (origin, ms) => state.closeGate(origin, ms),
+    gateRemaining: (origin, maxGateMs, withinMs) => state.gateRemaining(origin, maxGateMs, withinMs),
   };
 }

@@ -360,6 +360,12 @@ export const ssoSignOutPlugin: FastifyPluginCallback<FastifySignOutPluginOptions
 ): void {
   // Mounted as a route's handler (`app.all('/signout', ssoSignOutPlugin)`): Fastify answers 500 with this.
   if (typeof done !== 'function') throw configError('options', 'misuse', PLUGIN_AS_HANDLER);
+  // Wrapped in fastify-plugin (which marks the function it is given), it would run in the app's own
+  // context, and its "bodies are left to the route" would reach every route of the app.
+  if ((ssoSignOutPlugin as unknown as Record<symbol, unknown>)[Symbol.for('skip-override')] === true) {
+    done(configError('options', 'misuse', PLUGIN_NOT_ENCAPSULATED));
+    return;
+  }
   try {
     const parsed = pluginOptions(options);
     const handler = handlerOf(createSignOutCore<FastifyRequest>(parsed.route as FastifySignOutOptions), true);
@@ -377,6 +383,9 @@ export const ssoSignOutPlugin: FastifyPluginCallback<FastifySignOutPluginOptions
 
 const PLUGIN_AS_HANDLER =
   'ssoSignOutPlugin is a plugin: register it with app.register(ssoSignOutPlugin, { path: "/signout", … }), or mount the handler app.all("/signout", ssoSignOut({ … })).';
+
+const PLUGIN_NOT_ENCAPSULATED =
+  'ssoSignOutPlugin was wrapped in fastify-plugin: it must keep a context of its own, where request bodies are left to the route; in the app\'s context that would reach every route of the app. Register it as it is: app.register(ssoSignOutPlugin, { path: "/signout", … }).';
 
 const FACTORY_AS_PLUGIN =
   'ssoSignOut makes a route handler, not a plugin: register the plugin with app.register(ssoSignOutPlugin, { path: "/signout", … }), or mount app.all("/signout", ssoSignOut({ … })).';

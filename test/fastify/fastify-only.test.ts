@@ -274,6 +274,30 @@ describe('registered wrong', () => {
     expect((error as Error).message).toContain('app.register(ssoSignOutPlugin');
   });
 
+  it('rejects ready() when the plugin is wrapped in fastify-plugin, leaving the app’s own body parsers as they were', async () => {
+    const { default: fp } = await import('fastify-plugin');
+    const skipOverride = Symbol.for('skip-override');
+    try {
+      const { error, uncaught } = await readyError((app) => {
+        void app.register(fp(ssoSignOutPlugin), { client });
+        app.post('/api/echo', (req) => req.body);
+      });
+      expect(uncaught).toEqual([]);
+      expect(error).toBeInstanceOf(SignOutConfigError);
+      expect((error as Error).message).toContain('wrapped in fastify-plugin');
+    } finally {
+      // fastify-plugin marks the function itself: unmarked, for the tests after this one.
+      Reflect.deleteProperty(ssoSignOutPlugin, skipOverride);
+    }
+    // Registered as it is, the app's JSON routes still get their parsed bodies.
+    const app = await fastifyApp((a) => {
+      void a.register(ssoSignOutPlugin, { client });
+      a.post('/api/echo', (req) => req.body);
+    });
+    const res = await request(app.server).post('/api/echo').send({ hello: 'world' }).expect(200);
+    expect(res.body).toEqual({ hello: 'world' });
+  });
+
   it('answers 500 naming the plugin, signing nobody out, when the plugin is mounted as a handler', async () => {
     const app = await fastifyApp((a) => a.all('/signout', ssoSignOutPlugin as never));
     const token = portal.issueToken();

@@ -216,6 +216,10 @@ export function createSignOutHandler<Ctx = unknown>(options: FetchSignOutOptions
       core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_ROUTED);
       return new Response('Not Found', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
     }
+    if (!URL.canParse(request.url)) {
+      // A Request-like object of the app's making: a real Request's URL is always absolute.
+      throw configError('request', 'misuse', 'the Request’s `url` must be an absolute URL (`https://host/signout`).');
+    }
     const url = new URL(request.url);
     const own = origin ?? url;
     let bodyRead: Promise<RequestBody | undefined> | undefined;

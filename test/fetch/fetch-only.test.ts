@@ -284,6 +284,24 @@ describe('a Request in, a Response out', () => {
     expect(inspect(error)).not.toContain(token);
   });
 
+  it('rejects a Request-like object with a relative url with a clear error, calling no hook', async () => {
+    const { state, options } = session(portal.issueToken());
+    const handler = createSignOutHandler(options);
+    const real = browserRequest();
+    const relative = {
+      method: 'POST',
+      url: '/signout',
+      headers: real.headers,
+      body: null,
+      arrayBuffer: () => real.arrayBuffer(),
+    };
+    const error: unknown = await handler(relative as unknown as Request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SignOutConfigError);
+    expect((error as Error).message).toContain('must be an absolute URL');
+    expect(state.seen).toEqual([]);
+    expect(portal.calls).toHaveLength(0);
+  });
+
   it('takes an event holding the request (SvelteKit, Astro: export const POST = signOut), the event as context', async () => {
     const token = portal.issueToken();
     const { state, options } = session(token);

@@ -158,6 +158,22 @@ describe('the deadline', () => {
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
+  it('is ended by its own deadline only: undici’s coarse timers never end a hanging call before it, as a connection error sent again', async () => {
+    portal.setDefault('hang');
+    const c = client({ timeoutMs: 800 });
+    // Sequential, as a user's clicks come: each starts at another point of undici's timer tick.
+    for (let i = 0; i < 6; i++) {
+      const before = portal.calls.length;
+      const result = await c.logout({ accessToken: portal.issueToken() });
+      expect({ i, outcome: result.outcome, reason: result.reason, calls: portal.calls.length - before }).toEqual({
+        i,
+        outcome: 'timeout',
+        reason: 'deadline',
+        calls: 1,
+      });
+    }
+  });
+
   it('ends a slow answer at the deadline too', async () => {
     portal.setDefault({ kind: 'ok', delayMs: 2000 });
     const result = await client({ timeoutMs: 100 }).logout({ accessToken: portal.issueToken() });

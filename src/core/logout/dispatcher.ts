@@ -103,6 +103,9 @@ function failing(tunnel: Connector): Connector {
 
 const AGENT_FILE = 'undici/lib/dispatcher/agent.js';
 
+/** How far past the route's deadline undici's own header and body timers are set. */
+const UNDICI_TIMER_MARGIN_MS = 1000;
+
 /** The dispatcher calls go through: the app's own, or one of the client's, ready once undici has loaded. */
 export interface DispatcherHolder {
   /** The dispatcher, at once when it is ready. */
@@ -139,8 +142,11 @@ export function holdDispatcher(settings: ClientSettings): DispatcherHolder {
     own = makeAgent({
       connections: settings.maxConnections,
       connect: { timeout: settings.connectTimeoutMs },
-      headersTimeout: settings.timeoutMs,
-      bodyTimeout: settings.timeoutMs,
+      // The route's deadline ends every call. undici's own timers are a net behind it, set past it:
+      // they run on a coarse clock that may fire up to half a second early, and a timeout of theirs
+      // before the deadline would count as a connection error, answered 503 or sent again.
+      headersTimeout: settings.timeoutMs + UNDICI_TIMER_MARGIN_MS,
+      bodyTimeout: settings.timeoutMs + UNDICI_TIMER_MARGIN_MS,
     });
     return own;
   });

@@ -1,13 +1,14 @@
 // The Express adapter: translates an Express request into the core's terms and the core's answer back.
 
 import type { NextFunction, Request, Response } from 'express';
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { parsedOrRead, type MaybePromise, type RequestBody } from './core/route/body.js';
 import {
   cookiePathCovers,
   cookiePathDetail,
   repeatedSignedCookieName,
   signedSessionCookieName,
+  takeBackDeletions,
 } from './core/route/cookies.js';
 import { callbackStoreAccess, storeFailure } from './core/everywhere/callback-store.js';
 import type { SessionStoreAccess } from './core/everywhere/elsewhere.js';
@@ -43,9 +44,11 @@ interface ExpressLikeRequest extends IncomingMessage {
   readonly query?: unknown;
   body?: unknown;
   session?: unknown;
-  sessionID?: string;
+  sessionID?: string | undefined;
   sessionStore?: unknown;
   sessionOptions?: unknown;
+  /** The response (Express sets it). */
+  readonly res?: ServerResponse;
   readonly app?: { get(setting: string): unknown };
 }
 
@@ -148,6 +151,15 @@ class ExpressSessionBinding {
     return this.req.session;
   }
 
+  /**
+   * A refusal changes nothing: without a session id on the request, express-session neither saves
+   * the session nor sets its cookie when the response goes out (with `rolling`, it would write again,
+   * for its path, the cookie of a session planted first: another user's, in place of the user's own).
+   */
+  unchanged(): void {
+    this.req.sessionID = undefined;
+  }
+
   cookies(): SessionCookie[] {
     if (this.found !== undefined) return this.found;
     const c = this.data.cookie ?? {};
@@ -196,6 +208,11 @@ class ExpressSessionBinding {
 
 // Setting cookie-session's session to null makes it delete its cookie (and the `.sig` companion)
 // with the options it set them with.
+function cookieSessionName(options: object): string {
+  const name = (options as { name?: unknown }).name;
+  return typeof name === 'string' ? name : COOKIE_SESSION_DEFAULT_NAME;
+}
+
 function cookieSessionBinding(req: ExpressLikeRequest, options: object, session: unknown): SessionBinding {
   const cookiePath = (options as { path?: unknown }).path;
   const requestPath = pathOf(req);
@@ -207,13 +224,16 @@ function cookieSessionBinding(req: ExpressLikeRequest, options: object, session:
     data: session ?? undefined,
     current: () => req.session,
     cookies: () => [],
-    cookieName: () => {
-      const name = (options as { name?: unknown }).name;
-      return typeof name === 'string' ? name : COOKIE_SESSION_DEFAULT_NAME;
-    },
+    cookieName: () => cookieSessionName(options),
     end: () => {
       req.session = null;
       return Promise.resolve();
+    },
+    // A refusal changes nothing: the `cookies` library's deletion of a `.sig` that did not match the
+    // value read (one planted first) is taken back.
+    unchanged: () => {
+      const name = cookieSessionName(options);
+      if (req.res !== undefined) takeBackDeletions(req.res, [name, `${name}.sig`]);
     },
   };
 }

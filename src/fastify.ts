@@ -122,6 +122,9 @@ const ABSOLUTE_FORM =
 
 function fastifySessionBinding(request: FastifyRequest, session: FastifySessionLike): SessionBinding {
   const id = typeof session.sessionId === 'string' ? session.sessionId : undefined;
+  const leaveAlone = (): void => {
+    (request as unknown as SessionRequest).session = null;
+  };
   let found: SessionCookie[] | undefined;
   return {
     kind: 'supported',
@@ -156,12 +159,13 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
       session.destroy().catch((error: unknown) => {
         throw storeFailure(error);
       }),
-    // The route stopped waiting for the store: without a session on the request, @fastify/session's
-    // own onSend neither saves it (`rolling`, its default, would wait on the store again, holding the
-    // answer) nor touches its cookie.
-    abandoned: () => {
-      (request as unknown as SessionRequest).session = null;
-    },
+    // Without a session on the request, @fastify/session's own onSend neither saves it nor touches
+    // its cookie. When the route stopped waiting for the store: `rolling`, its default, would wait on
+    // the store again, holding the answer. On a refusal, which changes nothing: it would clear a
+    // cookie of its name that does not carry the session (with one planted first, the user's own),
+    // or write again, for the default path, the cookie of a session planted first (another user's).
+    abandoned: leaveAlone,
+    unchanged: leaveAlone,
   };
 }
 

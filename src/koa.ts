@@ -4,7 +4,7 @@ import type { Context, Next } from 'koa';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SessionStoreAccess } from './core/everywhere/elsewhere.js';
 import { parsedOrRead, type MaybePromise, type RequestBody } from './core/route/body.js';
-import { cookiePathCovers, cookiePathDetail } from './core/route/cookies.js';
+import { cookiePathCovers, cookiePathDetail, takeBackDeletions } from './core/route/cookies.js';
 import type { SignOutOptions } from './core/route/options.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
 import { pathOfTarget, queryField, writeHeaders, type SessionBinding } from './core/route/request.js';
@@ -109,6 +109,11 @@ const KOA_SESSION_DEFAULT_KEY = 'koa.sess';
 const KOA_SESSION_NOT_STARTED =
   'koa-session is set up for this app, but its middleware has not run for this request: app.use(session(…, app)) must come before the router that mounts the sign-out route.';
 
+function koaSessionKey(ctx: KoaLikeContext): string {
+  const key = (ctx.sessionOptions as { key?: unknown } | undefined)?.key;
+  return typeof key === 'string' ? key : KOA_SESSION_DEFAULT_KEY;
+}
+
 /** koa-session's session, once started and seen at this path, in the core's terms. */
 function koaSessionBinding(ctx: KoaLikeContext, contextSession: KoaContextSession): SessionBinding {
   // With an external store, koa-session's own commit would destroy the session in the store again
@@ -132,10 +137,7 @@ function koaSessionBinding(ctx: KoaLikeContext, contextSession: KoaContextSessio
     data: ctx.session ?? undefined,
     current: () => ctx.session,
     cookies: () => [],
-    cookieName: () => {
-      const key = (ctx.sessionOptions as { key?: unknown } | undefined)?.key;
-      return typeof key === 'string' ? key : KOA_SESSION_DEFAULT_KEY;
-    },
+    cookieName: () => koaSessionKey(ctx),
     stored: () => ({ id: contextSession.externalKey, store: storeAccess(contextSession, ctx) }),
     end: async () => {
       const current = ctx.session as KoaSessionLike | null | undefined;
@@ -156,6 +158,13 @@ function koaSessionBinding(ctx: KoaLikeContext, contextSession: KoaContextSessio
     // The route stopped waiting for the store: koa-session's own commit must neither wait on it
     // again (holding the answer) nor drop the cookie of a session that may still exist.
     abandoned: untouched,
+    // A refusal changes nothing: koa-session writes nothing (not even a rolling cookie of a session
+    // planted first), and the `cookies` library's deletion of a `.sig` is taken back.
+    unchanged: () => {
+      contextSession.session = undefined;
+      const key = koaSessionKey(ctx);
+      takeBackDeletions(ctx.res, [key, `${key}.sig`]);
+    },
     // An app's endSession that set the session to null: its removal from the store, made now.
     commitEnded: async () => {
       if (contextSession.store === undefined || contextSession.session !== false) return;

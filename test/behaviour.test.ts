@@ -446,7 +446,8 @@ describe.each(ADAPTERS)('$name', (adapter) => {
       ])('refuses %s before the user’s own, changing nothing', async (_label, first) => {
         // @fastify/secure-session does not expose its \`cookieName\`: the app names it, as here.
         const named = adapter.name.includes('secure-session') ? { sessionCookieName: cookieName } : {};
-        const { app, cookie, token, events } = await signedIn({ signOut: named });
+        // `rolling`: the middlewares that take it would write a session's cookie on every answer.
+        const { app, cookie, token, events } = await signedIn({ signOut: named, sessionOptions: { rolling: true } });
         const before = await first(app);
         const res = await request(app)
           .post('/signout')
@@ -457,10 +458,14 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         expect(JSON.parse(res.text).detail).toContain(`more than one cookie named ${cookieName}`);
         expect(portal.calls).toHaveLength(0);
         expect(portal.isActive(token)).toBe(true);
-        // The route ended no session. (The middlewares' own answer to the planted cookie is theirs:
-        // cookie-session and koa-session delete the signature cookie of a value that does not match
-        // it, @fastify/session deletes or rewrites its cookie, on any request that carries it.)
-        expect(await isSignedIn(app, cookie)).toBe(true);
+        // The route ended no session, and neither did the middleware after the answer: no cookie of
+        // the session's name was cleared or written again (cookie-session's and koa-session's
+        // `cookies` delete the signature of a value planted first, @fastify/session clears a cookie
+        // that does not carry its session, or writes again the one of a session planted first),
+        // which would delete the user's own, or put the planter's session in its place.
+        const touched = [...setCookies(res).keys()].filter((n) => n === cookieName || n === `${cookieName}.sig`);
+        expect(touched).toEqual([]);
+        expect(await stillSignedIn(app, cookie, res)).toBe(true);
         expect(events).toContainEqual(expect.objectContaining({ type: 'signout', code: 'session_ambiguous' }));
       });
 
@@ -474,9 +479,30 @@ describe.each(ADAPTERS)('$name', (adapter) => {
             .expect(400);
           expect(JSON.parse(res.text)).toMatchObject({ code: 'session_ambiguous', signedOut: false });
           expect(portal.isActive(token)).toBe(true);
-          expect(await isSignedIn(app, cookie)).toBe(true);
+          expect(setCookies(res).has(`${cookieName}.sig`)).toBe(false);
+          expect(await stillSignedIn(app, cookie, res)).toBe(true);
         });
       }
+
+      it.each([
+        ['a cross-site sign-out (403)', 'post', { origin: 'https://evil.example' }],
+        ['a GET (405)', 'get', {}],
+      ] as const)(
+        'leaves the user’s own cookie as it was after %s with one planted first',
+        async (_label, method, headers) => {
+          const named = adapter.name.includes('secure-session') ? { sessionCookieName: cookieName } : {};
+          const { app, cookie, token } = await signedIn({ signOut: named });
+          const agent = request(app);
+          const res = await (method === 'get' ? agent.get('/signout') : agent.post('/signout'))
+            .set(headers)
+            .set('Cookie', `${planted}; ${adapter.sigCookie ? `${cookieName}.sig=${'A'.repeat(27)}; ` : ''}${cookie}`);
+          expect([403, 405]).toContain(res.status);
+          const touched = [...setCookies(res).keys()].filter((n) => n === cookieName || n === `${cookieName}.sig`);
+          expect(touched).toEqual([]);
+          expect(await stillSignedIn(app, cookie, res)).toBe(true);
+          expect(portal.isActive(token)).toBe(true);
+        },
+      );
 
       it('still signs out a cookie header that names the session once, among look-alike names and values', async () => {
         const { app, cookie, token } = await signedIn();

@@ -1,5 +1,6 @@
 // Builds the Set-Cookie headers that delete cookies, with the attributes they were set with.
 
+import type { ServerResponse } from 'node:http';
 import { lazyDependency } from '../lazy-require.js';
 import { BoundedMemo } from './memo.js';
 import { configError } from '../validate.js';
@@ -296,4 +297,24 @@ export function repeatedSignedCookieName(cookieHeader: string | undefined, marke
   }
   for (const [name, { count, signed }] of seen) if (count > 1 && signed) return name;
   return undefined;
+}
+
+/**
+ * Takes back the deletions of `names` already on the response. Reading a session cookie whose
+ * `.sig` does not match its value (a value planted first), the `cookies` library (koa-session's and
+ * cookie-session's) deletes the `.sig` with the default path: the user's own. A refusal changes
+ * nothing, that cookie included.
+ */
+export function takeBackDeletions(res: ServerResponse, names: readonly string[]): void {
+  const set = res.getHeader('set-cookie');
+  if (set === undefined) return;
+  const all = Array.isArray(set) ? set : [String(set)];
+  const kept = all.filter((cookie) => {
+    const at = cookie.indexOf('=');
+    const deletion = cookie.length === at + 1 || cookie.charCodeAt(at + 1) === 59; /* ; */
+    return !(deletion && names.includes(cookie.slice(0, at).trim()));
+  });
+  if (kept.length === all.length) return;
+  if (kept.length === 0) res.removeHeader('set-cookie');
+  else res.setHeader('set-cookie', kept);
 }

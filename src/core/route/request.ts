@@ -44,6 +44,12 @@ export type SessionBinding =
        */
       abandoned?(): void;
       /**
+       * The route answered without changing anything (a refusal): the middleware must not clear,
+       * after the answer, a cookie it could not read (one another origin planted, sent before the
+       * user's own), which would delete the user's cookie of that name.
+       */
+      unchanged?(): void;
+      /**
        * After an app's `endSession`: carries out now what the hook left for the middleware to do when
        * the answer goes out (koa-session removes a session set to null then), so the route's bound
        * covers it.

@@ -74,6 +74,11 @@ function normaliseOrNull(sent: string): string | null {
   return normaliseOrigin(sent) ?? null;
 }
 
+/** Tells the session middleware that the route changed nothing (see `SessionBinding.unchanged`). */
+function refusedHere(session: SessionBinding): void {
+  if (session.kind === 'supported') session.unchanged?.();
+}
+
 /** How the session ends (`end()`, called as a method: a session binding may be one), or why it cannot. */
 type Ending = SessionEnd | { readonly refused: Decision };
 type SessionEnd = { end(): Promise<void>; abandoned?(): void };
@@ -259,6 +264,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   }
 
   private async refuse(exchange: Exchange<Req>, refusal: Decision): Promise<SignOutAnswer> {
+    refusedHere(exchange.request.session);
     if (refusal.code === 'method_not_allowed') exchange.headers.push(['allow', this.options.allowHeader]);
     const answer = await this.answers.answer(exchange.request, refusal, {
       headers: exchange.headers,
@@ -685,6 +691,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
 
   /** The answer when the route stopped before Logout: nothing was called. */
   private async local(exchange: Exchange<Req>, decision: Decision, cause: unknown): Promise<SignOutAnswer> {
+    refusedHere(exchange.request.session);
     const context = await this.contextOf(exchange, 'not_called', undefined, cause);
     return this.reported(exchange.request, await this.answers.answer(exchange.request, decision, context));
   }

@@ -385,7 +385,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       // A middleware that signs its cookie in a companion (cookie-session, koa-session) reads the
       // first of each: a planted signature makes the session as unreadable as a planted value.
       if (name !== undefined && sentMoreThanOnce(header, name)) twice = name;
-      else if (name !== undefined && cookie === undefined && sentMoreThanOnce(header, `${name}.sig`))
+      else if (name !== undefined && detected !== undefined && sentMoreThanOnce(header, `${name}.sig`))
         twice = `${name}.sig`;
     }
     if (twice === undefined) return undefined;

@@ -79,6 +79,14 @@ const NOT_FOR_FETCH: Readonly<Record<string, string>> = {
     'signing out everywhere needs a session store the route can reach, which a fetch handler has not: end the other sessions in `endSession`.',
 };
 
+/** The request's URL: a Request-like object of the app's making may have a relative one, a real Request never. */
+function urlOf(request: Request): URL {
+  if (!URL.canParse(request.url)) {
+    throw configError('request', 'misuse', 'the Request’s `url` must be an absolute URL (`https://host/signout`).');
+  }
+  return new URL(request.url);
+}
+
 function parseOrigin(value: unknown): URL | undefined {
   if (value === undefined) return undefined;
   const url = originOf(value);
@@ -216,11 +224,7 @@ export function createSignOutHandler<Ctx = unknown>(options: FetchSignOutOptions
       core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_ROUTED);
       return new Response('Not Found', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
     }
-    if (!URL.canParse(request.url)) {
-      // A Request-like object of the app's making: a real Request's URL is always absolute.
-      throw configError('request', 'misuse', 'the Request’s `url` must be an absolute URL (`https://host/signout`).');
-    }
-    const url = new URL(request.url);
+    const url = urlOf(request);
     const own = origin ?? url;
     let bodyRead: Promise<RequestBody | undefined> | undefined;
     const answer = await core.handle({

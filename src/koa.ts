@@ -114,6 +114,16 @@ function koaSessionKey(ctx: KoaLikeContext): string {
   return typeof key === 'string' ? key : KOA_SESSION_DEFAULT_KEY;
 }
 
+/**
+ * A refusal changes nothing: koa-session writes nothing (not even a rolling cookie of a session
+ * planted first), and the `cookies` library's deletion of a `.sig` is taken back.
+ */
+function leftAsItWas(ctx: KoaLikeContext, contextSession: KoaContextSession): void {
+  contextSession.session = undefined;
+  const key = koaSessionKey(ctx);
+  takeBackDeletions(ctx.res, [key, `${key}.sig`]);
+}
+
 /** koa-session's session, once started and seen at this path, in the core's terms. */
 function koaSessionBinding(ctx: KoaLikeContext, contextSession: KoaContextSession): SessionBinding {
   // With an external store, koa-session's own commit would destroy the session in the store again
@@ -158,12 +168,8 @@ function koaSessionBinding(ctx: KoaLikeContext, contextSession: KoaContextSessio
     // The route stopped waiting for the store: koa-session's own commit must neither wait on it
     // again (holding the answer) nor drop the cookie of a session that may still exist.
     abandoned: untouched,
-    // A refusal changes nothing: koa-session writes nothing (not even a rolling cookie of a session
-    // planted first), and the `cookies` library's deletion of a `.sig` is taken back.
     unchanged: () => {
-      contextSession.session = undefined;
-      const key = koaSessionKey(ctx);
-      takeBackDeletions(ctx.res, [key, `${key}.sig`]);
+      leftAsItWas(ctx, contextSession);
     },
     // An app's endSession that set the session to null: its removal from the store, made now.
     commitEnded: async () => {

@@ -8,7 +8,7 @@ import {
   cookiePathDetail,
   repeatedSignedCookieName,
   signedSessionCookieName,
-  takeBackDeletions,
+  takeBackSessionCookies,
 } from './core/route/cookies.js';
 import { callbackStoreAccess, storeFailure } from './core/everywhere/callback-store.js';
 import type { SessionStoreAccess } from './core/everywhere/elsewhere.js';
@@ -229,11 +229,17 @@ function cookieSessionBinding(req: ExpressLikeRequest, options: object, session:
       req.session = null;
       return Promise.resolve();
     },
-    // A refusal changes nothing: the `cookies` library's deletion of a `.sig` that did not match the
-    // value read (one planted first) is taken back.
+    // A refusal changes nothing: what the `cookies` library wrote when it read a value planted first
+    // (its `.sig` deleted or signed anew) is taken back, and the session, as loaded, counts as
+    // unchanged when the answer goes out, whatever the app wrote to it (cookie-session's "rolling"
+    // pattern would write back a session planted first, for the user's path).
     unchanged: () => {
       const name = cookieSessionName(options);
-      if (req.res !== undefined) takeBackDeletions(req.res, [name, `${name}.sig`]);
+      if (req.res !== undefined) takeBackSessionCookies(req.res, [name, `${name}.sig`]);
+      const loaded: unknown = req.session;
+      if (loaded !== null && typeof loaded === 'object') {
+        Object.defineProperty(loaded, 'isChanged', { value: false, configurable: true });
+      }
     },
   };
 }

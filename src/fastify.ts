@@ -122,9 +122,6 @@ const ABSOLUTE_FORM =
 
 function fastifySessionBinding(request: FastifyRequest, session: FastifySessionLike): SessionBinding {
   const id = typeof session.sessionId === 'string' ? session.sessionId : undefined;
-  const leaveAlone = (): void => {
-    (request as unknown as SessionRequest).session = null;
-  };
   let found: SessionCookie[] | undefined;
   return {
     kind: 'supported',
@@ -159,13 +156,19 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
       session.destroy().catch((error: unknown) => {
         throw storeFailure(error);
       }),
-    // Without a session on the request, @fastify/session's own onSend neither saves it nor touches
-    // its cookie. When the route stopped waiting for the store: `rolling`, its default, would wait on
-    // the store again, holding the answer. On a refusal, which changes nothing: it would clear a
-    // cookie of its name that does not carry the session (with one planted first, the user's own),
-    // or write again, for the default path, the cookie of a session planted first (another user's).
-    abandoned: leaveAlone,
-    unchanged: leaveAlone,
+    // The route stopped waiting for the store: without a session on the request, @fastify/session's
+    // own onSend neither saves it (`rolling`, its default, would wait on the store again, holding the
+    // answer) nor touches its cookie.
+    abandoned: () => {
+      (request as unknown as SessionRequest).session = null;
+    },
+    // A refusal changes nothing. @fastify/session's onSend would clear a cookie of its name that does
+    // not carry the session (with one planted first, the user's own), or write again, for its path,
+    // the cookie of a session planted first (another user's). A session without an encrypted id is
+    // one it leaves alone; the session itself stays on the request for the app's hooks.
+    unchanged: () => {
+      Object.defineProperty(session, 'encryptedSessionId', { value: undefined, configurable: true });
+    },
   };
 }
 
@@ -364,21 +367,26 @@ export const ssoSignOutPlugin: FastifyPluginCallback<FastifySignOutPluginOptions
 ): void {
   // Mounted as a route's handler (`app.all('/signout', ssoSignOutPlugin)`): Fastify answers 500 with this.
   if (typeof done !== 'function') throw configError('options', 'misuse', PLUGIN_AS_HANDLER);
-  // Wrapped in fastify-plugin (which marks the function it is given), it would run in the app's own
-  // context, and its "bodies are left to the route" would reach every route of the app.
-  if ((ssoSignOutPlugin as unknown as Record<symbol, unknown>)[Symbol.for('skip-override')] === true) {
-    done(configError('options', 'misuse', PLUGIN_NOT_ENCAPSULATED));
-    return;
-  }
   try {
     const parsed = pluginOptions(options);
     const handler = handlerOf(createSignOutCore<FastifyRequest>(parsed.route as FastifySignOutOptions), true);
-    fastify.removeAllContentTypeParsers();
-    fastify.addContentTypeParser('*', leaveUnread);
-    fastify.all(parsed.path, handler);
+    // In a context of its own even when the plugin is not (wrapped in fastify-plugin, it runs in the
+    // app's): bodies are left to the route here, and nowhere else.
+    void fastify.register((own, _options, registered) => {
+      try {
+        own.removeAllContentTypeParsers();
+        own.addContentTypeParser('*', leaveUnread);
+        own.all(parsed.path, handler);
+      } catch (error) {
+        // A path the app already routes: Fastify reports it from ready(), never as uncaught.
+        registered(error as Error);
+        return;
+      }
+      registered();
+    });
   } catch (error) {
-    // Fastify reports it from `ready()` / `listen()`, as it does a plugin's own errors: a bad option,
-    // or a path the app already routes (thrown by \`fastify.all\`), never as an uncaught exception.
+    // A bad option: Fastify reports it from `ready()` / `listen()`, as it does a plugin's own errors,
+    // never as an uncaught exception.
     done(error as Error);
     return;
   }
@@ -387,9 +395,6 @@ export const ssoSignOutPlugin: FastifyPluginCallback<FastifySignOutPluginOptions
 
 const PLUGIN_AS_HANDLER =
   'ssoSignOutPlugin is a plugin: register it with app.register(ssoSignOutPlugin, { path: "/signout", … }), or mount the handler app.all("/signout", ssoSignOut({ … })).';
-
-const PLUGIN_NOT_ENCAPSULATED =
-  'ssoSignOutPlugin was wrapped in fastify-plugin: it must keep a context of its own, where request bodies are left to the route; in the app\'s context that would reach every route of the app. Register it as it is: app.register(ssoSignOutPlugin, { path: "/signout", … }).';
 
 const FACTORY_AS_PLUGIN =
   'ssoSignOut makes a route handler, not a plugin: register the plugin with app.register(ssoSignOutPlugin, { path: "/signout", … }), or mount app.all("/signout", ssoSignOut({ … })).';

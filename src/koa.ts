@@ -4,7 +4,7 @@ import type { Context, Next } from 'koa';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SessionStoreAccess } from './core/everywhere/elsewhere.js';
 import { parsedOrRead, type MaybePromise, type RequestBody } from './core/route/body.js';
-import { cookiePathCovers, cookiePathDetail, takeBackDeletions } from './core/route/cookies.js';
+import { cookiePathCovers, cookiePathDetail, takeBackSessionCookies } from './core/route/cookies.js';
 import type { SignOutOptions } from './core/route/options.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
 import { pathOfTarget, queryField, writeHeaders, type SessionBinding } from './core/route/request.js';
@@ -115,13 +115,15 @@ function koaSessionKey(ctx: KoaLikeContext): string {
 }
 
 /**
- * A refusal changes nothing: koa-session writes nothing (not even a rolling cookie of a session
- * planted first), and the `cookies` library's deletion of a `.sig` is taken back.
+ * A refusal changes nothing: koa-session's commit after the answer does nothing (no rolling cookie
+ * of a session planted first, whatever the app reads or writes after the route), and what the
+ * `cookies` library wrote when it read a value planted first (its `.sig` deleted or signed anew) is
+ * taken back. The session stays as it was loaded, for the app's hooks to read.
  */
 function leftAsItWas(ctx: KoaLikeContext, contextSession: KoaContextSession): void {
-  contextSession.session = undefined;
+  contextSession.commit = () => Promise.resolve();
   const key = koaSessionKey(ctx);
-  takeBackDeletions(ctx.res, [key, `${key}.sig`]);
+  takeBackSessionCookies(ctx.res, [key, `${key}.sig`]);
 }
 
 /** koa-session's session, once started and seen at this path, in the core's terms. */

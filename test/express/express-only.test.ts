@@ -1,12 +1,13 @@
 // Behaviour that exists only because of Express and its session middlewares (documented exceptions).
 
+import cookieSession from 'cookie-session';
 import express from 'express';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import session from 'express-session';
 import request from 'supertest';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createLogoutClient, guardSessionStore, ssoSignOut, type LogoutClient, type SignOutEvent } from 'sso-signout';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { ADAPTERS } from '../helpers/adapters.js';
@@ -545,5 +546,47 @@ describe('guardSessionStore over a store whose delete never answers', () => {
     expect(res.body).toMatchObject({ signedOut: true, upstream: 'revoked' });
     // The old cookie, replayed, opens nothing.
     expect((await request(a).get('/me').set('Cookie', cookie).expect(200)).body).toEqual({ signedIn: false });
+  });
+});
+
+describe('cookie-session: a refusal with a session cookie planted first', () => {
+  /** cookie-session signing with `keys`, extending every session as its README shows, and the route. */
+  function appWith(keys: string[]) {
+    const app = express();
+    app.use(cookieSession({ name: 'portal', keys }));
+    // cookie-session's README: "extending the session expiration" by writing to it on every request.
+    const sessionOf = (req: unknown) => (req as { session?: Record<string, unknown> | null }).session;
+    app.use((req, _res, next) => {
+      const s = sessionOf(req);
+      if (s !== null && s !== undefined) s.nowInMinutes = Math.floor(Date.now() / 60e3);
+      next();
+    });
+    app.get('/in', (req, res) => {
+      (sessionOf(req) as Record<string, unknown>).sso = { accessToken: portal.issueToken() };
+      res.end('ok');
+    });
+    // A client of its own: no other test's throttle window is open on it.
+    const own = createLogoutClient({ endpoint: portal.url });
+    onTestFinished(() => own.close());
+    app.all('/signout', ssoSignOut({ client: own }));
+    return app;
+  }
+
+  it.each([
+    ['a value that does not match its signature', false],
+    ['a session signed with the key before the rotation', true],
+  ])('%s: no session cookie is written or cleared, and the user still signs out', async (_label, rotated) => {
+    const app = appWith(['new key', 'old key']);
+    const cookie = cookieHeaderFrom(await request(app).get('/in').expect(200));
+    const first = rotated
+      ? cookieHeaderFrom(
+          await request(appWith(['old key']))
+            .get('/in')
+            .expect(200),
+        )
+      : 'portal=e30=';
+    const res = await request(app).post('/signout').set('Cookie', `${first}; ${cookie}`).expect(400);
+    expect([...setCookies(res).keys()].filter((n) => n === 'portal' || n === 'portal.sig')).toEqual([]);
+    await request(app).post('/signout').set('Cookie', cookie).expect(303);
   });
 });

@@ -274,28 +274,33 @@ describe('registered wrong', () => {
     expect((error as Error).message).toContain('app.register(ssoSignOutPlugin');
   });
 
-  it('rejects ready() when the plugin is wrapped in fastify-plugin, leaving the app’s own body parsers as they were', async () => {
+  it.each([
+    ['wrapped in fastify-plugin', (fp: (plugin: never) => never) => fp(ssoSignOutPlugin as never)],
+    [
+      'called from a fastify-plugin wrapper',
+      (fp: (plugin: never) => never) =>
+        fp(((instance: never, options: never, done: never) => {
+          ssoSignOutPlugin(instance, options, done);
+        }) as never),
+    ],
+  ])('signs out, and leaves the app’s own body parsers as they were, with the plugin %s', async (_how, wrap) => {
     const { default: fp } = await import('fastify-plugin');
-    const skipOverride = Symbol.for('skip-override');
+    const plugin = wrap(fp);
     try {
-      const { error, uncaught } = await readyError((app) => {
-        void app.register(fp(ssoSignOutPlugin), { client });
-        app.post('/api/echo', (req) => req.body);
+      const app = await fastifyApp((a) => {
+        void a.register(plugin, { client } as never);
+        a.post('/api/echo', (req) => req.body);
       });
-      expect(uncaught).toEqual([]);
-      expect(error).toBeInstanceOf(SignOutConfigError);
-      expect((error as Error).message).toContain('wrapped in fastify-plugin');
+      const res = await request(app.server).post('/api/echo').send({ hello: 'world' }).expect(200);
+      expect(res.body).toEqual({ hello: 'world' });
+      const token = portal.issueToken();
+      const cookie = await signIn(app, token);
+      await browserSignOut(app, cookie).expect(303);
+      expect(portal.isActive(token)).toBe(false);
     } finally {
-      // fastify-plugin marks the function itself: unmarked, for the tests after this one.
-      Reflect.deleteProperty(ssoSignOutPlugin, skipOverride);
+      // fastify-plugin marks the function it is given: unmarked, for the tests after this one.
+      Reflect.deleteProperty(ssoSignOutPlugin, Symbol.for('skip-override'));
     }
-    // Registered as it is, the app's JSON routes still get their parsed bodies.
-    const app = await fastifyApp((a) => {
-      void a.register(ssoSignOutPlugin, { client });
-      a.post('/api/echo', (req) => req.body);
-    });
-    const res = await request(app.server).post('/api/echo').send({ hello: 'world' }).expect(200);
-    expect(res.body).toEqual({ hello: 'world' });
   });
 
   it('answers 500 naming the plugin, signing nobody out, when the plugin is mounted as a handler', async () => {
@@ -305,6 +310,48 @@ describe('registered wrong', () => {
     const res = await request(app.server).post('/signout').set('Cookie', cookie).expect(500);
     expect(res.text).toContain('ssoSignOutPlugin is a plugin');
     expect(portal.isActive(token)).toBe(true);
+    expect(await signedIn(app, cookie)).toBe(true);
+  });
+});
+
+describe('a refusal with a session cookie planted first', () => {
+  it('writes no session cookie, and leaves the session on the request for the app’s own hooks and error handler', async () => {
+    const seen: string[] = [];
+    const app = await fastifyApp(async (a) => {
+      await a.register(formbody);
+      // The app's own code after the route: it reads the session on every answer.
+      a.addHook('onResponse', (req, _reply, done) => {
+        seen.push((req.session as unknown) === null ? 'no session' : 'session');
+        done();
+      });
+      a.setErrorHandler((error, req, reply) => {
+        const s = req.session as unknown as AnyRecord;
+        void reply.code((error as { statusCode?: number }).statusCode ?? 500).send({ signedIn: s.sso !== undefined });
+      });
+      a.all('/signout', ssoSignOut({ client, delegateErrors: true }));
+    });
+    const cookie = await signIn(app);
+    for (const [label, send] of [
+      ['planted cookie (400)', () => browserSignOut(app, `portal.sid=planted; ${cookie}`)],
+      [
+        'cross-site (403)',
+        () => browserSignOut(app, `portal.sid=planted; ${cookie}`).set('Sec-Fetch-Site', 'cross-site'),
+      ],
+      ['GET (405)', () => request(app.server).get('/signout').set('Cookie', `portal.sid=planted; ${cookie}`)],
+    ] as const) {
+      const res = await send();
+      expect({
+        label,
+        status: res.status >= 400 && res.status < 500,
+        touched: setCookies(res).has('portal.sid'),
+      }).toEqual({
+        label,
+        status: true,
+        touched: false,
+      });
+      expect(res.body, label).toEqual({ signedIn: false });
+    }
+    expect(seen).toEqual(['session', 'session', 'session', 'session']);
     expect(await signedIn(app, cookie)).toBe(true);
   });
 });

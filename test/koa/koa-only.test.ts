@@ -225,3 +225,89 @@ describe('a body parser that leaves a form unread', () => {
     await signedOutToDefault(listener, cookie, events);
   });
 });
+
+describe('a refusal with a session cookie planted first, whatever the app does with the session after it', () => {
+  /** A client of its own: no other test's throttle window is open on it. */
+  function ownClient(): LogoutClient {
+    const own = createLogoutClient({ endpoint: portal.url });
+    onTestFinished(() => own.close());
+    return own;
+  }
+
+  /** koa-session with `rolling`, signing with `keys`, the route's hooks and a later middleware reading and writing the session. */
+  function appWith(keys: string[], store: object | undefined) {
+    const app = new Koa();
+    app.keys = keys;
+    const session = (ctx: Koa.Context) => ctx.session as unknown as Record<string, unknown> | null;
+    app.use(koaSession({ key: 'sess', rolling: true, ...(store === undefined ? {} : { store: store as never }) }, app));
+    // The app's own work after every answer: it reads the session, and writes to it.
+    app.use(async (ctx, next) => {
+      await next();
+      const s = session(ctx);
+      if (s !== null) s.seen = Date.now();
+    });
+    app.use(async (ctx, next) => {
+      if (ctx.path !== '/in') {
+        await next();
+        return;
+      }
+      const s = session(ctx) as Record<string, unknown>;
+      s.sso = { accessToken: portal.issueToken() };
+      ctx.body = 'ok';
+    });
+    const router = new Router();
+    const who = (native: unknown): string => {
+      const user = session(native as Koa.Context)?.user;
+      return typeof user === 'string' ? user : 'guest';
+    };
+    router.all(
+      '/signout',
+      ssoSignOut({
+        client: ownClient(),
+        onEvent: (_event, native) => who(native),
+        render: (result, native) => `<p>${String(result.status)}</p><p>${who(native)}</p>`,
+      }) as never,
+    );
+    app.use(router.routes());
+    return app.callback();
+  }
+
+  const stores = [
+    ['cookie', () => undefined],
+    [
+      'external store',
+      () => {
+        const kept = new Map<string, unknown>();
+        return {
+          get: (key: string) => kept.get(key),
+          set: (key: string, value: unknown) => void kept.set(key, value),
+          destroy: (key: string) => void kept.delete(key),
+        };
+      },
+    ],
+  ] as const;
+
+  it.each(
+    stores.flatMap(([mode, store]) =>
+      (['a value that does not match its signature', 'a session signed with the key before the rotation'] as const).map(
+        (planted) => [mode, planted, store] as const,
+      ),
+    ),
+  )('koa-session (%s), %s: no session cookie is written or cleared', async (_mode, planted, store) => {
+    const shared = store();
+    const app = appWith(['new key', 'old key'], shared);
+    const cookie = cookieHeaderFrom(await request(app).get('/in').expect(200));
+    let first = 'sess=planted';
+    if (planted !== 'a value that does not match its signature') {
+      // The planter's own session, from before the key rotation: its signature is under the old key.
+      const before = appWith(['old key'], shared);
+      first = cookieHeaderFrom(await request(before).get('/in').expect(200));
+    }
+    const res = await request(app).post('/signout').set('Cookie', `${first}; ${cookie}`).expect(400);
+    expect(res.text).toContain('guest');
+    const written = (res.headers['set-cookie'] as unknown as string[] | undefined) ?? [];
+    expect(written.filter((c) => c.startsWith('sess=') || c.startsWith('sess.sig='))).toEqual([]);
+    // The user's own cookie, as it was, still signs in (and out).
+    await request(app).post('/signout').set('Cookie', cookie).expect(303);
+  });
+});

@@ -300,20 +300,16 @@ export function repeatedSignedCookieName(cookieHeader: string | undefined, marke
 }
 
 /**
- * Takes back the deletions of `names` already on the response. Reading a session cookie whose
- * `.sig` does not match its value (a value planted first), the `cookies` library (koa-session's and
- * cookie-session's) deletes the `.sig` with the default path: the user's own. A refusal changes
- * nothing, that cookie included.
+ * Takes back what is already on the response for the cookies `names`. On a refusal the route writes
+ * none, so any is the session middleware's answer to a value planted first: the `cookies` library
+ * (koa-session's, cookie-session's) deletes the `.sig` of a value whose signature does not match, or
+ * signs it anew with the first key, either way for the default path, so the user's own.
  */
-export function takeBackDeletions(res: ServerResponse, names: readonly string[]): void {
+export function takeBackSessionCookies(res: ServerResponse, names: readonly string[]): void {
   const set = res.getHeader('set-cookie');
   if (set === undefined) return;
   const all = Array.isArray(set) ? set : [String(set)];
-  const kept = all.filter((cookie) => {
-    const at = cookie.indexOf('=');
-    const deletion = cookie.length === at + 1 || cookie.charCodeAt(at + 1) === 59; /* ; */
-    return !(deletion && names.includes(cookie.slice(0, at).trim()));
-  });
+  const kept = all.filter((cookie) => !names.includes(cookie.slice(0, cookie.indexOf('=')).trim()));
   if (kept.length === all.length) return;
   if (kept.length === 0) res.removeHeader('set-cookie');
   else res.setHeader('set-cookie', kept);

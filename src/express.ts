@@ -44,7 +44,7 @@ interface ExpressLikeRequest extends IncomingMessage {
   readonly query?: unknown;
   body?: unknown;
   session?: unknown;
-  sessionID?: string | undefined;
+  sessionID?: string;
   sessionStore?: unknown;
   sessionOptions?: unknown;
   /** The response (Express sets it). */
@@ -110,6 +110,35 @@ function expressSessionCookieName(headers: IncomingHttpHeaders, sessionId: strin
   return signedSessionCookieName(firstValue(headers.cookie), sessionId, 's:');
 }
 
+/**
+ * Drops, from what is set on `res` from now on, the cookie express-session writes for session `id`
+ * (its value `s:` + id + `.` + signature). express-session sets it with the response's own
+ * `setHeader` as the headers go out.
+ */
+function withoutSessionCookie(res: ServerResponse, id: string): void {
+  const carries = `s:${id}.`;
+  const setHeader = res.setHeader.bind(res);
+  res.setHeader = function setHeaderWithoutSession(name, value) {
+    if (name.toLowerCase() !== 'set-cookie') return setHeader(name, value);
+    const all = Array.isArray(value) ? value.map(String) : [String(value)];
+    const kept = all.filter((cookie) => {
+      const at = cookie.indexOf('=');
+      const end = cookie.indexOf(';', at);
+      const raw = cookie.slice(at + 1, end === -1 ? undefined : end);
+      return !safeDecode(raw).startsWith(carries);
+    });
+    return setHeader(name, kept);
+  };
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 function sessionBinding(req: ExpressLikeRequest, headers: IncomingHttpHeaders): SessionBinding {
   const session = req.session as ExpressSessionLike | null | undefined;
   // express-session: a session that can be destroyed, its store on the request. Told first, as the
@@ -152,12 +181,14 @@ class ExpressSessionBinding {
   }
 
   /**
-   * A refusal changes nothing: without a session id on the request, express-session neither saves
-   * the session nor sets its cookie when the response goes out (with `rolling`, it would write again,
-   * for its path, the cookie of a session planted first: another user's, in place of the user's own).
+   * A refusal changes nothing: express-session's cookie for this session is not written when the
+   * response goes out (with `rolling`, it would write again, for its path, the cookie of a session
+   * planted first: another user's, in place of the user's own). The session and its id stay on the
+   * request for the app's own code.
    */
   unchanged(): void {
-    this.req.sessionID = undefined;
+    const { res, sessionID } = this.req;
+    if (res !== undefined && sessionID !== undefined) withoutSessionCookie(res, sessionID);
   }
 
   cookies(): SessionCookie[] {

@@ -111,6 +111,12 @@ function secureSessionBinding(request: FastifyRequest, session: SecureSessionLik
       session.delete();
       return Promise.resolve();
     },
+    // A refusal changes nothing: a session that stays unchanged, whatever the app writes to it, is
+    // one its onSend does not write (it would write one decrypted with a retired key anew, or the
+    // session of a cookie planted first, for its path).
+    unchanged: () => {
+      Object.defineProperty(session, 'changed', { get: () => false, set: () => undefined, configurable: true });
+    },
   };
 }
 
@@ -372,18 +378,23 @@ export const ssoSignOutPlugin: FastifyPluginCallback<FastifySignOutPluginOptions
     const handler = handlerOf(createSignOutCore<FastifyRequest>(parsed.route as FastifySignOutOptions), true);
     // In a context of its own even when the plugin is not (wrapped in fastify-plugin, it runs in the
     // app's): bodies are left to the route here, and nowhere else.
-    void fastify.register((own, _options, registered) => {
+    // fastify-plugin marks the function it wraps, and Fastify then applies no `prefix` to it: the
+    // route's context takes it instead.
+    const wrapped = (ssoSignOutPlugin as unknown as Record<symbol, unknown>)[Symbol.for('skip-override')] === true;
+    const prefix = (options as { prefix?: unknown }).prefix;
+    const own: { prefix?: string } = wrapped && typeof prefix === 'string' ? { prefix } : {};
+    void fastify.register((context: FastifyInstance, _options: unknown, registered: (error?: Error) => void) => {
       try {
-        own.removeAllContentTypeParsers();
-        own.addContentTypeParser('*', leaveUnread);
-        own.all(parsed.path, handler);
+        context.removeAllContentTypeParsers();
+        context.addContentTypeParser('*', leaveUnread);
+        context.all(parsed.path, handler);
       } catch (error) {
         // A path the app already routes: Fastify reports it from ready(), never as uncaught.
         registered(error as Error);
         return;
       }
       registered();
-    });
+    }, own);
   } catch (error) {
     // A bad option: Fastify reports it from `ready()` / `listen()`, as it does a plugin's own errors,
     // never as an uncaught exception.

@@ -590,3 +590,44 @@ describe('cookie-session: a refusal with a session cookie planted first', () => 
     await request(app).post('/signout').set('Cookie', cookie).expect(303);
   });
 });
+
+describe('express-session: after a refusal, the session and its id stay the app’s', () => {
+  it('an error handler that regenerates the session on a refusal ends the old one, with its token', async () => {
+    const store = new session.MemoryStore();
+    const app = express();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false, rolling: true, store }));
+    app.get('/in', (req, res) => {
+      (req.session as unknown as Record<string, unknown>).sso = { accessToken: portal.issueToken() };
+      res.end('ok');
+    });
+    const own = createLogoutClient({ endpoint: portal.url });
+    onTestFinished(() => own.close());
+    app.all('/signout', ssoSignOut({ client: own, delegateErrors: true }));
+    const regenerated: (string | undefined)[] = [];
+    app.use((error: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      const before = req.sessionID;
+      req.session.regenerate(() => {
+        regenerated.push(before);
+        res.status((error as { status: number }).status).end();
+      });
+    });
+    const cookie = cookieHeaderFrom(await request(app).get('/in').expect(200));
+    const held = () =>
+      new Promise<number>((resolve) => {
+        store.length((_e, n) => {
+          resolve(n ?? 0);
+        });
+      });
+    expect(await held()).toBe(1);
+    await request(app).post('/signout').set('Cookie', cookie).set('Origin', 'https://evil.example').expect(403);
+    expect(regenerated).toHaveLength(1);
+    expect(regenerated[0]).toMatch(/.+/);
+    // The old session, with its token, is gone from the store.
+    const all = await new Promise<Record<string, unknown>>((resolve) => {
+      store.all((_e, o) => {
+        resolve(o ?? {});
+      });
+    });
+    expect(Object.keys(all)).not.toContain(regenerated[0]);
+  });
+});

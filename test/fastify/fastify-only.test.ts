@@ -283,19 +283,22 @@ describe('registered wrong', () => {
           ssoSignOutPlugin(instance, options, done);
         }) as never),
     ],
-  ])('signs out, and leaves the app’s own body parsers as they were, with the plugin %s', async (_how, wrap) => {
+  ])('signs out, and leaves the app’s own body parsers as they were, with the plugin %s', async (how, wrap) => {
     const { default: fp } = await import('fastify-plugin');
     const plugin = wrap(fp);
+    // Wrapped itself, it still takes its `prefix` (Fastify applies none to a wrapped plugin); a
+    // wrapper of the app's own is the app's to give one.
+    const path = how === 'wrapped in fastify-plugin' ? '/auth/signout' : '/signout';
     try {
       const app = await fastifyApp((a) => {
-        void a.register(plugin, { client } as never);
+        void a.register(plugin, { client, prefix: '/auth' } as never);
         a.post('/api/echo', (req) => req.body);
       });
       const res = await request(app.server).post('/api/echo').send({ hello: 'world' }).expect(200);
       expect(res.body).toEqual({ hello: 'world' });
       const token = portal.issueToken();
       const cookie = await signIn(app, token);
-      await browserSignOut(app, cookie).expect(303);
+      await browserSignOut(app, cookie, path).expect(303);
       expect(portal.isActive(token)).toBe(false);
     } finally {
       // fastify-plugin marks the function it is given: unmarked, for the tests after this one.
@@ -353,6 +356,35 @@ describe('a refusal with a session cookie planted first', () => {
     }
     expect(seen).toEqual(['session', 'session', 'session', 'session']);
     expect(await signedIn(app, cookie)).toBe(true);
+  });
+});
+
+describe('a refusal on @fastify/secure-session', () => {
+  it('writes no session cookie, though the app writes to the session on every request', async () => {
+    const app = Fastify();
+    apps.push(app);
+    await app.register(fastifySecureSession, { cookieName: 'ss', key: Buffer.alloc(32, 7) } as never);
+    // The app's own "rolling" session: written on every request.
+    app.addHook('preHandler', (req, _reply, done) => {
+      (req.session as unknown as { set(k: string, v: unknown): void }).set('seen', Date.now());
+      done();
+    });
+    app.post('/in', (req, reply) => {
+      (req.session as unknown as { set(k: string, v: unknown): void }).set('sso', { accessToken: portal.issueToken() });
+      return reply.send({ ok: true });
+    });
+    await app.register(ssoSignOutPlugin, { client, sessionCookieName: 'ss' });
+    await app.ready();
+    const cookie = cookieHeaderFrom(await request(app.server).post('/in').send({}).expect(200));
+    for (const send of [
+      () => browserSignOut(app, cookie).set('Sec-Fetch-Site', 'cross-site'),
+      () => request(app.server).get('/signout').set('Cookie', cookie),
+      () => browserSignOut(app, `ss=planted; ${cookie}`),
+    ]) {
+      const res = await send();
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(setCookies(res).has('ss')).toBe(false);
+    }
   });
 });
 

@@ -356,6 +356,15 @@ function scriptReply(reply: unknown): string[] | undefined {
   return REPLY_KINDS.has(strings[0] ?? '') ? strings : undefined;
 }
 
+/**
+ * A throttle window as a script answers it: a whole number of milliseconds it has cut to
+ * `maxGateMs`. Anything else is not its answer, and must not close this instance's gate.
+ */
+function gateWindow(value: string | undefined, maxGateMs: number): number | undefined {
+  const ms = Number(value);
+  return Number.isSafeInteger(ms) && ms > 0 && ms <= maxGateMs ? ms : undefined;
+}
+
 /** What a script answers when its caller's own time ran out before Redis did. */
 const LATE = Symbol('late');
 /** What a script answers when it was not sent: Redis failed a moment ago and rests. */
@@ -555,12 +564,8 @@ class RedisSharedState implements SharedState {
       return result === undefined ? 'untrusted' : { kind: 'result', result };
     }
     if (kind === 'gated') {
-      // A window is a whole number of milliseconds the script has cut to `maxGateMs`: anything else
-      // is not its answer, and must not close this instance's gate.
-      const remainingMs = Number(value);
-      if (Number.isSafeInteger(remainingMs) && remainingMs > 0 && remainingMs <= maxGateMs) {
-        return { kind: 'gated', remainingMs };
-      }
+      const remainingMs = gateWindow(value, maxGateMs);
+      if (remainingMs !== undefined) return { kind: 'gated', remainingMs };
       this.#link.failed('begin', new Error(`unexpected reply gated ${printable(String(value), 40)}`));
       return { kind: 'unavailable' };
     }
@@ -621,10 +626,8 @@ class RedisSharedState implements SharedState {
     if (reply === undefined || reply === RESTING || reply === LATE) return undefined;
     const [kind, value] = reply;
     if (kind === 'ok') return 0;
-    const remainingMs = Number(value);
-    if (kind === 'gated' && Number.isSafeInteger(remainingMs) && remainingMs > 0 && remainingMs <= maxGateMs) {
-      return remainingMs;
-    }
+    const remainingMs = kind === 'gated' ? gateWindow(value, maxGateMs) : undefined;
+    if (remainingMs !== undefined) return remainingMs;
     this.#link.failed('gateRemaining', new Error(`unexpected reply ${printable(String(kind), 40)}`));
     return undefined;
   }

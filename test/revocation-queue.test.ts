@@ -235,7 +235,7 @@ describe.each(CLIENTS)('the revocation queue with $name', ({ connect }) => {
     // The instance still on the old keys runs the only worker at first.
     const { queue: old, events } = await setup({ attempts: 10 });
     const warnings = await warningCodesDuring(async () => {
-      worker(old, { backoffMs: 100, maxBackoffMs: 200 });
+      const oldWorker = worker(old, { backoffMs: 100, maxBackoffMs: 200 });
       // An instance already deployed with the new key first seals with it.
       const conn = await connect(redisUrl);
       toClose.push(() => conn.close());
@@ -253,6 +253,9 @@ describe.each(CLIENTS)('the revocation queue with $name', ({ connect }) => {
       await until(() => events.some((e) => e.type === 'revocation_retry' && e.outcome === 'unknown_key'));
       expect(portal.isActive(token)).toBe(true);
       // The new instance's worker starts: it revokes the token the old one could not open.
+      // The deploy reaches the last instance: its old worker stops (while it runs, it may keep taking
+      // the job back first), and the new instance's worker takes the job.
+      await oldWorker.close();
       worker(renewed, { onEvent: (event) => events.push(event) });
       await until(() => !portal.isActive(token));
       await until(() => events.some((e) => e.type === 'revocation_done'));

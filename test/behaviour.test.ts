@@ -469,6 +469,34 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         expect(events).toContainEqual(expect.objectContaining({ type: 'signout', code: 'session_ambiguous' }));
       });
 
+      // @fastify/secure-session does not expose its cookie's name: `sessionCookieName` is all there is.
+      if (!adapter.name.includes('secure-session')) {
+        it('refuses a planted value before the user’s own when sessionCookieName names another cookie', async () => {
+          const { app, cookie, token } = await signedIn({ signOut: { sessionCookieName: 'not.the.session' } });
+          const res = await request(app)
+            .post('/signout')
+            .set('Cookie', `${planted}; ${cookie}`)
+            .set('Accept', JSON_ACCEPT)
+            .expect(400);
+          expect(JSON.parse(res.text)).toMatchObject({ code: 'session_ambiguous', signedOut: false });
+          expect(JSON.parse(res.text).detail).toContain(`more than one cookie named ${cookieName}`);
+          expect(portal.isActive(token)).toBe(true);
+          expect(await stillSignedIn(app, cookie, res)).toBe(true);
+        });
+
+        it('warns of a sessionCookieName that names another cookie, and still signs out', async () => {
+          const { app, cookie, token } = await signedIn({ signOut: { sessionCookieName: 'not.the.session' } });
+          let res: request.Response | undefined;
+          const warned = await warningCodesDuring(async () => {
+            res = await request(app).post('/signout').set('Cookie', cookie).expect(303);
+          });
+          expect(warned).toContain('SSO_SIGNOUT_COOKIE_NAME_MISMATCH');
+          expect(portal.isActive(token)).toBe(false);
+          expect(setCookies(res!).get('not.the.session')?.value).toBe('');
+          expect(await stillSignedIn(app, cookie, res!)).toBe(false);
+        });
+      }
+
       if (adapter.sigCookie) {
         it('refuses a planted signature before the user’s own, changing nothing', async () => {
           const { app, cookie, token } = await signedIn();

@@ -381,15 +381,27 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     let twice = cookie?.repeatedName;
     if (twice === undefined) {
       const detected = session.kind === 'supported' ? session.cookieName?.() : undefined;
-      const name = cookie === undefined ? (this.options.sessionCookieName ?? detected) : this.nameOf(cookie);
-      // A middleware that signs its cookie in a companion (cookie-session, koa-session) reads the
-      // first of each: a planted signature makes the session as unreadable as a planted value.
-      if (name !== undefined && sentMoreThanOnce(header, name)) twice = name;
-      else if (name !== undefined && detected !== undefined && sentMoreThanOnce(header, `${name}.sig`))
-        twice = `${name}.sig`;
+      const configured = this.options.sessionCookieName;
+      // The middleware's own name is checked as well as the app's `sessionCookieName`: a setting
+      // that names another cookie must not turn the check off for the one that carries the session.
+      const own = cookie === undefined ? detected : (cookie.detectedName ?? configured ?? cookie.defaultName);
+      twice = this.sentMoreThanOnce(header, configured, detected !== undefined);
+      if (twice === undefined && own !== configured) twice = this.sentMoreThanOnce(header, own, detected !== undefined);
     }
     if (twice === undefined) return undefined;
     return `This browser sent more than one cookie named ${twice} (another site of this domain, or a page on plain HTTP, may have set one), so it cannot be told which session is yours. Nothing was signed out: neither session was ended, and the SSO sign-in was not.`;
+  }
+
+  /**
+   * `name` when the request sends it more than once, or (a middleware that signs its cookie in a
+   * `.sig` companion, as cookie-session and koa-session do, reads the first of each: a planted
+   * signature makes the session as unreadable as a planted value) its companion.
+   */
+  private sentMoreThanOnce(header: string | undefined, name: string | undefined, signed: boolean): string | undefined {
+    if (name === undefined) return undefined;
+    if (sentMoreThanOnce(header, name)) return name;
+    if (signed && sentMoreThanOnce(header, `${name}.sig`)) return `${name}.sig`;
+    return undefined;
   }
 
   /** The name a session cookie is known by: the app's `sessionCookieName`, the one detected, or the middleware's default. */
@@ -669,11 +681,13 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       if (configured !== undefined && cookie.detectedName !== undefined && cookie.detectedName !== configured) {
         // The cookie that carries this very session has another name: clear it too, and say so.
         clear(cookie.detectedName, cookie);
-        this.warn(
-          'SSO_SIGNOUT_COOKIE_NAME_MISMATCH',
-          `sessionCookieName is "${configured}", but this session's id came in a cookie named "${cookie.detectedName}"; both are cleared. Set sessionCookieName to the session middleware's cookie name, or leave it out to have it detected.`,
-        );
+        this.warnNameMismatch(configured, cookie.detectedName);
       }
+    }
+    // A middleware that clears its own cookie (cookie-session, koa-session) under another name.
+    const own = session.kind === 'supported' ? session.cookieName?.() : undefined;
+    if (configured !== undefined && cookies.length === 0 && own !== undefined && own !== configured) {
+      this.warnNameMismatch(configured, own);
     }
     // A configured name with no session cookie to take attributes from: cleared with the defaults,
     // unless the app lists it with its own.
@@ -687,6 +701,13 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     // The app's own list, checked and written when the route was made.
     written.push(...this.listedCookies);
     return written;
+  }
+
+  private warnNameMismatch(configured: string, own: string): void {
+    this.warn(
+      'SSO_SIGNOUT_COOKIE_NAME_MISMATCH',
+      `sessionCookieName is "${configured}", but this session came in a cookie named "${own}"; both are cleared. Set sessionCookieName to the session middleware's cookie name, or leave it out to have it detected.`,
+    );
   }
 
   /** The answer when the route stopped before Logout: nothing was called. */

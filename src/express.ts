@@ -95,6 +95,7 @@ interface ExpressSessionLike {
     sameSite?: boolean | 'lax' | 'strict' | 'none';
     partitioned?: boolean;
   };
+  readonly id?: string;
   destroy(callback: (error?: unknown) => void): void;
 }
 
@@ -180,6 +181,26 @@ class ExpressSessionBinding {
     return this.req.session;
   }
 
+  /** Still this session: neither destroyed nor set to null (no session) nor regenerated (another id). */
+  sameSessionLives(): boolean {
+    const now = this.req.session;
+    return now !== null && now !== undefined && this.req.sessionID === this.data.id;
+  }
+
+  /**
+   * After an app's `endSession` that left the request without its session: the store's copy is
+   * destroyed now. express-session destroys a session set to null only with `unset: 'destroy'`, and
+   * only once the answer is out; a hook that did not wait for `destroy` has its destroy made again,
+   * and waited for.
+   */
+  async commitEnded(): Promise<void> {
+    const store = callbackStoreAccess(this.req.sessionStore);
+    const { session, sessionID } = this.req;
+    if ((session === null || session === undefined) && store !== undefined && sessionID !== undefined) {
+      await store.destroy(sessionID);
+    }
+  }
+
   /**
    * A refusal changes nothing: express-session's cookie for this session is not written when the
    * response goes out (with `rolling`, it would write again, for its path, the cookie of a session
@@ -254,6 +275,7 @@ function cookieSessionBinding(req: ExpressLikeRequest, options: object, session:
     kind: 'supported',
     data: session ?? undefined,
     current: () => req.session,
+    sameSessionLives: () => req.session === session,
     cookies: () => [],
     cookieName: () => cookieSessionName(options),
     end: () => {

@@ -104,6 +104,7 @@ function secureSessionBinding(request: FastifyRequest, session: SecureSessionLik
       const now = (request as unknown as SessionRequest).session as SecureSessionLike | null | undefined;
       return now === null || now === undefined || now.deleted ? null : now.data();
     },
+    sameSessionLives: () => (request as unknown as SessionRequest).session === session && !session.deleted,
     // It clears its own cookie (with its own options) when the response is sent. Its name is not
     // guessed (its \`cookieName\` option is not exposed): \`sessionCookieName\` gives it.
     cookies: () => [],
@@ -133,6 +134,7 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
     kind: 'supported',
     data: session,
     current: () => (request as unknown as SessionRequest).session,
+    sameSessionLives: () => (request as unknown as SessionRequest).session === session,
     // Found once: the route asks before the session ends and again to clear it.
     cookies: () => {
       if (found !== undefined) return found;

@@ -128,6 +128,7 @@ function leftAsItWas(ctx: KoaLikeContext, contextSession: KoaContextSession): vo
 
 /** koa-session's session, once started and seen at this path, in the core's terms. */
 function koaSessionBinding(ctx: KoaLikeContext, contextSession: KoaContextSession): SessionBinding {
+  const session = ctx.session;
   // With an external store, koa-session's own commit would destroy the session in the store again
   // (holding the answer until the store has answered, and turning a failure into Koa's bare 500).
   // Once the route has removed it, koa-session forgets its key: its commit then only clears the
@@ -146,8 +147,9 @@ function koaSessionBinding(ctx: KoaLikeContext, contextSession: KoaContextSessio
   };
   return {
     kind: 'supported',
-    data: ctx.session ?? undefined,
+    data: session ?? undefined,
     current: () => ctx.session,
+    sameSessionLives: () => ctx.session === session,
     cookies: () => [],
     cookieName: () => koaSessionKey(ctx),
     stored: () => ({ id: contextSession.externalKey, store: storeAccess(contextSession, ctx) }),

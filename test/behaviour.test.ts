@@ -1143,15 +1143,13 @@ describe.each(ADAPTERS)('$name', (adapter) => {
       describe('an endSession hook beside a getToken that reads the token elsewhere', () => {
         // The app's own place for the token (here by user, named in a header), read by its getToken.
         const vault = new Map<string, string>();
-        const hooks = (endSession: (native: unknown, user: string) => void): RouteOptions => ({
+        const hooks = (endSession: (native: unknown, user: string) => void | Promise<void>): RouteOptions => ({
           getToken: (native) => {
             const found = vault.get(String(adapter.header(native, 'x-user')));
             if (found === 'unreadable') throw new Error('the session is gone');
             return found;
           },
-          endSession: (native) => {
-            endSession(native, String(adapter.header(native, 'x-user')));
-          },
+          endSession: (native) => endSession(native, String(adapter.header(native, 'x-user'))),
         });
 
         it('answers 500 session_error, never "signed out", while getToken still finds the token', async () => {
@@ -1177,17 +1175,20 @@ describe.each(ADAPTERS)('$name', (adapter) => {
           expect(vault.get('u-kept')).toBe(token);
         });
 
-        it('signs out once getToken finds no token, or can no longer read the session', async () => {
+        it('signs out once the hook has ended the session, whatever getToken still reads', async () => {
+          // The vault keeps the token, as passport's `req.user` keeps its copy for the rest of the
+          // request: a session its middleware has ended took the sign-in with it.
           for (const [user, after] of [
             ['u-removed', undefined],
             ['u-unreadable', 'unreadable'],
+            ['u-copied', 'kept'],
           ] as const) {
             vault.set(user, portal.issueToken());
             const app = build({
-              signOut: hooks((native, named) => {
-                adapter.removeSignIn(native);
+              signOut: hooks(async (native, named) => {
+                await adapter.endSessionIn(native);
                 if (after === undefined) vault.delete(named);
-                else vault.set(named, after);
+                else if (after === 'unreadable') vault.set(named, after);
               }),
             });
             const cookie = await signIn(app, { accessToken: 'aoa-unused' });
@@ -1195,16 +1196,18 @@ describe.each(ADAPTERS)('$name', (adapter) => {
               .post('/signout')
               .set('Cookie', cookie)
               .set('x-user', user)
-              .set('Accept', JSON_ACCEPT)
-              .expect(200);
+              .set('Accept', JSON_ACCEPT);
+            expect(res.status, user).toBe(200);
             expect(JSON.parse(res.text)).toMatchObject({ signedOut: true, upstream: 'revoked' });
+            expect(await isSignedIn(app, applySetCookies(cookie, res))).toBe(false);
           }
         });
       });
     }
 
     if (adapter.detectsSessions) {
-      it('signs out through an endSession hook that removes the sign-in from the session', async () => {
+      it('answers 500 session_error, never "signed out", when an endSession hook takes the sign-in out but keeps the session', async () => {
+        // The app's own mark of a signed-in user stays in the session, and so does the session's cookie.
         const app = build({
           signOut: {
             endSession: (native) => {
@@ -1212,6 +1215,20 @@ describe.each(ADAPTERS)('$name', (adapter) => {
             },
           },
         });
+        const token = portal.issueToken();
+        const cookie = await signIn(app, { accessToken: token });
+        let res: request.Response | undefined;
+        const warned = await warningCodesDuring(async () => {
+          res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(500);
+        });
+        expect(JSON.parse(res!.text)).toMatchObject({ code: 'session_error', signedOut: false });
+        expect(portal.isActive(token)).toBe(false);
+        expect(warned).toContain('SSO_SIGNOUT_SESSION_NOT_ENDED');
+        expectNoCookieCleared(res!);
+      });
+
+      it('signs out through an endSession hook that ends the session', async () => {
+        const app = build({ signOut: { endSession: (native) => adapter.endSessionIn(native) } });
         const cookie = await signIn(app, { accessToken: portal.issueToken() });
         const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(200);
         expect(JSON.parse(res.text)).toMatchObject({ signedOut: true, upstream: 'revoked' });

@@ -58,12 +58,15 @@ describe('Express only', () => {
       (req as { session: unknown }).session = null;
     };
 
-    for (const [name, end, failing] of [
-      ['destroys without waiting, and the store fails', destroyUnwaited, true],
-      ['sets the session to null (which express-session never destroys)', setToNull, false],
+    for (const [name, end] of [
+      ['destroys without waiting', destroyUnwaited],
+      [
+        'sets the session to null (which express-session destroys only with `unset: destroy`, after the answer)',
+        setToNull,
+      ],
     ] as const) {
-      it(`answers 500 session_error, never "signed out", when the hook ${name}`, async () => {
-        const app = appWith(end, failing);
+      it(`answers 500 session_error, never "signed out", when the hook ${name}, and the store fails`, async () => {
+        const app = appWith(end, true);
         const cookie = cookieHeaderFrom(await request(app).post('/test/signin').expect(200));
         const warned = await warningCodesDuring(async () => {
           const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', 'application/json');
@@ -76,33 +79,41 @@ describe('Express only', () => {
       });
     }
 
-    it('answers 500 session_error when the hook sets the session to null and getToken reads the token elsewhere in it', async () => {
-      const store = new session.MemoryStore();
-      const app = express();
-      app.use(session({ secret: 's', resave: false, saveUninitialized: false, store }));
-      app.post('/test/signin', (req, res) => {
-        Object.assign(req.session, { auth: { token: portal.issueToken() } });
-        res.end();
-      });
-      app.all(
-        '/signout',
-        ssoSignOut({
-          client,
-          getToken: (req) => (req.session as { auth?: { token: string } } | null)?.auth?.token,
-          endSession: setToNull,
-        }),
-      );
-      const cookie = cookieHeaderFrom(await request(app).post('/test/signin').expect(200));
-      const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', 'application/json');
-      expect(res.status).toBe(500);
-      expect(JSON.parse(res.text)).toMatchObject({ code: 'session_error', signedOut: false });
-      const held = await new Promise<number>((resolve) => {
-        store.length((_error, length) => {
-          resolve(length ?? 0);
+    it.each([
+      ['keep', undefined],
+      ['destroy', 'destroy'],
+    ] as const)(
+      'signs out when the hook sets the session to null (`unset: %s`), destroying the stored session before the answer, whatever getToken still reads',
+      async (_label, unset) => {
+        const store = new session.MemoryStore();
+        const app = express();
+        app.use(session({ secret: 's', resave: false, saveUninitialized: false, store, ...(unset ? { unset } : {}) }));
+        let copy: string | undefined;
+        app.post('/test/signin', (req, res) => {
+          Object.assign(req.session, { auth: { token: portal.issueToken() } });
+          res.end();
         });
-      });
-      expect(held).toBe(1);
-    });
+        app.all(
+          '/signout',
+          ssoSignOut({
+            client,
+            // A copy the request keeps, as passport's `req.user` does.
+            getToken: (req) => (copy ??= (req.session as { auth?: { token: string } } | null)?.auth?.token),
+            endSession: setToNull,
+          }),
+        );
+        const cookie = cookieHeaderFrom(await request(app).post('/test/signin').expect(200));
+        const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', 'application/json');
+        expect(res.status).toBe(200);
+        expect(JSON.parse(res.text)).toMatchObject({ signedOut: true, upstream: 'revoked' });
+        const held = await new Promise<number>((resolve) => {
+          store.length((_error, length) => {
+            resolve(length ?? 0);
+          });
+        });
+        expect(held).toBe(0);
+      },
+    );
 
     it('signs out when the hook destroys without waiting and the store has deleted it', async () => {
       const app = appWith(destroyUnwaited, false);

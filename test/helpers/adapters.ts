@@ -85,6 +85,8 @@ export interface Adapter {
   header(native: unknown, name: string): string | undefined;
   /** Removes the sign-in from the session, as an app's `endSession` hook would (adapters that detect sessions). */
   removeSignIn(native: unknown): void;
+  /** Ends the session, as an app's `endSession` hook would (adapters that detect sessions). */
+  endSessionIn(native: unknown): Promise<void>;
 }
 
 /**
@@ -232,6 +234,19 @@ function expressAdapter(name: string, express: typeof express5, kind: 'express-s
     },
     removeSignIn(native) {
       delete (native as { session: AnyRecord }).session.sso;
+    },
+    async endSessionIn(native) {
+      const req = native as { session: (AnyRecord & { destroy?: (done: (error?: unknown) => void) => void }) | null };
+      const { session } = req;
+      // express-session's destroy; cookie-session's session set to null.
+      if (typeof session?.destroy === 'function') {
+        await new Promise<void>((resolve, reject) => {
+          session.destroy?.((error) => {
+            if (error === undefined || error === null) resolve();
+            else reject(error instanceof Error ? error : new Error('the store failed'));
+          });
+        });
+      } else req.session = null;
     },
   };
 }
@@ -385,6 +400,10 @@ function koaAdapter(name: string, KoaClass: typeof Koa, external: boolean): Adap
     },
     removeSignIn(native) {
       delete (native as { session: AnyRecord }).session.sso;
+    },
+    endSessionIn(native) {
+      (native as { session: AnyRecord | null }).session = null;
+      return Promise.resolve();
     },
   };
 }
@@ -579,6 +598,11 @@ function fastifyAdapter(name: string, kind: '@fastify/session' | '@fastify/secur
       if (kind === '@fastify/secure-session') session.set?.('sso', undefined);
       else delete session.sso;
     },
+    async endSessionIn(native) {
+      const session = sessionOf(native as FastifyRequest) as { delete?: () => void; destroy?: () => Promise<void> };
+      if (kind === '@fastify/secure-session') session.delete?.();
+      else await session.destroy?.();
+    },
   };
 }
 
@@ -731,6 +755,9 @@ function honoAdapter(name: string): Adapter {
       return (native as Request).headers.get(headerName) ?? undefined;
     },
     removeSignIn() {
+      throw new Error('a fetch handler has no session middleware');
+    },
+    endSessionIn() {
       throw new Error('a fetch handler has no session middleware');
     },
   };

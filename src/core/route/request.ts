@@ -50,6 +50,12 @@ export type SessionBinding =
        */
       unchanged?(): void;
       /**
+       * After an app's `endSession`: whether the request still has the very session it came with
+       * (not destroyed, set to null or replaced). That session lives on, whatever the hook took out
+       * of it: the app's own marks of a signed-in user may still be in it.
+       */
+      sameSessionLives?(): boolean;
+      /**
        * After an app's `endSession`: carries out now what the hook left for the middleware to do when
        * the answer goes out (koa-session removes a session set to null then), so the route's bound
        * covers it.

@@ -356,9 +356,6 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
             this.hookFailed('endSession', error, 'the sign-out is answered 500 session_error');
             throw error;
           }
-          // What the hook left for the session middleware to do (koa-session's removal, when the hook
-          // set the session to null) is done now, within the bound, not after the answer.
-          await middleware?.commitEnded?.();
           await this.checkEnded(request);
         },
         abandoned: () => middleware?.abandoned?.(),
@@ -410,27 +407,57 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   }
 
   /**
-   * After the app's `endSession`: a session middleware's session that still holds a sign-in was not
-   * ended (a hook that forgot to, or returned before it had), so the answer must not say so.
+   * After the app's `endSession`: a session middleware's session that lives on, or still holds a
+   * sign-in, was not ended (a hook that forgot to, took only the token out, or returned before it
+   * had), so the answer must not say so.
    */
   private async checkEnded(request: SignOutRequest<Req>): Promise<void> {
     const { session } = request;
-    if (session.kind === 'none' || !(await this.stillSignedIn(request, session.current()))) return;
+    if (session.kind === 'none') return;
+    if (session.kind === 'supported' && session.sameSessionLives?.() === true) {
+      this.warn(
+        'SSO_SIGNOUT_SESSION_NOT_ENDED',
+        "the `endSession` hook returned, but the request still has its session: taking the sign-in (or the app's own fields) out of it leaves the session, and whatever else in it marks the user as signed in, usable. End the session itself (destroy or regenerate it, or set it to null) before the hook returns or its promise settles.",
+      );
+      throw new Error('endSession returned, but the session lives on');
+    }
+    if (session.kind === 'supported') await this.commitEnded(session);
+    if (!(await this.stillSignedIn(request, session.current()))) return;
     this.warn(
       'SSO_SIGNOUT_SESSION_NOT_ENDED',
-      "the `endSession` hook returned, but the request's session still holds the sign-in (`session.sso`, or where `getToken` finds the token): end it there (destroy or regenerate the session, or remove the token) before the hook returns or its promise settles.",
+      "the `endSession` hook returned, but the request's session still holds the sign-in (`session.sso`, or where `getToken` finds the token): end it there (destroy or regenerate the session) before the hook returns or its promise settles.",
     );
     throw new Error('endSession returned, but the session still holds the sign-in');
   }
 
   /**
-   * Whether the request's session (as it is now) still holds a sign-in: in `session.sso`, or where
-   * the app's `getToken` read the token (asked again). A getter that can no longer read the session
-   * (it is gone) finds none.
+   * What the hook left for the session middleware to do (koa-session's removal of a session set to
+   * null, express-session's destroy of one), done now, within the bound, not after the answer.
+   */
+  private async commitEnded(session: SessionBinding & { kind: 'supported' }): Promise<void> {
+    try {
+      await session.commitEnded?.();
+    } catch (error) {
+      this.warn(
+        'SSO_SIGNOUT_SESSION_NOT_ENDED',
+        "the `endSession` hook left the request without its session, but the session store could not remove it (a `destroy` not waited for fails the same way): the session is kept. Wait for the store's answer in the hook to see its error.",
+      );
+      throw error;
+    }
+  }
+
+  /**
+   * Whether the request's session (as it is now) still holds a sign-in: in `session.sso`, in the
+   * store under the ended session's id, or, where no middleware can say the session has ended,
+   * where the app's `getToken` read the token (asked again). A getter that can no longer read the
+   * session (it is gone) finds none.
    */
   private async stillSignedIn(request: SignOutRequest<Req>, current: unknown): Promise<boolean> {
     if (tokenFromSession(current).kind === 'token') return true;
     if ((current === undefined || current === null) && (await this.storeStillSignedIn(request.session))) return true;
+    // A session its middleware has ended or replaced took its sign-in with it: `getToken`, asked
+    // again, may read a copy the request still carries (passport's `req.user`, say).
+    if (request.session.kind === 'supported' && request.session.sameSessionLives !== undefined) return false;
     if (this.options.getToken === undefined) return false;
     try {
       return (await this.readToken(request)).kind === 'token';

@@ -111,7 +111,7 @@ export function sendLogout(
     try {
       dispatcher.dispatch(options, call);
     } catch (error) {
-      call.fail(ownError(error, token));
+      call.failWith(error);
     }
   });
 }
@@ -127,6 +127,92 @@ const NO_HEADERS: ParsedHeaders = Object.freeze({});
 
 function deadlineError(): PortalRequestError {
   return new PortalRequestError('deadline', 'the Logout deadline was reached before the portal answered');
+}
+
+// The errors undici's own interceptors make of an answer: the retry interceptor's (and RetryAgent's)
+// when it stops at a status it retries (429 and 5xx by default; a POST is sent once unless the app
+// lists it, so that is the first answer), and the responseError interceptor's for any status of 400
+// or more. The answer was the portal's; only its form is an error.
+const ANSWER_ERROR_CODES: ReadonlySet<unknown> = new Set(['UND_ERR_REQ_RETRY', 'UND_ERR_RESPONSE']);
+
+/** The fields of such an error that hold the portal's answer (the same in undici 7 and 8). */
+interface AnswerError {
+  readonly code: unknown;
+  readonly statusCode?: unknown;
+  readonly headers?: unknown;
+  /** The responseError interceptor's: the body as text, or parsed when its type is JSON. */
+  readonly body?: unknown;
+  /** undici 8's responseError interceptor: the body was cut at its own bound. */
+  readonly bodyTruncated?: unknown;
+}
+
+/**
+ * The portal's answer an error of undici's retry or responseError interceptor carries, or undefined
+ * for any other failure. Known by its code, not its class: the app's undici may be another copy
+ * (or major) than this package's. Only the status, the headers and the body are taken: the rest of
+ * such an error (its message, whatever another interceptor added to it, the request's options with
+ * the token) reaches nothing.
+ */
+function carriedAnswer(error: unknown): PortalAnswer | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  const carrier = error as AnswerError;
+  if (!ANSWER_ERROR_CODES.has(carrier.code)) return undefined;
+  const status = carrier.statusCode;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) return undefined;
+  // The retry interceptor drops the body (its `data` is its own count of attempts, not the body):
+  // the status and headers speak alone, as for an empty body.
+  const text = carrier.code === 'UND_ERR_RESPONSE' ? carriedText(carrier.body) : '';
+  return boundedAnswer(status, carriedHeaders(carrier.headers), text, carrier.bodyTruncated !== true);
+}
+
+/**
+ * The body the responseError interceptor kept, as text: the text it read, or its parse of a JSON
+ * body written back as JSON. Empty when it kept none (it reads only JSON and plain-text bodies).
+ */
+function carriedText(body: unknown): string {
+  if (typeof body === 'string') return body;
+  if (body === undefined || body === null) return '';
+  try {
+    // undefined for a value JSON has no text for (a function, a symbol).
+    const json = JSON.stringify(body) as string | undefined;
+    return json ?? '';
+  } catch {
+    // Not the interceptor's own parse (a cycle, a BigInt): no body to read.
+    return '';
+  }
+}
+
+/**
+ * An answer from what an interceptor carried, its body bounded as a body on the wire is: at most
+ * {@link MAX_ERROR_BODY_BYTES} of its UTF-8 bytes. No more characters than that are encoded (each is
+ * a byte at least): undici 7's interceptor keeps a body of any length.
+ */
+function boundedAnswer(status: number, headers: ParsedHeaders, text: string, whole: boolean): PortalAnswer {
+  if (status >= 200 && status < 300) return { status, headers, body: '', complete: true };
+  const bytes = Buffer.from(text.slice(0, MAX_ERROR_BODY_BYTES), 'utf8');
+  const cut = text.length > MAX_ERROR_BODY_BYTES || bytes.length > MAX_ERROR_BODY_BYTES;
+  return {
+    status,
+    headers,
+    body: bytes.subarray(0, MAX_ERROR_BODY_BYTES).toString('utf8'),
+    complete: whole && !cut,
+  };
+}
+
+/**
+ * The carried headers, copied: names in lower case, values that are text (or lists of it) only,
+ * read once, in an object with no prototype, so that no name of theirs (`__proto__`) acts on it.
+ */
+function carriedHeaders(value: unknown): ParsedHeaders {
+  if (value === null || typeof value !== 'object') return NO_HEADERS;
+  const headers = Object.create(null) as Record<string, string | string[]>;
+  for (const [name, header] of Object.entries(value)) {
+    if (typeof header === 'string') headers[name.toLowerCase()] = header;
+    else if (Array.isArray(header) && header.every((item) => typeof item === 'string')) {
+      headers[name.toLowerCase()] = [...header];
+    }
+  }
+  return headers;
 }
 
 /**
@@ -171,6 +257,21 @@ class LogoutCall implements Expiring {
 
   fail(error: PortalRequestError): void {
     if (this.settle()) this.reject(error);
+  }
+
+  /**
+   * Settles on undici's error: the portal's answer when the error carries one (an interceptor of
+   * the app's dispatcher made it an error), else the library's own error for the failure.
+   */
+  failWith(error: unknown): void {
+    let carried: PortalAnswer | undefined;
+    try {
+      carried = carriedAnswer(error);
+    } catch {
+      // An error whose fields throw when read carries nothing readable: a failure like any other.
+    }
+    if (carried === undefined) this.fail(ownError(error, this.token));
+    else if (this.settle()) this.resolve(carried);
   }
 
   onRequestStart(controller: Controller): void {
@@ -232,7 +333,7 @@ class LogoutCall implements Expiring {
     // A 2xx status line already said the token is revoked. A 304 has no body whatever its
     // Content-Length says (undici counts it anyway): the status line is the whole answer.
     if (this.succeeded() || this.status === 304) this.answer(true);
-    else this.fail(ownError(error, this.token));
+    else this.failWith(error);
   }
 
   /** A lingering 2xx body has ended, or been cut: no longer watched. */

@@ -44,10 +44,15 @@ function mayHoldRun(text: string, token: string, k: number): boolean {
 // Control characters (C0, C1, DEL), format characters (every bidirectional control, zero-width
 // and invisible ones, tag characters), the line and paragraph separators, and the backslash itself
 // (so an escape in the output cannot be mistaken for one typed in the input): anything that could
-// make a log line display as two, in another order, or as something it is not.
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\\]/gu;
+// make a log line display as two, in another order, or as something it is not. Unicode's default
+// ignorables (`DI`) add the invisible characters that are not format characters: the combining
+// grapheme joiner, variation selectors, Hangul fillers, Mongolian free variation selectors, the
+// Khmer inherent vowels. U+2800 (braille blank) is a symbol drawn as nothing. A lone surrogate
+// (`Cs`: `u` mode pairs valid surrogates into one character, so only a lone half matches) is
+// not text: written out as UTF-8 it becomes U+FFFD, hiding what was sent.
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{DI}\p{Cs}\u2800\\]/gu;
 // The same class, tested first: nearly every string is clean, and a test costs less than a replace.
-const ANY_UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\\]/u;
+const ANY_UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{DI}\p{Cs}\u2800\\]/u;
 const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\\': '\\\\' };
 
 function escapeOne(c: string): string {
@@ -57,7 +62,7 @@ function escapeOne(c: string): string {
   return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
 }
 
-/** Escapes control, format and line-breaking characters (`\n`, `\u001b`, `\u200b`, …) so text stays on one line, as typed. */
+/** Escapes control, format, invisible and line-breaking characters and lone surrogates (`\n`, `\u001b`, `\u200b`, `\ufe0f`, `\ud800`, …) so text stays on one line, as typed. */
 export function escapeControls(text: string): string {
   return ANY_UNPRINTABLE.test(text) ? text.replace(UNPRINTABLE, escapeOne) : text;
 }

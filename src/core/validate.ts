@@ -22,11 +22,15 @@ export function knownOptions(value: unknown, known: readonly string[]): Record<s
   const record = value as Record<string, unknown>;
   for (const name of Object.keys(record)) {
     if (known.includes(name)) continue;
-    const suggestion = closest(name, known)[0];
-    const hint = suggestion === undefined ? ` Known options: ${known.join(', ')}.` : ` Did you mean \`${suggestion}\`?`;
-    throw configError(name, 'unknown_option', `unknown option \`${name}\`.${hint}`);
+    throw configError(name, 'unknown_option', `unknown option \`${name}\`.${didYouMean(name, known, 'options')}`);
   }
   return record;
+}
+
+/** What follows an unknown name: the closest known one (``Did you mean `path`?``), else all of them. */
+export function didYouMean(name: string, known: readonly string[], kind: string): string {
+  const suggestion = closest(name, known)[0];
+  return suggestion === undefined ? ` Known ${kind}: ${known.join(', ')}.` : ` Did you mean \`${suggestion}\`?`;
 }
 
 export function booleanOption(option: string, value: unknown, fallback = false): boolean {

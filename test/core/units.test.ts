@@ -86,6 +86,13 @@ describe('cross-site check', () => {
     [{ 'sec-fetch-site': 'cross-site' }, false],
     [{ 'sec-fetch-site': 'CROSS-SITE' }, false],
     [{ origin: APP, 'sec-fetch-site': 'cross-site' }, false],
+    // An allowed origin on another site (a launcher on another domain): the app named it.
+    [{ origin: 'https://admin.example.com', 'sec-fetch-site': 'cross-site' }, true],
+    [{ origin: 'https://admin.example.com:443', 'sec-fetch-site': 'cross-site' }, true],
+    [{ origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }, false],
+    [{ origin: 'null', 'sec-fetch-site': 'cross-site' }, false],
+    [{ origin: '', 'sec-fetch-site': 'cross-site' }, false],
+    [{ origin: 'https://admin.example.com/x', 'sec-fetch-site': 'cross-site' }, false],
   ])('%j passes: %s', (headers, ok) => {
     expect(checkCrossSite(headers, () => APP, allowed).ok).toBe(ok);
   });

@@ -12,7 +12,7 @@ export type CrossSiteVerdict =
 
 /**
  * A request passes when its `Origin` (if any) is the app's own origin or an allowed one, and its
- * `Sec-Fetch-Site` (if any) is not `cross-site`. `Origin: null` passes only with
+ * `Sec-Fetch-Site` (if any) is not `cross-site` unless its `Origin` is an allowed one. `Origin: null` passes only with
  * `Sec-Fetch-Site: same-origin`; no `Origin` with `Sec-Fetch-Site: same-site` is refused (its
  * origin is unknown). A request with neither header (curl, a server, a browser too old to send
  * them on a `GET`) passes unless its `Referer` names another origin: a non-browser client cannot
@@ -26,8 +26,12 @@ export function checkCrossSite(
   normalise: (origin: string) => string | undefined = normaliseOrigin,
 ): CrossSiteVerdict {
   const site = firstValue(headers['sec-fetch-site'])?.trim().toLowerCase();
-  if (site === 'cross-site') return { ok: false, reason: 'sec_fetch_site' };
   const origin = firstValue(headers.origin)?.trim();
+  if (site === 'cross-site') {
+    // Another site's page: only one the app allows by name (a launcher on another domain).
+    const named = origin === undefined || origin === '' || origin === 'null' ? undefined : normalise(origin);
+    return named !== undefined && allowedOrigins.has(named) ? { ok: true } : { ok: false, reason: 'sec_fetch_site' };
+  }
   if (origin === undefined || origin === '') {
     // No Origin to compare (a GET navigation, an <img>): a browser saying it came from another
     // origin of this site (a sibling subdomain) cannot be checked against the allowed ones.

@@ -1,11 +1,13 @@
 // Conformance with the official SDK (`@aws-sdk/client-sso`) as the oracle: wire request, error names, endpoints.
 
 import { LogoutCommand, SSOClient } from '@aws-sdk/client-sso';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogoutClient, portalEndpoint, type LogoutClient } from 'sso-signout';
+import { classifyResponse } from '../../src/core/logout/classify.js';
 import { KNOWN_REGIONS, regionalEndpoint } from '../../src/core/logout/endpoint.js';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 
@@ -155,5 +157,36 @@ describe('endpoints', () => {
     expect(() => createLogoutClient({ endpoint: 'https://x.example', useDualstackEndpoint: true })).toThrow(
       /useDualstackEndpoint/,
     );
+  });
+});
+
+// An error name in a one-element JSON array (`{"__type":["UnauthorizedException"]}`): the SDK reads it
+// as the name, this client reads no name. The README lists the difference; this keeps the listing true.
+const BODIES = ['{"__type":["UnauthorizedException"]}', '{"code":["UnauthorizedException"]}'];
+
+describe('an error name in a one-element JSON array', () => {
+  it.each(BODIES)('%s at 401: the SDK reads the name, this client reads none', async (body) => {
+    portal.reset();
+    portal.enqueue({ kind: 'status', status: 401, body });
+    const error = await sdk.send(new LogoutCommand({ accessToken: 'token' })).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.name).toBe('UnauthorizedException');
+
+    // A client of its own: the tests above leave this file's client a throttle window.
+    const fresh = createLogoutClient({ endpoint: portal.url, maxAttempts: 1 });
+    portal.enqueue({ kind: 'status', status: 401, body });
+    const result = await fresh.logout({ accessToken: portal.issueToken() });
+    await fresh.close();
+    expect(result).toMatchObject({ outcome: 'bad_response', errorName: undefined, upstreamStatus: 401 });
+    expect(classifyResponse(401, {}, body)).toMatchObject({ outcome: 'bad_response', errorName: undefined });
+  });
+
+  it('is listed in the README among the intended differences from the SDK', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Conformance with the official SDK'));
+    const table = section.slice(0, section.indexOf('\n\n', section.indexOf('| disagreement')));
+    expect(table).toContain('`{"__type":["UnauthorizedException"]}`');
   });
 });

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import type { SignOutEvent } from 'sso-signout';
-import type { SessionBinding, SignOutRequest } from '../../src/core/route/request.js';
+import type { SessionBinding } from '../../src/core/route/request.js';
+import { plainRequest } from '../helpers/plain-request.js';
 import { createSignOutCore } from '../../src/core/route/route.js';
 import { createLogoutClient } from '../../src/core/logout/client.js';
 import { escapeControls, printable } from '../../src/core/scrub.js';
@@ -107,19 +108,6 @@ describe('through the Logout client', () => {
     }
   });
 });
-
-function plainRequest(session: SessionBinding): SignOutRequest<null> {
-  return {
-    native: null,
-    method: 'POST',
-    headers: {},
-    address: () => ({ protocol: 'https', host: 'portal.example.com' }),
-    url: '/signout',
-    query: () => undefined,
-    body: () => Promise.resolve(undefined),
-    session,
-  };
-}
 
 function signedIn(accessToken: string): SessionBinding {
   const data = { sso: { accessToken } };

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import type { SessionBinding, SignOutRequest } from '../../src/core/route/request.js';
 import { createSignOutCore } from '../../src/core/route/route.js';
+import { plainRequest as plainRequestOf } from '../helpers/plain-request.js';
 
 let portal: FakePortal;
 beforeAll(async () => {
@@ -14,17 +15,7 @@ afterAll(async () => {
 });
 
 function plainRequest(overrides: Partial<SignOutRequest<null>> = {}): SignOutRequest<null> {
-  return {
-    native: null,
-    method: 'POST',
-    headers: {},
-    address: () => ({ protocol: 'https', host: 'portal.example.com' }),
-    url: '/signout',
-    query: () => undefined,
-    body: () => Promise.resolve(undefined),
-    session: session({}, { value: false }),
-    ...overrides,
-  };
+  return plainRequestOf(session({}, { value: false }), overrides);
 }
 
 function session(data: unknown, ended: { value: boolean }): SessionBinding {

@@ -1,5 +1,8 @@
-// A `clearCookies` entry with a misspelled attribute is refused when the route is made: left unread,
-// the clearing header would name another path or domain than the cookie's, and the cookie would stay.
+// Options refused when the route is made, where they would otherwise be read wrong or never:
+// a `clearCookies` entry with a misspelled attribute (left unread, the clearing header would name
+// another path or domain than the cookie's, and the cookie would stay), and `onUnrevokedToken`
+// without `endSessionOnFailure: true` (no session ends on a failure then, so nothing would call it;
+// `revocationQueue` is refused so too).
 
 import { describe, expect, it } from 'vitest';
 import { SignOutConfigError, ssoSignOut } from 'sso-signout';
@@ -63,5 +66,50 @@ describe('clearCookies attribute names', () => {
       ],
     });
     await core.client.close();
+  });
+});
+
+const hook = (): void => undefined;
+
+describe('onUnrevokedToken without endSessionOnFailure', () => {
+  it.each([
+    ['left out', {}],
+    ['false', { endSessionOnFailure: false }],
+    ['undefined', { endSessionOnFailure: undefined }],
+  ])('is refused when endSessionOnFailure is %s', (_label, options) => {
+    const error = refusal({ ...options, onUnrevokedToken: hook });
+    expect(error.option).toBe('onUnrevokedToken');
+    expect(error.reason).toBe('conflict');
+    expect(error.message).toBe(
+      'sso-signout: `onUnrevokedToken` takes the tokens of sessions that end although the portal did not revoke them: set `endSessionOnFailure: true`, or leave the hook out.',
+    );
+  });
+
+  it('speaks as the refusal of revocationQueue without endSessionOnFailure does', () => {
+    const queue = refusal({ revocationQueue: { enqueue: () => Promise.resolve() } });
+    const hooked = refusal({ onUnrevokedToken: hook });
+    expect([queue.reason, hooked.reason]).toEqual(['conflict', 'conflict']);
+    const opening = (message: string) => message.replace(/`\w+`/, '`…`').split(':')[0];
+    expect(opening(hooked.message)).toBe(opening(queue.message));
+  });
+
+  it('is refused when only `everywhere` is set: signing out everywhere never hands a token to the hook', () => {
+    const everywhere = {
+      sessionIndex: { sessions: () => Promise.resolve([]), remove: () => Promise.resolve() },
+      user: () => 'u',
+    };
+    expect(refusal({ everywhere, onUnrevokedToken: hook }).option).toBe('onUnrevokedToken');
+  });
+
+  it('is accepted with endSessionOnFailure: true, alone or after a revocation queue', () => {
+    expect(() => ssoSignOut({ region: 'us-east-1', endSessionOnFailure: true, onUnrevokedToken: hook })).not.toThrow();
+    expect(() =>
+      ssoSignOut({
+        region: 'us-east-1',
+        endSessionOnFailure: true,
+        revocationQueue: { enqueue: () => Promise.resolve() } as never,
+        onUnrevokedToken: hook,
+      }),
+    ).not.toThrow();
   });
 });

@@ -275,7 +275,8 @@ function cookieSessionBinding(req: ExpressLikeRequest, options: object, session:
     kind: 'supported',
     data: session ?? undefined,
     current: () => req.session,
-    sameSessionLives: () => req.session === session,
+    // Its one cookie holds the session: a replacement is written there; only null ends it.
+    sameSessionLives: () => req.session !== null && req.session !== undefined,
     cookies: () => [],
     cookieName: () => cookieSessionName(options),
     end: () => {

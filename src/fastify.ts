@@ -104,7 +104,21 @@ function secureSessionBinding(request: FastifyRequest, session: SecureSessionLik
       const now = (request as unknown as SessionRequest).session as SecureSessionLike | null | undefined;
       return now === null || now === undefined || now.deleted ? null : now.data();
     },
-    sameSessionLives: () => (request as unknown as SessionRequest).session === session && !session.deleted,
+    // Its one cookie holds the session: whatever is still on the request is written there (its
+    // `regenerate` empties the session but keeps it); only `delete()` ends it.
+    sameSessionLives: () => {
+      const now = (request as unknown as SessionRequest).session as SecureSessionLike | null | undefined;
+      return now !== null && now !== undefined && !now.deleted;
+    },
+    // A session set to null is one its onSend leaves alone, cookie and all: deleted instead.
+    commitEnded: () => {
+      const own = request as unknown as SessionRequest;
+      if (own.session === null || own.session === undefined) {
+        own.session = session;
+        session.delete();
+      }
+      return Promise.resolve();
+    },
     // It clears its own cookie (with its own options) when the response is sent. Its name is not
     // guessed (its \`cookieName\` option is not exposed): \`sessionCookieName\` gives it.
     cookies: () => [],
@@ -134,7 +148,12 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
     kind: 'supported',
     data: session,
     current: () => (request as unknown as SessionRequest).session,
-    sameSessionLives: () => (request as unknown as SessionRequest).session === session,
+    // A session reloaded is the same session (the same id); a regenerated one has another id.
+    sameSessionLives: () => {
+      const now = (request as unknown as SessionRequest).session as { sessionId?: unknown } | null | undefined;
+      return now !== null && now !== undefined && now.sessionId === id;
+    },
+    commitEnded: () => destroyLeftSession(request, id),
     // Found once: the route asks before the session ends and again to clear it.
     cookies: () => {
       if (found !== undefined) return found;
@@ -178,6 +197,19 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
       Object.defineProperty(session, 'encryptedSessionId', { value: undefined, configurable: true });
     },
   };
+}
+
+/**
+ * After an app's `endSession` that left the request without its session (`request.session = null`):
+ * @fastify/session then neither destroys it in its store nor touches its cookie, so the route
+ * destroys it there, as express-session's is.
+ */
+async function destroyLeftSession(request: FastifyRequest, id: string | undefined): Promise<void> {
+  const own = request as unknown as SessionRequest;
+  const store = callbackStoreAccess(own.sessionStore);
+  if ((own.session === null || own.session === undefined) && store !== undefined && id !== undefined) {
+    await store.destroy(id);
+  }
 }
 
 const SECURE_SESSION_NAMED =

@@ -126,9 +126,23 @@ function leftAsItWas(ctx: KoaLikeContext, contextSession: KoaContextSession): vo
   takeBackSessionCookies(ctx.res, [key, `${key}.sig`]);
 }
 
+/**
+ * Whether the request's session lives on after an app's `endSession`: any session still on the
+ * context, unless it has another key in the store (`ctx.regenerateSession()`). A replacement
+ * (`ctx.session = { … }`) keeps the key, or in cookie mode the cookie: only null ends it.
+ */
+function koaSessionLives(ctx: KoaLikeContext, contextSession: KoaContextSession): () => boolean {
+  const key = contextSession.externalKey;
+  return () => {
+    const now = ctx.session;
+    return (
+      now !== null && now !== undefined && (contextSession.store === undefined || contextSession.externalKey === key)
+    );
+  };
+}
+
 /** koa-session's session, once started and seen at this path, in the core's terms. */
 function koaSessionBinding(ctx: KoaLikeContext, contextSession: KoaContextSession): SessionBinding {
-  const session = ctx.session;
   // With an external store, koa-session's own commit would destroy the session in the store again
   // (holding the answer until the store has answered, and turning a failure into Koa's bare 500).
   // Once the route has removed it, koa-session forgets its key: its commit then only clears the
@@ -147,9 +161,9 @@ function koaSessionBinding(ctx: KoaLikeContext, contextSession: KoaContextSessio
   };
   return {
     kind: 'supported',
-    data: session ?? undefined,
+    data: ctx.session ?? undefined,
     current: () => ctx.session,
-    sameSessionLives: () => ctx.session === session,
+    sameSessionLives: koaSessionLives(ctx, contextSession),
     cookies: () => [],
     cookieName: () => koaSessionKey(ctx),
     stored: () => ({ id: contextSession.externalKey, store: storeAccess(contextSession, ctx) }),

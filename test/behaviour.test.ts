@@ -532,6 +532,19 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         },
       );
 
+      it('refuses a planted value whose name has blanks before its `=` (which cookie parsers trim)', async () => {
+        const { app, cookie, token } = await signedIn(
+          adapter.name.includes('secure-session') ? { signOut: { sessionCookieName: cookieName } } : {},
+        );
+        const res = await request(app)
+          .post('/signout')
+          .set('Cookie', `${cookieName} \t=tossed; ${cookie}`)
+          .set('Accept', JSON_ACCEPT)
+          .expect(400);
+        expect(JSON.parse(res.text)).toMatchObject({ code: 'session_ambiguous', signedOut: false });
+        expect(portal.isActive(token)).toBe(true);
+      });
+
       it('still signs out a cookie header that names the session once, among look-alike names and values', async () => {
         const { app, cookie, token } = await signedIn();
         const lookAlikes = `x${cookieName}=1; ${cookieName}x=2; other=${cookieName}=3`;
@@ -1225,6 +1238,55 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         expect(portal.isActive(token)).toBe(false);
         expect(warned).toContain('SSO_SIGNOUT_SESSION_NOT_ENDED');
         expectNoCookieCleared(res!);
+      });
+
+      it('answers 500 session_error when an endSession hook keeps the session under its id or cookie (saved and reloaded, replaced, regenerated in place)', async () => {
+        const app = build({ signOut: { endSession: (native) => adapter.keepSessionAnew(native) } });
+        const token = portal.issueToken();
+        const cookie = await signIn(app, { accessToken: token, extra: { user: 'ada' } });
+        let res: request.Response | undefined;
+        const warned = await warningCodesDuring(async () => {
+          res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT);
+        });
+        expect(res!.status).toBe(500);
+        expect(JSON.parse(res!.text)).toMatchObject({ code: 'session_error', signedOut: false });
+        expect(warned).toContain('SSO_SIGNOUT_SESSION_NOT_ENDED');
+      });
+
+      it('signs out through an endSession hook that sets the session to null: the old cookie opens nothing', async () => {
+        const app = build({
+          signOut: {
+            endSession: (native) => {
+              adapter.setSessionNull(native);
+            },
+          },
+        });
+        const cookie = await signIn(app, { accessToken: portal.issueToken() });
+        const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT).expect(200);
+        expect(JSON.parse(res.text)).toMatchObject({ signedOut: true, upstream: 'revoked' });
+        expect(await isSignedIn(app, applySetCookies(cookie, res))).toBe(false);
+        // A session kept in a store is gone from it: the cookie the browser had opens nothing.
+        if (adapter.serverSide) expect(await isSignedIn(app, cookie)).toBe(false);
+      });
+
+      it('signs out through an endSession hook that ends the session, then throws: the answer follows the session', async () => {
+        const app = build({
+          signOut: {
+            endSession: async (native) => {
+              await adapter.endSessionIn(native);
+              throw new Error('the audit log is down');
+            },
+          },
+        });
+        const cookie = await signIn(app, { accessToken: portal.issueToken() });
+        let res: request.Response | undefined;
+        const warned = await warningCodesDuring(async () => {
+          res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT);
+        });
+        expect(res!.status).toBe(200);
+        expect(JSON.parse(res!.text)).toMatchObject({ signedOut: true, upstream: 'revoked' });
+        expect(warned).toContain('SSO_SIGNOUT_HOOK_FAILED');
+        expect(await isSignedIn(app, applySetCookies(cookie, res!))).toBe(false);
       });
 
       it('signs out through an endSession hook that ends the session', async () => {

@@ -87,6 +87,13 @@ export interface Adapter {
   removeSignIn(native: unknown): void;
   /** Ends the session, as an app's `endSession` hook would (adapters that detect sessions). */
   endSessionIn(native: unknown): Promise<void>;
+  /** Sets the request's session to null, as a hook may (adapters that detect sessions). */
+  setSessionNull(native: unknown): void;
+  /**
+   * Takes the sign-in out in a way that keeps the session under its id or cookie, as a hook may:
+   * saved and reloaded, replaced by an object holding the app's own user, or regenerated in place.
+   */
+  keepSessionAnew(native: unknown): Promise<void>;
 }
 
 /**
@@ -248,6 +255,25 @@ function expressAdapter(name: string, express: typeof express5, kind: 'express-s
         });
       } else req.session = null;
     },
+    setSessionNull(native) {
+      (native as { session: unknown }).session = null;
+    },
+    async keepSessionAnew(native) {
+      const req = native as { session: AnyRecord & Record<'save' | 'reload', (done: (e?: unknown) => void) => void> };
+      if (kind === 'cookie-session') {
+        (req as { session: unknown }).session = { user: 'ada' };
+        return;
+      }
+      delete req.session.sso;
+      for (const step of ['save', 'reload'] as const) {
+        await new Promise<void>((resolve, reject) => {
+          req.session[step]((error) => {
+            if (error === undefined || error === null) resolve();
+            else reject(new Error(`the store failed to ${step}`));
+          });
+        });
+      }
+    },
   };
 }
 
@@ -403,6 +429,13 @@ function koaAdapter(name: string, KoaClass: typeof Koa, external: boolean): Adap
     },
     endSessionIn(native) {
       (native as { session: AnyRecord | null }).session = null;
+      return Promise.resolve();
+    },
+    setSessionNull(native) {
+      (native as { session: unknown }).session = null;
+    },
+    keepSessionAnew(native) {
+      (native as { session: unknown }).session = { user: 'ada' };
       return Promise.resolve();
     },
   };
@@ -603,6 +636,23 @@ function fastifyAdapter(name: string, kind: '@fastify/session' | '@fastify/secur
       if (kind === '@fastify/secure-session') session.delete?.();
       else await session.destroy?.();
     },
+    setSessionNull(native) {
+      (native as { session: unknown }).session = null;
+    },
+    async keepSessionAnew(native) {
+      const session = sessionOf(native as FastifyRequest) as AnyRecord & {
+        regenerate?: () => void;
+        save?: () => Promise<void>;
+        reload?: () => Promise<void>;
+      };
+      if (kind === '@fastify/secure-session') {
+        session.regenerate?.();
+        return;
+      }
+      delete session.sso;
+      await session.save?.();
+      await session.reload?.();
+    },
   };
 }
 
@@ -758,6 +808,12 @@ function honoAdapter(name: string): Adapter {
       throw new Error('a fetch handler has no session middleware');
     },
     endSessionIn() {
+      throw new Error('a fetch handler has no session middleware');
+    },
+    setSessionNull() {
+      throw new Error('a fetch handler has no session middleware');
+    },
+    keepSessionAnew() {
       throw new Error('a fetch handler has no session middleware');
     },
   };

@@ -239,7 +239,11 @@ export function sentMoreThanOnce(cookieHeader: string | undefined, name: string)
   if (cookieHeader === undefined || name === '') return false;
   let seen = 0;
   for (let at = cookieHeader.indexOf(name); at !== -1; at = cookieHeader.indexOf(name, at + name.length)) {
-    if (cookieHeader.charCodeAt(at + name.length) !== 61 /* = */) continue;
+    // Blanks may stand before the `=`: the parsers of express-session and the `cookie` package
+    // trim a name, so `sid =x` is read as `sid` (no browser sends one, but a client can).
+    let after = at + name.length;
+    while (cookieHeader.charCodeAt(after) === 32 || cookieHeader.charCodeAt(after) === 9) after++;
+    if (cookieHeader.charCodeAt(after) !== 61 /* = */) continue;
     // A cookie's name starts the header or follows a `;` and blanks: not inside a value or a longer name.
     let before = at - 1;
     while (before >= 0 && (cookieHeader.charCodeAt(before) === 32 || cookieHeader.charCodeAt(before) === 9)) before--;

@@ -349,15 +349,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     if (endSession !== undefined) {
       const middleware = session.kind === 'supported' ? session : undefined;
       return {
-        end: async () => {
-          try {
-            await endSession(request.native);
-          } catch (error) {
-            this.hookFailed('endSession', error, 'the sign-out is answered 500 session_error');
-            throw error;
-          }
-          await this.checkEnded(request);
-        },
+        end: () => this.endThroughHook(request, endSession),
         abandoned: () => middleware?.abandoned?.(),
       };
     }
@@ -404,6 +396,24 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   /** The name a session cookie is known by: the app's `sessionCookieName`, the one detected, or the middleware's default. */
   private nameOf(cookie: SessionCookie): string {
     return this.options.sessionCookieName ?? cookie.detectedName ?? cookie.defaultName;
+  }
+
+  /**
+   * The app's `endSession`, then the check that the session has ended. A hook that throws has its
+   * answer follow the session: one the hook had ended (and then failed on something else) is ended.
+   */
+  private async endThroughHook(request: SignOutRequest<Req>, endSession: (req: Req) => unknown): Promise<void> {
+    try {
+      await endSession(request.native);
+    } catch (error) {
+      const { session } = request;
+      if (session.kind !== 'supported' || session.sameSessionLives?.() !== false) {
+        this.hookFailed('endSession', error, 'the sign-out is answered 500 session_error');
+        throw error;
+      }
+      this.hookFailed('endSession', error, 'the session had ended all the same, so the sign-out is answered as one');
+    }
+    await this.checkEnded(request);
   }
 
   /**

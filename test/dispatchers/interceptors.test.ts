@@ -202,6 +202,25 @@ describe.each([
         message: plain.message,
       });
     });
+
+    it.each([
+      ['a JSON string holding error JSON', '"{\\"__type\\":\\"UnauthorizedException\\"}"', 401],
+      ['a JSON string holding a throttling name', '"{\\"__type\\":\\"ThrottlingException\\"}"', 400],
+      ['JSON that does not parse', '{"__type":"UnauthorizedException"', 401],
+      ['a JSON number', '7', 401],
+      ['JSON null', 'null', 401],
+    ])('is %s: the same answer as without the interceptor', async (_label, body, status) => {
+      portal.setDefault({ kind: 'status', status, headers: { 'content-type': 'application/json' }, body });
+      const plain = await client(new Agent()).logout({ accessToken: portal.issueToken() });
+      const through = await client(make()).logout({ accessToken: portal.issueToken() });
+      expect(plain).toMatchObject({ outcome: 'bad_response', upstreamStatus: status });
+      expect(through).toMatchObject({
+        outcome: plain.outcome,
+        upstreamStatus: plain.upstreamStatus,
+        errorName: plain.errorName,
+        message: plain.message,
+      });
+    });
   });
 
   it('nothing but the answer reaches a result, whatever else the error carries', async () => {

@@ -161,16 +161,23 @@ function carriedAnswer(error: unknown): PortalAnswer | undefined {
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) return undefined;
   // The retry interceptor drops the body (its `data` is its own count of attempts, not the body):
   // the status and headers speak alone, as for an empty body.
-  const text = carrier.code === 'UND_ERR_RESPONSE' ? carriedText(carrier.body) : '';
-  return boundedAnswer(status, carriedHeaders(carrier.headers), text, carrier.bodyTruncated !== true);
+  const headers = carriedHeaders(carrier.headers);
+  const type = headers['content-type'];
+  const text =
+    carrier.code === 'UND_ERR_RESPONSE' ? carriedText(carrier.body, typeof type === 'string' ? type : undefined) : '';
+  return boundedAnswer(status, headers, text, carrier.bodyTruncated !== true);
 }
 
 /**
  * The body the responseError interceptor kept, as text: the text it read, or its parse of a JSON
- * body written back as JSON. Empty when it kept none (it reads only JSON and plain-text bodies).
+ * body written back as JSON. Empty when it kept none (it reads only JSON and plain-text bodies, so
+ * an error named only in a body of another type, `application/x-amz-json-1.1` say, is not seen).
+ * A JSON body is parsed when it can be: a string it holds is such a parse (a JSON string, which
+ * holds no error name, whatever its text looks like) when that text parses too, and is written
+ * back as the JSON string it came as; text that does not parse is the body as it came.
  */
-function carriedText(body: unknown): string {
-  if (typeof body === 'string') return body;
+function carriedText(body: unknown, contentType: string | undefined): string {
+  if (typeof body === 'string' && !(contentType?.startsWith('application/json') === true && parses(body))) return body;
   if (body === undefined || body === null) return '';
   try {
     // undefined for a value JSON has no text for (a function, a symbol).
@@ -179,6 +186,15 @@ function carriedText(body: unknown): string {
   } catch {
     // Not the interceptor's own parse (a cycle, a BigInt): no body to read.
     return '';
+  }
+}
+
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -83,6 +83,9 @@ describe('cross-site check', () => {
     [{ origin: 'null', 'sec-fetch-site': 'same-site' }, false],
     [{ origin: 'null', 'sec-fetch-site': 'none' }, false],
     [{ origin: 'garbage' }, false],
+    // A percent escape in the host, which the URL parser decodes: no browser sends one.
+    [{ origin: 'https://admin%2eexample.com' }, false],
+    [{ origin: 'https://admin%2eexample.com', 'sec-fetch-site': 'cross-site' }, false],
     [{ 'sec-fetch-site': 'cross-site' }, false],
     [{ 'sec-fetch-site': 'CROSS-SITE' }, false],
     [{ origin: APP, 'sec-fetch-site': 'cross-site' }, false],

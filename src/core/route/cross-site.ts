@@ -71,9 +71,10 @@ function refererElsewhere(
 }
 
 // A scheme, `://` and an authority with no user in it, and nothing after (no path, query or
-// fragment, nor a backslash, which the URL parser reads as a path's slash): an origin as browsers
-// send it.
-const ORIGIN_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/\\?#@\s]+$/;
+// fragment, nor a backslash, which the URL parser reads as a path's slash), nor a percent escape
+// (the URL parser decodes `%2e` in a host; browsers send hosts in punycode, never escaped): an
+// origin as browsers send it.
+const ORIGIN_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/\\?#@%\s]+$/;
 
 /**
  * An `Origin` header as the WHATWG URL parser serialises its origin; undefined if it has none, or

@@ -17,6 +17,7 @@ import { answerForeignCall, foreignCall } from './core/route/foreign.js';
 import {
   endNodeResponse,
   firstValue,
+  holdsAppData,
   nodeHeaderWriter,
   pathOfTarget,
   queryField,
@@ -181,10 +182,14 @@ class ExpressSessionBinding {
     return this.req.session;
   }
 
-  /** Still this session: neither destroyed nor set to null (no session) nor regenerated (another id). */
-  sameSessionLives(): boolean {
+  /**
+   * Still this session (neither destroyed nor set to null), or one regenerated (another id) that the
+   * hook gave the app's data again: the user is still signed in to the app under the new id.
+   */
+  sessionLives(): boolean {
     const now = this.req.session;
-    return now !== null && now !== undefined && this.req.sessionID === this.data.id;
+    if (now === null || now === undefined || typeof now !== 'object') return false;
+    return this.req.sessionID === this.data.id || holdsAppData(now);
   }
 
   /**
@@ -276,7 +281,7 @@ function cookieSessionBinding(req: ExpressLikeRequest, options: object, session:
     data: session ?? undefined,
     current: () => req.session,
     // Its one cookie holds the session: a replacement is written there; only null ends it.
-    sameSessionLives: () => req.session !== null && req.session !== undefined,
+    sessionLives: () => req.session !== null && req.session !== undefined,
     cookies: () => [],
     cookieName: () => cookieSessionName(options),
     end: () => {

@@ -9,6 +9,7 @@ import { answerForeignCall, foreignCall } from './core/route/foreign.js';
 import type { SignOutOptions } from './core/route/options.js';
 import {
   headerOf,
+  holdsAppData,
   queryField,
   replyHeaderWriter,
   writeHeaders,
@@ -106,7 +107,7 @@ function secureSessionBinding(request: FastifyRequest, session: SecureSessionLik
     },
     // Its one cookie holds the session: whatever is still on the request is written there (its
     // `regenerate` empties the session but keeps it); only `delete()` ends it.
-    sameSessionLives: () => {
+    sessionLives: () => {
       const now = (request as unknown as SessionRequest).session as SecureSessionLike | null | undefined;
       return now !== null && now !== undefined && !now.deleted;
     },
@@ -148,10 +149,11 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
     kind: 'supported',
     data: session,
     current: () => (request as unknown as SessionRequest).session,
-    // A session reloaded is the same session (the same id); a regenerated one has another id.
-    sameSessionLives: () => {
+    // A session reloaded is the same session (the same id); a regenerated one has another id, and
+    // lives on only if the hook gave it the app's data again.
+    sessionLives: () => {
       const now = (request as unknown as SessionRequest).session as { sessionId?: unknown } | null | undefined;
-      return now !== null && now !== undefined && now.sessionId === id;
+      return now !== null && now !== undefined && (now.sessionId === id || holdsAppData(now));
     },
     commitEnded: () => destroyLeftSession(request, id),
     // Found once: the route asks before the session ends and again to clear it.

@@ -126,21 +126,6 @@ function leftAsItWas(ctx: KoaLikeContext, contextSession: KoaContextSession): vo
   takeBackSessionCookies(ctx.res, [key, `${key}.sig`]);
 }
 
-/**
- * Whether the request's session lives on after an app's `endSession`: any session still on the
- * context, unless it has another key in the store (`ctx.regenerateSession()`). A replacement
- * (`ctx.session = { … }`) keeps the key, or in cookie mode the cookie: only null ends it.
- */
-function koaSessionLives(ctx: KoaLikeContext, contextSession: KoaContextSession): () => boolean {
-  const key = contextSession.externalKey;
-  return () => {
-    const now = ctx.session;
-    return (
-      now !== null && now !== undefined && (contextSession.store === undefined || contextSession.externalKey === key)
-    );
-  };
-}
-
 /** koa-session's session, once started and seen at this path, in the core's terms. */
 function koaSessionBinding(ctx: KoaLikeContext, contextSession: KoaContextSession): SessionBinding {
   // With an external store, koa-session's own commit would destroy the session in the store again
@@ -163,7 +148,8 @@ function koaSessionBinding(ctx: KoaLikeContext, contextSession: KoaContextSessio
     kind: 'supported',
     data: ctx.session ?? undefined,
     current: () => ctx.session,
-    sameSessionLives: koaSessionLives(ctx, contextSession),
+    // A replacement keeps its key (or cookie), `regenerate()` its data: only null ends a session.
+    sessionLives: () => ctx.session !== null && ctx.session !== undefined,
     cookies: () => [],
     cookieName: () => koaSessionKey(ctx),
     stored: () => ({ id: contextSession.externalKey, store: storeAccess(contextSession, ctx) }),

@@ -1253,6 +1253,31 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         expect(warned).toContain('SSO_SIGNOUT_SESSION_NOT_ENDED');
       });
 
+      it('answers by what a regenerated session holds: signed out when it is empty, 500 when the app’s user came along', async () => {
+        for (const carryUser of [false, true]) {
+          const hook = { regenerates: true };
+          const app = build({
+            signOut: {
+              endSession: async (native) => {
+                hook.regenerates = await adapter.regenerateIn(native, carryUser);
+              },
+            },
+          });
+          const cookie = await signIn(app, { accessToken: portal.issueToken(), extra: { user: 'ada' } });
+          let res: request.Response | undefined;
+          const warned = await warningCodesDuring(async () => {
+            res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT);
+          });
+          if (!hook.regenerates) continue;
+          // koa-session's regenerate carries the whole session over: the user with it.
+          const carried = carryUser || adapter.name.includes('koa-session');
+          expect(res!.status, `carry user: ${String(carryUser)}`).toBe(carried ? 500 : 200);
+          expect(JSON.parse(res!.text)).toMatchObject({ signedOut: !carried });
+          if (carried) expect(warned).toContain('SSO_SIGNOUT_SESSION_NOT_ENDED');
+          else expect(await isSignedIn(app, cookie)).toBe(false);
+        }
+      });
+
       it('signs out through an endSession hook that sets the session to null: the old cookie opens nothing', async () => {
         const app = build({
           signOut: {

@@ -94,6 +94,12 @@ export interface Adapter {
    * saved and reloaded, replaced by an object holding the app's own user, or regenerated in place.
    */
   keepSessionAnew(native: unknown): Promise<void>;
+  /**
+   * Regenerates the session under a new id, as a hook may, with the app's `user` carried over or
+   * not (koa-session's `regenerate` carries everything over); false where the middleware has no
+   * regenerate of that kind (cookie-session, @fastify/secure-session, the fetch handler).
+   */
+  regenerateIn(native: unknown, carryUser: boolean): Promise<boolean>;
 }
 
 /**
@@ -274,6 +280,19 @@ function expressAdapter(name: string, express: typeof express5, kind: 'express-s
         });
       }
     },
+    async regenerateIn(native, carryUser) {
+      if (kind === 'cookie-session') return false;
+      const req = native as { session: AnyRecord & { regenerate: (done: (e?: unknown) => void) => void } };
+      const user = req.session.user;
+      await new Promise<void>((resolve, reject) => {
+        req.session.regenerate((error) => {
+          if (error === undefined || error === null) resolve();
+          else reject(new Error('the store failed to regenerate'));
+        });
+      });
+      if (carryUser) req.session.user = user;
+      return true;
+    },
   };
 }
 
@@ -437,6 +456,12 @@ function koaAdapter(name: string, KoaClass: typeof Koa, external: boolean): Adap
     keepSessionAnew(native) {
       (native as { session: unknown }).session = { user: 'ada' };
       return Promise.resolve();
+    },
+    async regenerateIn(native) {
+      const session = (native as { session: AnyRecord & { regenerate: () => Promise<void> } }).session;
+      delete session.sso;
+      await session.regenerate();
+      return true;
     },
   };
 }
@@ -653,6 +678,12 @@ function fastifyAdapter(name: string, kind: '@fastify/session' | '@fastify/secur
       await session.save?.();
       await session.reload?.();
     },
+    async regenerateIn(native, carryUser) {
+      if (kind === '@fastify/secure-session') return false;
+      const session = sessionOf(native as FastifyRequest) as { regenerate: (keys?: string[]) => Promise<void> };
+      await session.regenerate(carryUser ? ['user'] : undefined);
+      return true;
+    },
   };
 }
 
@@ -815,6 +846,9 @@ function honoAdapter(name: string): Adapter {
     },
     keepSessionAnew() {
       throw new Error('a fetch handler has no session middleware');
+    },
+    regenerateIn() {
+      return Promise.resolve(false);
     },
   };
 }

@@ -50,11 +50,11 @@ export type SessionBinding =
        */
       unchanged?(): void;
       /**
-       * After an app's `endSession`: whether the request still has the very session it came with
-       * (not destroyed, set to null or replaced). That session lives on, whatever the hook took out
-       * of it: the app's own marks of a signed-in user may still be in it.
+       * After an app's `endSession`: whether the request's session lives on: still there under its
+       * id or cookie, whatever the hook took out of it (the app's own marks of a signed-in user may
+       * still be in it), or regenerated under a new id with the app's data carried over.
        */
-      sameSessionLives?(): boolean;
+      sessionLives?(): boolean;
       /**
        * After an app's `endSession`: carries out now what the hook left for the middleware to do when
        * the answer goes out (koa-session removes a session set to null then), so the route's bound
@@ -245,4 +245,12 @@ export interface SignOutCore<Req> {
   readonly warn: Warn;
   readonly client: LogoutClient;
   readonly options: ResolvedOptions<Req>;
+}
+
+/**
+ * Whether a session object holds anything of the app's: a key besides the middleware's own `cookie`
+ * (express-session's and @fastify/session's fresh sessions hold that alone).
+ */
+export function holdsAppData(session: object): boolean {
+  return Object.keys(session).some((key) => key !== 'cookie');
 }

@@ -3,7 +3,7 @@
 import type { ServerResponse } from 'node:http';
 import { lazyDependency } from '../lazy-require.js';
 import { BoundedMemo } from './memo.js';
-import { configError } from '../validate.js';
+import { configError, didYouMean } from '../validate.js';
 
 const cookieModule = lazyDependency('cookie');
 
@@ -149,8 +149,39 @@ export function parseCookieName(option: string, value: unknown): string {
   return cookieEntry(option, `\`${option}\``, value).name;
 }
 
+// Tied to the cookie type, so adding an attribute without listing it here fails to compile.
+const COOKIE_ATTRIBUTE_NAMES: Readonly<Record<keyof CookieToClear, true>> = {
+  name: true,
+  path: true,
+  domain: true,
+  secure: true,
+  httpOnly: true,
+  sameSite: true,
+  partitioned: true,
+};
+const COOKIE_ATTRIBUTES = Object.keys(COOKIE_ATTRIBUTE_NAMES);
+
+/**
+ * Refuses an attribute an entry misspells (`Path`, `paths`, `Domain`, `httponly`): left unread, the
+ * clearing header would name the default path or no domain, and a browser only deletes the cookie
+ * whose path and domain it names, so the cookie would stay.
+ */
+function knownAttributes(option: string, where: string, entry: object): void {
+  for (const name of Object.keys(entry)) {
+    if (COOKIE_ATTRIBUTES.includes(name)) continue;
+    const cookie = (entry as { name?: unknown }).name;
+    const which = typeof cookie === 'string' ? ` (${JSON.stringify(cookie)})` : '';
+    throw configError(
+      option,
+      'unknown_option',
+      `${where}${which} has an unknown attribute \`${name}\`.${didYouMean(name, COOKIE_ATTRIBUTES, 'attributes')}`,
+    );
+  }
+}
+
 /** One cookie to clear, as an option gives it (`where` names it in errors), checked by serialising it. */
 function cookieEntry(option: string, where: string, entry: unknown): CookieToClear {
+  if (entry !== null && typeof entry === 'object' && !Array.isArray(entry)) knownAttributes(option, where, entry);
   const spec: CookieToClear | undefined =
     typeof entry === 'string'
       ? { name: entry }

@@ -9,7 +9,7 @@ import type { RevocationQueue } from '../revocation/queue.js';
 import type { SessionIndex } from '../everywhere/session-index.js';
 import { tokenFromGetter, tokenFromSession, type ReadToken } from './stored-sign-in.js';
 import type { TokenInfo } from '../token.js';
-import { booleanOption, configError, didYouMean, functionOption, knownOptions, nonEmptyString } from '../validate.js';
+import { booleanOption, configError, functionOption, knownOptions, nonEmptyString } from '../validate.js';
 import { parseCookieList, parseCookieName, type CookieToClear } from './cookies.js';
 import type { SignOutEvent } from './events.js';
 import type { SignOutResult } from './outcomes.js';
@@ -205,46 +205,6 @@ function parseClearSiteData(value: unknown): string | undefined {
   );
 }
 
-// Tied to the cookie type, so adding an attribute without listing it here fails to compile.
-const COOKIE_ATTRIBUTE_NAMES: Readonly<Record<keyof CookieToClear, true>> = {
-  name: true,
-  path: true,
-  domain: true,
-  secure: true,
-  httpOnly: true,
-  sameSite: true,
-  partitioned: true,
-};
-const COOKIE_ATTRIBUTES = Object.keys(COOKIE_ATTRIBUTE_NAMES);
-
-/**
- * Refuses an attribute a `clearCookies` entry misspells (`Path`, `paths`, `Domain`, `httponly`):
- * left unread, the clearing header would name the default path or no domain, and a browser only
- * deletes the cookie whose path and domain it names, so the cookie would stay.
- */
-function knownCookieAttributes(option: string, value: unknown): void {
-  // Anything but an array of objects is for parseCookieList to describe.
-  if (!Array.isArray(value)) return;
-  value.forEach((entry: unknown, index) => {
-    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return;
-    for (const name of Object.keys(entry)) {
-      if (COOKIE_ATTRIBUTES.includes(name)) continue;
-      const cookie = (entry as { name?: unknown }).name;
-      const which = typeof cookie === 'string' ? ` (${JSON.stringify(cookie)})` : '';
-      throw configError(
-        option,
-        'unknown_option',
-        `\`${option}[${String(index)}]\`${which} has an unknown attribute \`${name}\`.${didYouMean(name, COOKIE_ATTRIBUTES, 'attributes')}`,
-      );
-    }
-  });
-}
-
-function parseClearCookies(value: unknown): readonly CookieToClear[] {
-  knownCookieAttributes('clearCookies', value);
-  return parseCookieList('clearCookies', value);
-}
-
 const FIELD_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 function parseReturnToParam(value: unknown): string | undefined {
@@ -429,7 +389,7 @@ export function resolveOptions<Req>(options: unknown): ResolvedOptions<Req> {
     getToken: functionOption('getToken', hooks.getToken),
     endSession: functionOption('endSession', hooks.endSession),
     sessionCookieName,
-    clearCookies: parseClearCookies(o.clearCookies),
+    clearCookies: parseCookieList('clearCookies', o.clearCookies),
     clearSiteData: parseClearSiteData(o.clearSiteData),
     ...failurePolicy<Req>(o),
     delegateErrors: booleanOption('delegateErrors', o.delegateErrors),

@@ -10,7 +10,7 @@ import {
   signedSessionCookieName,
   takeBackSessionCookies,
 } from './core/route/cookies.js';
-import { callbackStoreAccess, storeFailure } from './core/everywhere/callback-store.js';
+import { callbackStoreAccess, destroyLeftSession, storeFailure } from './core/everywhere/callback-store.js';
 import type { SessionStoreAccess } from './core/everywhere/elsewhere.js';
 import type { SignOutOptions } from './core/route/options.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
@@ -198,12 +198,8 @@ class ExpressSessionBinding {
    * only once the answer is out; a hook that did not wait for `destroy` has its destroy made again,
    * and waited for.
    */
-  async commitEnded(): Promise<void> {
-    const store = callbackStoreAccess(this.req.sessionStore);
-    const { session, sessionID } = this.req;
-    if ((session === null || session === undefined) && store !== undefined && sessionID !== undefined) {
-      await store.destroy(sessionID);
-    }
+  commitEnded(): Promise<void> {
+    return destroyLeftSession(this.req, this.req.sessionID);
   }
 
   /**

@@ -2,7 +2,7 @@
 
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { describeValue } from './core/errors.js';
-import { callbackStoreAccess, storeFailure } from './core/everywhere/callback-store.js';
+import { callbackStoreAccess, destroyLeftSession, storeFailure } from './core/everywhere/callback-store.js';
 import { readSmallBody, type MaybePromise, type RequestBody } from './core/route/body.js';
 import { repeatedSignedCookieName, signedSessionCookieName } from './core/route/cookies.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
@@ -155,6 +155,7 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
       const now = (request as unknown as SessionRequest).session as { sessionId?: unknown } | null | undefined;
       return now !== null && now !== undefined && (now.sessionId === id || holdsAppData(now));
     },
+    // Set to null, @fastify/session neither destroys it in its store nor touches its cookie.
     commitEnded: () => destroyLeftSession(request, id),
     // Found once: the route asks before the session ends and again to clear it.
     cookies: () => {
@@ -199,19 +200,6 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
       Object.defineProperty(session, 'encryptedSessionId', { value: undefined, configurable: true });
     },
   };
-}
-
-/**
- * After an app's `endSession` that left the request without its session (`request.session = null`):
- * @fastify/session then neither destroys it in its store nor touches its cookie, so the route
- * destroys it there, as express-session's is.
- */
-async function destroyLeftSession(request: FastifyRequest, id: string | undefined): Promise<void> {
-  const own = request as unknown as SessionRequest;
-  const store = callbackStoreAccess(own.sessionStore);
-  if ((own.session === null || own.session === undefined) && store !== undefined && id !== undefined) {
-    await store.destroy(id);
-  }
 }
 
 const SECURE_SESSION_NAMED =

@@ -43,3 +43,18 @@ export function callbackStoreAccess(
       }),
   };
 }
+
+/**
+ * After an app's `endSession` that left the request without its session (`request.session` now
+ * null or undefined): the store's copy under `id` destroyed now, where the middleware would keep it,
+ * or destroy it only once the answer is out (express-session set to null, @fastify/session).
+ */
+export async function destroyLeftSession(
+  request: { readonly session?: unknown; readonly sessionStore?: unknown },
+  id: string | undefined,
+): Promise<void> {
+  const store = callbackStoreAccess(request.sessionStore);
+  if ((request.session === null || request.session === undefined) && store !== undefined && id !== undefined) {
+    await store.destroy(id);
+  }
+}

@@ -49,12 +49,10 @@ export function callbackStoreAccess(
  * null or undefined): the store's copy under `id` destroyed now, where the middleware would keep it,
  * or destroy it only once the answer is out (express-session set to null, @fastify/session).
  */
-export async function destroyLeftSession(
-  request: { readonly session?: unknown; readonly sessionStore?: unknown },
-  id: string | undefined,
-): Promise<void> {
-  const store = callbackStoreAccess(request.sessionStore);
-  if ((request.session === null || request.session === undefined) && store !== undefined && id !== undefined) {
+export async function destroyLeftSession(request: object, id: string | undefined): Promise<void> {
+  const { session, sessionStore } = request as { readonly session?: unknown; readonly sessionStore?: unknown };
+  const store = callbackStoreAccess(sessionStore);
+  if ((session === null || session === undefined) && store !== undefined && id !== undefined) {
     await store.destroy(id);
   }
 }

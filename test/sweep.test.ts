@@ -32,6 +32,7 @@ it('records every event, every typed error and written output for the end-of-run
       kind: 'supported',
       data: { sso: { accessToken: portal.issueToken() } },
       current: () => undefined,
+      sessionLives: () => false,
       cookies: () => [],
       end: () => Promise.resolve(),
     },

@@ -116,6 +116,7 @@ function signedIn(accessToken: string): SessionBinding {
     kind: 'supported',
     data,
     current: () => (ended ? undefined : data),
+    sessionLives: () => !ended,
     cookies: () => [{ detectedName: 'sid', defaultName: 'connect.sid', path: '/', httpOnly: true }],
     end: () => {
       ended = true;

@@ -23,6 +23,7 @@ function session(data: unknown, ended: { value: boolean }): SessionBinding {
     kind: 'supported',
     data,
     current: () => (ended.value ? undefined : data),
+    sessionLives: () => !ended.value,
     cookies: () => [{ detectedName: 'sid', defaultName: 'connect.sid', path: '/', httpOnly: true }],
     end: () => {
       ended.value = true;

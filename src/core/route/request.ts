@@ -54,7 +54,7 @@ export type SessionBinding =
        * id or cookie, whatever the hook took out of it (the app's own marks of a signed-in user may
        * still be in it), or regenerated under a new id with the app's data carried over.
        */
-      sessionLives?(): boolean;
+      sessionLives(): boolean;
       /**
        * After an app's `endSession`: carries out now what the hook left for the middleware to do when
        * the answer goes out (koa-session removes a session set to null then), so the route's bound

@@ -407,7 +407,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       await endSession(request.native);
     } catch (error) {
       const { session } = request;
-      if (session.kind !== 'supported' || session.sessionLives?.() !== false) {
+      if (session.kind !== 'supported' || session.sessionLives() !== false) {
         this.hookFailed('endSession', error, 'the sign-out is answered 500 session_error');
         throw error;
       }
@@ -424,7 +424,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   private async checkEnded(request: SignOutRequest<Req>): Promise<void> {
     const { session } = request;
     if (session.kind === 'none') return;
-    if (session.kind === 'supported' && session.sessionLives?.() === true) {
+    if (session.kind === 'supported' && session.sessionLives()) {
       this.warn(
         'SSO_SIGNOUT_SESSION_NOT_ENDED',
         "the `endSession` hook returned, but the request still has its session (under its id or cookie, or regenerated with the app's data carried over): taking the sign-in (or the app's own fields) out of it leaves the session, and whatever else in it marks the user as signed in, usable. End the session itself (destroy it or set it to null) before the hook returns or its promise settles.",
@@ -467,7 +467,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     if ((current === undefined || current === null) && (await this.storeStillSignedIn(request.session))) return true;
     // A session its middleware has ended or replaced took its sign-in with it: `getToken`, asked
     // again, may read a copy the request still carries (passport's `req.user`, say).
-    if (request.session.kind === 'supported' && request.session.sessionLives !== undefined) return false;
+    if (request.session.kind === 'supported') return false;
     if (this.options.getToken === undefined) return false;
     try {
       return (await this.readToken(request)).kind === 'token';

@@ -28,8 +28,9 @@ export function checkCrossSite(
   const site = firstValue(headers['sec-fetch-site'])?.trim().toLowerCase();
   const origin = firstValue(headers.origin)?.trim();
   if (site === 'cross-site') {
-    // Another site's page: only one the app allows by name (a launcher on another domain).
-    const named = origin === undefined || origin === '' || origin === 'null' ? undefined : normalise(origin);
+    // Another site's page: only one the app allows by name (a launcher on another domain). An empty
+    // or `null` Origin names none: normalising refuses both.
+    const named = origin === undefined ? undefined : normalise(origin);
     return named !== undefined && allowedOrigins.has(named) ? { ok: true } : { ok: false, reason: 'sec_fetch_site' };
   }
   if (origin === undefined || origin === '') {

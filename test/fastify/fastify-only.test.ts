@@ -3,7 +3,7 @@
 // route, another framework's route), delegate mode through Fastify's own error handlers, proxy
 // trust, and signing out everywhere with @fastify/session on a shared Redis store.
 
-import fastifyCookie from '@fastify/cookie';
+import fastifyCookie, { Signer } from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import fastifySecureSession from '@fastify/secure-session';
 import fastifySession from '@fastify/session';
@@ -13,7 +13,7 @@ import express from 'express';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Hono } from 'hono';
 import Koa from 'koa';
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient, type RedisClientType } from 'redis';
@@ -60,13 +60,23 @@ afterAll(async () => {
 /** A Fastify app with @fastify/session, `POST /in` to sign in, `GET /me`; `mount` adds the route. */
 async function fastifyApp(
   mount: (app: FastifyInstance) => unknown,
-  options: { readonly trustProxy?: boolean; readonly sessionFirst?: boolean } = {},
+  options: {
+    readonly trustProxy?: boolean;
+    readonly sessionFirst?: boolean;
+    /** More of @fastify/session's options (its signer, say). */
+    readonly session?: Record<string, unknown>;
+  } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({ trustProxy: options.trustProxy === true });
   apps.push(app);
   const sessions = async () => {
     await app.register(fastifyCookie);
-    await app.register(fastifySession, { secret: SECRET, cookieName: 'portal.sid', cookie: { secure: false } });
+    await app.register(fastifySession, {
+      secret: SECRET,
+      cookieName: 'portal.sid',
+      cookie: { secure: false },
+      ...options.session,
+    });
   };
   if (options.sessionFirst !== false) await sessions();
   app.post('/in', (req, reply) => {
@@ -356,6 +366,43 @@ describe('a refusal with a session cookie planted first', () => {
     }
     expect(seen).toEqual(['session', 'session', 'session', 'session']);
     expect(await signedIn(app, cookie)).toBe(true);
+  });
+});
+
+describe('@fastify/session with a signer of its own', () => {
+  // A signer of the app's: HMAC-SHA-256 in hex, which neither cookie-signature nor @fastify/cookie writes.
+  const hexSigner = {
+    sign: (value: string) => `${value}.${createHmac('sha256', SECRET).update(value).digest('hex')}`,
+    unsign: (signed: string) => {
+      const at = signed.lastIndexOf('.');
+      const value = signed.slice(0, at);
+      const valid = at > 0 && hexSigner.sign(value) === signed;
+      return { valid, renew: false, value: valid ? value : null };
+    },
+  };
+  const signers: readonly (readonly [string, Record<string, unknown>])[] = [
+    ["algorithm: 'sha512'", { algorithm: 'sha512' }],
+    ["@fastify/cookie's Signer with SHA-384", { secret: new Signer([SECRET], 'sha384') }],
+    ['an HMAC in hex', { secret: hexSigner }],
+  ];
+
+  it.each(signers)('refuses a cookie planted first (%s), and signs out with the user’s own', async (_label, signer) => {
+    const app = await fastifyApp((a) => a.register(ssoSignOutPlugin, { client, destination: '/bye' }), {
+      session: signer,
+    });
+    const token = portal.issueToken();
+    const cookie = await signIn(app, token);
+    const refused = await browserSignOut(app, `portal.sid=planted-by-a-sibling; ${cookie}`)
+      .set('Accept', 'application/json')
+      .expect(400);
+    expect(refused.body).toMatchObject({ code: 'session_ambiguous', signedOut: false });
+    expect(portal.isActive(token)).toBe(true);
+    expect(await signedIn(app, cookie)).toBe(true);
+
+    const res = await browserSignOut(app, cookie).expect(303);
+    expect(setCookies(res).get('portal.sid')?.value).toBe('');
+    expect(portal.isActive(token)).toBe(false);
+    expect(await signedIn(app, cookie)).toBe(false);
   });
 });
 

@@ -230,9 +230,11 @@ export function cookiePathDetail(cookiePath: string, requestPath: string): strin
   return `The session cookie is set for the path "${cookiePath}", which does not include this route's path "${requestPath}": browsers never send it here, so this request cannot see the session. Mount the sign-out route under "${cookiePath}" or widen the cookie's path.`;
 }
 
-// A signed session cookie's value: the marker, the id, `.` and an unpadded base64 HMAC-SHA-256
-// (cookie-signature's format, which express-session and @fastify/cookie both write).
-const SIGNATURE = /\.[A-Za-z0-9+/]{43}$/;
+// A signed session cookie's value: the marker, the id, `.` and a signature: cookie-signature's
+// unpadded base64 HMAC-SHA-256 (43 characters, express-session's and @fastify/cookie's default), or
+// what another signer writes (@fastify/session's `algorithm: 'sha512'` or an app's own `Signer`):
+// an HMAC in base64, base64url or hex, from SHA-1's 27 characters to SHA-512's 128 in hex.
+const SIGNATURE = /\.[A-Za-z0-9+/_-]{27,128}$/;
 // A cookie name as RFC 6265 allows it (an HTTP token).
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -309,7 +311,7 @@ export function signedSessionCookieName(
 /** The id a cookie value holds signed the session middleware's way (`marker` + id + `.` + signature), if it does. */
 function signedId(value: string, marker: string): string | undefined {
   if (!value.startsWith(marker) || !SIGNATURE.test(value)) return undefined;
-  const id = value.slice(marker.length, value.length - 44);
+  const id = value.slice(marker.length, value.lastIndexOf('.'));
   return id === '' ? undefined : id;
 }
 

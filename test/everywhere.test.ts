@@ -29,7 +29,7 @@ import { guardSessionStore as guardKoaStore, sessionIdOf, ssoSignOut as koaSignO
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { cookieHeaderFrom } from './helpers/cookies.js';
 import { sharedRedisUrl } from './helpers/redis.js';
-import { warningCodesDuring } from './helpers/warnings.js';
+import { warningsDuring } from './helpers/warnings.js';
 
 const SECRET = 'a test secret of more than thirty-two bytes';
 
@@ -336,16 +336,31 @@ describe.each(FRAMEWORKS)('signing out everywhere ($name)', ({ instance, guarded
     expect(await redis.get(garbage)).toBe('5');
   });
 
-  it('warns about a user hook that names no user, and signs out this session only', async () => {
-    const s = setup(undefined, { userOf: () => 42 });
-    const cookie = await signIn(s.a, 'ada', portal.issueToken());
-    const other = await signIn(s.b, 'ada', portal.issueToken());
-    const warnings = await warningCodesDuring(async () => {
-      await request(s.a).post('/signout/everywhere').set('Cookie', cookie).expect(303);
-    });
-    expect(warnings).toContain('SSO_SIGNOUT_HOOK_FAILED');
-    expect(await signedIn(s.b, other)).toBe(true);
+  // A profile holding the token under a name that says nothing of it, as the app may keep one.
+  const profileOf = (session: { user?: string }) => ({
+    name: session.user,
+    sso: (session as { sso?: { accessToken?: string } }).sso?.accessToken,
   });
+  it.each([
+    ['a number', () => 42, 'the `everywhere.user` hook returned 42 instead'],
+    ['an object holding the token', profileOf, 'the `everywhere.user` hook returned an object instead'],
+  ] as const)(
+    'warns about a user hook that returns %s, naming only what it is, and signs out this session only',
+    async (_label, hook, said) => {
+      const s = setup(undefined, { userOf: hook });
+      const token = portal.issueToken();
+      const cookie = await signIn(s.a, 'ada', token);
+      const other = await signIn(s.b, 'ada', portal.issueToken());
+      const warnings = await warningsDuring(async () => {
+        await request(s.a).post('/signout/everywhere').set('Cookie', cookie).expect(303);
+      });
+      const failed = warnings.filter((w) => w.code === 'SSO_SIGNOUT_HOOK_FAILED');
+      expect(failed).toHaveLength(1);
+      expect(failed[0]?.message).toContain(said);
+      expect(failed[0]?.message).not.toContain(token);
+      expect(await signedIn(s.b, other)).toBe(true);
+    },
+  );
 
   it.each(['sessions', 'remove'] as const)(
     'answers within the deadline when an index of the app’s own never answers its %s()',

@@ -3,7 +3,7 @@
 // destination, decide, answer.
 
 import type { IncomingHttpHeaders } from 'node:http';
-import { describeValue } from '../errors.js';
+import { describeSecret, describeValue } from '../errors.js';
 import { createLogoutClient, type LogoutClient, type LogoutResult } from '../logout/client.js';
 import { bySweep, DeadlineSweep } from '../logout/deadlines.js';
 import { createWarner, type Warn } from '../warnings.js';
@@ -407,7 +407,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       await endSession(request.native);
     } catch (error) {
       const { session } = request;
-      if (session.kind !== 'supported' || session.sessionLives() !== false) {
+      if (session.kind !== 'supported' || session.sessionLives()) {
         this.hookFailed('endSession', error, 'the sign-out is answered 500 session_error');
         throw error;
       }
@@ -602,7 +602,9 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     }
     if (user === undefined || user === null) return undefined;
     if (typeof user === 'string' && user !== '') return user;
-    const unusable = new UnusableHookResult(`${describeValue(user)} instead of a user's id`);
+    // Only what kind of value: an object the hook returned may be the session's sign-in, token and all.
+    const what = typeof user === 'object' ? describeSecret(user) : describeValue(user);
+    const unusable = new UnusableHookResult(`${what} instead of a user's id`);
     this.hookFailed('everywhere.user', unusable, 'this session only is signed out');
     return undefined;
   }

@@ -24,7 +24,7 @@ import {
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { ADAPTERS, type BuildOptions, type RouteOptions } from './helpers/adapters.js';
 import { applySetCookies, cookieHeaderFrom, setCookies } from './helpers/cookies.js';
-import { warningCodesDuring } from './helpers/warnings.js';
+import { warningCodesDuring, warningsDuring } from './helpers/warnings.js';
 import { REFUSED_URL } from './helpers/refused.js';
 
 let portal: FakePortal;
@@ -1113,7 +1113,10 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         const token = portal.issueToken();
         // A fresh, anonymous session (a second click) holds nothing that looks like a sign-in, nor
         // does one holding flags and times whose names mention SSO.
-        const flags = await signIn(app, { sso: null, extra: { ssoEnabled: false, lastSsoCheck: 0 } });
+        const flags = await signIn(app, {
+          sso: null,
+          extra: { ssoEnabled: false, lastSsoCheck: 0, prefs: { sso: { remember: true, lastAccessTokenAt: 0 } } },
+        });
         const quiet = await warningCodesDuring(async () => {
           await request(app).post('/signout').expect(303);
           await request(app).post('/signout').set('Cookie', flags).expect(303);
@@ -1124,6 +1127,24 @@ describe.each(ADAPTERS)('$name', (adapter) => {
           await request(app).post('/signout').set('Cookie', cookie).expect(303);
         });
         expect(warned).toContain('SSO_SIGNOUT_SIGN_IN_NOT_READ');
+        expect(portal.calls).toHaveLength(0);
+      });
+
+      it.each([
+        ['passport.user.accessToken', (token: string) => ({ passport: { user: { id: 'ada', accessToken: token } } })],
+        ['tokens.access_token', (token: string) => ({ tokens: { access_token: token, token_type: 'Bearer' } })],
+        ['user.sso', (token: string) => ({ user: { name: 'ada', sso: { accessToken: token } } })],
+      ] as const)('warns when the sign-in is kept nested at %s', async (path, shape) => {
+        const app = build();
+        const token = portal.issueToken();
+        const cookie = await signIn(app, { sso: null, extra: shape(token) });
+        const warned = await warningsDuring(async () => {
+          await request(app).post('/signout').set('Cookie', cookie).expect(303);
+        });
+        const notRead = warned.filter((w) => w.code === 'SSO_SIGNOUT_SIGN_IN_NOT_READ');
+        expect(notRead).toHaveLength(1);
+        expect(notRead[0]?.message).toContain(`holds \`${path}\``);
+        expect(notRead[0]?.message).not.toContain(token);
         expect(portal.calls).toHaveLength(0);
       });
 

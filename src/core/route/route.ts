@@ -26,14 +26,11 @@ import {
 import { parseBody, type MaybePromise, type RequestBody } from './body.js';
 import { BoundedMemo } from './memo.js';
 import { vetReturnTo, type ReturnToDecision } from './return-to.js';
-import { tokenFromGetter, tokenFromSession, type ReadToken } from './stored-sign-in.js';
+import { signInElsewhere, tokenFromGetter, tokenFromSession, type ReadToken } from './stored-sign-in.js';
 import type { TokenInfo } from '../token.js';
 import type { RevocationQueue } from '../revocation/queue.js';
 import { endElsewhere, type Elsewhere, type EverywhereReport } from '../everywhere/elsewhere.js';
 import { printable } from '../scrub.js';
-
-// A session key that looks as if it holds the sign-in the route reads from `sso`.
-const LOOKS_LIKE_SIGN_IN = /sso|access_?token/i;
 
 // Relative paths are vetted against this when the request names no host: only the path is kept.
 const PLACEHOLDER_ORIGIN = 'http://app.invalid';
@@ -559,7 +556,8 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
 
   /**
    * A sign-out with no token to revoke, from a session that looks as if it holds one where the route
-   * does not look (`ssoToken`, `SSO`, `accessToken`; or at `sso` while \`getToken\` found nothing):
+   * does not look (`ssoToken`, `SSO`, `accessToken`, `passport.user.accessToken`, `tokens.access_token`;
+   * or at `sso` while \`getToken\` found nothing):
    * the Logout call is skipped, and the SSO session lives on, so the app is told once.
    */
   private noticeNoSignIn(request: SignOutRequest<Req>): void {
@@ -573,14 +571,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       );
       return;
     }
-    const data = session.data as Record<string, unknown>;
-    // A token, or a sign-in holding one: a string or an object, not a flag or a time.
-    const key = Object.keys(data).find(
-      (k) =>
-        k !== 'sso' &&
-        LOOKS_LIKE_SIGN_IN.test(k) &&
-        ((typeof data[k] === 'string' && data[k] !== '') || (typeof data[k] === 'object' && data[k] !== null)),
-    );
+    const key = signInElsewhere(session.data);
     if (key === undefined) return;
     this.warn(
       'SSO_SIGNOUT_SIGN_IN_NOT_READ',

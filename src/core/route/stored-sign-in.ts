@@ -38,3 +38,44 @@ export function tokenFromSession(data: unknown): ReadToken {
 export function tokenFromGetter(value: unknown): ReadToken {
   return value === undefined || value === null ? { kind: 'none' } : signInOf(value);
 }
+
+// A key that names a sign-in or a token (`ssoToken`, `SSO`, `accessToken`, `access_token`).
+const LOOKS_LIKE_SIGN_IN = /sso|access_?token/i;
+// How deep and how wide a session is searched for one: the places sign-in libraries keep tokens
+// (passport's `passport.user.accessToken`, an OIDC token set's `tokens.access_token`) are shallow.
+const SEARCH_DEPTH = 3;
+const SEARCH_KEYS = 200;
+
+const isText = (value: unknown): boolean => typeof value === 'string' && value !== '';
+/** An object holding a string (a sign-in's token), not only flags and times. */
+const holdsText = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && Object.values(value).some(isText);
+
+/**
+ * Where a session with no sign-in at `sso` seems to keep one all the same: the path of a key that
+ * names a sign-in or a token and holds a string, or an object holding one (not only flags and
+ * times), searched a few levels deep. Undefined when there is none.
+ */
+export function signInElsewhere(data: object): string | undefined {
+  let budget = SEARCH_KEYS;
+  const search = (value: object, path: string, depth: number): string | undefined => {
+    for (const key of Object.keys(value)) {
+      if (--budget < 0) return undefined;
+      if (depth === 0 && key === 'sso') continue;
+      const inner: unknown = (value as Record<string, unknown>)[key];
+      const where = path === '' ? key : `${path}.${key}`;
+      if (LOOKS_LIKE_SIGN_IN.test(key) && (isText(inner) || holdsText(inner))) return where;
+      if (typeof inner === 'object' && inner !== null && !Array.isArray(inner) && depth + 1 < SEARCH_DEPTH) {
+        const found = search(inner, where, depth + 1);
+        if (found !== undefined) return found;
+      }
+    }
+    return undefined;
+  };
+  try {
+    return search(data, '', 0);
+  } catch {
+    // A getter of the app's that throws: nothing to say.
+    return undefined;
+  }
+}

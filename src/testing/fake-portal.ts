@@ -128,9 +128,9 @@ export interface FakePortal {
   resume(): void;
   /** Resolves once at least `count` calls have arrived, answered or not (rejects after `timeoutMs`, default 5000). */
   waitForCalls(count: number, timeoutMs?: number): Promise<void>;
-  /** Forgets calls, queue, default and pause; tokens stay. */
+  /** Forgets calls, queue, default and pause (held calls are answered first); tokens stay. */
   reset(): void;
-  /** Stops the server and drops every connection, hanging ones included. */
+  /** Stops the server and drops every connection, hanging ones included; a `waitForCalls` still waiting rejects. */
   close(): Promise<void>;
 }
 
@@ -157,7 +157,7 @@ class FakePortalServer implements FakePortal {
   private fallback: PortalReply | ((call: PortalCall) => PortalReply) = 'real';
   private paused = false;
   private held: (() => void)[] = [];
-  private waiters: { count: number; resolve: () => void }[] = [];
+  private waiters: { count: number; resolve: () => void; reject: (error: Error) => void }[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly server: Server;
@@ -235,22 +235,32 @@ class FakePortalServer implements FakePortal {
         clearTimeout(timer);
         resolve();
       };
-      this.waiters.push({ count, resolve: done });
+      const closed = (error: Error): void => {
+        clearTimeout(timer);
+        reject(error);
+      };
+      this.waiters.push({ count, resolve: done, reject: closed });
     });
   }
 
   reset(): void {
+    // Calls an earlier test left held are answered, not left to hang until their client's deadline.
+    this.resume();
     this.calls.length = 0;
     this.queue = [];
     this.fallback = 'real';
-    this.paused = false;
-    this.held = [];
   }
 
   async close(): Promise<void> {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.held = [];
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiting) {
+      const seen = `${String(this.calls.length)} of ${String(waiter.count)} calls`;
+      waiter.reject(new Error(`fake portal: closed with ${seen}`));
+    }
     const closed = new Promise<void>((resolve) => {
       this.server.close(() => {
         resolve();

@@ -135,6 +135,26 @@ describe('fake portal', () => {
     await expect(portal.waitForCalls(1, 50)).rejects.toThrow(/0 of 1 calls/);
   });
 
+  it('rejects a waitForCalls still waiting when it closes, at once', async () => {
+    const waiting = portal.waitForCalls(2, 60_000);
+    await logout(portal.issueToken());
+    const started = performance.now();
+    await portal.close();
+    await expect(waiting).rejects.toThrow(/closed with 1 of 2 calls/);
+    expect(performance.now() - started).toBeLessThan(1000);
+    portal = await startFakePortal();
+  });
+
+  it('answers the calls an earlier test left held when reset, and holds no more', async () => {
+    portal.pause();
+    const held = logout(portal.issueToken());
+    await portal.waitForCalls(1);
+    portal.reset();
+    expect((await held).statusCode).toBe(200);
+    expect(portal.calls).toHaveLength(0);
+    expect((await logout(portal.issueToken())).statusCode).toBe(200);
+  });
+
   it('forgets calls, queue and default on reset, keeping tokens', async () => {
     const token = portal.issueToken();
     portal.enqueue('hang');

@@ -788,7 +788,7 @@ describe('guardSessionStore from the wrong entry point', () => {
     // express-session saves after the answer is written, and hands the store's error to next().
     await request(app).post('/test/signin').send({ accessToken: 'aoa-x' });
     await new Promise((resolve) => setImmediate(resolve));
-    expect(errors.join('\n')).toContain('guardSessionStore` from "sso-signout"');
+    expect(errors.join('\n')).toContain('for express-session use `guardSessionStore` from "sso-signout"');
   });
 
   it('the express-session guard under koa-session: a clear error, no crash', async () => {

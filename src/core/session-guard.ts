@@ -51,14 +51,14 @@ function isKoaOptions(value: unknown): value is { ctx: unknown } {
 }
 
 /**
- * express-session calling a koa-session guard: `(sid, …, callback)`. Answer through its callback
+ * express-session or @fastify/session calling a koa-session guard: `(sid, …, callback)`. Answer through its callback
  * with an error that names the right entry, rather than throw into a callback-based middleware.
  */
 function koaGuardMisused(maybeCallback: unknown): Promise<undefined> {
   const error = configError(
     'store',
     'misuse',
-    'this session store was wrapped for koa-session (`guardSessionStore` from "sso-signout/koa") but express-session calls it; for express-session use `guardSessionStore` from "sso-signout".',
+    'this session store was wrapped for koa-session (`guardSessionStore` from "sso-signout/koa") but a callback-style session middleware calls it: for express-session use `guardSessionStore` from "sso-signout", for @fastify/session the one from "sso-signout/fastify".',
   );
   if (typeof maybeCallback === 'function') {
     (maybeCallback as Callback)(error);

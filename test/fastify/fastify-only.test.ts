@@ -32,7 +32,7 @@ import {
   type SignOutEvent,
 } from 'sso-signout/fastify';
 import { createSignOutHandler } from 'sso-signout/fetch';
-import { ssoSignOut as koaSignOut } from 'sso-signout/koa';
+import { guardSessionStore as guardKoaStore, ssoSignOut as koaSignOut } from 'sso-signout/koa';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { applySetCookies, cookieHeaderFrom, setCookies } from '../helpers/cookies.js';
 import { sharedRedisUrl } from '../helpers/redis.js';
@@ -367,6 +367,30 @@ describe('a refusal with a session cookie planted first', () => {
     expect(seen).toEqual(['session', 'session', 'session', 'session']);
     expect(await signedIn(app, cookie)).toBe(true);
   });
+});
+
+it('the koa-session guard under @fastify/session: an error naming the Fastify entry, no crash', async () => {
+  const app = Fastify();
+  apps.push(app);
+  const sessions = new Map<string, unknown>();
+  const koaStore = {
+    get: (key: string) => Promise.resolve(sessions.get(key)),
+    set: (key: string, value: unknown) => Promise.resolve(void sessions.set(key, value)),
+    destroy: (key: string) => Promise.resolve(void sessions.delete(key)),
+  };
+  await app.register(fastifyCookie);
+  await app.register(fastifySession, {
+    secret: SECRET,
+    cookie: { secure: false },
+    store: guardKoaStore(koaStore),
+  });
+  app.post('/in', (req, reply) => {
+    (req.session as unknown as AnyRecord).sso = { accessToken: 'aoa-x' };
+    return reply.send({ ok: true });
+  });
+  const res = await app.inject({ method: 'POST', url: '/in' });
+  expect(res.statusCode).toBe(500);
+  expect(res.json<{ message: string }>().message).toContain('for @fastify/session the one from "sso-signout/fastify"');
 });
 
 describe('@fastify/session with a signer of its own', () => {

@@ -30,6 +30,45 @@ afterAll(async () => {
 });
 
 describe('Express only', () => {
+  it('does nothing, and says so, when a handler before it has already answered', async () => {
+    const app = express();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+    app.post('/test/signin', (req, res) => {
+      Object.assign(req.session, { sso: { accessToken: req.query.token } });
+      res.end();
+    });
+    app.get('/test/me', (req, res) => {
+      res.json({ signedIn: (req.session as { sso?: unknown }).sso !== undefined });
+    });
+    const events: SignOutEvent[] = [];
+    const errors: unknown[] = [];
+    // The app's own handler answers, then passes the request on.
+    app.post('/signout', (_req, res, next) => {
+      res.redirect(303, '/');
+      next();
+    });
+    app.all('/signout', ssoSignOut({ client, onEvent: (event) => void events.push(event) }));
+    app.use((error: unknown, _req: express.Request, _res: express.Response, next: express.NextFunction) => {
+      errors.push(error);
+      next(error);
+    });
+    const token = portal.issueToken();
+    const cookie = cookieHeaderFrom(await request(app).post(`/test/signin?token=${token}`).expect(200));
+    const warned = await warningCodesDuring(async () => {
+      const res = await request(app).post('/signout').set('Cookie', cookie).expect(303);
+      expect(res.headers.location).toBe('/');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    });
+    expect(warned).toContain('SSO_SIGNOUT_ALREADY_ANSWERED');
+    expect({ events, errors, calls: portal.calls.length, active: portal.isActive(token) }).toEqual({
+      events: [],
+      errors: [],
+      calls: 0,
+      active: true,
+    });
+    expect((await request(app).get('/test/me').set('Cookie', cookie)).body).toEqual({ signedIn: true });
+  });
+
   describe('an endSession hook under express-session, checked against the store', () => {
     /** An app whose endSession hook is `end`, with a store whose destroy fails when `failing`. */
     const appWith = (end: (req: express.Request) => void, failing: boolean) => {

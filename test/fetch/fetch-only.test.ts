@@ -285,6 +285,11 @@ describe('a Request in, a Response out', () => {
     expect((error as Error).message).toContain('got an object');
     expect(JSON.stringify(error)).not.toContain(token);
     expect(inspect(error)).not.toContain(token);
+    // Node's own request, given where a Request goes (an Express or Koa app calling the handler).
+    class IncomingMessage {
+      readonly url = '/signout';
+    }
+    await expect(handler(new IncomingMessage())).rejects.toThrow(/got an IncomingMessage/);
   });
 
   it('rejects a Request-like object with a relative url with a clear error, calling no hook', async () => {

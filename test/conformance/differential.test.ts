@@ -270,12 +270,16 @@ function buildCases(): Case[] {
   // Answers that are not a plain status, and answers that change between attempts.
   add('a reset connection, every attempt', ['reset']);
   add('bytes that are not HTTP', ['garbage']);
-  add('a reset during a 500 body', [{ kind: 'reset-during', status: 500 }]);
-  add(
-    'a reset during a 200 body',
-    [{ kind: 'reset-during', status: 200 }],
-    'a 2xx status line is the portal saying the token is revoked; the SDK also needs the (empty) body',
-  );
+  // A connection that breaks in the body, after every status: only the status line arrived.
+  for (const status of [...STATUSES, 500, 502, 503, 504]) {
+    add(
+      `a reset during a ${String(status)} body`,
+      [{ kind: 'reset-during', status }],
+      status >= 200 && status < 300
+        ? 'a 2xx status line is the portal saying the token is revoked; the SDK also needs the (empty) body'
+        : undefined,
+    );
+  }
   add('a 307 with a Location', [{ kind: 'redirect', status: 307, location: 'http://127.0.0.1:1/elsewhere' }]);
   add('503, then 200', [{ kind: 'status', status: 503 }, 'ok']);
   add('429, 503, then 401 UnauthorizedException', [

@@ -569,6 +569,74 @@ describe('storms', () => {
     }
   });
 
+  it.each([
+    ['a Content-Length longer than the body', 'content-length: 100\r\n\r\n{"mess'],
+    ['a chunked body cut inside a chunk', 'transfer-encoding: chunked\r\n\r\n40\r\n{"message":"Rate'],
+    ['no body at all', 'content-length: 40\r\n\r\n'],
+  ])(
+    'a 429 whose connection breaks in its body (%s) is throttled, by its status as the SDK reads it, and closes the gate',
+    async (_label, rest) => {
+      // Even a header naming a dead token is not read from an answer that broke off.
+      const head = 'HTTP/1.1 429 Too Many Requests\r\nretry-after: 30\r\nx-amzn-errortype: UnauthorizedException\r\n';
+      let calls = 0;
+      const sockets = new Set<Socket>();
+      const breaking = createServer((socket) => {
+        sockets.add(socket);
+        socket.on('error', () => undefined);
+        socket.on('data', () => {
+          calls++;
+          socket.write(head + rest, () => socket.resetAndDestroy());
+        });
+      });
+      breaking.listen(0, '127.0.0.1');
+      await once(breaking, 'listening');
+      try {
+        const endpoint = `http://127.0.0.1:${String((breaking.address() as AddressInfo).port)}`;
+        const c = createLogoutClient({ endpoint, timeoutMs: 5000, maxConnections: 16 });
+        clients.push(c);
+        const first = await c.logout({ accessToken: 'aoa-broken-429' });
+        expect(first).toMatchObject({ outcome: 'throttled', upstreamStatus: 429, retryAfterMs: 30_000 });
+        expect(first.attempts).toBe(1);
+        expect(calls).toBe(1);
+        // The window it named is closed: a storm after it makes no call.
+        const storm = await Promise.all(
+          Array.from({ length: 200 }, (_, i) => c.logout({ accessToken: `aoa-broken-${String(i)}` })),
+        );
+        expect(storm.every((r) => r.outcome === 'throttled' && r.attempts === 0)).toBe(true);
+        expect(calls).toBe(1);
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => breaking.close(resolve));
+      }
+    },
+  );
+
+  it('a 401 whose connection breaks in its body is a connection failure, retried as the SDK retries one', async () => {
+    let calls = 0;
+    const breaking = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.on('data', () => {
+        calls++;
+        const head =
+          'HTTP/1.1 401 Unauthorized\r\nx-amzn-errortype: UnauthorizedException\r\ncontent-length: 90\r\n\r\n{';
+        socket.write(head, () => socket.resetAndDestroy());
+      });
+    });
+    breaking.listen(0, '127.0.0.1');
+    await once(breaking, 'listening');
+    try {
+      const endpoint = `http://127.0.0.1:${String((breaking.address() as AddressInfo).port)}`;
+      const c = createLogoutClient({ endpoint, timeoutMs: 5000 });
+      clients.push(c);
+      const result = await c.logout({ accessToken: 'aoa-broken-401' });
+      // Not "rejected": the answer that would have said so never arrived whole.
+      expect(result).toMatchObject({ outcome: 'unavailable', attempts: 3 });
+      expect(calls).toBe(3);
+    } finally {
+      await new Promise((resolve) => breaking.close(resolve));
+    }
+  });
+
   it('reads a name past blanks around the header value, as Node’s parser does', async () => {
     portal.setDefault({
       kind: 'raw',

@@ -70,7 +70,7 @@ export function attemptLogout(
 
 /** What the portal's answer means, everything it said scrubbed here, once: nothing downstream sees it raw. */
 function readAnswer(context: AttemptContext, answer: PortalAnswer, token: string): Attempt {
-  const meaning = classifyResponse(answer.status, answer.headers, answer.body, answer.complete);
+  const meaning = classifyResponse(answer.status, answer.headers, answer.body, answer.ending);
   const requestId = requestIdOf(answer.headers);
   const hint = meaning.retry === undefined ? undefined : retryAfterHintMs(answer.headers, context.now());
   return {

@@ -1,5 +1,7 @@
 // Turns one portal answer into what it means: retry or not, and the outcome if it is the last one, as the official AWS SDKs decide.
 
+import type { BodyEnding } from './transport.js';
+
 /**
  * What a Logout call ended with. `not_sent` is a call refused locally: the token or the session's
  * region could not be put on the wire, so the portal said nothing about the token.
@@ -150,16 +152,23 @@ const REVOKED: Classification = Object.freeze({
 });
 
 /**
- * Classifies one HTTP answer of the portal. `bodyText` is the (bounded) start of the body;
- * `complete` is false when the body was cut at its bound, so its JSON cannot be judged.
+ * Classifies one HTTP answer of the portal. `bodyText` is the (bounded) start of the body; `ending`
+ * says whether it is whole, was cut at its bound (so its JSON cannot be judged), or broke off with
+ * the connection (so nothing but the status is read, as the SDK reads a 429 it could not finish).
  */
-export function classifyResponse(status: number, headers: Headers, bodyText: string, complete = true): Classification {
+export function classifyResponse(
+  status: number,
+  headers: Headers,
+  bodyText: string,
+  ending: BodyEnding = 'whole',
+): Classification {
   if (status >= 200 && status < 300) return REVOKED;
   const data = parseBody(bodyText);
   // A body that is not JSON makes the SDK fail before it reads any name (a proxy's HTML page, say):
   // only the status speaks then. A body cut at our bound may have been JSON if it starts like it;
   // then its header still names the error.
-  const named = data !== NOT_JSON || (!complete && /^[\s\uFEFF]*\{/.test(bodyText));
+  const named =
+    ending !== 'broken' && (data !== NOT_JSON || (ending === 'cut' && /^[\s\uFEFF]*\{/.test(bodyText)));
   const errorName = named ? errorNameOf(headers, data === NOT_JSON ? undefined : data) : undefined;
   const message = messageOf(data);
   const retry = retryKind(status, errorName, message);

@@ -25,9 +25,14 @@ export interface PortalAnswer {
   readonly headers: ParsedHeaders;
   /** Empty for 2xx (its body is never read). */
   readonly body: string;
-  /** False when the error body was longer than {@link MAX_ERROR_BODY_BYTES} and cut there. */
-  readonly complete: boolean;
+  /**
+   * How the error body ended: `whole`; `cut` at {@link MAX_ERROR_BODY_BYTES}; or `broken`, the
+   * connection failing after the status line (the body is then empty: only the status speaks).
+   */
+  readonly ending: BodyEnding;
 }
+
+export type BodyEnding = 'whole' | 'cut' | 'broken';
 
 export type ParsedHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
@@ -204,14 +209,14 @@ function parses(text: string): boolean {
  * a byte at least): undici 7's interceptor keeps a body of any length.
  */
 function boundedAnswer(status: number, headers: ParsedHeaders, text: string, whole: boolean): PortalAnswer {
-  if (status >= 200 && status < 300) return { status, headers, body: '', complete: true };
+  if (status >= 200 && status < 300) return { status, headers, body: '', ending: 'whole' };
   const bytes = Buffer.from(text.slice(0, MAX_ERROR_BODY_BYTES), 'utf8');
   const cut = text.length > MAX_ERROR_BODY_BYTES || bytes.length > MAX_ERROR_BODY_BYTES;
   return {
     status,
     headers,
     body: bytes.subarray(0, MAX_ERROR_BODY_BYTES).toString('utf8'),
-    complete: whole && !cut,
+    ending: whole && !cut ? 'whole' : 'cut',
   };
 }
 
@@ -286,8 +291,16 @@ class LogoutCall implements Expiring {
     } catch {
       // An error whose fields throw when read carries nothing readable: a failure like any other.
     }
-    if (carried === undefined) this.fail(ownError(error, this.token));
-    else if (this.settle()) this.resolve(carried);
+    if (carried !== undefined) {
+      if (this.settle()) this.resolve(carried);
+    } else if (this.status === 429) {
+      // A 429 whose body broke off: its status line said "throttled", which is what the SDK reads
+      // (by status, before the connection's failure), so the wait it names is kept; its body and
+      // the error names it might hold are not read.
+      this.answer('broken');
+    } else {
+      this.fail(ownError(error, this.token));
+    }
   }
 
   onRequestStart(controller: Controller): void {
@@ -303,7 +316,7 @@ class LogoutCall implements Expiring {
     // The status line of a 2xx says the token is revoked: answered now, whatever its body does.
     // Logout's body is empty; one that is not, or has not ended by the next sweep (it may never
     // start), is cut there, so that it holds no connection.
-    this.answer(true);
+    this.answer('whole');
     if (headers['content-length'] === '0' || statusCode === 204 || statusCode === 205) return;
     this.lingering = true;
     this.deadline = performance.now();
@@ -330,12 +343,12 @@ class LogoutCall implements Expiring {
     // connection.
     this.chunks.push(chunk.subarray(0, room));
     this.size += room;
-    this.answer(false);
+    this.answer('cut');
     this.stop(BODY_CUT);
   }
 
   onResponseEnd(): void {
-    this.answer(true);
+    this.answer('whole');
     this.done();
     // The answer is out: let go of undici's controller (it holds the response's raw headers and,
     // through its abort, the request) and of the parsed headers. Measured with `--trace-gc-nvp` on
@@ -348,7 +361,7 @@ class LogoutCall implements Expiring {
     this.done();
     // A 2xx status line already said the token is revoked. A 304 has no body whatever its
     // Content-Length says (undici counts it anyway): the status line is the whole answer.
-    if (this.succeeded() || this.status === 304) this.answer(true);
+    if (this.succeeded() || this.status === 304) this.answer('whole');
     else this.failWith(error);
   }
 
@@ -370,13 +383,13 @@ class LogoutCall implements Expiring {
     return true;
   }
 
-  private answer(complete: boolean): void {
+  private answer(ending: BodyEnding): void {
     if (!this.settle()) return;
     this.resolve({
       status: this.status,
       headers: this.headers,
-      body: this.succeeded() ? '' : Buffer.concat(this.chunks, this.size).toString('utf8'),
-      complete,
+      body: this.succeeded() || ending === 'broken' ? '' : Buffer.concat(this.chunks, this.size).toString('utf8'),
+      ending,
     });
   }
 

@@ -202,6 +202,27 @@ function buildCases(): Case[] {
       add(`${String(status)} with ${label}`, [{ kind: 'status', status, body }], known?.(status));
     }
   }
+  // A name that comes out empty (a namespace with nothing after its '#', a bare ':' or ','; an
+  // empty `code` or `__type`) beside one in the body's `name`, which the SDK then takes.
+  const EMPTY_NAMES: readonly [string, (name: string) => { errorType?: string; body: string }][] = [
+    ['an empty x-amzn-errortype', (n) => ({ errorType: '', body: JSON.stringify({ name: n }) })],
+    ['x-amzn-errortype ":"', (n) => ({ errorType: ':', body: JSON.stringify({ name: n }) })],
+    ['x-amzn-errortype ","', (n) => ({ errorType: ',', body: JSON.stringify({ name: n }) })],
+    ['x-amzn-errortype "ns#"', (n) => ({ errorType: 'ns#', body: JSON.stringify({ name: n }) })],
+    ['an empty body code', (n) => ({ body: JSON.stringify({ code: '', name: n }) })],
+    ['an empty body __type', (n) => ({ body: JSON.stringify({ __type: '', name: n }) })],
+    ['no name at all', (n) => ({ body: JSON.stringify({ name: n }) })],
+  ];
+  for (const status of [400, 401, 403, 429, 500, 503]) {
+    for (const [source, shape] of EMPTY_NAMES) {
+      for (const name of ['UnauthorizedException', 'ThrottlingException', 'RequestTimeoutException', 'Other', '']) {
+        add(`${String(status)} with ${source} and body name ${JSON.stringify(name)}`, [
+          { kind: 'status', status, ...shape(name) },
+        ]);
+      }
+    }
+  }
+
   // Framing no HTTP server should send, as a broken proxy might.
   const raw = (bytes: string): PortalReply => ({ kind: 'raw', bytes });
   const named401 = 'HTTP/1.1 401 X\r\nx-amzn-errortype: UnauthorizedException\r\n';

@@ -99,8 +99,19 @@ function headerValue(headers: Headers, name: string): string | undefined {
   return Array.isArray(value) ? value.map(withoutBlanks).join(', ') : withoutBlanks(value);
 }
 
-/** The error name, from `x-amzn-errortype`, then body `code`/`Code`, then body `__type`. */
+/**
+ * The error name, from `x-amzn-errortype`, then body `code`/`Code`, then body `__type`. One that
+ * comes out empty (`x-amzn-errortype: ns#`, `{"code": ""}`) leaves the SDK's exception without a
+ * name, which it then takes from the body's `name`, as it takes any field the exception lacks.
+ */
 export function errorNameOf(headers: Headers, data: unknown): string | undefined {
+  const named = identifierOf(headers, data);
+  if (named !== '' || data === null || typeof data !== 'object') return named;
+  const { name } = data as { name?: unknown };
+  return typeof name === 'string' ? name : named;
+}
+
+function identifierOf(headers: Headers, data: unknown): string | undefined {
   const header = headerValue(headers, 'x-amzn-errortype');
   if (header !== undefined) return sanitizeErrorName(header);
   if (data !== null && typeof data === 'object') {

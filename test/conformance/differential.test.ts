@@ -223,6 +223,28 @@ function buildCases(): Case[] {
     }
   }
 
+  // Fields of the SDK's own exception in the body, which it copies onto the exception it throws,
+  // and whose retry rules then read them.
+  const SDK_FIELDS =
+    'fields of the SDK’s own exception in an error body: the SDK copies them and its retry rules read them';
+  for (const status of [400, 401, 403, 500]) {
+    for (const errorType of ['AccessDeniedException', 'UnauthorizedException', undefined]) {
+      for (const fields of [
+        { $retryable: {} },
+        { $retryable: { throttling: true } },
+        { code: 'ECONNRESET' },
+        { cause: { name: 'TimeoutError' } },
+        { cause: { code: 'ETIMEDOUT' } },
+      ]) {
+        add(
+          `${String(status)} ${errorType ?? 'unnamed'} with ${JSON.stringify(fields)}`,
+          [{ kind: 'status', status, ...(errorType === undefined ? {} : { errorType }), body: JSON.stringify(fields) }],
+          SDK_FIELDS,
+        );
+      }
+    }
+  }
+
   // Framing no HTTP server should send, as a broken proxy might.
   const raw = (bytes: string): PortalReply => ({ kind: 'raw', bytes });
   const named401 = 'HTTP/1.1 401 X\r\nx-amzn-errortype: UnauthorizedException\r\n';
@@ -372,6 +394,7 @@ describe('differential conformance with @aws-sdk/client-sso', () => {
           'an unsolicited 100 Continue: undici refuses the connection, so it counts as an answer that is not HTTP',
           'bounded body read: a cut body is not JSON, so its name is not read',
           'bounded body read: the name is past the first 8 KiB',
+          'fields of the SDK’s own exception in an error body: the SDK copies them and its retry rules read them',
         ].sort(),
       );
     },

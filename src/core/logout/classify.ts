@@ -178,8 +178,7 @@ export function classifyResponse(
   // A body that is not JSON makes the SDK fail before it reads any name (a proxy's HTML page, say):
   // only the status speaks then. A body cut at our bound may have been JSON if it starts like it;
   // then its header still names the error.
-  const named =
-    ending !== 'broken' && (data !== NOT_JSON || (ending === 'cut' && /^[\s\uFEFF]*\{/.test(bodyText)));
+  const named = ending !== 'broken' && (data !== NOT_JSON || (ending === 'cut' && /^[\s\uFEFF]*\{/.test(bodyText)));
   const errorName = named ? errorNameOf(headers, data === NOT_JSON ? undefined : data) : undefined;
   const message = messageOf(data);
   const retry = retryKind(status, errorName, message);

@@ -220,8 +220,7 @@ class ExpressSessionBinding {
     this.found = [
       {
         detectedName,
-        repeatedName:
-          detectedName === undefined ? repeatedSignedCookieName(firstValue(this.headers.cookie), 's:') : undefined,
+        repeatedName: repeatedSignedCookieName(firstValue(this.headers.cookie), 's:'),
         defaultName: EXPRESS_SESSION_DEFAULT_NAME,
         path: c.path,
         domain: c.domain,

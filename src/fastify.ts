@@ -162,11 +162,13 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
       if (found !== undefined) return found;
       const c = session.cookie ?? {};
       const header = headerOf(request.raw, 'cookie');
-      const detectedName = signedSessionCookieName(header, id, '');
+      // Its value is the signed id, after the `cookiePrefix` option if the app gives one (`s:`, to
+      // share express-session's cookies, is the one its documentation names).
+      const detectedName = signedSessionCookieName(header, id, '') ?? signedSessionCookieName(header, id, 's:');
       found = [
         {
           detectedName,
-          repeatedName: detectedName === undefined ? repeatedSignedCookieName(header, '') : undefined,
+          repeatedName: repeatedSignedCookieName(header, ''),
           defaultName: FASTIFY_SESSION_DEFAULT_NAME,
           path: c.path ?? undefined,
           domain: c.domain ?? undefined,

@@ -1,6 +1,7 @@
 // The contract's §2, row by row, written once and run against every adapter (Express 4/5 with
 // express-session and cookie-session, Koa 2/3 with koa-session).
 
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { Pool } from 'undici';
 import { inspect } from 'node:util';
@@ -543,6 +544,40 @@ describe.each(ADAPTERS)('$name', (adapter) => {
           .expect(400);
         expect(JSON.parse(res.text)).toMatchObject({ code: 'session_ambiguous', signedOut: false });
         expect(portal.isActive(token)).toBe(true);
+      });
+
+      it('refuses a decoy holding the planter’s session id under another name, sent before the planter’s own cookie and the user’s', async () => {
+        const named = adapter.name.includes('secure-session') ? { sessionCookieName: cookieName } : {};
+        const { app, cookie, token } = await signedIn({ signOut: named });
+        const other = await signIn(app, { accessToken: portal.issueToken() });
+        const otherPair = other.split('; ').find((pair) => pair.startsWith(`${cookieName}=`)) ?? '';
+        const otherValue = otherPair.slice(cookieName.length + 1);
+        // The planter's id, "signed" with nothing: a cookie-name finder that stops at the id takes it.
+        const decoy = `a=${otherValue.slice(0, otherValue.lastIndexOf('.') + 1)}x`;
+        const res = await request(app)
+          .post('/signout')
+          .set('Cookie', `${decoy}; ${otherPair}; ${cookie}`)
+          .set('Accept', JSON_ACCEPT)
+          .expect(400);
+        expect(JSON.parse(res.text)).toMatchObject({ code: 'session_ambiguous', signedOut: false });
+        expect(portal.isActive(token)).toBe(true);
+        expect(await stillSignedIn(app, cookie, res)).toBe(true);
+      });
+
+      it('signs out a user whose browser sends an app cookie twice, its values signed-looking but not a session’s', async () => {
+        const { app, cookie, token } = await signedIn();
+        const hex = 'ab'.repeat(32);
+        const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEifQ.' + 'S'.repeat(43);
+        const twice = [
+          `prefs=v1.${randomUUID()}`,
+          `prefs=v1.${randomUUID()}`,
+          `t=t.${hex}`,
+          `t=t.${hex}`,
+          `id_token=${jwt}`,
+          `id_token=${jwt}`,
+        ].join('; ');
+        await request(app).post('/signout').set('Cookie', `${twice}; ${cookie}`).expect(303);
+        expect(portal.isActive(token)).toBe(false);
       });
 
       it('still signs out a cookie header that names the session once, among look-alike names and values', async () => {

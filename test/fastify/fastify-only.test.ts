@@ -404,10 +404,23 @@ describe('@fastify/session with a signer of its own', () => {
       return { valid, renew: false, value: valid ? value : null };
     },
   };
+  // Another of the app's: Node's plain base64, its `=` padding kept.
+  const paddedSigner = {
+    sign: (value: string) => `${value}.${createHmac('sha256', SECRET).update(value).digest('base64')}`,
+    unsign: (signed: string) => {
+      const at = signed.lastIndexOf('.');
+      const value = signed.slice(0, at);
+      const valid = at > 0 && paddedSigner.sign(value) === signed;
+      return { valid, renew: false, value: valid ? value : null };
+    },
+  };
   const signers: readonly (readonly [string, Record<string, unknown>])[] = [
     ["algorithm: 'sha512'", { algorithm: 'sha512' }],
+    ["algorithm: 'md5'", { algorithm: 'md5' }],
     ["@fastify/cookie's Signer with SHA-384", { secret: new Signer([SECRET], 'sha384') }],
     ['an HMAC in hex', { secret: hexSigner }],
+    ['an HMAC in padded base64', { secret: paddedSigner }],
+    ["cookiePrefix: 's:' (express-session's cookies)", { cookiePrefix: 's:' }],
   ];
 
   it.each(signers)('refuses a cookie planted first (%s), and signs out with the user’s own', async (_label, signer) => {

@@ -232,16 +232,20 @@ export function cookiePathDetail(cookiePath: string, requestPath: string): strin
 
 // A signed session cookie's value: the marker, the id, `.` and a signature: cookie-signature's
 // unpadded base64 HMAC-SHA-256 (43 characters, express-session's and @fastify/cookie's default), or
-// what another signer writes (@fastify/session's `algorithm: 'sha512'` or an app's own `Signer`):
-// an HMAC in base64, base64url or hex, from SHA-1's 27 characters to SHA-512's 128 in hex.
-const SIGNATURE = /\.[A-Za-z0-9+/_-]{27,128}$/;
+// what another signer writes (@fastify/session's `algorithm` option, an app's own `Signer`): an HMAC
+// in base64 (padded or not), base64url or hex, from MD5's 22 characters to SHA-512's 128 in hex.
+const SIGNATURE = /\.[A-Za-z0-9+/_-]{22,128}={0,2}$/;
+// A session id as the middlewares make them (24 random bytes in base64url, a UUID, an app's own
+// `genid`): long, and without the `.` that ends it. A value whose part before the signature is short
+// (`v1.<uuid>`) or dotted (a JWT) is an app's own cookie, not a session's.
+const SESSION_ID = /^[^.\s]{16,}$/;
 // A cookie name as RFC 6265 allows it (an HTTP token).
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * The name of the cookie holding this session's signed value, found without parsing the whole
- * header: `name=<marker><id>.` (the marker percent-encoded or not), the name ending at the `=` and
- * starting after the cookie before it. Undefined when the header does not hold it so.
+ * header: `name=<marker><id>.<signature>` (the marker percent-encoded or not), the name ending at
+ * the `=` and starting after the cookie before it. Undefined when the header does not hold it so.
  */
 function cookieNameHolding(cookieHeader: string, sessionId: string, marker: string): string | undefined {
   return (
@@ -250,10 +254,16 @@ function cookieNameHolding(cookieHeader: string, sessionId: string, marker: stri
   );
 }
 
-/** The name of the cookie whose value starts with `prefix` (which begins with its `=`), if any. */
+/**
+ * The name of the cookie whose value starts with `prefix` (which begins with its `=`) and ends in a
+ * signature, if any: a value that only starts so (`a=s:<id>.x`, planted beside the session's own
+ * cookie) names nothing.
+ */
 function nameBefore(cookieHeader: string, prefix: string): string | undefined {
   const at = cookieHeader.indexOf(prefix);
   if (at <= 0) return undefined;
+  const ends = cookieHeader.indexOf(';', at);
+  if (!SIGNATURE.test(cookieHeader.slice(at, ends === -1 ? undefined : ends).trimEnd())) return undefined;
   // The name runs from after the previous `;` and the spaces that follow it.
   let start = cookieHeader.lastIndexOf(';', at) + 1;
   while (cookieHeader.charCodeAt(start) === 32 || cookieHeader.charCodeAt(start) === 9) start++;
@@ -315,12 +325,19 @@ function signedId(value: string, marker: string): string | undefined {
   return id === '' ? undefined : id;
 }
 
+/** Whether a cookie value looks like a session id signed the middleware's way (see {@link SESSION_ID}). */
+function signedLikeSession(value: string, marker: string): boolean {
+  const id = signedId(value, marker);
+  return id !== undefined && SESSION_ID.test(id);
+}
+
 /**
  * A cookie name the header sends more than once, with a value signed the session middleware's way
- * among them, when none holds the session's id: the session's own cookie, sent beside a copy another
- * origin of the site planted (whose value the middleware read first, failed to unsign, and replaced
- * with a fresh session). Not used to clear anything: an app's own signed cookie (cookie-parser signs
- * the same way) may look alike. A name no server can set is never taken.
+ * among them: the session's own cookie, sent beside a copy another origin of the site planted (whose
+ * value the middleware read first: a fresh session when it failed to unsign it, the planter's own
+ * session when it was theirs). Asked whether or not a cookie holds the session's id: a planted copy
+ * the middleware did read holds it. Not used to clear anything: an app's own signed cookie
+ * (cookie-parser signs the same way) may look alike. A name no server can set is never taken.
  */
 export function repeatedSignedCookieName(cookieHeader: string | undefined, marker: string): string | undefined {
   if (cookieHeader === undefined) return undefined;
@@ -329,7 +346,7 @@ export function repeatedSignedCookieName(cookieHeader: string | undefined, marke
     if (!COOKIE_NAME.test(name)) continue;
     const entry = seen.get(name) ?? { count: 0, signed: false };
     entry.count++;
-    if (signedId(value, marker) !== undefined) entry.signed = true;
+    if (signedLikeSession(value, marker)) entry.signed = true;
     seen.set(name, entry);
   }
   for (const [name, { count, signed }] of seen) if (count > 1 && signed) return name;

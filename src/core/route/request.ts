@@ -81,8 +81,8 @@ export interface SessionCookie extends Omit<CookieToClear, 'name'> {
   /** The name of the cookie that carries this session's id, where one does. */
   readonly detectedName: string | undefined;
   /**
-   * Without one, a name signed the middleware's way that the request sends twice, if any: the
-   * session cannot be told from a planted copy. Never cleared on that guess.
+   * A name signed the middleware's way that the request sends twice, if any: the session cannot be
+   * told from a planted copy. Never cleared on that guess.
    */
   readonly repeatedName?: string | undefined;
   readonly defaultName: string;

@@ -440,8 +440,10 @@ export function ssoSignOut<Req extends Request = Request>(
       return;
     }
     if (res.headersSent) {
-      // No answer could say what was done: nothing is done. The response is the app's to end.
+      // No answer could say what was done: nothing is done. A response still open (its headers
+      // flushed, its body to come) is passed on for the app to end.
       core.warn('SSO_SIGNOUT_ALREADY_ANSWERED', ALREADY_ANSWERED);
+      if (!res.writableEnded) next();
       return;
     }
     core.handle(new ExpressSignOutRequest(native, req)).then((answer) => {

@@ -1150,7 +1150,14 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         // does one holding flags and times whose names mention SSO.
         const flags = await signIn(app, {
           sso: null,
-          extra: { ssoEnabled: false, lastSsoCheck: 0, prefs: { sso: { remember: true, lastAccessTokenAt: 0 } } },
+          extra: {
+            ssoEnabled: false,
+            lastSsoCheck: 0,
+            prefs: { sso: { remember: true, lastAccessTokenAt: 0 } },
+            // Words that only hold the letters, and a field about a token rather than the token.
+            user: { associations: 'team-a', lessons: 'ten', title: 'professor' },
+            tokenInfo: { accessTokenExpiresAt: '2030-01-01T00:00:00Z' },
+          },
         });
         const quiet = await warningCodesDuring(async () => {
           await request(app).post('/signout').expect(303);
@@ -1169,6 +1176,8 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         ['passport.user.accessToken', (token: string) => ({ passport: { user: { id: 'ada', accessToken: token } } })],
         ['tokens.access_token', (token: string) => ({ tokens: { access_token: token, token_type: 'Bearer' } })],
         ['user.sso', (token: string) => ({ user: { name: 'ada', sso: { accessToken: token } } })],
+        // A token used as a key: the path shows its place, not the key.
+        ['cache.[…].ssoToken', (token: string) => ({ cache: { [token]: { ssoToken: token } } })],
       ] as const)('warns when the sign-in is kept nested at %s', async (path, shape) => {
         const app = build();
         const token = portal.issueToken();

@@ -344,6 +344,11 @@ describe.each(FRAMEWORKS)('signing out everywhere ($name)', ({ instance, guarded
   it.each([
     ['a number', () => 42, 'the `everywhere.user` hook returned 42 instead'],
     ['an object holding the token', profileOf, 'the `everywhere.user` hook returned an object instead'],
+    [
+      'a symbol described by the token',
+      (session: { user?: string }) => Symbol(profileOf(session).sso),
+      'the `everywhere.user` hook returned a value of type symbol instead',
+    ],
   ] as const)(
     'warns about a user hook that returns %s, naming only what it is, and signs out this session only',
     async (_label, hook, said) => {

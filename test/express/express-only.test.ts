@@ -69,6 +69,31 @@ describe('Express only', () => {
     expect((await request(app).get('/test/me').set('Cookie', cookie)).body).toEqual({ signedIn: true });
   });
 
+  it('passes on, changing nothing, a response whose headers the app has flushed before it', async () => {
+    const app = express();
+    app.use(session({ secret: 's', resave: false, saveUninitialized: false }));
+    app.post('/test/signin', (req, res) => {
+      Object.assign(req.session, { sso: { accessToken: req.query.token } });
+      res.end();
+    });
+    app.post('/signout', (_req, res, next) => {
+      res.status(202).setHeader('content-type', 'text/plain');
+      res.flushHeaders();
+      next();
+    });
+    app.all('/signout', ssoSignOut({ client }));
+    // The app's own handler after it ends what it began.
+    app.post('/signout', (_req, res) => {
+      res.end('the app ends it');
+    });
+    const token = portal.issueToken();
+    const cookie = cookieHeaderFrom(await request(app).post(`/test/signin?token=${token}`).expect(200));
+    const res = await request(app).post('/signout').set('Cookie', cookie).expect(202);
+    expect(res.text).toBe('the app ends it');
+    expect(portal.isActive(token)).toBe(true);
+    expect(portal.calls).toHaveLength(0);
+  });
+
   describe('an endSession hook under express-session, checked against the store', () => {
     /** An app whose endSession hook is `end`, with a store whose destroy fails when `failing`. */
     const appWith = (end: (req: express.Request) => void, failing: boolean) => {

@@ -145,6 +145,23 @@ describe('fake portal', () => {
     portal = await startFakePortal();
   });
 
+  it('leaves no unhandled rejection behind for a waitForCalls nobody awaited, when it closes or times out', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      void portal.waitForCalls(1, 20);
+      void portal.waitForCalls(2, 60_000);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await portal.close();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    portal = await startFakePortal();
+  });
+
   it('answers the calls an earlier test left held when reset, and holds no more', async () => {
     portal.pause();
     const held = logout(portal.issueToken());

@@ -593,8 +593,13 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     }
     if (user === undefined || user === null) return undefined;
     if (typeof user === 'string' && user !== '') return user;
-    // Only what kind of value: an object the hook returned may be the session's sign-in, token and all.
-    const what = typeof user === 'object' ? describeSecret(user) : describeValue(user);
+    // Only what kind of value: an object (or a symbol's description) may hold the session's token.
+    const what =
+      typeof user === 'number' || typeof user === 'boolean'
+        ? describeValue(user)
+        : user === ''
+          ? 'an empty string'
+          : describeSecret(user);
     const unusable = new UnusableHookResult(`${what} instead of a user's id`);
     this.hookFailed('everywhere.user', unusable, 'this session only is signed out');
     return undefined;

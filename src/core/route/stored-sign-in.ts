@@ -39,12 +39,27 @@ export function tokenFromGetter(value: unknown): ReadToken {
   return value === undefined || value === null ? { kind: 'none' } : signInOf(value);
 }
 
-// A key that names a sign-in or a token (`ssoToken`, `SSO`, `accessToken`, `access_token`).
-const LOOKS_LIKE_SIGN_IN = /sso|access_?token/i;
-// How deep and how wide a session is searched for one: the places sign-in libraries keep tokens
-// (passport's `passport.user.accessToken`, an OIDC token set's `tokens.access_token`) are shallow.
+// The words of a key: `ssoToken` → sso, token; `SSOToken` → sso, token; `access_token` → access, token.
+const WORDS = /[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+/g;
+
+/**
+ * Whether a key names a sign-in or its token: `sso` (`SSO`, `user.sso`), or a token of it
+ * (`ssoToken`, `accessToken`, `access_token`, `ssoAccessToken`). Not a word that only holds the
+ * letters (`associations`, `lessons`), nor a field about a token (`accessTokenExpiresAt`).
+ */
+function namesSignIn(key: string): boolean {
+  const words = (key.match(WORDS) ?? []).map((word) => word.toLowerCase());
+  const last = words.at(-1);
+  if (last === 'sso' || last === 'accesstoken' || last === 'ssotoken') return true;
+  return last === 'token' && (words.includes('sso') || words.includes('access'));
+}
+
+// How deep and how wide a session is searched: the places sign-in libraries keep tokens (passport's
+// `passport.user.accessToken`, an OIDC token set's `tokens.access_token`) are shallow.
 const SEARCH_DEPTH = 3;
 const SEARCH_KEYS = 200;
+// A key shown as it is in the warning: a field's name, not data used as a key (a token, an id).
+const FIELD_NAME = /^[A-Za-z_$][\w$-]{0,39}$/;
 
 const isText = (value: unknown): boolean => typeof value === 'string' && value !== '';
 /** An object holding a string (a sign-in's token), not only flags and times. */
@@ -53,18 +68,20 @@ const holdsText = (value: unknown): boolean =>
 
 /**
  * Where a session with no sign-in at `sso` seems to keep one all the same: the path of a key that
- * names a sign-in or a token and holds a string, or an object holding one (not only flags and
- * times), searched a few levels deep. Undefined when there is none.
+ * names a sign-in or a token and holds a string, or an object holding one, searched a few levels
+ * deep, with a key that is not a field's name (a token used as a key) shown as `[…]`. A middleware's
+ * own fields (`_expire`, `_ctx`, `cookie`) are not searched. Undefined when there is none.
  */
 export function signInElsewhere(data: object): string | undefined {
   let budget = SEARCH_KEYS;
   const search = (value: object, path: string, depth: number): string | undefined => {
     for (const key of Object.keys(value)) {
       if (--budget < 0) return undefined;
-      if (depth === 0 && key === 'sso') continue;
+      if (key.startsWith('_') || (depth === 0 && (key === 'sso' || key === 'cookie'))) continue;
       const inner: unknown = (value as Record<string, unknown>)[key];
-      const where = path === '' ? key : `${path}.${key}`;
-      if (LOOKS_LIKE_SIGN_IN.test(key) && (isText(inner) || holdsText(inner))) return where;
+      const shown = FIELD_NAME.test(key) ? key : '[…]';
+      const where = path === '' ? shown : `${path}.${shown}`;
+      if (namesSignIn(key) && (isText(inner) || holdsText(inner))) return where;
       if (typeof inner === 'object' && inner !== null && !Array.isArray(inner) && depth + 1 < SEARCH_DEPTH) {
         const found = search(inner, where, depth + 1);
         if (found !== undefined) return found;

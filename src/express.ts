@@ -14,6 +14,7 @@ import { callbackStoreAccess, destroyLeftSession, storeFailure } from './core/ev
 import type { SessionStoreAccess } from './core/everywhere/elsewhere.js';
 import type { SignOutOptions } from './core/route/options.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
+import { ALREADY_ANSWERED } from './core/warnings.js';
 import {
   endNodeResponse,
   firstValue,
@@ -336,9 +337,6 @@ class ExpressSignOutRequest<Req> implements SignOutRequest<Req> {
     return (this.read ??= { body: parsedOrRead(this.req.body, this.req, timeoutMs, this.headers) }).body;
   }
 }
-
-const ALREADY_ANSWERED =
-  "a sign-out request reached the route after the app had sent its answer (a handler before it answered, then called `next()`): the route cannot tell the browser what it did, so it does nothing, and the user stays signed in. Answer sign-outs with the route alone; work of the app's own goes in a middleware before it that calls `next()` without answering.";
 
 const NOT_ROUTED =
   'the sign-out route was mounted without a path (`app.use(ssoSignOut(…))`), or is called from a function of the app\'s (`(req, res, next) => signOut(req, res, next)`), so it passes every request on and signs nobody out. Mount the middleware itself on its path: app.all("/signout", ssoSignOut(…)) or app.use("/signout", ssoSignOut(…)); work of the app\'s own goes in a middleware before it.';

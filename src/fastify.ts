@@ -162,8 +162,7 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
       if (found !== undefined) return found;
       const c = session.cookie ?? {};
       const header = headerOf(request.raw, 'cookie');
-      // Its value is the signed id, after the `cookiePrefix` option if the app gives one (`s:`, to
-      // share express-session's cookies, is the one its documentation names).
+      // The signed id, after `cookiePrefix` if given (`s:` shares express-session's cookies).
       const detectedName = signedSessionCookieName(header, id, '') ?? signedSessionCookieName(header, id, 's:');
       found = [
         {

@@ -7,6 +7,7 @@ import { parsedOrRead, type MaybePromise, type RequestBody } from './core/route/
 import { cookiePathCovers, cookiePathDetail, takeBackSessionCookies } from './core/route/cookies.js';
 import type { SignOutOptions } from './core/route/options.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
+import { ALREADY_ANSWERED } from './core/warnings.js';
 import { pathOfTarget, queryField, writeHeaders, type SessionBinding } from './core/route/request.js';
 import { createSignOutCore } from './core/route/route.js';
 import { assertFactoryCall } from './core/validate.js';
@@ -28,6 +29,8 @@ interface KoaLikeContext {
   readonly query?: unknown;
   readonly request: { readonly body?: unknown };
   readonly app: { readonly proxy: boolean };
+  /** False once the app has taken the response over from Koa. */
+  readonly respond?: boolean;
   session?: unknown;
   readonly sessionOptions?: unknown;
   status: number;
@@ -222,22 +225,29 @@ interface RoutedContext {
   readonly path?: string;
 }
 
+/** Whether the app took the response over before the route: no answer could say what was done. */
+function takenOver(ctx: KoaLikeContext): boolean {
+  return ctx.respond === false || ctx.res.headersSent;
+}
+
 const NOT_ROUTED =
   'the Koa sign-out route was mounted without a path (`app.use(ssoSignOut(…))` or `router.use(…)`), or is called from a function of the app\'s (`(ctx, next) => signOut(ctx, next)`), so it passes every request on and signs nobody out. Mount the middleware itself on its path with a router: router.all("/signout", ssoSignOut(…)), or with koa-mount; work of the app\'s own goes in a middleware before it.';
 
 /**
  * Whether this request was routed to the sign-out route: a @koa/router (or koa-router) route that
- * lists it, or koa-mount at exactly its path. Mounted with no path,
- * the middleware would see every request of the app; it must sign nobody out then.
+ * lists it, or koa-mount at exactly its path (`below` it, the request is another's). Mounted with no
+ * path, the middleware would see every request of the app; it must sign nobody out then.
  */
-function routedHere(ctx: KoaLikeContext, self: unknown): boolean {
+function routing(ctx: KoaLikeContext, self: unknown): 'here' | 'below' | 'unrouted' {
   const routed = ctx as unknown as RoutedContext;
   const layers: readonly RouterLayer[] = Array.isArray(routed.matched) ? routed.matched : [];
   const isRoute = (layer: RouterLayer): boolean => Array.isArray(layer.methods) && layer.methods.length > 0;
   // Only a route layer that lists this middleware: another route matching the path (for another
   // method, or passing on with next()) says nothing about this one.
-  if (layers.some((layer) => isRoute(layer) && Array.isArray(layer.stack) && layer.stack.includes(self))) return true;
-  return typeof routed.mountPath === 'string' && routed.path === '/';
+  if (layers.some((layer) => isRoute(layer) && Array.isArray(layer.stack) && layer.stack.includes(self))) return 'here';
+  // koa-mount: its path is the route's; a request below it (`/signout/x`) is simply not the route's.
+  if (typeof routed.mountPath === 'string') return routed.path === '/' ? 'here' : 'below';
+  return 'unrouted';
 }
 
 /**
@@ -270,9 +280,14 @@ export function ssoSignOut<Ctx extends Context = Context>(options?: KoaSignOutOp
     // A Web-standard framework takes the answer as the handler's return value.
     if (foreign !== undefined) return answerForeignCall(core, 'koa', foreign) as undefined;
     const ctx = native as unknown as KoaLikeContext;
-    if (!routedHere(ctx, signOutMiddleware)) {
-      core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_ROUTED);
+    const routed = routing(ctx, signOutMiddleware);
+    if (routed !== 'here') {
+      if (routed === 'unrouted') core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_ROUTED);
       await next();
+      return;
+    }
+    if (takenOver(ctx)) {
+      core.warn('SSO_SIGNOUT_ALREADY_ANSWERED', ALREADY_ANSWERED);
       return;
     }
     let bodyRead: { readonly body: MaybePromise<RequestBody | undefined> } | undefined;

@@ -36,3 +36,7 @@ export function createWarner(): Warn {
     process.emitWarning(`sso-signout: ${message}`, { code });
   };
 }
+
+/** Said by every adapter whose framework lets an app answer before the route and pass the request on. */
+export const ALREADY_ANSWERED =
+  "a sign-out request reached the route after the app had answered it, or taken its response over (a handler before it answered, then passed the request on): the route cannot tell the browser what it did, so it does nothing, and the user stays signed in. Answer sign-outs with the route alone; work of the app's own goes in a middleware before it that passes the request on without answering.";

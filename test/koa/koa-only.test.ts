@@ -10,6 +10,7 @@ import { createLogoutClient, type LogoutClient, type SignOutEvent } from 'sso-si
 import { SignOutError, ssoSignOut } from 'sso-signout/koa';
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { cookieHeaderFrom } from '../helpers/cookies.js';
+import { warningCodesDuring } from '../helpers/warnings.js';
 import { signedOutToDefault } from '../helpers/unreadable-destination.js';
 
 let portal: FakePortal;
@@ -58,6 +59,42 @@ async function signedInCookie(app: ReturnType<typeof delegatingApp>): Promise<st
 }
 
 describe('Koa only', () => {
+  it.each([
+    [
+      'answers itself and passes the request on',
+      (async (ctx, next) => {
+        if (ctx.path === '/signout') {
+          ctx.respond = false;
+          ctx.res.writeHead(303, { location: '/' }).end();
+        }
+        await next();
+      }) as Koa.Middleware,
+    ],
+    [
+      'takes the response over and passes the request on',
+      (async (ctx, next) => {
+        if (ctx.path === '/signout') {
+          ctx.respond = false;
+          setTimeout(() => ctx.res.writeHead(204).end(), 50);
+        }
+        await next();
+      }) as Koa.Middleware,
+    ],
+  ])('does nothing, and says so, when a middleware before it %s', async (_label, before) => {
+    const events: SignOutEvent[] = [];
+    const app = koaApp({ client, onEvent: (event) => void events.push(event) }, [before]);
+    const server = app.callback();
+    const cookie = cookieHeaderFrom(await request(server).get('/in').expect(200));
+    const calls = portal.calls.length;
+    const warned = await warningCodesDuring(async () => {
+      const res = await request(server).post('/signout').set('Cookie', cookie);
+      expect([303, 204]).toContain(res.status);
+    });
+    expect(warned).toContain('SSO_SIGNOUT_ALREADY_ANSWERED');
+    expect(events).toEqual([]);
+    expect(portal.calls.length).toBe(calls);
+  });
+
   it('catches app.use(ssoSignOut) instead of app.use(ssoSignOut())', () => {
     const ctx = { req: {}, res: {}, request: {} };
     const call = ssoSignOut as unknown as (...args: unknown[]) => unknown;

@@ -622,6 +622,31 @@ describe('a client or a Redis that answers in its own way', () => {
   });
 });
 
+describe('a throttle window heard while Redis stalls', () => {
+  it('still reaches every instance once Redis answers, though Redis had not loaded the script yet', async () => {
+    // A Redis of its own, fresh: the script that writes the window is not in its cache, so its first
+    // run is answered NOSCRIPT, after the stall, when the instance that heard the 429 has stopped waiting.
+    const { connection, admin } = await privateRedis();
+    const prefix = freshPrefix();
+    const make = () => {
+      const shared = redisSharedState({ client: connection.client, secret: SECRET, prefix, operationTimeoutMs: 50 });
+      const client = createLogoutClient({ endpoint: portal.url, sharedState: shared, timeoutMs: 3000, maxAttempts: 1 });
+      closers.push(() => client.close());
+      return client;
+    };
+    const [a, b] = [make(), make()];
+    portal.setDefault(() => {
+      void admin.raw(['CLIENT', 'PAUSE', '300', 'ALL']);
+      return { kind: 'throttle', retryAfter: 20 };
+    });
+    expect(await a.logout({ accessToken: 'aoa-stalled-window' })).toMatchObject({ outcome: 'throttled' });
+    await expect.poll(() => admin.keys(`${prefix}gate:*`), { timeout: 3000 }).toHaveLength(1);
+    const gated = await b.logout({ accessToken: 'aoa-after-stall' });
+    expect(gated).toMatchObject({ outcome: 'throttled', reason: 'throttle_gate', attempts: 0 });
+    expect(portal.calls).toHaveLength(1);
+  });
+});
+
 describe('an app too busy to read its sockets at once', () => {
   it.each(CLIENTS)(
     'an answer $name got while the app was busy past the bound is not taken for a Redis that failed',

@@ -423,12 +423,13 @@ class RedisLink {
   }
 
   /**
-   * Runs a script (by digest, loading it on the first NOSCRIPT) within `operationTimeoutMs` or
-   * `withinMs`, the shorter; undefined when Redis failed, `RESTING` when it was not sent because
+   * Runs a script (by digest, sent again with its body on a NOSCRIPT) within `operationTimeoutMs`
+   * or `withinMs`, the shorter; undefined when Redis failed, `RESTING` when it was not sent because
    * Redis rests after a failure (unless `evenResting`), `LATE` when the caller's time ran out first
-   * (which is not Redis's failure). A script that failed or was late may still run later. One sent
-   * while Redis rests goes with its body: after a failover the cache is empty, and a `NOSCRIPT`
-   * answered late would find nobody left to send it again.
+   * (which is not Redis's failure). A script that failed or was late may still run later: a NOSCRIPT
+   * answered after the wait (the first script a restarted or stalled Redis runs) is still followed
+   * by the script's body, so a leader's answer or a throttle window lands once Redis takes it. One
+   * sent while Redis rests goes with its body at once: after a failover the cache is empty.
    */
   async script(
     operation: string,
@@ -445,13 +446,7 @@ class RedisLink {
     const ms = Math.min(timeoutMs, withinMs);
     const tail = [String(keys.length), ...keys, ...args];
     try {
-      let reply: unknown;
-      try {
-        reply = await this.bounded(resting ? ['EVAL', lua.body, ...tail] : ['EVALSHA', lua.sha, ...tail], ms);
-      } catch (error) {
-        if (!(error instanceof Error && /NOSCRIPT/.test(error.message))) throw error;
-        reply = await this.bounded(['EVAL', lua.body, ...tail], ms);
-      }
+      const reply = await within(this.sent(lua, tail, resting), ms, () => new OperationTimeout(), true);
       const strings = scriptReply(reply);
       if (strings === undefined) throw new Error(`unexpected reply ${printable(describeValue(reply), 100)}`);
       this.succeeded();
@@ -463,9 +458,14 @@ class RedisLink {
     }
   }
 
-  /** The command's reply within the bound, or the failure (the command may still run later). */
-  private bounded(args: readonly string[], ms: number): Promise<unknown> {
-    return within(this.#settings.send(args), ms, () => new OperationTimeout(), true);
+  /** A script sent by its digest, and again with its body if Redis does not have it; or with its body at once. */
+  private sent(lua: LuaScript, tail: readonly string[], withBody: boolean): Promise<unknown> {
+    const { send } = this.#settings;
+    if (withBody) return send(['EVAL', lua.body, ...tail]);
+    return send(['EVALSHA', lua.sha, ...tail]).catch((error: unknown) => {
+      if (!(error instanceof Error && /NOSCRIPT/.test(error.message))) throw error;
+      return send(['EVAL', lua.body, ...tail]);
+    });
   }
 
   /** Redis failed (or answered what no script answers): it rests, and this is told once. */
@@ -633,7 +633,9 @@ class RedisSharedState implements SharedState {
   }
 
   async closeGate(origin: string, ms: number): Promise<void> {
-    await this.#link.script('closeGate', CLOSE_GATE, [this.gateKey(origin)], [String(Math.ceil(ms))]);
+    // Written even while Redis rests after another failure: every other instance needs the window.
+    const keys = [this.gateKey(origin)];
+    await this.#link.script('closeGate', CLOSE_GATE, keys, [String(Math.ceil(ms))], undefined, true);
   }
 
   private resultKey(digest: string): string {

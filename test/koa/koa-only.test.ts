@@ -34,6 +34,10 @@ function koaApp(route: Parameters<typeof ssoSignOut>[0], middleware: Koa.Middlew
   app.use(koaSession({ key: 'sess', ...(store === undefined ? {} : { store: store as never }) }, app));
   for (const m of middleware) app.use(m);
   app.use(async (ctx, next) => {
+    if (ctx.path === '/in/me') {
+      ctx.body = (ctx.session as { sso?: unknown } | null)?.sso === undefined ? 'signed out' : 'signed in';
+      return;
+    }
     if (ctx.path === '/in') {
       (ctx.session as unknown as Record<string, unknown>).sso = { accessToken: portal.issueToken() };
       ctx.body = 'ok';
@@ -59,6 +63,48 @@ async function signedInCookie(app: ReturnType<typeof delegatingApp>): Promise<st
 }
 
 describe('Koa only', () => {
+  describe.each([
+    ['cookie mode', () => undefined],
+    ['a store', () => new Map<string, unknown>()],
+  ])('an endSession hook that does not end the session, in %s', (_mode, makeStore) => {
+    it.each([
+      [
+        'sets it to null, then never settles',
+        (ctx: Koa.Context) => {
+          ctx.session = null;
+          return new Promise<never>(() => undefined);
+        },
+      ],
+      [
+        'replaces it with an empty one',
+        (ctx: Koa.Context) => {
+          (ctx as { session: unknown }).session = {};
+        },
+      ],
+    ])('%s: answered 500 session_error, and the session is left as it was', async (_label, endSession) => {
+      const map = makeStore();
+      const store =
+        map === undefined
+          ? undefined
+          : {
+              get: (key: string) => map.get(key),
+              set: (key: string, value: unknown) => void map.set(key, value),
+              destroy: (key: string) => void map.delete(key),
+            };
+      const short = createLogoutClient({ endpoint: portal.url, timeoutMs: 400 });
+      onTestFinished(() => short.close());
+      const app = koaApp({ client: short, endSession: endSession }, [], store).callback();
+      const cookie = cookieHeaderFrom(await request(app).get('/in').expect(200));
+      const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', 'application/json');
+      expect(res.status).toBe(500);
+      expect(res.body).toMatchObject({ code: 'session_error', signedOut: false });
+      // Nothing written over the session's cookie, and the session still there under it.
+      expect(res.headers['set-cookie'] ?? []).toEqual([]);
+      const me = await request(app).get('/in/me').set('Cookie', cookie);
+      expect(me.text).toBe('signed in');
+    });
+  });
+
   it.each([
     [
       'answers itself and passes the request on',

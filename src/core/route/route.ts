@@ -681,6 +681,9 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     } catch (cause) {
       const timedOut = cause instanceof NoAnswerInTime ? cause.ms : undefined;
       if (timedOut !== undefined) ending.abandoned?.();
+      // A session the app's hook did not end (or not in time) is left as the middleware read it, so
+      // "kept" holds: koa-session would write what the hook left (a cookie cleared, an empty session).
+      if (this.options.endSession !== undefined) refusedHere(request.session);
       // A hook's throw was told of where it threw; its silence is told here.
       if (timedOut !== undefined && this.options.endSession !== undefined) {
         this.hookFailed('endSession', cause, 'the sign-out is answered 500 session_error');

@@ -947,6 +947,50 @@ describe.each(ADAPTERS)('$name', (adapter) => {
       expect(err.message).not.toContain(token);
     });
 
+    // A getter's error is told without the token the session holds at `sso`: where no session middleware
+    // is there to read (a fetch handler), the route knows no token to keep out of it.
+    const quotingHooks = [
+      [
+        'endSession',
+        (quoted: () => string) => ({
+          endSession: () => {
+            throw Object.assign(new Error(`could not end the session of ${quoted()}`), { code: 'E_APP' });
+          },
+        }),
+      ],
+      [
+        'getToken',
+        (quoted: () => string) => ({
+          getToken: () => {
+            throw new TypeError(`could not read ${quoted()}`);
+          },
+        }),
+      ],
+    ] as const;
+    it.each(adapter.detectsSessions ? quotingHooks : quotingHooks.slice(0, 1))(
+      'tells an app’s own %s error that quotes the token as its cause without the token',
+      async (hook, hooks) => {
+        let seen: unknown;
+        let quoted = '';
+        const { app, cookie, token } = await signedIn({
+          signOut: { delegateErrors: true, ...hooks(() => quoted) },
+          catchErrors: (err) => {
+            seen = err;
+          },
+        });
+        quoted = token;
+        await request(app).post('/signout').set('Cookie', cookie);
+        expect(seen, hook).toBeInstanceOf(SignOutError);
+        const err = seen as SignOutError;
+        expect(err.code).toBe('session_error');
+        expect(inspect(err, { depth: 10 })).not.toContain(token);
+        expect(JSON.stringify(err)).not.toContain(token);
+        expect(err.cause).toBeInstanceOf(Error);
+        expect((err.cause as Error).message).toContain('[redacted]');
+        expect((err.cause as Error).name).toBe(hook === 'getToken' ? 'TypeError' : 'Error');
+      },
+    );
+
     it('adds to a Vary header the app set, in both modes', async () => {
       for (const delegateErrors of [false, true]) {
         const { app, cookie } = await signedIn({

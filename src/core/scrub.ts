@@ -80,3 +80,22 @@ export function bound(text: string, max: number): string {
 export function printable(text: string, max: number, token?: string): string {
   return bound(escapeControls(token === undefined ? text : redactToken(text, token)), max);
 }
+
+/**
+ * An app's error (a hook's, a session store's) whose message or stack quotes the token, told
+ * without it: an error of the same name and code, its message and stack redacted. One that does not
+ * quote it is passed on as it is, so the app still finds its own error as the answer's `cause`.
+ */
+export function withoutToken(cause: unknown, token: string | undefined): unknown {
+  if (token === undefined || !(cause instanceof Error)) return cause;
+  const { message, stack } = cause;
+  const cleanMessage = redactToken(message, token);
+  const cleanStack = stack === undefined ? undefined : redactToken(stack, token);
+  if (cleanMessage === message && cleanStack === stack) return cause;
+  const told = new Error(cleanMessage);
+  told.name = cause.name;
+  told.stack = cleanStack ?? `${cause.name}: ${cleanMessage}`;
+  const { code } = cause as { code?: unknown };
+  if (typeof code === 'string') Object.assign(told, { code: redactToken(code, token) });
+  return told;
+}

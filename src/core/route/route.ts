@@ -30,7 +30,7 @@ import { signInElsewhere, tokenFromGetter, tokenFromSession, type ReadToken } fr
 import type { TokenInfo } from '../token.js';
 import type { RevocationQueue } from '../revocation/queue.js';
 import { endElsewhere, type Elsewhere, type EverywhereReport } from '../everywhere/elsewhere.js';
-import { printable } from '../scrub.js';
+import { printable, withoutToken } from '../scrub.js';
 
 // Relative paths are vetted against this when the request names no host: only the path is kept.
 const PLACEHOLDER_ORIGIN = 'http://app.invalid';
@@ -46,6 +46,8 @@ interface Exchange<Req> {
   readonly origin: () => string;
   /** Where the browser goes next, worked out once (see `destination`). */
   redirectTo?: MaybePromise<string>;
+  /** The token read, once read: kept out of what an app's error says. */
+  token: string | undefined;
 }
 
 function formatFor(accept: string): ResponseFormat {
@@ -145,6 +147,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       format: this.format(request),
       headers: baseHeaders(),
       origin: this.originOnce(request),
+      token: undefined,
     };
     const refusal = this.preCheck(exchange);
     if (refusal !== undefined) return this.refuse(exchange, refusal);
@@ -157,14 +160,11 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       const reading = this.readToken(request);
       read = reading instanceof Promise ? await reading : reading;
     } catch (cause) {
-      if (this.options.getToken !== undefined) {
-        this.hookFailed('getToken', cause, 'sign-outs are answered 500 session_error, and nothing changes');
-      }
-      const unread = localDecision('session_error', 'The sign-in token could not be read from the session.');
-      return this.local(exchange, unread, cause);
+      return this.unread(exchange, cause);
     }
 
     if (read.kind === 'none') this.noticeNoSignIn(request);
+    else exchange.token = read.token.accessToken;
     // Whose sessions to end everywhere: read while this session still holds its user.
     const elsewhere = this.options.everywhere === undefined ? undefined : await this.elsewhereOf(request, read);
     const logout = read.kind === 'token' ? await this.client.logout(read.token) : undefined;
@@ -195,6 +195,19 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     const decision = decide(upstream, logout, endLocal, exchange.format, notHandedOver, performance.now() - answeredAt);
     const answer = this.answers.answer(request, decision, context);
     return this.reported(request, answer instanceof Promise ? await answer : answer, logout);
+  }
+
+  /** The answer when the token could not be read: nothing changes. */
+  private unread(exchange: Exchange<Req>, cause: unknown): Promise<SignOutAnswer> {
+    if (this.options.getToken !== undefined) {
+      this.hookFailed('getToken', cause, 'sign-outs are answered 500 session_error, and nothing changes');
+    }
+    // The getter's error may quote the token it was reading: the one at `sso`, if any, is kept out of it.
+    const { session } = exchange.request;
+    const atSso = tokenFromSession(session.kind === 'none' ? undefined : session.data);
+    if (atSso.kind === 'token') exchange.token = atSso.token.accessToken;
+    const unread = localDecision('session_error', 'The sign-in token could not be read from the session.');
+    return this.local(exchange, unread, cause);
   }
 
   misconfigured(code: 'wrong_adapter', detail: string, headers: IncomingHttpHeaders, native: unknown): SignOutAnswer {
@@ -762,8 +775,9 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     logout: LogoutResult | undefined,
     cause?: unknown,
   ): Promise<AnswerContext> {
-    const { headers, format } = exchange;
-    return { headers, format, redirectTo: await this.destination(exchange), upstream, logout, cause };
+    const { headers, format, token } = exchange;
+    const told = withoutToken(cause, typeof token === 'string' ? token : undefined);
+    return { headers, format, redirectTo: await this.destination(exchange), upstream, logout, cause: told };
   }
 
   // Step 8: tell about it.

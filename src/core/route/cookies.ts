@@ -340,7 +340,7 @@ function signedLikeSession(value: string, marker: string): boolean {
  * (cookie-parser signs the same way) may look alike. A name no server can set is never taken.
  */
 export function repeatedSignedCookieName(cookieHeader: string | undefined, marker: string): string | undefined {
-  if (cookieHeader === undefined) return undefined;
+  if (cookieHeader === undefined || !namesRepeat(cookieHeader)) return undefined;
   const seen = new Map<string, { count: number; signed: boolean }>();
   for (const [name, value] of cookiePairs(cookieHeader)) {
     if (!COOKIE_NAME.test(name)) continue;
@@ -351,6 +351,27 @@ export function repeatedSignedCookieName(cookieHeader: string | undefined, marke
   }
   for (const [name, { count, signed }] of seen) if (count > 1 && signed) return name;
   return undefined;
+}
+
+/**
+ * Whether any cookie name comes twice in the header, by the names alone as sent (a name with blanks
+ * around it trimmed, as the parsers trim it): asked on every sign-out, so nothing is decoded unless one does.
+ */
+function namesRepeat(cookieHeader: string): boolean {
+  const seen = new Set<string>();
+  let start = 0;
+  while (start < cookieHeader.length) {
+    let end = cookieHeader.indexOf(';', start);
+    if (end === -1) end = cookieHeader.length;
+    const eq = cookieHeader.indexOf('=', start);
+    if (eq !== -1 && eq < end) {
+      const name = cookieHeader.slice(start, eq).trim();
+      if (seen.has(name)) return true;
+      seen.add(name);
+    }
+    start = end + 1;
+  }
+  return false;
 }
 
 /**

@@ -647,6 +647,55 @@ describe('a throttle window heard while Redis stalls', () => {
   });
 });
 
+describe('a claim that Redis answers NOSCRIPT only after its instance has gone on alone', () => {
+  it('is not made again later: it would hold a lease nobody finishes, and another instance would follow it', async () => {
+    const { connection, admin } = await privateRedis();
+    const prefix = freshPrefix();
+    const make = () => {
+      const shared = redisSharedState({ client: connection.client, secret: SECRET, prefix, operationTimeoutMs: 50 });
+      const client = createLogoutClient({ endpoint: portal.url, sharedState: shared, timeoutMs: 3000, maxAttempts: 1 });
+      closers.push(() => client.close());
+      return client;
+    };
+    const [a, b] = [make(), make()];
+    portal.enqueue({ kind: 'status', status: 503 });
+    portal.setDefault('ok');
+    // A fresh Redis (no script loaded yet) stalls as the first instance claims the call.
+    await admin.raw(['CLIENT', 'PAUSE', '300', 'ALL']);
+    expect(await a.logout({ accessToken: 'aoa-late-claim' })).toMatchObject({ outcome: 'unavailable' });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(await admin.keys(`${prefix}lease:*`)).toEqual([]);
+    expect(await b.logout({ accessToken: 'aoa-late-claim' })).toMatchObject({ outcome: 'revoked', attempts: 1 });
+    expect(portal.calls).toHaveLength(2);
+  });
+});
+
+describe('a throttle window that Redis takes only after it has passed', () => {
+  it('is not written then: the next sign-out, wherever it lands, calls the portal', async () => {
+    const { connection, admin } = await privateRedis();
+    const prefix = freshPrefix();
+    const make = () => {
+      const shared = redisSharedState({ client: connection.client, secret: SECRET, prefix, operationTimeoutMs: 50 });
+      const client = createLogoutClient({ endpoint: portal.url, sharedState: shared, timeoutMs: 3000, maxAttempts: 1 });
+      closers.push(() => client.close());
+      return client;
+    };
+    const [a, b] = [make(), make()];
+    let calls = 0;
+    portal.setDefault(() => {
+      calls++;
+      if (calls > 1) return 'ok';
+      // Redis stalls for longer than the window the portal names.
+      void admin.raw(['CLIENT', 'PAUSE', '1500', 'ALL']);
+      return { kind: 'throttle', retryAfter: 1 };
+    });
+    expect(await a.logout({ accessToken: 'aoa-window-first' })).toMatchObject({ outcome: 'throttled' });
+    await new Promise((resolve) => setTimeout(resolve, 1800));
+    expect(await admin.keys(`${prefix}gate:*`)).toEqual([]);
+    expect(await b.logout({ accessToken: 'aoa-window-after' })).toMatchObject({ outcome: 'revoked', attempts: 1 });
+  });
+});
+
 describe('an app too busy to read its sockets at once', () => {
   it.each(CLIENTS)(
     'an answer $name got while the app was busy past the bound is not taken for a Redis that failed',

@@ -426,27 +426,33 @@ class RedisLink {
    * Runs a script (by digest, sent again with its body on a NOSCRIPT) within `operationTimeoutMs`
    * or `withinMs`, the shorter; undefined when Redis failed, `RESTING` when it was not sent because
    * Redis rests after a failure (unless `evenResting`), `LATE` when the caller's time ran out first
-   * (which is not Redis's failure). A script that failed or was late may still run later: a NOSCRIPT
-   * answered after the wait (the first script a restarted or stalled Redis runs) is still followed
-   * by the script's body, so a leader's answer or a throttle window lands once Redis takes it. One
-   * sent while Redis rests goes with its body at once: after a failover the cache is empty.
+   * (which is not Redis's failure). A script that failed or was late may still run later. A NOSCRIPT
+   * answered after the wait (the first script a restarted or stalled Redis runs) is sent again with
+   * its body only where `landsLate` gives the arguments it still holds then (a leader's answer, what
+   * is left of a throttle window): a claim made late would take a lease nobody holds. One sent
+   * while Redis rests goes with its body at once: after a failover the cache is empty.
    */
   async script(
     operation: string,
     lua: LuaScript,
     keys: readonly string[],
     args: readonly string[],
-    withinMs = this.#settings.timeoutMs,
-    evenResting = false,
+    options: {
+      readonly withinMs?: number;
+      readonly evenResting?: boolean;
+      readonly landsLate?: () => readonly string[] | undefined;
+    } = {},
   ): Promise<string[] | typeof LATE | typeof RESTING | undefined> {
     const { timeoutMs } = this.#settings;
+    const { withinMs = timeoutMs, evenResting = false, landsLate } = options;
     if (withinMs <= 0) return LATE;
     const resting = performance.now() < this.downUntil;
     if (resting && !evenResting) return RESTING;
     const ms = Math.min(timeoutMs, withinMs);
-    const tail = [String(keys.length), ...keys, ...args];
+    const wait = { over: false };
+    const sent = this.sent(lua, keys, args, resting, () => (wait.over ? landsLate?.() : args));
     try {
-      const reply = await within(this.sent(lua, tail, resting), ms, () => new OperationTimeout(), true);
+      const reply = await within(sent, ms, () => new OperationTimeout(), true);
       const strings = scriptReply(reply);
       if (strings === undefined) throw new Error(`unexpected reply ${printable(describeValue(reply), 100)}`);
       this.succeeded();
@@ -455,16 +461,30 @@ class RedisLink {
       if (error instanceof OperationTimeout && ms < timeoutMs) return LATE;
       this.failed(operation, error);
       return undefined;
+    } finally {
+      wait.over = true;
     }
   }
 
-  /** A script sent by its digest, and again with its body if Redis does not have it; or with its body at once. */
-  private sent(lua: LuaScript, tail: readonly string[], withBody: boolean): Promise<unknown> {
+  /**
+   * A script sent by its digest, and again with its body (and the arguments `again` gives then, if
+   * any) if Redis does not have it; or with its body at once.
+   */
+  private sent(
+    lua: LuaScript,
+    keys: readonly string[],
+    args: readonly string[],
+    withBody: boolean,
+    again: () => readonly string[] | undefined,
+  ): Promise<unknown> {
     const { send } = this.#settings;
-    if (withBody) return send(['EVAL', lua.body, ...tail]);
-    return send(['EVALSHA', lua.sha, ...tail]).catch((error: unknown) => {
+    const count = String(keys.length);
+    if (withBody) return send(['EVAL', lua.body, count, ...keys, ...args]);
+    return send(['EVALSHA', lua.sha, count, ...keys, ...args]).catch((error: unknown) => {
       if (!(error instanceof Error && /NOSCRIPT/.test(error.message))) throw error;
-      return send(['EVAL', lua.body, ...tail]);
+      const now = again();
+      if (now === undefined) throw error;
+      return send(['EVAL', lua.body, count, ...keys, ...now]);
     });
   }
 
@@ -551,7 +571,7 @@ class RedisSharedState implements SharedState {
       BEGIN,
       [this.resultKey(digest), this.gateKey(origin), this.leaseKey(digest)],
       [lease, String(leaseMs), String(maxGateMs), passOverResult ? '1' : '0'],
-      withinMs,
+      { withinMs },
     );
     if (reply === RESTING) return { kind: 'unavailable' };
     if (reply === undefined || reply === LATE) {
@@ -585,25 +605,26 @@ class RedisSharedState implements SharedState {
     leaseMs: number,
   ): Promise<void> {
     const text = resultText(result);
+    const args = [
+      lease,
+      rememberMs === 0 ? '' : signed(this.#key, { kind: 'result', digest }, text),
+      String(rememberMs),
+      String(leaseMs),
+      signed(this.#key, { kind: 'outcome', digest, lease }, text),
+    ];
+    // The answer its followers wait for: it lands even late, and even while Redis rests.
     await this.#link.script(
       'finish',
       FINISH,
       [this.resultKey(digest), this.outcomeKey(digest, lease), this.leaseKey(digest)],
-      [
-        lease,
-        rememberMs === 0 ? '' : signed(this.#key, { kind: 'result', digest }, text),
-        String(rememberMs),
-        String(leaseMs),
-        signed(this.#key, { kind: 'outcome', digest, lease }, text),
-      ],
-      undefined,
-      this.#held.delete(lease),
+      args,
+      { evenResting: this.#held.delete(lease), landsLate: () => args },
     );
   }
 
   async poll(digest: string, lease: string, withinMs: number): Promise<SharedPoll> {
     const keys = [this.outcomeKey(digest, lease), this.leaseKey(digest)];
-    const reply = await this.#link.script('poll', POLL, keys, [lease], withinMs);
+    const reply = await this.#link.script('poll', POLL, keys, [lease], { withinMs });
     if (reply === undefined || reply === RESTING) return { kind: 'unavailable' };
     // Nothing learned in the time left: the caller answers its timeout.
     if (reply === LATE) return { kind: 'waiting' };
@@ -621,7 +642,7 @@ class RedisSharedState implements SharedState {
       GATE_REMAINING,
       [this.gateKey(origin)],
       [String(maxGateMs)],
-      withinMs,
+      { withinMs },
     );
     if (reply === undefined || reply === RESTING || reply === LATE) return undefined;
     const [kind, value] = reply;
@@ -633,9 +654,17 @@ class RedisSharedState implements SharedState {
   }
 
   async closeGate(origin: string, ms: number): Promise<void> {
-    // Written even while Redis rests after another failure: every other instance needs the window.
-    const keys = [this.gateKey(origin)];
-    await this.#link.script('closeGate', CLOSE_GATE, keys, [String(Math.ceil(ms))], undefined, true);
+    // Answered NOSCRIPT late, what is left of the window is written: none once it has passed. (Not
+    // sent while Redis rests: a command queued for a Redis that is down would run with the whole
+    // window whenever it came back.)
+    const until = performance.now() + ms;
+    const left = (): string[] | undefined => {
+      const now = Math.ceil(until - performance.now());
+      return now > 0 ? [String(now)] : undefined;
+    };
+    await this.#link.script('closeGate', CLOSE_GATE, [this.gateKey(origin)], [String(Math.ceil(ms))], {
+      landsLate: left,
+    });
   }
 
   private resultKey(digest: string): string {

@@ -189,7 +189,9 @@ class ExpressSessionBinding {
    */
   sessionLives(): boolean {
     const now = this.req.session;
-    if (now === null || now === undefined || typeof now !== 'object') return false;
+    if (now === null || now === undefined) return false;
+    // Anything else in its place (`false`, `0`) is no session express-session ends: the stored one lives.
+    if (typeof now !== 'object') return true;
     return this.req.sessionID === this.data.id || holdsAppData(now);
   }
 
@@ -212,6 +214,12 @@ class ExpressSessionBinding {
   unchanged(): void {
     const { res, sessionID } = this.req;
     if (res !== undefined && sessionID !== undefined) withoutSessionCookie(res, sessionID);
+    // A hook that put something else in its place (`{}`, a Map, `false`) is answered "kept": the
+    // session is put back, which express-session also needs to finish the response.
+    const now = this.req.session as { save?: unknown } | null | undefined;
+    if (now !== null && now !== undefined && now !== this.data && typeof now.save !== 'function') {
+      this.req.session = this.data;
+    }
   }
 
   cookies(): SessionCookie[] {
@@ -291,6 +299,10 @@ function cookieSessionBinding(req: ExpressLikeRequest, options: object, session:
     unchanged: () => {
       const name = cookieSessionName(options);
       if (req.res !== undefined) takeBackSessionCookies(req.res, [name, `${name}.sig`]);
+      // A hook that set it to null and was not waited for: put back, or its cookie would be deleted.
+      if ((req.session === null || req.session === undefined) && session !== null && typeof session === 'object') {
+        req.session = session;
+      }
       const loaded: unknown = req.session;
       if (loaded !== null && typeof loaded === 'object') {
         Object.defineProperty(loaded, 'isChanged', { value: false, configurable: true });

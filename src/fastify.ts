@@ -142,6 +142,19 @@ const NOT_STARTED =
 const ABSOLUTE_FORM =
   'The request names its target in absolute form (`POST http://host/path`), for which @fastify/session starts no session, so this request cannot see its session. Browsers send the path alone.';
 
+/**
+ * After an app's `endSession`: whether @fastify/session's session lives on. Reloaded, it is the same
+ * (the same id); regenerated, it has another id and lives on only if the hook gave it the app's data
+ * again; anything else in its place (`{}`, `false`) is not a session it made or destroys: the stored
+ * one lives.
+ */
+function sessionLivesOn(request: FastifyRequest, id: string | undefined): boolean {
+  const now = (request as unknown as SessionRequest).session as { sessionId?: unknown } | null | undefined;
+  if (now === null || now === undefined) return false;
+  if (typeof now !== 'object' || typeof now.sessionId !== 'string') return true;
+  return now.sessionId === id || holdsAppData(now);
+}
+
 function fastifySessionBinding(request: FastifyRequest, session: FastifySessionLike): SessionBinding {
   const id = typeof session.sessionId === 'string' ? session.sessionId : undefined;
   let found: SessionCookie[] | undefined;
@@ -149,12 +162,7 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
     kind: 'supported',
     data: session,
     current: () => (request as unknown as SessionRequest).session,
-    // A session reloaded is the same session (the same id); a regenerated one has another id, and
-    // lives on only if the hook gave it the app's data again.
-    sessionLives: () => {
-      const now = (request as unknown as SessionRequest).session as { sessionId?: unknown } | null | undefined;
-      return now !== null && now !== undefined && (now.sessionId === id || holdsAppData(now));
-    },
+    sessionLives: () => sessionLivesOn(request, id),
     // Set to null, @fastify/session neither destroys it in its store nor touches its cookie.
     commitEnded: () => destroyLeftSession(request, id),
     // Found once: the route asks before the session ends and again to clear it.

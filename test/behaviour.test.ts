@@ -959,6 +959,36 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         }),
       ],
       [
+        'endSession',
+        (quoted: () => string) => ({
+          endSession: () => {
+            // The token deeper in: a nested cause, an aggregate's errors, an own field.
+            throw new Error('store failed', {
+              cause: new AggregateError([new Error(`for ${quoted()}`)], 'all failed', {
+                cause: Object.assign(new Error('inner'), { detail: quoted() }),
+              }),
+            });
+          },
+        }),
+      ],
+      [
+        'endSession',
+        (quoted: () => string) => ({
+          endSession: () => {
+            throw Object.assign(new Error('store failed'), { name: `StoreError(${quoted()})` });
+          },
+        }),
+      ],
+      [
+        'endSession',
+        (quoted: () => string) => ({
+          endSession: () => {
+            // eslint-disable-next-line @typescript-eslint/only-throw-error -- an app may throw anything
+            throw `a string with ${quoted()}`;
+          },
+        }),
+      ],
+      [
         'getToken',
         (quoted: () => string) => ({
           getToken: () => {
@@ -967,7 +997,7 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         }),
       ],
     ] as const;
-    it.each(adapter.detectsSessions ? quotingHooks : quotingHooks.slice(0, 1))(
+    it.each(adapter.detectsSessions ? quotingHooks : quotingHooks.slice(0, 4))(
       'tells an app’s own %s error that quotes the token as its cause without the token',
       async (hook, hooks) => {
         let seen: unknown;
@@ -979,15 +1009,20 @@ describe.each(ADAPTERS)('$name', (adapter) => {
           },
         });
         quoted = token;
-        await request(app).post('/signout').set('Cookie', cookie);
+        const warned = await warningsDuring(async () => {
+          await request(app).post('/signout').set('Cookie', cookie);
+        });
+        expect(warned.map((w) => w.message).join('\n')).not.toContain(token);
         expect(seen, hook).toBeInstanceOf(SignOutError);
         const err = seen as SignOutError;
         expect(err.code).toBe('session_error');
         expect(inspect(err, { depth: 10 })).not.toContain(token);
         expect(JSON.stringify(err)).not.toContain(token);
         expect(err.cause).toBeInstanceOf(Error);
-        expect((err.cause as Error).message).toContain('[redacted]');
-        expect((err.cause as Error).name).toBe(hook === 'getToken' ? 'TypeError' : 'Error');
+        expect(inspect(err.cause, { depth: 10, showHidden: true })).not.toContain(token);
+        expect((err.cause as Error).name).toMatch(
+          hook === 'getToken' ? /^TypeError$/ : /^(Error|StoreError\(\[redacted\]\))$/,
+        );
       },
     );
 
@@ -1187,6 +1222,25 @@ describe.each(ADAPTERS)('$name', (adapter) => {
     });
 
     if (adapter.detectsSessions) {
+      it('answers truthfully when an endSession hook sets the session to null and never settles: the old cookie opens the session exactly when the answer says it was kept', async () => {
+        const app = build({
+          client: { timeoutMs: 300, maxAttempts: 1 },
+          signOut: {
+            endSession: (native) => {
+              adapter.setSessionNull(native);
+              return new Promise<never>(() => undefined);
+            },
+          },
+        });
+        const cookie = await signIn(app, { accessToken: portal.issueToken() });
+        const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT);
+        const { signedOut } = JSON.parse(res.text) as { signedOut: boolean };
+        expect(signedOut).toBe(false);
+        // Both the cookie the browser holds after the answer and the one it sent open the session.
+        expect(await stillSignedIn(app, cookie, res)).toBe(true);
+        expect(await isSignedIn(app, cookie)).toBe(true);
+      });
+
       it('warns once when the sign-in is kept where the route does not look, and never for a session without one', async () => {
         const app = build();
         const token = portal.issueToken();
@@ -1222,6 +1276,9 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         ['user.sso', (token: string) => ({ user: { name: 'ada', sso: { accessToken: token } } })],
         // A token used as a key: the path shows its place, not the key.
         ['cache.[…].ssoToken', (token: string) => ({ cache: { [token]: { ssoToken: token } } })],
+        ['grants.[…].accessToken', (token: string) => ({ grants: { ['fe1d'.repeat(8)]: { accessToken: token } } })],
+        ['auth.sso_access_token_v2', (token: string) => ({ auth: { sso_access_token_v2: token } })],
+        ['accessTokens', (token: string) => ({ accessTokens: [token] })],
       ] as const)('warns when the sign-in is kept nested at %s', async (path, shape) => {
         const app = build();
         const token = portal.issueToken();
@@ -1361,6 +1418,30 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         expect(JSON.parse(res!.text)).toMatchObject({ code: 'session_error', signedOut: false });
         expect(warned).toContain('SSO_SIGNOUT_SESSION_NOT_ENDED');
       });
+
+      it.each([
+        ['an empty object', () => ({})],
+        ['false', () => false],
+        ['0', () => 0],
+        ['a Map', () => new Map()],
+        ['an object with no prototype', () => Object.create(null) as object],
+      ])(
+        'answers truthfully when an endSession hook puts %s where the session was: signed out only if the old cookie opens nothing',
+        async (_label, value) => {
+          const app = build({
+            signOut: {
+              endSession: (native) => {
+                (native as { session: unknown }).session = value();
+              },
+            },
+          });
+          const cookie = await signIn(app, { accessToken: portal.issueToken(), extra: { user: 'ada' } });
+          const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT);
+          const { signedOut } = JSON.parse(res.text) as { signedOut: boolean };
+          // The browser's old cookie, replayed as it was (whatever the answer set).
+          expect(await isSignedIn(app, cookie)).toBe(!signedOut);
+        },
+      );
 
       it('answers by what a regenerated session holds: signed out when it is empty, 500 when the app’s user came along', async () => {
         for (const carryUser of [false, true]) {

@@ -1,5 +1,7 @@
 // Makes text from outside (the portal, a request) safe for logs, events and errors: token removed, controls escaped, length bounded.
 
+import { inspect } from 'node:util';
+
 /** Shortest run of the token's characters that counts as an echo of it when it appears in other text. */
 const MIN_ECHO = 12;
 const REDACTED = '[redacted]';
@@ -81,21 +83,37 @@ export function printable(text: string, max: number, token?: string): string {
   return bound(escapeControls(token === undefined ? text : redactToken(text, token)), max);
 }
 
+/** How deep and how long an app's error is looked through for the token. */
+const LOOKED_THROUGH = { depth: 8, showHidden: true, maxArrayLength: 1000, maxStringLength: null, breakLength: Infinity };
+
 /**
- * An app's error (a hook's, a session store's) whose message or stack quotes the token, told
- * without it: an error of the same name and code, its message and stack redacted. One that does not
- * quote it is passed on as it is, so the app still finds its own error as the answer's `cause`.
+ * An app's error (a hook's, a session store's) that quotes the token anywhere (its message, stack,
+ * name, own fields, a nested `cause`, an AggregateError's `errors`; or a string or object thrown),
+ * told without it: an error of the same name and code, its message and stack redacted, and nothing
+ * else. One that does not quote it is passed on as it is, so the app still finds its own error as
+ * the answer's `cause`.
  */
 export function withoutToken(cause: unknown, token: string | undefined): unknown {
-  if (token === undefined || !(cause instanceof Error)) return cause;
-  const { message, stack } = cause;
-  const cleanMessage = redactToken(message, token);
-  const cleanStack = stack === undefined ? undefined : redactToken(stack, token);
-  if (cleanMessage === message && cleanStack === stack) return cause;
-  const told = new Error(cleanMessage);
-  told.name = cause.name;
-  told.stack = cleanStack ?? `${cause.name}: ${cleanMessage}`;
-  const { code } = cause as { code?: unknown };
-  if (typeof code === 'string') Object.assign(told, { code: redactToken(code, token) });
+  if (token === undefined || token === '' || cause === undefined || cause === null) return cause;
+  let shown: string | undefined;
+  try {
+    shown = typeof cause === 'string' ? cause : inspect(cause, LOOKED_THROUGH);
+  } catch {
+    // An error that cannot be shown (a Proxy that throws) cannot be shown to hold nothing.
+  }
+  if (shown !== undefined && redactToken(shown, token) === shown) return cause;
+  const fields = (typeof cause === 'object' || typeof cause === 'function' ? cause : {}) as {
+    readonly name?: unknown;
+    readonly message?: unknown;
+    readonly stack?: unknown;
+    readonly code?: unknown;
+  };
+  const text = (value: unknown): string | undefined =>
+    typeof value === 'string' ? redactToken(value, token) : undefined;
+  const told = new Error(text(fields.message) ?? text(typeof cause === 'string' ? cause : undefined) ?? '');
+  told.name = text(fields.name) ?? 'Error';
+  told.stack = text(fields.stack) ?? `${told.name}: ${told.message}`;
+  const code = text(fields.code);
+  if (code !== undefined) Object.assign(told, { code });
   return told;
 }

@@ -2,6 +2,7 @@
 
 import cookieSession from 'cookie-session';
 import express from 'express';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,6 +31,32 @@ afterAll(async () => {
 });
 
 describe('Express only', () => {
+  it.each([
+    ['ids with a dot', () => `u1.${randomUUID()}`],
+    ['short ids', () => randomUUID().slice(0, 8)],
+  ])('refuses a cookie planted before the user’s own, whatever its genid makes (%s)', async (_label, genid) => {
+    const app = express();
+    app.use(session({ secret: 's', name: 'sid', genid, resave: false, saveUninitialized: false }));
+    app.post('/test/signin', (req, res) => {
+      Object.assign(req.session, { sso: { accessToken: req.query.token } });
+      res.end();
+    });
+    app.get('/test/me', (req, res) => {
+      res.json({ signedIn: (req.session as { sso?: unknown }).sso !== undefined });
+    });
+    app.all('/signout', ssoSignOut({ client }));
+    const token = portal.issueToken();
+    const cookie = cookieHeaderFrom(await request(app).post(`/test/signin?token=${token}`).expect(200));
+    const res = await request(app)
+      .post('/signout')
+      .set('Cookie', `sid=s%3Ajunk; ${cookie}`)
+      .set('Accept', 'application/json')
+      .expect(400);
+    expect(res.body).toMatchObject({ code: 'session_ambiguous', signedOut: false });
+    expect(portal.isActive(token)).toBe(true);
+    expect((await request(app).get('/test/me').set('Cookie', cookie)).body).toEqual({ signedIn: true });
+  });
+
   it('does nothing, and says so, when a handler before it has already answered', async () => {
     const app = express();
     app.use(session({ secret: 's', resave: false, saveUninitialized: false }));

@@ -421,15 +421,17 @@ describe('@fastify/session with a signer of its own', () => {
     ['an HMAC in hex', { secret: hexSigner }],
     ['an HMAC in padded base64', { secret: paddedSigner }],
     ["cookiePrefix: 's:' (express-session's cookies)", { cookiePrefix: 's:' }],
+    ['a cookie name with a colon (app:sid)', { cookieName: 'app:sid' }],
   ];
 
   it.each(signers)('refuses a cookie planted first (%s), and signs out with the user’s own', async (_label, signer) => {
     const app = await fastifyApp((a) => a.register(ssoSignOutPlugin, { client, destination: '/bye' }), {
       session: signer,
     });
+    const name = typeof signer.cookieName === 'string' ? signer.cookieName : 'portal.sid';
     const token = portal.issueToken();
     const cookie = await signIn(app, token);
-    const refused = await browserSignOut(app, `portal.sid=planted-by-a-sibling; ${cookie}`)
+    const refused = await browserSignOut(app, `${name}=planted-by-a-sibling; ${cookie}`)
       .set('Accept', 'application/json')
       .expect(400);
     expect(refused.body).toMatchObject({ code: 'session_ambiguous', signedOut: false });
@@ -437,7 +439,7 @@ describe('@fastify/session with a signer of its own', () => {
     expect(await signedIn(app, cookie)).toBe(true);
 
     const res = await browserSignOut(app, cookie).expect(303);
-    expect(setCookies(res).get('portal.sid')?.value).toBe('');
+    expect(setCookies(res).get(name)?.value).toBe('');
     expect(portal.isActive(token)).toBe(false);
     expect(await signedIn(app, cookie)).toBe(false);
   });

@@ -32,6 +32,9 @@ import type { RevocationQueue } from '../revocation/queue.js';
 import { endElsewhere, type Elsewhere, type EverywhereReport } from '../everywhere/elsewhere.js';
 import { printable, withoutToken } from '../scrub.js';
 
+// An error's name as a class names it: what a warning repeats of an app's error.
+const ERROR_NAME = /^[A-Za-z_$][\w$]{0,47}$/;
+
 // Relative paths are vetted against this when the request names no host: only the path is kept.
 const PLACEHOLDER_ORIGIN = 'http://app.invalid';
 
@@ -116,7 +119,8 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   /** An `Origin` header's origin, through the memory. */
   /** Warns once per hook that a hook of the app failed, and what the route did instead. */
   private readonly hookFailed = (hook: string, error: unknown, instead = 'ignored'): void => {
-    const kind = error instanceof Error ? error.name : typeof error;
+    // An error's name as a class names it; any other (one that quotes the token, say) is not repeated.
+    const kind = error instanceof Error ? (ERROR_NAME.test(error.name) ? error.name : 'an Error') : typeof error;
     const what =
       error instanceof UnusableHookResult
         ? `returned ${error.message}`

@@ -43,23 +43,28 @@ export function tokenFromGetter(value: unknown): ReadToken {
 const WORDS = /[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+/g;
 
 /**
- * Whether a key names a sign-in or its token: `sso` (`SSO`, `user.sso`), or a token of it
- * (`ssoToken`, `accessToken`, `access_token`, `ssoAccessToken`). Not a word that only holds the
- * letters (`associations`, `lessons`), nor a field about a token (`accessTokenExpiresAt`).
+ * Whether a key names a sign-in or its token: `sso` (`SSO`, `user.sso`), a token of it (`ssoToken`,
+ * `sso_tokens`, `ssoSession`, `accessToken`, `access_token`, `accessTokens`, `ssoAccessToken_v2`).
+ * Not a word that only holds the letters (`associations`, `lessons`), nor a field about a token
+ * (`accessTokenExpiresAt`).
  */
 function namesSignIn(key: string): boolean {
   const words = (key.match(WORDS) ?? []).map((word) => word.toLowerCase());
-  const last = words.at(-1);
-  if (last === 'sso' || last === 'accesstoken' || last === 'ssotoken') return true;
-  return last === 'token' && (words.includes('sso') || words.includes('access'));
+  // A version after it (`_v2`, `2`) says nothing of what it holds.
+  while (words.length > 1 && /^(?:v|\d+)$/.test(words.at(-1) ?? '')) words.pop();
+  const last = words.at(-1) ?? '';
+  if (last === 'sso' || last.endsWith('accesstoken') || last.endsWith('ssotoken')) return true;
+  const sso = words.includes('sso');
+  if (sso && (last === 'token' || last === 'tokens' || last === 'session')) return true;
+  return words.includes('access') && (last === 'token' || last === 'tokens');
 }
 
 // How deep and how wide a session is searched: the places sign-in libraries keep tokens (passport's
 // `passport.user.accessToken`, an OIDC token set's `tokens.access_token`) are shallow.
 const SEARCH_DEPTH = 3;
 const SEARCH_KEYS = 200;
-// A key shown as it is in the warning: a field's name, not data used as a key (a token, an id).
-const FIELD_NAME = /^[A-Za-z_$][\w$-]{0,39}$/;
+// A key shown as it is in the warning: a field's name, short, not data used as a key (a token, an id).
+const FIELD_NAME = /^[A-Za-z_$][\w$-]{0,23}$/;
 
 const isText = (value: unknown): boolean => typeof value === 'string' && value !== '';
 /** An object holding a string (a sign-in's token), not only flags and times. */

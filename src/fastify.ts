@@ -6,6 +6,7 @@ import { callbackStoreAccess, destroyLeftSession, storeFailure } from './core/ev
 import { readSmallBody, type MaybePromise, type RequestBody } from './core/route/body.js';
 import { repeatedSignedCookieName, signedSessionCookieName } from './core/route/cookies.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
+import { ALREADY_ANSWERED } from './core/warnings.js';
 import type { SignOutOptions } from './core/route/options.js';
 import {
   headerOf,
@@ -257,7 +258,8 @@ const NOT_AN_ERROR_HANDLER =
  * A call that is not Fastify routing a request to the route: a hook's (which also gets `done`, an
  * `onSend` hook the payload too), a not-found handler's (every unknown path), an error handler's
  * (`(error, request, reply)`). Nobody is signed out: the request goes on (a not-found one answered
- * `404`), an error to the error handler above. Undefined for a routed call.
+ * `404`), an error to the error handler above. A routed call whose reply a hook already sent or
+ * wrote to changes nothing either. Undefined for a routed call to answer.
  */
 function misrouted<Req>(
   core: SignOutCore<Req>,
@@ -265,7 +267,12 @@ function misrouted<Req>(
   reply: FastifyReply,
   argumentCount: number,
 ): { readonly result: FastifyReply | undefined } | undefined {
-  if (argumentCount <= 2 && !request.is404) return undefined;
+  if (argumentCount <= 2 && !request.is404) {
+    // A hook before it answered, or wrote to the raw response: no answer could say what was done.
+    if (!reply.sent && !reply.raw.headersSent) return undefined;
+    core.warn('SSO_SIGNOUT_ALREADY_ANSWERED', ALREADY_ANSWERED);
+    return { result: reply };
+  }
   const error: unknown = request;
   if (error instanceof Error && argumentCount === 3) {
     core.warn('SSO_SIGNOUT_NOT_ROUTED', NOT_AN_ERROR_HANDLER, 'error handler');

@@ -36,7 +36,7 @@ import { guardSessionStore as guardKoaStore, ssoSignOut as koaSignOut } from 'ss
 import { startFakePortal, type FakePortal } from 'sso-signout/testing';
 import { applySetCookies, cookieHeaderFrom, setCookies } from '../helpers/cookies.js';
 import { sharedRedisUrl } from '../helpers/redis.js';
-import { warningsDuring } from '../helpers/warnings.js';
+import { warningCodesDuring, warningsDuring } from '../helpers/warnings.js';
 
 type AnyRecord = Record<string, unknown>;
 const SECRET = 'a session secret of at least thirty-two characters';
@@ -391,6 +391,29 @@ it('the koa-session guard under @fastify/session: an error naming the Fastify en
   const res = await app.inject({ method: 'POST', url: '/in' });
   expect(res.statusCode).toBe(500);
   expect(res.json<{ message: string }>().message).toContain('for @fastify/session the one from "sso-signout/fastify"');
+});
+
+it('does nothing, and says so, when a hook before it has written the reply itself', async () => {
+  const app = await fastifyApp((a) => {
+    a.addHook('preHandler', (req, reply, done) => {
+      // Its head and a first chunk written, the rest to come.
+      if (req.url === '/signout') {
+        reply.raw.writeHead(200, { 'content-type': 'text/plain' }).write('the app’s own ');
+        setTimeout(() => reply.raw.end('answer'), 100);
+      }
+      done();
+    });
+    return a.register(ssoSignOutPlugin, { client, destination: '/bye' });
+  });
+  const token = portal.issueToken();
+  const cookie = await signIn(app, token);
+  const warned = await warningCodesDuring(async () => {
+    const res = await browserSignOut(app, cookie).expect(200);
+    expect(res.text).toBe('the app’s own answer');
+  });
+  expect(warned).toContain('SSO_SIGNOUT_ALREADY_ANSWERED');
+  expect(portal.isActive(token)).toBe(true);
+  expect(await signedIn(app, cookie)).toBe(true);
 });
 
 describe('@fastify/session with a signer of its own', () => {

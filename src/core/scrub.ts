@@ -84,7 +84,13 @@ export function printable(text: string, max: number, token?: string): string {
 }
 
 /** How deep and how long an app's error is looked through for the token. */
-const LOOKED_THROUGH = { depth: 8, showHidden: true, maxArrayLength: 1000, maxStringLength: null, breakLength: Infinity };
+const LOOKED_THROUGH = {
+  depth: 8,
+  showHidden: true,
+  maxArrayLength: 1000,
+  maxStringLength: null,
+  breakLength: Infinity,
+};
 
 /**
  * An app's error (a hook's, a session store's) that quotes the token anywhere (its message, stack,

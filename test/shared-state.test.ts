@@ -622,19 +622,24 @@ describe('a client or a Redis that answers in its own way', () => {
   });
 });
 
+/** Two instances of an app on one Redis, each waiting 50 ms for it, with one attempt and a 3 s deadline. */
+function twoInstances(connection: Connection, prefix: string): [LogoutClient, LogoutClient] {
+  const make = () => {
+    const shared = redisSharedState({ client: connection.client, secret: SECRET, prefix, operationTimeoutMs: 50 });
+    const client = createLogoutClient({ endpoint: portal.url, sharedState: shared, timeoutMs: 3000, maxAttempts: 1 });
+    closers.push(() => client.close());
+    return client;
+  };
+  return [make(), make()];
+}
+
 describe('a throttle window heard while Redis stalls', () => {
   it('still reaches every instance once Redis answers, though Redis had not loaded the script yet', async () => {
     // A Redis of its own, fresh: the script that writes the window is not in its cache, so its first
     // run is answered NOSCRIPT, after the stall, when the instance that heard the 429 has stopped waiting.
     const { connection, admin } = await privateRedis();
     const prefix = freshPrefix();
-    const make = () => {
-      const shared = redisSharedState({ client: connection.client, secret: SECRET, prefix, operationTimeoutMs: 50 });
-      const client = createLogoutClient({ endpoint: portal.url, sharedState: shared, timeoutMs: 3000, maxAttempts: 1 });
-      closers.push(() => client.close());
-      return client;
-    };
-    const [a, b] = [make(), make()];
+    const [a, b] = twoInstances(connection, prefix);
     portal.setDefault(() => {
       void admin.raw(['CLIENT', 'PAUSE', '300', 'ALL']);
       return { kind: 'throttle', retryAfter: 20 };
@@ -651,13 +656,7 @@ describe('a claim that Redis answers NOSCRIPT only after its instance has gone o
   it('is not made again later: it would hold a lease nobody finishes, and another instance would follow it', async () => {
     const { connection, admin } = await privateRedis();
     const prefix = freshPrefix();
-    const make = () => {
-      const shared = redisSharedState({ client: connection.client, secret: SECRET, prefix, operationTimeoutMs: 50 });
-      const client = createLogoutClient({ endpoint: portal.url, sharedState: shared, timeoutMs: 3000, maxAttempts: 1 });
-      closers.push(() => client.close());
-      return client;
-    };
-    const [a, b] = [make(), make()];
+    const [a, b] = twoInstances(connection, prefix);
     portal.enqueue({ kind: 'status', status: 503 });
     portal.setDefault('ok');
     // A fresh Redis (no script loaded yet) stalls as the first instance claims the call.
@@ -674,13 +673,7 @@ describe('a throttle window that Redis takes only after it has passed', () => {
   it('is not written then: the next sign-out, wherever it lands, calls the portal', async () => {
     const { connection, admin } = await privateRedis();
     const prefix = freshPrefix();
-    const make = () => {
-      const shared = redisSharedState({ client: connection.client, secret: SECRET, prefix, operationTimeoutMs: 50 });
-      const client = createLogoutClient({ endpoint: portal.url, sharedState: shared, timeoutMs: 3000, maxAttempts: 1 });
-      closers.push(() => client.close());
-      return client;
-    };
-    const [a, b] = [make(), make()];
+    const [a, b] = twoInstances(connection, prefix);
     let calls = 0;
     portal.setDefault(() => {
       calls++;

@@ -167,6 +167,11 @@ function sessionBinding(req: ExpressLikeRequest, headers: IncomingHttpHeaders): 
   return { kind: 'unknown', data: session, current: () => req.session };
 }
 
+/** Whether `value` is a session express-session made (it saves, reloads and destroys it). */
+function isExpressSession(value: unknown): value is ExpressSessionLike {
+  return value !== null && typeof value === 'object' && typeof (value as { save?: unknown }).save === 'function';
+}
+
 /** express-session's session in the core's terms (one object per sign-out: its parts are methods, not closures). */
 class ExpressSessionBinding {
   readonly kind = 'supported';
@@ -189,9 +194,9 @@ class ExpressSessionBinding {
    */
   sessionLives(): boolean {
     const now = this.req.session;
-    if (now === null || now === undefined) return false;
-    // Anything else in its place (`false`, `0`) is no session express-session ends: the stored one lives.
-    if (typeof now !== 'object') return true;
+    // Anything but a session of express-session's in its place (`{}`, `false`) is the session
+    // cleared: it is ended as one set to null is (see `commitEnded`).
+    if (!isExpressSession(now)) return false;
     return this.req.sessionID === this.data.id || holdsAppData(now);
   }
 
@@ -202,7 +207,9 @@ class ExpressSessionBinding {
    * and waited for.
    */
   commitEnded(): Promise<void> {
-    return destroyLeftSession(this.req, this.req.sessionID);
+    // What stands in its place is no session express-session can save (it would hang the response).
+    if (!isExpressSession(this.req.session)) this.req.session = null;
+    return destroyLeftSession(this.req, this.data.id);
   }
 
   /**
@@ -213,13 +220,11 @@ class ExpressSessionBinding {
    */
   unchanged(): void {
     const { res, sessionID } = this.req;
-    if (res !== undefined && sessionID !== undefined) withoutSessionCookie(res, sessionID);
-    // A hook that put something else in its place (`{}`, a Map, `false`) is answered "kept": the
-    // session is put back, which express-session also needs to finish the response.
-    const now = this.req.session as { save?: unknown } | null | undefined;
-    if (now !== null && now !== undefined && now !== this.data && typeof now.save !== 'function') {
-      this.req.session = this.data;
-    }
+    // The cookie of the session the request came with; one a hook regenerated is the app's to send.
+    if (res !== undefined && sessionID !== undefined && sessionID === this.data.id) withoutSessionCookie(res, sessionID);
+    // Something else in its place (a hook that cleared it and did not finish): express-session
+    // could not save it, and would hang the response. Without a session, it leaves the store alone.
+    if (!isExpressSession(this.req.session)) this.req.session = null;
   }
 
   cookies(): SessionCookie[] {
@@ -253,7 +258,9 @@ class ExpressSessionBinding {
    */
   stillStored(): Promise<unknown> {
     const store = callbackStoreAccess(this.req.sessionStore);
-    const id = this.req.sessionID;
+    // The session the request came with: regenerated, it has another id, and its store's destroy of
+    // the old one may have failed.
+    const id = this.data.id;
     return store === undefined || id === undefined ? Promise.resolve(undefined) : store.get(id);
   }
 

@@ -143,17 +143,27 @@ const NOT_STARTED =
 const ABSOLUTE_FORM =
   'The request names its target in absolute form (`POST http://host/path`), for which @fastify/session starts no session, so this request cannot see its session. Browsers send the path alone.';
 
+/** Whether `value` is a session @fastify/session made (it has its id). */
+function isFastifySession(value: unknown): value is { readonly sessionId: string } {
+  return value !== null && typeof value === 'object' && typeof (value as { sessionId?: unknown }).sessionId === 'string';
+}
+
 /**
  * After an app's `endSession`: whether @fastify/session's session lives on. Reloaded, it is the same
  * (the same id); regenerated, it has another id and lives on only if the hook gave it the app's data
- * again; anything else in its place (`{}`, `false`) is not a session it made or destroys: the stored
- * one lives.
+ * again. Anything else in its place (`{}`, `false`) is the session cleared, ended as one set to null.
  */
 function sessionLivesOn(request: FastifyRequest, id: string | undefined): boolean {
-  const now = (request as unknown as SessionRequest).session as { sessionId?: unknown } | null | undefined;
-  if (now === null || now === undefined) return false;
-  if (typeof now !== 'object' || typeof now.sessionId !== 'string') return true;
+  const now = (request as unknown as SessionRequest).session;
+  if (!isFastifySession(now)) return false;
   return now.sessionId === id || holdsAppData(now);
+}
+
+/** A session cleared by an app's `endSession` (set to null, or to what is no session): destroyed in its store now. */
+function commitCleared(request: FastifyRequest, id: string | undefined): Promise<void> {
+  const own = request as unknown as SessionRequest;
+  if (!isFastifySession(own.session)) own.session = null;
+  return destroyLeftSession(request, id);
 }
 
 function fastifySessionBinding(request: FastifyRequest, session: FastifySessionLike): SessionBinding {
@@ -165,7 +175,12 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
     current: () => (request as unknown as SessionRequest).session,
     sessionLives: () => sessionLivesOn(request, id),
     // Set to null, @fastify/session neither destroys it in its store nor touches its cookie.
-    commitEnded: () => destroyLeftSession(request, id),
+    commitEnded: () => commitCleared(request, id),
+    // The session the request came with, by its id: a regenerate whose destroy failed leaves it.
+    stillStored: () => {
+      const store = callbackStoreAccess((request as unknown as SessionRequest).sessionStore);
+      return store === undefined || id === undefined ? Promise.resolve(undefined) : store.get(id);
+    },
     // Found once: the route asks before the session ends and again to clear it.
     cookies: () => {
       if (found !== undefined) return found;

@@ -83,14 +83,35 @@ export function printable(text: string, max: number, token?: string): string {
   return bound(escapeControls(token === undefined ? text : redactToken(text, token)), max);
 }
 
-/** How deep and how long an app's error is looked through for the token. */
+// An app's error longer than this when shown is not looked through (its redaction would hold the
+// process): it is told by its name and code, and the start of its message and stack, redacted.
+const MAX_LOOKED_THROUGH = 1 << 20;
+const MAX_TOLD = 16_384;
+
+/**
+ * How an app's error is looked through for the token: deep, hidden fields and long arrays included,
+ * its own `inspect` ignored (it may leave out what a logger's JSON would show).
+ */
 const LOOKED_THROUGH = {
-  depth: 8,
+  depth: 16,
   showHidden: true,
-  maxArrayLength: 1000,
+  customInspect: false,
+  maxArrayLength: 10_000,
   maxStringLength: null,
   breakLength: Infinity,
 };
+
+// JSON.stringify answers undefined for a function or a symbol, which its own type does not say.
+const stringify: (value: unknown) => string | undefined = JSON.stringify;
+
+/** What a logger's JSON shows of a value (getters and `toJSON` included); nothing where it has a cycle. */
+function jsonOf(value: unknown): string {
+  try {
+    return stringify(value) ?? '';
+  } catch {
+    return '';
+  }
+}
 
 /**
  * An app's error (a hook's, a session store's) that quotes the token anywhere (its message, stack,
@@ -103,23 +124,29 @@ export function withoutToken(cause: unknown, token: string | undefined): unknown
   if (token === undefined || token === '' || cause === undefined || cause === null) return cause;
   let shown: string | undefined;
   try {
-    shown = typeof cause === 'string' ? cause : inspect(cause, LOOKED_THROUGH);
+    shown = typeof cause === 'string' ? cause : `${inspect(cause, LOOKED_THROUGH)}\n${jsonOf(cause)}`;
   } catch {
-    // An error that cannot be shown (a Proxy that throws) cannot be shown to hold nothing.
+    // An error that cannot be shown (a Proxy or a getter that throws) cannot be shown to hold nothing.
   }
-  if (shown !== undefined && redactToken(shown, token) === shown) return cause;
-  const fields = (typeof cause === 'object' || typeof cause === 'function' ? cause : {}) as {
-    readonly name?: unknown;
-    readonly message?: unknown;
-    readonly stack?: unknown;
-    readonly code?: unknown;
+  if (shown !== undefined && shown.length <= MAX_LOOKED_THROUGH && redactToken(shown, token) === shown) return cause;
+  // What it says, read with care: any of its fields may throw, or be too long to redact quickly.
+  const text = (field: string): string | undefined => {
+    try {
+      const value: unknown =
+        typeof cause === 'string'
+          ? field === 'message'
+            ? cause
+            : undefined
+          : (cause as Record<string, unknown>)[field];
+      return typeof value === 'string' ? redactToken(value.slice(0, MAX_TOLD), token) : undefined;
+    } catch {
+      return undefined;
+    }
   };
-  const text = (value: unknown): string | undefined =>
-    typeof value === 'string' ? redactToken(value, token) : undefined;
-  const told = new Error(text(fields.message) ?? text(typeof cause === 'string' ? cause : undefined) ?? '');
-  told.name = text(fields.name) ?? 'Error';
-  told.stack = text(fields.stack) ?? `${told.name}: ${told.message}`;
-  const code = text(fields.code);
+  const told = new Error(text('message') ?? '');
+  told.name = text('name') ?? 'Error';
+  told.stack = text('stack') ?? `${told.name}: ${told.message}`;
+  const code = text('code');
   if (code !== undefined) Object.assign(told, { code });
   return told;
 }

@@ -445,6 +445,7 @@ describe('@fastify/session with a signer of its own', () => {
     ['an HMAC in padded base64', { secret: paddedSigner }],
     ["cookiePrefix: 's:' (express-session's cookies)", { cookiePrefix: 's:' }],
     ['a cookie name with a colon (app:sid)', { cookieName: 'app:sid' }],
+    ['an idGenerator whose ids hold a dot', { idGenerator: () => `v1.${randomUUID()}` }],
   ];
 
   it.each(signers)('refuses a cookie planted first (%s), and signs out with the user’s own', async (_label, signer) => {

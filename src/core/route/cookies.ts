@@ -235,11 +235,11 @@ export function cookiePathDetail(cookiePath: string, requestPath: string): strin
 // what another signer writes (@fastify/session's `algorithm` option, an app's own `Signer`): an HMAC
 // in base64 (padded or not), base64url or hex, from MD5's 22 characters to SHA-512's 128 in hex.
 const SIGNATURE = /\.[A-Za-z0-9+/_-]{22,128}={0,2}$/;
-// A session id as @fastify/session makes them (24 random bytes in base64url, a UUID): long, and
-// without the `.` that ends it. Its cookies carry no marker, so a value whose part before the
-// signature is short (`v1.<uuid>`) or dotted (a JWT) is taken for an app's own cookie. express-session's
+// A session id as @fastify/session makes them (24 random bytes in base64url, a UUID, an
+// `idGenerator`'s): 16 characters or more. Its cookies carry no marker, so a value whose part before
+// the signature is short (`v1.<uuid>`, `t.<hex>`) is taken for an app's own cookie. express-session's
 // `s:` marks its own (and cookie-parser's) whatever `genid` makes.
-const SESSION_ID = /^[^.\s]{16,}$/;
+const SESSION_ID = /^\S{16,}$/;
 // A cookie name a server can set: printable ASCII but `;` and `=` (what the \`cookie\` package writes,
 // `app:sid` included, and browsers keep).
 const COOKIE_NAME = /^[\u0021-\u003A\u003C\u003E-\u007E]+$/;

@@ -32,8 +32,9 @@ import type { RevocationQueue } from '../revocation/queue.js';
 import { endElsewhere, type Elsewhere, type EverywhereReport } from '../everywhere/elsewhere.js';
 import { printable, withoutToken } from '../scrub.js';
 
-// An error's name as a class names it: what a warning repeats of an app's error.
-const ERROR_NAME = /^[A-Za-z_$][\w$]{0,47}$/;
+// An error's name as a class names it (`Error`, `TimeoutError`, `ReplyError`, `MongoServerError`):
+// what a warning repeats of an app's error. Any other (one that quotes the token) is not repeated.
+const ERROR_NAME = /^(?:[A-Z][A-Za-z0-9]{0,40})?(?:Error|Exception|Failure)$/;
 
 // Relative paths are vetted against this when the request names no host: only the path is kept.
 const PLACEHOLDER_ORIGIN = 'http://app.invalid';
@@ -478,7 +479,9 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
    */
   private async stillSignedIn(request: SignOutRequest<Req>, current: unknown): Promise<boolean> {
     if (tokenFromSession(current).kind === 'token') return true;
-    if ((current === undefined || current === null) && (await this.storeStillSignedIn(request.session))) return true;
+    // Set to null, regenerated (whose store's destroy of the old one may have failed), or cleared:
+    // the store says whether it still holds the session the request came with.
+    if (await this.storeStillSignedIn(request.session)) return true;
     // A session its middleware has ended or replaced took its sign-in with it: `getToken`, asked
     // again, may read a copy the request still carries (passport's `req.user`, say).
     if (request.session.kind === 'supported') return false;
@@ -491,10 +494,11 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   }
 
   /**
-   * Whether the store still holds the request's session with its sign-in, where the request no
-   * longer has one: a hook that did not wait for the store's destroy, a store that failed it, or a
-   * session set to null (express-session then never destroys it). A store that cannot say, or not
-   * in time, is taken to hold it.
+   * Whether the store still holds the session the request came with, with its sign-in, once the
+   * request no longer has it: a hook that did not wait for the store's destroy, a store that failed
+   * it (a `regenerate` whose destroy failed leaves it there under its old id), or a session set to
+   * null (express-session then never destroys it). A store that cannot say, or not in time, is taken
+   * to hold it.
    */
   private async storeStillSignedIn(session: SessionBinding): Promise<boolean> {
     if (session.kind !== 'supported' || session.stillStored === undefined) return false;

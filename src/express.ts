@@ -221,7 +221,8 @@ class ExpressSessionBinding {
   unchanged(): void {
     const { res, sessionID } = this.req;
     // The cookie of the session the request came with; one a hook regenerated is the app's to send.
-    if (res !== undefined && sessionID !== undefined && sessionID === this.data.id) withoutSessionCookie(res, sessionID);
+    if (res !== undefined && sessionID !== undefined && sessionID === this.data.id)
+      withoutSessionCookie(res, sessionID);
     // Something else in its place (a hook that cleared it and did not finish): express-session
     // could not save it, and would hang the response. Without a session, it leaves the store alone.
     if (!isExpressSession(this.req.session)) this.req.session = null;

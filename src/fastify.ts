@@ -145,7 +145,9 @@ const ABSOLUTE_FORM =
 
 /** Whether `value` is a session @fastify/session made (it has its id). */
 function isFastifySession(value: unknown): value is { readonly sessionId: string } {
-  return value !== null && typeof value === 'object' && typeof (value as { sessionId?: unknown }).sessionId === 'string';
+  return (
+    value !== null && typeof value === 'object' && typeof (value as { sessionId?: unknown }).sessionId === 'string'
+  );
 }
 
 /**

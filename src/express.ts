@@ -10,7 +10,12 @@ import {
   signedSessionCookieName,
   takeBackSessionCookies,
 } from './core/route/cookies.js';
-import { callbackStoreAccess, destroyLeftSession, storeFailure } from './core/everywhere/callback-store.js';
+import {
+  callbackStoreAccess,
+  destroyLeftSession,
+  storedUnder,
+  storeFailure,
+} from './core/everywhere/callback-store.js';
 import type { SessionStoreAccess } from './core/everywhere/elsewhere.js';
 import type { SignOutOptions } from './core/route/options.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
@@ -207,9 +212,7 @@ class ExpressSessionBinding {
    * and waited for.
    */
   commitEnded(): Promise<void> {
-    // What stands in its place is no session express-session can save (it would hang the response).
-    if (!isExpressSession(this.req.session)) this.req.session = null;
-    return destroyLeftSession(this.req, this.data.id);
+    return destroyLeftSession(this.req, this.data.id, isExpressSession);
   }
 
   /**
@@ -258,11 +261,9 @@ class ExpressSessionBinding {
    * ended (a hook that did not wait for the store, a store that failed, a session set to null).
    */
   stillStored(): Promise<unknown> {
-    const store = callbackStoreAccess(this.req.sessionStore);
     // The session the request came with: regenerated, it has another id, and its store's destroy of
     // the old one may have failed.
-    const id = this.data.id;
-    return store === undefined || id === undefined ? Promise.resolve(undefined) : store.get(id);
+    return storedUnder(this.req, this.data.id);
   }
 
   end(): Promise<void> {

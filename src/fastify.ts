@@ -2,7 +2,12 @@
 
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { describeValue } from './core/errors.js';
-import { callbackStoreAccess, destroyLeftSession, storeFailure } from './core/everywhere/callback-store.js';
+import {
+  callbackStoreAccess,
+  destroyLeftSession,
+  storedUnder,
+  storeFailure,
+} from './core/everywhere/callback-store.js';
 import { readSmallBody, type MaybePromise, type RequestBody } from './core/route/body.js';
 import { repeatedSignedCookieName, signedSessionCookieName } from './core/route/cookies.js';
 import { answerForeignCall, foreignCall } from './core/route/foreign.js';
@@ -161,13 +166,6 @@ function sessionLivesOn(request: FastifyRequest, id: string | undefined): boolea
   return now.sessionId === id || holdsAppData(now);
 }
 
-/** A session cleared by an app's `endSession` (set to null, or to what is no session): destroyed in its store now. */
-function commitCleared(request: FastifyRequest, id: string | undefined): Promise<void> {
-  const own = request as unknown as SessionRequest;
-  if (!isFastifySession(own.session)) own.session = null;
-  return destroyLeftSession(request, id);
-}
-
 function fastifySessionBinding(request: FastifyRequest, session: FastifySessionLike): SessionBinding {
   const id = typeof session.sessionId === 'string' ? session.sessionId : undefined;
   let found: SessionCookie[] | undefined;
@@ -177,12 +175,9 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
     current: () => (request as unknown as SessionRequest).session,
     sessionLives: () => sessionLivesOn(request, id),
     // Set to null, @fastify/session neither destroys it in its store nor touches its cookie.
-    commitEnded: () => commitCleared(request, id),
+    commitEnded: () => destroyLeftSession(request, id, isFastifySession),
     // The session the request came with, by its id: a regenerate whose destroy failed leaves it.
-    stillStored: () => {
-      const store = callbackStoreAccess((request as unknown as SessionRequest).sessionStore);
-      return store === undefined || id === undefined ? Promise.resolve(undefined) : store.get(id);
-    },
+    stillStored: () => storedUnder(request, id),
     // Found once: the route asks before the session ends and again to clear it.
     cookies: () => {
       if (found !== undefined) return found;

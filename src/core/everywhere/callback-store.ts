@@ -45,14 +45,26 @@ export function callbackStoreAccess(
 }
 
 /**
- * After an app's `endSession` that left the request without its session (`request.session` now
- * null or undefined): the store's copy under `id` destroyed now, where the middleware would keep it,
- * or destroy it only once the answer is out (express-session set to null, @fastify/session).
+ * After an app's `endSession` that left the request without a session the middleware made
+ * (`isSession`): set to null, or to what the middleware cannot save (`{}`, `false`; express-session
+ * would hang the response) and is made null. The store's copy under `id` is destroyed now, where the
+ * middleware would keep it, or destroy it only once the answer is out (express-session set to null,
+ * @fastify/session). A session the middleware made (a regenerated one) is left to it.
  */
-export async function destroyLeftSession(request: object, id: string | undefined): Promise<void> {
-  const { session, sessionStore } = request as { readonly session?: unknown; readonly sessionStore?: unknown };
-  const store = callbackStoreAccess(sessionStore);
-  if ((session === null || session === undefined) && store !== undefined && id !== undefined) {
-    await store.destroy(id);
-  }
+export async function destroyLeftSession(
+  request: object,
+  id: string | undefined,
+  isSession: (value: unknown) => boolean,
+): Promise<void> {
+  const own = request as { session?: unknown; readonly sessionStore?: unknown };
+  if (isSession(own.session)) return;
+  own.session = null;
+  const store = callbackStoreAccess(own.sessionStore);
+  if (store !== undefined && id !== undefined) await store.destroy(id);
+}
+
+/** What the request's session store holds under `id`: the session a request came with, asked after an app's `endSession`. */
+export function storedUnder(request: object, id: string | undefined): Promise<unknown> {
+  const store = callbackStoreAccess((request as { readonly sessionStore?: unknown }).sessionStore);
+  return store === undefined || id === undefined ? Promise.resolve(undefined) : store.get(id);
 }

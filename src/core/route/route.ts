@@ -73,6 +73,11 @@ function parseKeyedBody(key: string): object | null {
   return parseBody({ type: key.slice(0, at) as 'form' | 'json', text: key.slice(at + 1) }) ?? null;
 }
 
+/** A stored token as text, where it is one (a sign-in of the wrong shape holds anything). */
+function textOf(token: unknown): string | undefined {
+  return typeof token === 'string' ? token : undefined;
+}
+
 function normaliseOrNull(sent: string): string | null {
   return normaliseOrigin(sent) ?? null;
 }
@@ -169,7 +174,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     }
 
     if (read.kind === 'none') this.noticeNoSignIn(request);
-    else exchange.token = read.token.accessToken;
+    else exchange.token = textOf(read.token.accessToken);
     // Whose sessions to end everywhere: read while this session still holds its user.
     const elsewhere = this.options.everywhere === undefined ? undefined : await this.elsewhereOf(request, read);
     const logout = read.kind === 'token' ? await this.client.logout(read.token) : undefined;
@@ -210,7 +215,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     // The getter's error may quote the token it was reading: the one at `sso`, if any, is kept out of it.
     const { session } = exchange.request;
     const atSso = tokenFromSession(session.kind === 'none' ? undefined : session.data);
-    if (atSso.kind === 'token') exchange.token = atSso.token.accessToken;
+    if (atSso.kind === 'token') exchange.token = textOf(atSso.token.accessToken);
     const unread = localDecision('session_error', 'The sign-in token could not be read from the session.');
     return this.local(exchange, unread, cause);
   }
@@ -702,12 +707,12 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     } catch (cause) {
       const timedOut = cause instanceof NoAnswerInTime ? cause.ms : undefined;
       if (timedOut !== undefined) ending.abandoned?.();
-      // A session the app's hook did not end (or not in time) is left as the middleware read it, so
-      // "kept" holds: koa-session would write what the hook left (a cookie cleared, an empty session).
-      if (this.options.endSession !== undefined) refusedHere(request.session);
-      // A hook's throw was told of where it threw; its silence is told here.
-      if (timedOut !== undefined && this.options.endSession !== undefined) {
-        this.hookFailed('endSession', cause, 'the sign-out is answered 500 session_error');
+      if (this.options.endSession !== undefined) {
+        // A session the app's hook did not end (or not in time) is left as the middleware read it, so
+        // "kept" holds: koa-session would write what the hook left (a cookie cleared, an empty session).
+        refusedHere(request.session);
+        // A hook's throw was told of where it threw; its silence is told here.
+        if (timedOut !== undefined) this.hookFailed('endSession', cause, 'the sign-out is answered 500 session_error');
       }
       const context = await this.contextOf(exchange, upstream, logout, cause);
       const answer = await this.answers.answer(request, sessionNotEnded(upstream, timedOut), context);
@@ -784,8 +789,14 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     cause?: unknown,
   ): Promise<AnswerContext> {
     const { headers, format, token } = exchange;
-    const told = withoutToken(cause, typeof token === 'string' ? token : undefined);
-    return { headers, format, redirectTo: await this.destination(exchange), upstream, logout, cause: told };
+    return {
+      headers,
+      format,
+      redirectTo: await this.destination(exchange),
+      upstream,
+      logout,
+      cause: withoutToken(cause, token),
+    };
   }
 
   // Step 8: tell about it.

@@ -18,12 +18,17 @@ function* cookiePairs(header: string): Generator<readonly [string, string]> {
     if (eq === -1) continue;
     let value = part.slice(eq + 1).trim();
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    try {
-      value = value.includes('%') ? decodeURIComponent(value) : value;
-    } catch {
-      // as it is
-    }
-    yield [part.slice(0, eq).trim(), value];
+    yield [part.slice(0, eq).trim(), decoded(value)];
+  }
+}
+
+/** A cookie value percent-decoded as `cookie` decodes it, or as it is where it does not decode. */
+function decoded(value: string): string {
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
   }
 }
 
@@ -265,7 +270,8 @@ function nameBefore(cookieHeader: string, prefix: string): string | undefined {
   const at = cookieHeader.indexOf(prefix);
   if (at <= 0) return undefined;
   const ends = cookieHeader.indexOf(';', at);
-  if (!SIGNATURE.test(cookieHeader.slice(at, ends === -1 ? undefined : ends).trimEnd())) return undefined;
+  // Decoded, as the middleware reads it: a signature's `+` and `/` come percent-encoded.
+  if (!SIGNATURE.test(decoded(cookieHeader.slice(at, ends === -1 ? undefined : ends).trimEnd()))) return undefined;
   // The name runs from after the previous `;` and the spaces that follow it.
   let start = cookieHeader.lastIndexOf(';', at) + 1;
   while (cookieHeader.charCodeAt(start) === 32 || cookieHeader.charCodeAt(start) === 9) start++;

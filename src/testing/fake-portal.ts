@@ -161,6 +161,7 @@ class FakePortalServer implements FakePortal {
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly server: Server;
+  private closing = false;
   url = '';
 
   constructor() {
@@ -225,7 +226,12 @@ class FakePortalServer implements FakePortal {
 
   waitForCalls(count: number, timeoutMs = 5000): Promise<void> {
     if (this.calls.length >= count) return Promise.resolve();
+    // A closed portal takes no more calls: a wait begun after `close()` is over at once.
     const waiting = new Promise<void>((resolve, reject) => {
+      if (this.closing) {
+        reject(new Error(`fake portal: closed with ${String(this.calls.length)} of ${String(count)} calls`));
+        return;
+      }
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
         const seen = `${String(this.calls.length)} of ${String(count)} calls`;
@@ -256,6 +262,7 @@ class FakePortalServer implements FakePortal {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.held = [];

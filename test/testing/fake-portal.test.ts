@@ -145,6 +145,17 @@ describe('fake portal', () => {
     portal = await startFakePortal();
   });
 
+  it('rejects a waitForCalls begun after it closed, at once', async () => {
+    await logout(portal.issueToken());
+    await portal.close();
+    const started = performance.now();
+    await expect(portal.waitForCalls(2, 60_000)).rejects.toThrow(/closed with 1 of 2 calls/);
+    expect(performance.now() - started).toBeLessThan(1000);
+    // One it has already seen is still answered.
+    await expect(portal.waitForCalls(1)).resolves.toBeUndefined();
+    portal = await startFakePortal();
+  });
+
   it('leaves no unhandled rejection behind for a waitForCalls nobody awaited, when it closes or times out', async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);

@@ -60,6 +60,8 @@ interface Setup {
   readonly userOf?: (session: { user?: string }) => unknown;
   /** The app keeps its sign-in at `auth.token` and reads it with `getToken` (and `everywhere.tokenOf`). */
   readonly custom?: boolean;
+  /** With `custom`, the app's `everywhere.tokenOf` in place of one that reads `auth.token`. */
+  readonly tokenOf?: (session: Record<string, unknown>) => unknown;
   /** The session store is wrapped in `guardSessionStore`, as the README advises. */
   readonly guarded: boolean;
 }
@@ -73,7 +75,8 @@ function layout(setup: Setup) {
   const read = (s: unknown): string | undefined => (s as { auth?: { token?: string } } | null)?.auth?.token;
   const options =
     setup.custom === true ? { getToken: (native: unknown) => read((native as { session: unknown }).session) } : {};
-  const tokenOf = setup.custom === true ? { tokenOf: (s: Record<string, unknown>) => read(s) } : {};
+  const tokenOf =
+    setup.custom === true ? { tokenOf: (setup.tokenOf ?? read) as (s: Record<string, unknown>) => string } : {};
   return { store, options, tokenOf };
 }
 
@@ -282,6 +285,67 @@ describe.each(FRAMEWORKS)('signing out everywhere ($name)', ({ instance, guarded
     expect(res.body).toMatchObject({ upstream: 'revoked', everywhere: { found: 1, ended: 1, kept: 0 } });
     for (const token of tokens) expect(portal.isActive(token)).toBe(false);
     expect(await signedIn(s.a, laptop)).toBe(false);
+  });
+
+  // The app's `tokenOf` reads another session's stored data as `getToken` reads the request's: sync or
+  // async, and a hook that throws (quoting that session's token, say) or hangs is warned about, leaves
+  // that session as it was, and takes nothing from the request's own sign-out.
+  it.each([
+    {
+      name: 'async',
+      tokenOf: async (s: Record<string, unknown>) => (s.auth as { token: string }).token,
+      report: { ended: 1, failed: 0, kept: 0 },
+      warned: undefined,
+    },
+    {
+      name: 'throwing an error that quotes the token',
+      tokenOf: (s: Record<string, unknown>) => {
+        throw new Error(`cannot read ${JSON.stringify(s)}`);
+      },
+      report: { ended: 0, failed: 1, kept: 0 },
+      warned: ['SSO_SIGNOUT_HOOK_FAILED', 'threw (Error)'],
+    },
+    {
+      name: 'rejecting with the token as its reason',
+      tokenOf: (s: Record<string, unknown>) => Promise.reject((s.auth as { token: string }).token),
+      report: { ended: 0, failed: 1, kept: 0 },
+      warned: ['SSO_SIGNOUT_HOOK_FAILED', 'threw (string)'],
+    },
+    {
+      name: 'never answering',
+      tokenOf: () => new Promise(() => undefined),
+      report: { ended: 0, failed: 1, kept: 0 },
+      warned: ['SSO_SIGNOUT_HOOK_FAILED', 'did not answer within 1000 ms'],
+    },
+    {
+      name: 'returning what is no sign-in',
+      tokenOf: () => 42,
+      report: { ended: 0, failed: 0, kept: 1 },
+      warned: ['SSO_SIGNOUT_TOKEN_UNUSABLE', 'could not be sent'],
+    },
+  ])("everywhere.tokenOf $name: the request's own sign-out stands, truthfully", async ({ tokenOf, report, warned }) => {
+    const s = setup(undefined, { custom: true, tokenOf });
+    const [own, other] = [portal.issueToken(), portal.issueToken()];
+    const laptop = await signIn(s.a, 'ada', other);
+    const phone = await signIn(s.b, 'ada', own);
+    let res: request.Response | undefined;
+    const warnings = await warningsDuring(async () => {
+      res = await request(s.b).post('/signout/everywhere').set('Accept', 'application/json').set('Cookie', phone);
+    });
+    expect(res?.status).toBe(200);
+    expect(res?.body).toMatchObject({ signedOut: true, upstream: 'revoked', everywhere: { found: 1, ...report } });
+    expect(portal.isActive(own)).toBe(false);
+    expect(await signedIn(s.b, phone)).toBe(false);
+    // The other session ends exactly when the report says so, its token with it.
+    expect(await signedIn(s.a, laptop)).toBe(report.ended === 0);
+    expect(portal.isActive(other)).toBe(report.ended === 0);
+    expect(s.events.at(-1)).toMatchObject({ type: 'signout', everywhere: report });
+    if (warned === undefined) expect(warnings).toEqual([]);
+    else
+      expect(warnings.filter((w) => w.code === warned[0]).map((w) => w.message)).toEqual([
+        expect.stringContaining(warned[1]),
+      ]);
+    expect(JSON.stringify([res?.body, res?.headers, warnings, s.events])).not.toContain(other);
   });
 
   it('ends nothing for a request with no sign-in, whatever the user hook says', async () => {

@@ -3,7 +3,7 @@
 // the revocation queue, or its session kept: never a session ended with its token silently dropped.
 
 import { provesTokenDead } from '../logout/classify.js';
-import type { LogoutClient } from '../logout/client.js';
+import type { LogoutClient, LogoutResult } from '../logout/client.js';
 import type { TokenInfo } from '../token.js';
 import type { ReadToken } from '../route/stored-sign-in.js';
 import type { SessionIndex } from './session-index.js';
@@ -45,8 +45,13 @@ export interface Elsewhere {
   readonly index: SessionIndex;
   readonly store: SessionStoreAccess;
   readonly client: LogoutClient;
-  /** The token a stored session holds, read as the route reads its own. */
-  readonly tokenOf: (session: object) => ReadToken;
+  /**
+   * The token a stored session holds, read as the route reads its own; undefined when the app's
+   * `tokenOf` failed for it (the route has warned), so that session is left as it is.
+   */
+  readonly tokenOf: (session: object) => Promise<ReadToken | undefined>;
+  /** Told when a stored sign-in could not be sent (the wrong shape, a region no dispatcher reaches). */
+  readonly unusable: (result: LogoutResult) => void;
   /** Hands over a token the portal did not revoke (the queue, the hook); false when nothing took it. */
   readonly handOver: (token: TokenInfo) => Promise<boolean>;
   /** Bound on each store and index operation. */
@@ -66,9 +71,11 @@ async function endOne(e: Elsewhere, id: string): Promise<Fate> {
   if (data === undefined || data === null) return 'gone';
   // Something that is not a session record is not destroyed on a guess.
   if (typeof data !== 'object' || Array.isArray(data)) return 'failed';
-  const read = e.tokenOf(data);
+  const read = await e.tokenOf(data);
+  if (read === undefined) return 'failed';
   if (read.kind === 'token') {
     const result = await e.client.logout(read.token);
+    if (result.outcome === 'not_sent') e.unusable(result);
     if (!provesTokenDead(result.outcome) && !(await e.handOver(read.token))) return 'kept';
   }
   try {

@@ -7,7 +7,7 @@ import { CLIENT_OPTION_NAMES } from '../logout/options.js';
 import type { LogoutClientOptions } from '../logout/types.js';
 import type { RevocationQueue } from '../revocation/queue.js';
 import type { SessionIndex } from '../everywhere/session-index.js';
-import { tokenFromGetter, tokenFromSession, type ReadToken } from './stored-sign-in.js';
+
 import type { TokenInfo } from '../token.js';
 import { booleanOption, configError, functionOption, knownOptions, nonEmptyString } from '../validate.js';
 import { parseCookieList, parseCookieName, type CookieToClear } from './cookies.js';
@@ -144,14 +144,19 @@ export interface EverywhereOptions<Req> {
    * The sign-in another session holds, from its stored data. Default: `session.sso`, as the route
    * reads its own; required with `getToken`, which reads a request, not a stored session.
    */
-  readonly tokenOf?: ((session: Record<string, unknown>) => TokenInfo | string | undefined | null) | undefined;
+  readonly tokenOf?:
+    | ((
+        session: Record<string, unknown>,
+      ) => TokenInfo | string | undefined | null | Promise<TokenInfo | string | undefined | null>)
+    | undefined;
 }
 
 /** The everywhere option as the route uses it. */
 export interface ResolvedEverywhere<Req> {
   readonly sessionIndex: SessionIndex;
   readonly user: EverywhereOptions<Req>['user'];
-  readonly tokenOf: (session: object) => ReadToken;
+  /** The app's `tokenOf`, sync or async, or undefined to read `sso` as the route reads its own. */
+  readonly tokenOf: ((session: Record<string, unknown>) => unknown) | undefined;
 }
 
 // Tied to the options type, so adding an option without listing it here fails to compile.
@@ -348,10 +353,7 @@ function everywhereOption<Req>(value: unknown, getToken: unknown): ResolvedEvery
   return {
     sessionIndex: sessionIndex as SessionIndex,
     user,
-    tokenOf:
-      reader === undefined
-        ? tokenFromSession
-        : (session) => tokenFromGetter(reader(session as Record<string, unknown>)),
+    tokenOf: reader as ((session: Record<string, unknown>) => unknown) | undefined,
   };
 }
 

@@ -567,7 +567,10 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       index: everywhere.sessionIndex,
       store: stored.store,
       client: this.client,
-      tokenOf: everywhere.tokenOf,
+      tokenOf: (data) => this.otherSignIn(everywhere, data),
+      unusable: (result) => {
+        this.warnUnusable(result);
+      },
       handOver: (token) =>
         this.options.revocationQueue === undefined
           ? Promise.resolve(false)
@@ -578,6 +581,25 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       timeoutMs: this.client.timeoutMs,
     };
     return () => endElsewhere(e, user, stored.id);
+  }
+
+  /**
+   * The sign-in another session of the user holds: at `sso`, or what the app's `everywhere.tokenOf`
+   * (sync or async, bounded as every hook) reads. Undefined when that hook failed: warned, and the
+   * session is left as it is, the hook's error (which may quote that session's token) going nowhere.
+   */
+  private async otherSignIn(
+    everywhere: NonNullable<ResolvedOptions<Req>['everywhere']>,
+    data: object,
+  ): Promise<ReadToken | undefined> {
+    const { tokenOf } = everywhere;
+    if (tokenOf === undefined) return tokenFromSession(data);
+    try {
+      return tokenFromGetter(await this.bounded(tokenOf(data as Record<string, unknown>)));
+    } catch (error) {
+      this.hookFailed('everywhere.tokenOf', error, 'that session is left as it was (counted as failed)');
+      return undefined;
+    }
   }
 
   /**

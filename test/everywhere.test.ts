@@ -303,25 +303,25 @@ describe.each(FRAMEWORKS)('signing out everywhere ($name)', ({ instance, guarded
         throw new Error(`cannot read ${JSON.stringify(s)}`);
       },
       report: { ended: 0, failed: 1, kept: 0 },
-      warned: ['SSO_SIGNOUT_HOOK_FAILED', 'threw (Error)'],
+      warned: ['SSO_SIGNOUT_HOOK_FAILED', 'threw (Error)'] as const,
     },
     {
       name: 'rejecting with the token as its reason',
       tokenOf: (s: Record<string, unknown>) => Promise.reject((s.auth as { token: string }).token),
       report: { ended: 0, failed: 1, kept: 0 },
-      warned: ['SSO_SIGNOUT_HOOK_FAILED', 'threw (string)'],
+      warned: ['SSO_SIGNOUT_HOOK_FAILED', 'threw (string)'] as const,
     },
     {
       name: 'never answering',
       tokenOf: () => new Promise(() => undefined),
       report: { ended: 0, failed: 1, kept: 0 },
-      warned: ['SSO_SIGNOUT_HOOK_FAILED', 'did not answer within 1000 ms'],
+      warned: ['SSO_SIGNOUT_HOOK_FAILED', 'did not answer within 1000 ms'] as const,
     },
     {
       name: 'returning what is no sign-in',
       tokenOf: () => 42,
       report: { ended: 0, failed: 0, kept: 1 },
-      warned: ['SSO_SIGNOUT_TOKEN_UNUSABLE', 'could not be sent'],
+      warned: ['SSO_SIGNOUT_TOKEN_UNUSABLE', 'could not be sent'] as const,
     },
   ])("everywhere.tokenOf $name: the request's own sign-out stands, truthfully", async ({ tokenOf, report, warned }) => {
     const s = setup(undefined, { custom: true, tokenOf });
@@ -491,4 +491,34 @@ it('refuses an everywhere option that is not one, and getToken without everywher
     expressSignOut({ client, getToken: () => undefined, everywhere: { sessionIndex, user: () => 'ada' } }),
   ).toThrow(/everywhere.tokenOf/);
   expect(() => redisSessionIndex({ client: redis, secret: 'short' })).toThrow(/32 bytes/);
+});
+
+it('refuses an everywhere key it does not know, naming the one meant: a misspelt tokenOf is not left unread', () => {
+  const sessionIndex = redisSessionIndex({ client: redis, secret: SECRET });
+  const everywhere = { sessionIndex, user: () => 'ada', tokenof: () => undefined };
+  expect(() => expressSignOut({ client, everywhere: everywhere as never })).toThrow(
+    expect.objectContaining({
+      name: 'SignOutConfigError',
+      option: 'everywhere.tokenof',
+      reason: 'unknown_option',
+      message: expect.stringContaining('Did you mean `tokenOf`?') as string,
+    }),
+  );
+  expect(() => koaSignOut({ client, everywhere: { ...everywhere, index: sessionIndex } as never })).toThrow(
+    /unknown option `everywhere\.(tokenof|index)`/,
+  );
+});
+
+it('refuses, with a clear error and no write, session ids the index cannot hold', async () => {
+  const prefix = `sso-signout-test:${randomUUID()}:`;
+  const index = redisSessionIndex({ client: redis, secret: SECRET, prefix });
+  await index.add('ada', 'kept-id-0123456789');
+  await expect(index.remove('ada', 'kept-id-0123456789' as never)).rejects.toThrow(
+    /session ids to remove must be an array of ids; got a value of type string$/,
+  );
+  for (const id of ['a\r\nb', 'a\u0000b', 'a\u0085b', ''])
+    await expect(index.add('ada', id)).rejects.toThrow(/no control character/);
+  await expect(index.remove('ada', ['kept-id-0123456789', 'x\ny'])).rejects.toThrow(/no control character/);
+  expect(await index.sessions('ada')).toEqual(['kept-id-0123456789']);
+  expect(await redis.keys(`${prefix}*`)).toHaveLength(1);
 });

@@ -2,7 +2,7 @@
 // user's name, so "sign out everywhere" can find every session of the user on every instance.
 
 import { nodeCrypto } from '../lazy-require.js';
-import { describeValue } from '../errors.js';
+import { describeSecret, describeValue } from '../errors.js';
 import { secretKey, senderOf, type Send } from '../logout/shared-state.js';
 import { configError, knownOptions, wholeNumber } from '../validate.js';
 import { within } from '../within.js';
@@ -51,11 +51,24 @@ function checkUser(user: unknown): string {
   return user;
 }
 
+// No store makes an id with a control character in it (a CR or LF would only come from a mistake).
+const CONTROL = /\p{Cc}/u;
+
 function checkId(id: unknown): string {
-  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
-    throw new TypeError(`a session id must be a non-empty string of at most ${String(MAX_ID_LENGTH)} characters`);
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH || CONTROL.test(id)) {
+    throw new TypeError(
+      `a session id must be a non-empty string of at most ${String(MAX_ID_LENGTH)} characters, with no control character`,
+    );
   }
   return id;
+}
+
+function checkIds(ids: unknown): readonly string[] {
+  if (!Array.isArray(ids)) {
+    // Its kind only: a session id is a credential.
+    throw new TypeError(`the session ids to remove must be an array of ids; got ${describeSecret(ids)}`);
+  }
+  return ids.map(checkId);
 }
 
 /**
@@ -92,8 +105,9 @@ export function redisSessionIndex(options: RedisSessionIndexOptions): SessionInd
       await bounded(['PEXPIRE', k, String(ttlMs)]);
     },
     async remove(user, sessionIds) {
-      if (sessionIds.length === 0) return;
-      await bounded(['SREM', keyOf(checkUser(user)), ...sessionIds.map(checkId)]);
+      const ids = checkIds(sessionIds);
+      if (ids.length === 0) return;
+      await bounded(['SREM', keyOf(checkUser(user)), ...ids]);
     },
     async sessions(user) {
       const members = await bounded(['SMEMBERS', keyOf(checkUser(user))]);

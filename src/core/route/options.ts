@@ -9,7 +9,7 @@ import type { RevocationQueue } from '../revocation/queue.js';
 import type { SessionIndex } from '../everywhere/session-index.js';
 
 import type { TokenInfo } from '../token.js';
-import { booleanOption, configError, functionOption, knownOptions, nonEmptyString } from '../validate.js';
+import { booleanOption, configError, didYouMean, functionOption, knownOptions, nonEmptyString } from '../validate.js';
 import { parseCookieList, parseCookieName, type CookieToClear } from './cookies.js';
 import type { SignOutEvent } from './events.js';
 import type { SignOutResult } from './outcomes.js';
@@ -326,6 +326,12 @@ function failurePolicy<Req>(
   return { endSessionOnFailure, revocationQueue: queue as RevocationQueue | undefined, onUnrevokedToken };
 }
 
+const EVERYWHERE_KEYS: readonly string[] = [
+  'sessionIndex',
+  'user',
+  'tokenOf',
+] satisfies (keyof EverywhereOptions<unknown>)[];
+
 function everywhereOption<Req>(value: unknown, getToken: unknown): ResolvedEverywhere<Req> | undefined {
   if (value === undefined) return undefined;
   const { sessionIndex, user, tokenOf } = (value ?? {}) as Partial<EverywhereOptions<Req>>;
@@ -340,6 +346,14 @@ function everywhereOption<Req>(value: unknown, getToken: unknown): ResolvedEvery
       'everywhere',
       'wrong_type',
       `\`everywhere\` must be { sessionIndex: redisSessionIndex(…), user: (req) => the user's id }; got ${describeValue(value)}.`,
+    );
+  }
+  for (const name of Object.keys(value)) {
+    if (EVERYWHERE_KEYS.includes(name)) continue;
+    throw configError(
+      `everywhere.${name}`,
+      'unknown_option',
+      `unknown option \`everywhere.${name}\`.${didYouMean(name, EVERYWHERE_KEYS, 'options of `everywhere`')}`,
     );
   }
   const reader = functionOption('everywhere.tokenOf', tokenOf);

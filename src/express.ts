@@ -251,6 +251,10 @@ class ExpressSessionBinding {
     return this.found;
   }
 
+  middlewareStore(): unknown {
+    return this.req.sessionStore;
+  }
+
   stored(): { id: string | undefined; store: SessionStoreAccess | undefined } {
     return { id: this.req.sessionID, store: callbackStoreAccess(this.req.sessionStore) };
   }

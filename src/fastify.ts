@@ -200,6 +200,7 @@ function fastifySessionBinding(request: FastifyRequest, session: FastifySessionL
       ];
       return found;
     },
+    middlewareStore: () => (request as unknown as SessionRequest).sessionStore,
     stored: () => {
       const store = (request as unknown as SessionRequest).sessionStore;
       return { id, store: callbackStoreAccess(store, isFastifyMemoryStore(store)) };

@@ -155,6 +155,7 @@ function koaSessionBinding(ctx: KoaLikeContext, contextSession: KoaContextSessio
     sessionLives: () => ctx.session !== null && ctx.session !== undefined,
     cookies: () => [],
     cookieName: () => koaSessionKey(ctx),
+    middlewareStore: () => contextSession.store,
     stored: () => ({ id: contextSession.externalKey, store: storeAccess(contextSession, ctx) }),
     end: async () => {
       const current = ctx.session as KoaSessionLike | null | undefined;

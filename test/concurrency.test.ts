@@ -282,6 +282,87 @@ describe('a store that cannot delete a signed-out session (a Redis user without 
   });
 });
 
+describe("a guarded store's listings (all, length, ids) show sessions, not signed-out users", () => {
+  /** Lists a callback store's method by callback, and (where it answers without one) by promise. */
+  const listed = (store: session.Store, method: 'all' | 'length' | 'ids'): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      (store as unknown as Record<string, (cb: (e: unknown, v: unknown) => void) => void>)[method]?.((e, v) => {
+        if (e) reject(e as Error);
+        else resolve(v);
+      });
+    });
+  const idsIn = (all: unknown): string[] =>
+    Array.isArray(all)
+      ? all.map((s) => (s as { id: string }).id).sort()
+      : Object.keys(all as Record<string, unknown>).sort();
+
+  it.each([
+    ['MemoryStore', () => Promise.resolve(new session.MemoryStore() as session.Store)],
+    ['connect-redis', connectRedisStore],
+    [
+      'connect-redis that cannot delete (the session stays behind its marker)',
+      async () => {
+        const noDelete = Object.create(await connectRedisStore()) as session.Store;
+        noDelete.destroy = (_sid, callback) => callback?.(new Error('NOPERM'));
+        return noDelete;
+      },
+    ],
+  ])('%s', async (name, make) => {
+    const store = await make();
+    // connect-redis keeps every test's sessions in one Redis: start from none.
+    if (name.startsWith('connect-redis')) await new Promise((resolve) => store.clear?.(resolve));
+    const guarded = guardSessionStore(store);
+    const app = express.build(client, { store: guarded });
+    const ada = await signIn(app);
+    const [adaId] = idsIn(await listed(guarded, 'all'));
+    await signIn(app);
+    const bobId = idsIn(await listed(guarded, 'all')).find((id) => id !== adaId);
+    expect(await listed(guarded, 'length')).toBe(2);
+    await request(app).post('/signout').set('Cookie', ada.cookie).expect(303);
+    // The store itself holds the marker (and, where its delete failed, the session behind it).
+    expect(await listed(store, 'length')).toBe(name.includes('cannot delete') ? 3 : 2);
+    expect(idsIn(await listed(guarded, 'all'))).toEqual([bobId]);
+    expect(await listed(guarded, 'length')).toBe(1);
+    if (name.startsWith('connect-redis')) {
+      expect(await listed(guarded, 'ids')).toEqual([bobId]);
+      // connect-redis answers by promise when no callback is given: so does the guard.
+      const byPromise = guarded as unknown as { all(): Promise<unknown>; length(): Promise<number> };
+      expect(idsIn(await byPromise.all())).toEqual([bobId]);
+      expect(await byPromise.length()).toBe(1);
+    }
+  });
+});
+
+describe('a store given to guardSessionStore but used without its guard', () => {
+  it.each([
+    ['express-session', express, () => Promise.resolve(new session.MemoryStore()), guardSessionStore],
+    ['koa-session', koa, () => Promise.resolve(koaRedisStore()), guardKoaStore],
+    ['@fastify/session', fastify, connectRedisStore, guardFastifyStore],
+  ] as const)(
+    '%s: the sign-out works, and the app is told once that the guard protects nothing',
+    async (_name, adapter, make, guard) => {
+      const store = await make();
+      const unused = guard(store as never);
+      const app = adapter.build(client, { store });
+      for (let i = 0; i < 2; i++) {
+        const { cookie, token } = await signIn(app);
+        const codes = await warningCodesDuring(async () => {
+          await request(app).post('/signout').set('Cookie', cookie).expect(303);
+        });
+        expect(portal.isActive(token)).toBe(false);
+        expect(codes.filter((code) => code === 'SSO_SIGNOUT_GUARD_BYPASSED')).toHaveLength(i === 0 ? 1 : 0);
+      }
+      // The guard itself, given to the middleware, is not told about.
+      const guarded = adapter.build(client, { store: unused });
+      const { cookie } = await signIn(guarded);
+      const codes = await warningCodesDuring(async () => {
+        await request(guarded).post('/signout').set('Cookie', cookie).expect(303);
+      });
+      expect(codes).not.toContain('SSO_SIGNOUT_GUARD_BYPASSED');
+    },
+  );
+});
+
 describe('sign-outs with no stored session', () => {
   const WRITES = ['set', 'setex', 'psetex', 'getset', 'mset', 'del', 'unlink', 'expire', 'pexpire', 'hset'];
 

@@ -37,6 +37,15 @@ function resolve(options: SessionGuardOptions | undefined): { ttlMs: number; pre
 
 type Callback<T = unknown> = (error?: unknown, value?: T) => void;
 
+// The stores given to a guard: one the session middleware uses itself, rather than the guard made of
+// it, is a guard that protects nothing.
+const wrapped = new WeakSet<object>();
+
+/** Whether `store` (the session middleware's) was given to `guardSessionStore`, whose result is not what the middleware uses. */
+export function guardBypassed(store: unknown): boolean {
+  return typeof store === 'object' && store !== null && wrapped.has(store);
+}
+
 /** An express-session guard that koa-session calls (`(key, maxAge, { ctx })`): name the right entry. */
 function expressGuardMisused(): SignOutConfigError {
   return configError(
@@ -198,6 +207,76 @@ function guardedDestroy(
   };
 }
 
+/** A revoked marker, told by its shape where a listing gives no id (see `guardedDestroy`). */
+function isMarker(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  const keys = Object.keys(value);
+  return (value as { revoked?: unknown }).revoked === true && keys.length === 2 && keys.includes('cookie');
+}
+
+/**
+ * What a store lists (`all`: `{ sid: session }` as MemoryStore gives it, or `[{ id, … }]` as
+ * connect-redis does; `ids`: `[sid]`) without the revoked markers, nor the sessions behind them (a
+ * signed-out session whose delete failed): signed-out users are not counted as sessions.
+ */
+function withoutMarkers(listed: unknown, prefix: string): unknown {
+  const idOf = (item: unknown): unknown => (typeof item === 'string' ? item : (item as { id?: unknown } | null)?.id);
+  const ids: unknown[] = Array.isArray(listed) ? listed.map(idOf) : Object.keys(listed ?? {});
+  const revoked = new Set(
+    ids
+      .filter((id): id is string => typeof id === 'string' && id.startsWith(prefix))
+      .map((id) => id.slice(prefix.length)),
+  );
+  const shown = (id: unknown, item: unknown): boolean =>
+    !(typeof id === 'string' && (id.startsWith(prefix) || revoked.has(id))) && !isMarker(item);
+  if (Array.isArray(listed)) return listed.filter((item, i) => shown(ids[i], item));
+  if (listed === null || typeof listed !== 'object') return listed;
+  return Object.fromEntries(Object.entries(listed).filter(([id, item]) => shown(id, item)));
+}
+
+type Listing = (callback?: Callback) => unknown;
+
+/** A listing method (`all`, `ids`) through {@link withoutMarkers}, by callback or, called without one, by promise. */
+function guardedListing(
+  list: Listing,
+  prefix: string,
+  then: (listed: unknown) => unknown = (listed) => listed,
+): Listing {
+  return (callback) => {
+    const answer = new Promise<unknown>((resolve, reject) => {
+      list((error, listed) => {
+        // The store's own error, passed on as it is.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+        if (failed(error)) reject(error);
+        else resolve(then(withoutMarkers(listed, prefix)));
+      });
+    });
+    if (callback === undefined) return answer;
+    answer.then(
+      (value) => {
+        callback(undefined, value);
+      },
+      (error: unknown) => {
+        callback(error);
+      },
+    );
+    return undefined;
+  };
+}
+
+/** The listing methods of a store, where it has them: `all` and `ids` without markers, `length` counted from `all`. */
+function guardListings(guarded: Record<string, unknown>, store: Record<string, unknown>, prefix: string): void {
+  const all = store.all;
+  if (typeof all === 'function') {
+    guarded.all = guardedListing(all.bind(store) as Listing, prefix);
+    // A store's own count (a key scan) would count markers; the listing does not.
+    guarded.length = guardedListing(all.bind(store) as Listing, prefix, (listed) =>
+      Array.isArray(listed) ? listed.length : Object.keys(listed ?? {}).length,
+    );
+  }
+  if (typeof store.ids === 'function') guarded.ids = guardedListing(store.ids.bind(store) as Listing, prefix);
+}
+
 /**
  * Wraps an express-session store so a signed-out session cannot be written back by a request that
  * was in flight during sign-out. Use the returned store in `session({ store })`.
@@ -217,13 +296,15 @@ export function guardSessionStore<S extends ExpressSessionStoreLike>(store: S, o
       then(error, value !== undefined && value !== null);
     });
   };
-  // Inherits everything else (events, createSession, load, regenerate, all, clear, …) from the
-  // store itself, so express-session sees the store it expects.
+  // Inherits everything else (events, createSession, load, regenerate, clear, …) from the store
+  // itself, so express-session sees the store it expects.
   const guarded = Object.create(store) as S;
   guarded.get = guardedGet(store, isRevoked);
   guarded.set = guardedWrite(store.set.bind(store), isRevoked);
   if (typeof store.touch === 'function') guarded.touch = guardedWrite(store.touch.bind(store), isRevoked);
   guarded.destroy = guardedDestroy(store, marker, ttlMs, createWarner());
+  guardListings(guarded as unknown as Record<string, unknown>, store as unknown as Record<string, unknown>, prefix);
+  wrapped.add(store);
   return guarded;
 }
 
@@ -298,5 +379,6 @@ export function guardKoaSessionStore<S extends KoaSessionStoreLike>(store: S, op
     });
     return undefined;
   };
+  wrapped.add(store);
   return guarded;
 }

@@ -19,7 +19,8 @@ export type SignOutWarningCode =
   | 'SSO_SIGNOUT_EVERYWHERE_LOCAL_STORE'
   | 'SSO_SIGNOUT_NO_FORM_PARSER'
   | 'SSO_SIGNOUT_SIGN_IN_NOT_READ'
-  | 'SSO_SIGNOUT_ALREADY_ANSWERED';
+  | 'SSO_SIGNOUT_ALREADY_ANSWERED'
+  | 'SSO_SIGNOUT_GUARD_BYPASSED';
 
 /**
  * Emits a warning once per code (and `about`, e.g. the hook's name) for the route that owns this

@@ -39,6 +39,11 @@ export type SessionBinding =
       /** Ends the session; called as a method (a binding may be a class instance). */
       end(): Promise<void>;
       /**
+       * The store object the session middleware was given, if it has one: the route tells the app
+       * when it is a store given to `guardSessionStore` in place of the guard made of it.
+       */
+      middlewareStore?(): unknown;
+      /**
        * The route stopped waiting for `end()` (its bound, `timeoutMs`, passed): leave the session as
        * the middleware holds it, so nothing after the answer waits on the store again.
        */

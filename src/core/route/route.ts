@@ -31,6 +31,7 @@ import type { TokenInfo } from '../token.js';
 import type { RevocationQueue } from '../revocation/queue.js';
 import { endElsewhere, type Elsewhere, type EverywhereReport } from '../everywhere/elsewhere.js';
 import { printable, withoutToken } from '../scrub.js';
+import { guardBypassed } from '../session-guard.js';
 
 // An error's name as a class names it (`Error`, `TimeoutError`, `ReplyError`, `MongoServerError`):
 // what a warning repeats of an app's error. Any other (one that quotes the token) is not repeated.
@@ -163,6 +164,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     if (refusal !== undefined) return this.refuse(exchange, refusal);
     const ending = this.ending(request);
     if ('refused' in ending) return this.local(exchange, ending.refused, undefined);
+    this.noticeBypassedGuard(request.session);
     let read: ReadToken;
     try {
       // The steps that need not wait (the token is in the session, no hook takes it) are not
@@ -581,6 +583,15 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       timeoutMs: this.client.timeoutMs,
     };
     return () => endElsewhere(e, user, stored.id);
+  }
+
+  /** A store given to `guardSessionStore` that the session middleware uses itself, not the guard made of it: told once. */
+  private noticeBypassedGuard(session: SessionBinding): void {
+    if (session.kind !== 'supported' || !guardBypassed(session.middlewareStore?.())) return;
+    this.warn(
+      'SSO_SIGNOUT_GUARD_BYPASSED',
+      'the session middleware uses a store that was given to `guardSessionStore`, not the guarded store `guardSessionStore` returned: a request in flight during a sign-out can still write the signed-out session back. Give the session middleware the store `guardSessionStore(store)` returns.',
+    );
   }
 
   /**

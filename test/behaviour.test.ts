@@ -1248,6 +1248,114 @@ describe.each(ADAPTERS)('$name', (adapter) => {
       }
     });
 
+    it('answers as usual, and warns without the token, when a hook throws what cannot even be read', async () => {
+      // An Error whose `name` getter throws, quoting the token; a revoked Proxy, which cannot even be
+      // asked whether it is an Error. Telling either must not throw from the route.
+      let token = '';
+      const unreadables: Record<string, () => Error> = {
+        'a name getter that throws': () => {
+          const error = new Error('failed');
+          Object.defineProperty(error, 'name', {
+            get() {
+              throw new Error(`no name: ${token}`);
+            },
+          });
+          return error;
+        },
+        'a revoked Proxy': () => {
+          const { proxy, revoke } = Proxy.revocable({}, {});
+          revoke();
+          return proxy as Error;
+        },
+      };
+      const cases = [
+        {
+          hook: 'getToken',
+          signOut: (e: () => Error) => ({ getToken: () => Promise.reject(e()) }),
+          status: 500,
+          kept: true,
+        },
+        {
+          hook: 'endSession',
+          signOut: (e: () => Error) => ({
+            endSession: () => {
+              throw e();
+            },
+          }),
+          status: 500,
+          kept: true,
+        },
+        {
+          hook: 'onUnrevokedToken',
+          signOut: (e: () => Error) => ({
+            endSessionOnFailure: true,
+            onUnrevokedToken: () => Promise.reject(e()),
+          }),
+          status: 503,
+          kept: true,
+        },
+        {
+          hook: 'onEvent',
+          signOut: (e: () => Error) => ({
+            onEvent: () => {
+              throw e();
+            },
+          }),
+          status: 200,
+          kept: false,
+        },
+        {
+          hook: 'onEvent',
+          signOut: (e: () => Error) => ({ onEvent: () => Promise.reject(e()) }),
+          status: 200,
+          kept: false,
+        },
+        {
+          hook: 'render',
+          signOut: (e: () => Error) => ({
+            render: () => {
+              throw e();
+            },
+          }),
+          status: 429,
+          kept: true,
+        },
+      ] as const;
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        for (const [kind, unreadable] of Object.entries(unreadables)) {
+          for (const { hook, signOut, status, kept } of cases) {
+            const app = build({ client: { timeoutMs: 300, maxAttempts: 1 }, signOut: signOut(unreadable) });
+            token = portal.issueToken();
+            const cookie = await signIn(app, { accessToken: token });
+            if (hook === 'onUnrevokedToken') portal.enqueue({ kind: 'status', status: 503 });
+            // render is asked for an error's body.
+            if (hook === 'render') portal.enqueue('throttle');
+            let res: request.Response | undefined;
+            const warned = await warningsDuring(async () => {
+              res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT);
+            });
+            const what = `${hook}, ${kind}`;
+            expect(res?.status, what).toBe(status);
+            expect(JSON.parse(res?.text ?? '{}'), what).toMatchObject({ signedOut: !kept });
+            const failed = warned.filter((w) => w.code === 'SSO_SIGNOUT_HOOK_FAILED').map((w) => w.message);
+            expect(failed, what).toEqual([expect.stringContaining(`\`${hook}\` hook threw (`)]);
+            expect(JSON.stringify([warned, res?.text, res?.headers]), what).not.toContain(token);
+            // The browser's cookies after the answer; and a session kept in a store ends with it.
+            expect(await isSignedIn(app, res === undefined ? cookie : applySetCookies(cookie, res)), what).toBe(kept);
+            if (kept || adapter.serverSide) expect(await isSignedIn(app, cookie), what).toBe(kept);
+            portal.reset();
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+      expect(unhandled).toEqual([]);
+    });
+
     if (adapter.detectsSessions) {
       it('answers truthfully when an endSession hook sets the session to null and never settles: the old cookie opens the session exactly when the answer says it was kept', async () => {
         const app = build({

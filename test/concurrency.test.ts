@@ -286,8 +286,8 @@ describe("a guarded store's listings (all, length, ids) show sessions, not signe
   /** Lists a callback store's method by callback, and (where it answers without one) by promise. */
   const listed = (store: session.Store, method: 'all' | 'length' | 'ids'): Promise<unknown> =>
     new Promise((resolve, reject) => {
-      (store as unknown as Record<string, (cb: (e: unknown, v: unknown) => void) => void>)[method]?.((e, v) => {
-        if (e) reject(e as Error);
+      (store as unknown as Record<string, (cb: (e: Error | null, v: unknown) => void) => void>)[method]?.((e, v) => {
+        if (e) reject(e);
         else resolve(v);
       });
     });
@@ -333,6 +333,39 @@ describe("a guarded store's listings (all, length, ids) show sessions, not signe
   });
 });
 
+describe('a guarded store, as the app uses it besides its session middleware', () => {
+  const call = (store: session.Store, method: 'set' | 'destroy' | 'all' | 'length' | 'clear', ...args: unknown[]) =>
+    new Promise<unknown>((resolve, reject) => {
+      (store as unknown as Record<string, (...a: unknown[]) => void>)[method]?.(
+        ...args,
+        (e: Error | null, v: unknown) => {
+          if (e) reject(e);
+          else resolve(v);
+        },
+      );
+    });
+  const cookie = { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000).toISOString() };
+
+  it("lists a session whose own id starts with the guard's prefix, and hides only markers", async () => {
+    const store = new session.MemoryStore();
+    const guarded = guardSessionStore(store, { prefix: 'x' });
+    for (const id of ['xavier', 'yves', 'zoe']) await call(guarded, 'set', id, { cookie, user: id });
+    await call(guarded, 'destroy', 'zoe');
+    expect(Object.keys((await call(store, 'all')) as object).sort()).toEqual(['xavier', 'xzoe', 'yves']);
+    expect(Object.keys((await call(guarded, 'all')) as object).sort()).toEqual(['xavier', 'yves']);
+    expect(await call(guarded, 'length')).toBe(2);
+  });
+
+  it("clears the store itself through the guard (MemoryStore's clear replaces its map)", async () => {
+    const store = new session.MemoryStore();
+    const guarded = guardSessionStore(store);
+    await call(guarded, 'set', 'ada', { cookie, user: 'ada' });
+    await call(guarded, 'clear');
+    expect(await call(store, 'length')).toBe(0);
+    expect(await call(guarded, 'length')).toBe(0);
+  });
+});
+
 describe('a store given to guardSessionStore but used without its guard', () => {
   it.each([
     ['express-session', express, () => Promise.resolve(new session.MemoryStore()), guardSessionStore],
@@ -342,7 +375,7 @@ describe('a store given to guardSessionStore but used without its guard', () => 
     '%s: the sign-out works, and the app is told once that the guard protects nothing',
     async (_name, adapter, make, guard) => {
       const store = await make();
-      const unused = guard(store as never);
+      const unused = (guard as (store: never) => unknown)(store as never);
       const app = adapter.build(client, { store });
       for (let i = 0; i < 2; i++) {
         const { cookie, token } = await signIn(app);

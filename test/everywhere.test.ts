@@ -293,7 +293,7 @@ describe.each(FRAMEWORKS)('signing out everywhere ($name)', ({ instance, guarded
   it.each([
     {
       name: 'async',
-      tokenOf: async (s: Record<string, unknown>) => (s.auth as { token: string }).token,
+      tokenOf: (s: Record<string, unknown>) => Promise.resolve((s.auth as { token: string }).token),
       report: { ended: 1, failed: 0, kept: 0 },
       warned: undefined,
     },
@@ -307,9 +307,34 @@ describe.each(FRAMEWORKS)('signing out everywhere ($name)', ({ instance, guarded
     },
     {
       name: 'rejecting with the token as its reason',
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what an app may reject with
       tokenOf: (s: Record<string, unknown>) => Promise.reject((s.auth as { token: string }).token),
       report: { ended: 0, failed: 1, kept: 0 },
       warned: ['SSO_SIGNOUT_HOOK_FAILED', 'threw (string)'] as const,
+    },
+    {
+      name: 'throwing an error whose name getter throws, quoting the token',
+      tokenOf: (s: Record<string, unknown>) => {
+        const error = new Error('failed');
+        Object.defineProperty(error, 'name', {
+          get() {
+            throw new Error(`no name: ${JSON.stringify(s)}`);
+          },
+        });
+        throw error;
+      },
+      report: { ended: 0, failed: 1, kept: 0 },
+      warned: ['SSO_SIGNOUT_HOOK_FAILED', 'threw (an Error)'] as const,
+    },
+    {
+      name: 'throwing a revoked Proxy',
+      tokenOf: () => {
+        const { proxy, revoke } = Proxy.revocable({}, {});
+        revoke();
+        throw proxy as Error;
+      },
+      report: { ended: 0, failed: 1, kept: 0 },
+      warned: ['SSO_SIGNOUT_HOOK_FAILED', 'threw (an unreadable value)'] as const,
     },
     {
       name: 'never answering',
@@ -504,8 +529,13 @@ it('refuses an everywhere key it does not know, naming the one meant: a misspelt
       message: expect.stringContaining('Did you mean `tokenOf`?') as string,
     }),
   );
-  expect(() => koaSignOut({ client, everywhere: { ...everywhere, index: sessionIndex } as never })).toThrow(
-    /unknown option `everywhere\.(tokenof|index)`/,
+  // Told as the unknown key it is, not as a missing sessionIndex.
+  expect(() => koaSignOut({ client, everywhere: { index: sessionIndex, user: () => 'ada' } as never })).toThrow(
+    expect.objectContaining({
+      option: 'everywhere.index',
+      reason: 'unknown_option',
+      message: expect.stringContaining('Known options of `everywhere`: sessionIndex, user, tokenOf.') as string,
+    }),
   );
 });
 

@@ -194,6 +194,15 @@ function hidingSecrets(this: unknown, name: string, value: unknown): unknown {
  * as secrets (`secret`, `key`, `accessToken`, `auth`, …) and the user and password of URLs are
  * shown as `[hidden]`.
  */
+/** `value instanceof Class`; false where even asking throws (a revoked Proxy an app threw). */
+export function isInstance<T>(value: unknown, Class: abstract new (...args: never[]) => T): value is T {
+  try {
+    return value instanceof Class;
+  } catch {
+    return false;
+  }
+}
+
 export function describeValue(value: unknown): string {
   if (typeof value === 'function') return 'a function';
   // JSON has no word for these (it would say null).

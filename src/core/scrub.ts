@@ -113,6 +113,29 @@ function jsonOf(value: unknown): string {
   }
 }
 
+// An error's name as a class names it (`Error`, `TimeoutError`, `ReplyError`, `MongoServerError`):
+// what a warning repeats of an app's error. Any other (one that quotes the token) is not repeated.
+const ERROR_NAME = /^(?:[A-Z][A-Za-z0-9]{0,40})?(?:Error|Exception|Failure)$/;
+
+/**
+ * What kind of thing an app threw, told without anything it says: its name where a class names it
+ * so, else `an Error`, or its type. Never throws: not on a `name` getter that throws, nor on a
+ * revoked Proxy (whose prototype cannot even be asked for).
+ */
+export function kindOfThrown(error: unknown): string {
+  try {
+    if (!(error instanceof Error)) return typeof error;
+  } catch {
+    return 'an unreadable value';
+  }
+  try {
+    const name: unknown = error.name;
+    return typeof name === 'string' && ERROR_NAME.test(name) ? name : 'an Error';
+  } catch {
+    return 'an Error';
+  }
+}
+
 /**
  * An app's error (a hook's, a session store's) that quotes the token anywhere (its message, stack,
  * name, own fields, a nested `cause`, an AggregateError's `errors`; or a string or object thrown),
@@ -121,14 +144,26 @@ function jsonOf(value: unknown): string {
  * the answer's `cause`.
  */
 export function withoutToken(cause: unknown, token: string | undefined): unknown {
-  if (token === undefined || token === '' || cause === undefined || cause === null) return cause;
+  if (cause === undefined || cause === null) return cause;
+  const secret = token === '' ? undefined : token;
   let shown: string | undefined;
   try {
+    // What a logger asks first of an error's cause (is it an Error?): a revoked Proxy throws here,
+    // though `inspect` shows it alone as `<Revoked Proxy>`.
+    if (typeof cause === 'object' || typeof cause === 'function') Object.getPrototypeOf(cause);
     shown = typeof cause === 'string' ? cause : `${inspect(cause, LOOKED_THROUGH)}\n${jsonOf(cause)}`;
   } catch {
-    // An error that cannot be shown (a Proxy or a getter that throws) cannot be shown to hold nothing.
+    // an error that cannot be shown: a revoked Proxy, a getter that throws
   }
-  if (shown !== undefined && shown.length <= MAX_LOOKED_THROUGH && redactToken(shown, token) === shown) return cause;
+  // One that cannot be shown is told instead, token or not: the app's own logger could not show it.
+  if (shown === undefined) return told(cause, secret);
+  if (secret === undefined) return cause;
+  if (shown.length <= MAX_LOOKED_THROUGH && redactToken(shown, secret) === shown) return cause;
+  return told(cause, secret);
+}
+
+/** An error of the same name and code as `cause`, its message and stack redacted, and nothing else. */
+function told(cause: unknown, token: string | undefined): Error {
   // What it says, read with care: any of its fields may throw, or be too long to redact quickly.
   const text = (field: string): string | undefined => {
     try {
@@ -138,7 +173,8 @@ export function withoutToken(cause: unknown, token: string | undefined): unknown
             ? cause
             : undefined
           : (cause as Record<string, unknown>)[field];
-      return typeof value === 'string' ? redactToken(value.slice(0, MAX_TOLD), token) : undefined;
+      if (typeof value !== 'string') return undefined;
+      return token === undefined ? value.slice(0, MAX_TOLD) : redactToken(value.slice(0, MAX_TOLD), token);
     } catch {
       return undefined;
     }

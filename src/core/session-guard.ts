@@ -207,44 +207,62 @@ function guardedDestroy(
   };
 }
 
-/** A revoked marker, told by its shape where a listing gives no id (see `guardedDestroy`). */
+// What a revoked marker holds (see `guardedDestroy`), and the `id` a listing may add (connect-redis).
+const MARKER_KEYS = new Set(['cookie', 'revoked', 'id']);
+
+/** A revoked marker, told by its shape. */
 function isMarker(value: unknown): boolean {
   if (value === null || typeof value !== 'object') return false;
-  const keys = Object.keys(value);
-  return (value as { revoked?: unknown }).revoked === true && keys.length === 2 && keys.includes('cookie');
+  const { revoked, cookie } = value as { revoked?: unknown; cookie?: unknown };
+  return revoked === true && cookie !== undefined && Object.keys(value).every((key) => MARKER_KEYS.has(key));
 }
 
 /**
- * What a store lists (`all`: `{ sid: session }` as MemoryStore gives it, or `[{ id, … }]` as
- * connect-redis does; `ids`: `[sid]`) without the revoked markers, nor the sessions behind them (a
- * signed-out session whose delete failed): signed-out users are not counted as sessions.
+ * What a store's `all` lists (`{ sid: session }` as MemoryStore gives it, or `[{ id, … }]` as
+ * connect-redis does) without the revoked markers (each under the guard's prefix, shaped as a
+ * marker: a session whose own id merely starts with the prefix is a session), nor the sessions
+ * behind them (a signed-out session whose delete failed): signed-out users are not sessions.
  */
 function withoutMarkers(listed: unknown, prefix: string): unknown {
-  const idOf = (item: unknown): unknown => (typeof item === 'string' ? item : (item as { id?: unknown } | null)?.id);
-  const ids: unknown[] = Array.isArray(listed) ? listed.map(idOf) : Object.keys(listed ?? {});
-  const revoked = new Set(
-    ids
-      .filter((id): id is string => typeof id === 'string' && id.startsWith(prefix))
-      .map((id) => id.slice(prefix.length)),
-  );
-  const shown = (id: unknown, item: unknown): boolean =>
-    !(typeof id === 'string' && (id.startsWith(prefix) || revoked.has(id))) && !isMarker(item);
-  if (Array.isArray(listed)) return listed.filter((item, i) => shown(ids[i], item));
   if (listed === null || typeof listed !== 'object') return listed;
-  return Object.fromEntries(Object.entries(listed).filter(([id, item]) => shown(id, item)));
+  const entries: [unknown, unknown][] = Array.isArray(listed)
+    ? listed.map((item) => [(item as { id?: unknown } | null)?.id, item])
+    : Object.entries(listed);
+  // A marker with no id to tell it by (a listing without ids) is known by its shape alone.
+  const marker = ([id, item]: [unknown, unknown]): boolean =>
+    isMarker(item) && (id === undefined || (typeof id === 'string' && id.startsWith(prefix)));
+  const revoked = new Set(
+    entries.filter(marker).flatMap(([id]) => (typeof id === 'string' ? [id.slice(prefix.length)] : [])),
+  );
+  const shown = (entry: [unknown, unknown]): boolean =>
+    !marker(entry) && !(typeof entry[0] === 'string' && revoked.has(entry[0]));
+  if (Array.isArray(listed)) return entries.filter(shown).map(([, item]) => item);
+  return Object.fromEntries(entries.filter(shown));
+}
+
+/** The ids of what {@link withoutMarkers} leaves. */
+function idsOf(listed: unknown): unknown {
+  if (Array.isArray(listed)) return listed.map((item) => (item as { id?: unknown } | null)?.id);
+  return listed === null || typeof listed !== 'object' ? listed : Object.keys(listed);
 }
 
 type Listing = (callback?: Callback) => unknown;
 
-/** A listing method (`all`, `ids`) through {@link withoutMarkers}, by callback or, called without one, by promise. */
+/** A count of what {@link withoutMarkers} leaves. */
+function countOf(listed: unknown): unknown {
+  const ids = idsOf(listed);
+  return Array.isArray(ids) ? ids.length : ids;
+}
+
+/** `all` through {@link withoutMarkers}, then `then`, by callback or, called without one, by promise. */
 function guardedListing(
-  list: Listing,
+  all: Listing,
   prefix: string,
   then: (listed: unknown) => unknown = (listed) => listed,
 ): Listing {
   return (callback) => {
     const answer = new Promise<unknown>((resolve, reject) => {
-      list((error, listed) => {
+      all((error, listed) => {
         // The store's own error, passed on as it is.
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
         if (failed(error)) reject(error);
@@ -264,17 +282,19 @@ function guardedListing(
   };
 }
 
-/** The listing methods of a store, where it has them: `all` and `ids` without markers, `length` counted from `all`. */
+/**
+ * The listing methods of a store, where it has `all`: `all`, and `length` and connect-redis's `ids`
+ * worked out from it (the store's own are key scans, which count markers); and `clear`, bound to
+ * the store itself (MemoryStore's replaces its map, which on the guard would hide it, not clear it).
+ */
 function guardListings(guarded: Record<string, unknown>, store: Record<string, unknown>, prefix: string): void {
+  if (typeof store.clear === 'function') guarded.clear = store.clear.bind(store);
   const all = store.all;
-  if (typeof all === 'function') {
-    guarded.all = guardedListing(all.bind(store) as Listing, prefix);
-    // A store's own count (a key scan) would count markers; the listing does not.
-    guarded.length = guardedListing(all.bind(store) as Listing, prefix, (listed) =>
-      Array.isArray(listed) ? listed.length : Object.keys(listed ?? {}).length,
-    );
-  }
-  if (typeof store.ids === 'function') guarded.ids = guardedListing(store.ids.bind(store) as Listing, prefix);
+  if (typeof all !== 'function') return;
+  const listing = all.bind(store) as Listing;
+  guarded.all = guardedListing(listing, prefix);
+  guarded.length = guardedListing(listing, prefix, countOf);
+  if (typeof store.ids === 'function') guarded.ids = guardedListing(listing, prefix, idsOf);
 }
 
 /**

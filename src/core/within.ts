@@ -1,7 +1,7 @@
 // One bound for work on something that may not answer (Redis, a session store): its result, or a
 // rejection once `ms` have gone by. The work itself is not stopped; only the wait for it.
 
-import { describeValue } from './errors.js';
+import { describeValue, isInstance } from './errors.js';
 
 /**
  * Runs `act` once this process has read what has arrived: the one rule for acting on a bound that
@@ -41,7 +41,7 @@ export function within<T>(work: Promise<T>, ms: number, timeout: string | (() =>
       (error: unknown) => {
         settled = true;
         clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(describeValue(error)));
+        reject(isInstance(error, Error) ? error : new Error(describeValue(error)));
       },
     );
   });

@@ -1,7 +1,7 @@
 // A session store with express-session's callback interface (connect-redis, @fastify/session's
 // stores, …) as the route uses it: by id, with promises.
 
-import { describeValue } from '../errors.js';
+import { describeValue, isInstance } from '../errors.js';
 import type { SessionStoreAccess } from './elsewhere.js';
 
 interface CallbackStore {
@@ -11,7 +11,7 @@ interface CallbackStore {
 
 /** What a session store failed with, as an Error (stores call back with anything). */
 export function storeFailure(error: unknown): Error {
-  return error instanceof Error ? error : new Error(`session store failed: ${describeValue(error)}`);
+  return isInstance(error, Error) ? error : new Error(`session store failed: ${describeValue(error)}`);
 }
 
 /**

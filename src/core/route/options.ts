@@ -335,6 +335,17 @@ const EVERYWHERE_KEYS: readonly string[] = [
 function everywhereOption<Req>(value: unknown, getToken: unknown): ResolvedEverywhere<Req> | undefined {
   if (value === undefined) return undefined;
   const { sessionIndex, user, tokenOf } = (value ?? {}) as Partial<EverywhereOptions<Req>>;
+  // An unknown key first: `index` for `sessionIndex` is told as the misspelling it is.
+  if (value !== null && typeof value === 'object') {
+    for (const name of Object.keys(value)) {
+      if (EVERYWHERE_KEYS.includes(name)) continue;
+      throw configError(
+        `everywhere.${name}`,
+        'unknown_option',
+        `unknown option \`everywhere.${name}\`.${didYouMean(name, EVERYWHERE_KEYS, 'options of `everywhere`')}`,
+      );
+    }
+  }
   if (
     value === null ||
     typeof value !== 'object' ||
@@ -346,14 +357,6 @@ function everywhereOption<Req>(value: unknown, getToken: unknown): ResolvedEvery
       'everywhere',
       'wrong_type',
       `\`everywhere\` must be { sessionIndex: redisSessionIndex(…), user: (req) => the user's id }; got ${describeValue(value)}.`,
-    );
-  }
-  for (const name of Object.keys(value)) {
-    if (EVERYWHERE_KEYS.includes(name)) continue;
-    throw configError(
-      `everywhere.${name}`,
-      'unknown_option',
-      `unknown option \`everywhere.${name}\`.${didYouMean(name, EVERYWHERE_KEYS, 'options of `everywhere`')}`,
     );
   }
   const reader = functionOption('everywhere.tokenOf', tokenOf);

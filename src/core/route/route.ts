@@ -3,7 +3,7 @@
 // destination, decide, answer.
 
 import type { IncomingHttpHeaders } from 'node:http';
-import { describeSecret, describeValue } from '../errors.js';
+import { describeSecret, describeValue, isInstance } from '../errors.js';
 import { createLogoutClient, type LogoutClient, type LogoutResult } from '../logout/client.js';
 import { bySweep, DeadlineSweep } from '../logout/deadlines.js';
 import { createWarner, type Warn } from '../warnings.js';
@@ -30,12 +30,8 @@ import { signInElsewhere, tokenFromGetter, tokenFromSession, type ReadToken } fr
 import type { TokenInfo } from '../token.js';
 import type { RevocationQueue } from '../revocation/queue.js';
 import { endElsewhere, type Elsewhere, type EverywhereReport } from '../everywhere/elsewhere.js';
-import { printable, withoutToken } from '../scrub.js';
+import { kindOfThrown, printable, withoutToken } from '../scrub.js';
 import { guardBypassed } from '../session-guard.js';
-
-// An error's name as a class names it (`Error`, `TimeoutError`, `ReplyError`, `MongoServerError`):
-// what a warning repeats of an app's error. Any other (one that quotes the token) is not repeated.
-const ERROR_NAME = /^(?:[A-Z][A-Za-z0-9]{0,40})?(?:Error|Exception|Failure)$/;
 
 // Relative paths are vetted against this when the request names no host: only the path is kept.
 const PLACEHOLDER_ORIGIN = 'http://app.invalid';
@@ -101,6 +97,13 @@ class NoAnswerInTime extends Error {
   }
 }
 
+/** How a hook failed, where the route itself found it failing (a bad result, no answer in time). */
+function routeFailure(error: unknown): string | undefined {
+  if (isInstance(error, UnusableHookResult)) return `returned ${error.message}`;
+  if (isInstance(error, NoAnswerInTime)) return `did not answer within ${String(error.ms)} ms`;
+  return undefined;
+}
+
 /**
  * One sign-out route. Options are checked once, when it is made; `handle` is the per-request path.
  */
@@ -126,14 +129,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
   /** An `Origin` header's origin, through the memory. */
   /** Warns once per hook that a hook of the app failed, and what the route did instead. */
   private readonly hookFailed = (hook: string, error: unknown, instead = 'ignored'): void => {
-    // An error's name as a class names it; any other (one that quotes the token, say) is not repeated.
-    const kind = error instanceof Error ? (ERROR_NAME.test(error.name) ? error.name : 'an Error') : typeof error;
-    const what =
-      error instanceof UnusableHookResult
-        ? `returned ${error.message}`
-        : error instanceof NoAnswerInTime
-          ? `did not answer within ${String(error.ms)} ms`
-          : `threw (${kind})`;
+    const what = routeFailure(error) ?? `threw (${kindOfThrown(error)})`;
     this.warn('SSO_SIGNOUT_HOOK_FAILED', `the \`${hook}\` hook ${what}; ${instead}.`, hook);
   };
   private readonly normaliseSent = (sent: string): string | undefined =>
@@ -709,7 +705,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
       } catch (cause) {
         this.warn(
           'SSO_SIGNOUT_QUEUE_FAILED',
-          `the revocation queue could not take a token (${cause instanceof Error ? cause.name : typeof cause}); ${onUnrevokedToken === undefined ? 'the session is kept' : '`onUnrevokedToken` is tried'}.`,
+          `the revocation queue could not take a token (${kindOfThrown(cause)}); ${onUnrevokedToken === undefined ? 'the session is kept' : '`onUnrevokedToken` is tried'}.`,
         );
       }
     }
@@ -738,7 +734,7 @@ export class SignOutRoute<Req> implements SignOutCore<Req> {
     try {
       await this.bounded(ending.end());
     } catch (cause) {
-      const timedOut = cause instanceof NoAnswerInTime ? cause.ms : undefined;
+      const timedOut = isInstance(cause, NoAnswerInTime) ? cause.ms : undefined;
       if (timedOut !== undefined) ending.abandoned?.();
       if (this.options.endSession !== undefined) {
         // A session the app's hook did not end (or not in time) is left as the middleware read it, so

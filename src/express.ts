@@ -13,6 +13,7 @@ import {
 import {
   callbackStoreAccess,
   destroyLeftSession,
+  readsAs,
   storedUnder,
   storeFailure,
 } from './core/everywhere/callback-store.js';
@@ -174,7 +175,8 @@ function sessionBinding(req: ExpressLikeRequest, headers: IncomingHttpHeaders): 
 
 /** Whether `value` is a session express-session made (it saves, reloads and destroys it). */
 function isExpressSession(value: unknown): value is ExpressSessionLike {
-  return value !== null && typeof value === 'object' && typeof (value as { save?: unknown }).save === 'function';
+  // A value that cannot even be read (a revoked Proxy an app's hook left) is no session.
+  return readsAs(value, (v) => typeof (v as { save?: unknown }).save === 'function');
 }
 
 /** express-session's session in the core's terms (one object per sign-out: its parts are methods, not closures). */

@@ -5,6 +5,7 @@ import { describeValue } from './core/errors.js';
 import {
   callbackStoreAccess,
   destroyLeftSession,
+  readsAs,
   storedUnder,
   storeFailure,
 } from './core/everywhere/callback-store.js';
@@ -108,14 +109,15 @@ function secureSessionBinding(request: FastifyRequest, session: SecureSessionLik
     data: session.data(),
     // Deleted, the session still answers reads until the response is sent: it has no sign-in then.
     current: () => {
-      const now = (request as unknown as SessionRequest).session as SecureSessionLike | null | undefined;
-      return now === null || now === undefined || now.deleted ? null : now.data();
+      const now = (request as unknown as SessionRequest).session;
+      return readsAs(now, (v) => isSecureSession(v) && !v.deleted) ? (now as SecureSessionLike).data() : null;
     },
     // Its one cookie holds the session: whatever is still on the request is written there (its
     // `regenerate` empties the session but keeps it); only `delete()` ends it.
     sessionLives: () => {
-      const now = (request as unknown as SessionRequest).session as SecureSessionLike | null | undefined;
-      return now !== null && now !== undefined && !now.deleted;
+      const now = (request as unknown as SessionRequest).session;
+      // Anything but its own session deleted: written back by its onSend as it stands, if at all.
+      return now !== null && now !== undefined && !readsAs(now, (v) => isSecureSession(v) && v.deleted);
     },
     // A session set to null is one its onSend leaves alone, cookie and all: deleted instead.
     commitEnded: () => {
@@ -137,6 +139,12 @@ function secureSessionBinding(request: FastifyRequest, session: SecureSessionLik
     // one its onSend does not write (it would write one decrypted with a retired key anew, or the
     // session of a cookie planted first, for its path).
     unchanged: () => {
+      // What a hook left that is not its session (`{}`, a revoked Proxy its onSend would throw on) is
+      // replaced by the session as it was read.
+      const own = request as unknown as SessionRequest;
+      if (own.session !== null && own.session !== undefined && !readsAs(own.session, isSecureSession)) {
+        own.session = session;
+      }
       Object.defineProperty(session, 'changed', { get: () => false, set: () => undefined, configurable: true });
     },
   };
@@ -150,9 +158,8 @@ const ABSOLUTE_FORM =
 
 /** Whether `value` is a session @fastify/session made (it has its id). */
 function isFastifySession(value: unknown): value is { readonly sessionId: string } {
-  return (
-    value !== null && typeof value === 'object' && typeof (value as { sessionId?: unknown }).sessionId === 'string'
-  );
+  // A value that cannot even be read (a revoked Proxy an app's hook left) is no session.
+  return readsAs(value, (v) => typeof (v as { sessionId?: unknown }).sessionId === 'string');
 }
 
 /**

@@ -1053,6 +1053,84 @@ describe.each(ADAPTERS)('$name', (adapter) => {
       expect((seen as SignOutError).code).toBe('session_error');
     });
 
+    it('hands on a cause a logger can show without the token: its own inspect, a getter or toJSON that throws quoting it', async () => {
+      let token = '';
+      const quoting = () => new Error(`cannot show ${token}`);
+      // Each thrown as an Error would be, whatever it is.
+      const causes: Record<string, () => Error> = {
+        'its own inspect throws': () =>
+          Object.assign(new Error('store failed'), {
+            [inspect.custom]: () => {
+              throw quoting();
+            },
+          }),
+        'a getter throws': () =>
+          Object.defineProperty(new Error('store failed'), 'detail', {
+            enumerable: true,
+            get: () => {
+              throw quoting();
+            },
+          }),
+        'its toJSON throws': () =>
+          Object.assign(new Error('store failed'), {
+            toJSON: () => {
+              throw quoting();
+            },
+          }),
+        'a plain object whose getter throws': () =>
+          ({
+            get detail(): string {
+              throw quoting();
+            },
+          }) as unknown as Error,
+      };
+      for (const [what, cause] of Object.entries(causes)) {
+        // A getToken of an app without a session the route reads knows no token to look for (README).
+        for (const hook of adapter.detectsSessions
+          ? (['getToken', 'endSession'] as const)
+          : (['endSession'] as const)) {
+          let seen: unknown;
+          const fail = () => Promise.reject(cause());
+          const {
+            app,
+            cookie,
+            token: issued,
+          } = await signedIn({
+            signOut: { delegateErrors: true, [hook]: fail },
+            catchErrors: (err) => {
+              seen = err;
+            },
+          });
+          token = issued;
+          await request(app).post('/signout').set('Cookie', cookie);
+          expect(seen, `${hook}, ${what}`).toBeInstanceOf(SignOutError);
+          // What a logger does with the error: none of it throws, and none of it holds the token.
+          const logged = [inspect(seen), inspect(seen, { depth: 10, showHidden: true }), JSON.stringify(seen)];
+          logged.push(inspect((seen as SignOutError).cause), JSON.stringify((seen as SignOutError).cause));
+          expect(logged.join('\n'), `${hook}, ${what}`).not.toContain(token);
+        }
+      }
+    });
+
+    it('repeats no run of the token as the name of an error a hook threw', async () => {
+      // A token of letters only, so that its runs look like the words of a class's name.
+      const token = `aoa${'QwErTyUiOpAsDfGhJkLzXcVbNm'.repeat(4)}`;
+      const app = build({
+        signOut: {
+          endSession: () => {
+            throw Object.assign(new Error('failed'), { name: `${token.slice(3, 23)}Exception` });
+          },
+        },
+      });
+      const cookie = await signIn(app, { accessToken: token });
+      const warned = await warningsDuring(async () => {
+        await request(app).post('/signout').set('Cookie', cookie);
+      });
+      const failed = warned.filter((w) => w.code === 'SSO_SIGNOUT_HOOK_FAILED');
+      expect(failed.map((w) => w.message)).toEqual([expect.stringContaining('threw (an Error)')]);
+      expect(failed[0]?.message).not.toContain(token.slice(3, 15));
+    });
+
     it('adds to a Vary header the app set, in both modes', async () => {
       for (const delegateErrors of [false, true]) {
         const { app, cookie } = await signedIn({
@@ -1560,10 +1638,34 @@ describe.each(ADAPTERS)('$name', (adapter) => {
         ['0', () => 0],
         ['a Map', () => new Map()],
         ['an object with no prototype', () => Object.create(null) as object],
+        [
+          'a revoked Proxy',
+          () => {
+            const { proxy, revoke } = Proxy.revocable({}, {});
+            revoke();
+            return proxy;
+          },
+        ],
+        [
+          'a Proxy whose every read throws',
+          () =>
+            new Proxy(
+              {},
+              {
+                get() {
+                  throw new Error('unreadable');
+                },
+                getPrototypeOf() {
+                  throw new Error('unreadable');
+                },
+              },
+            ),
+        ],
       ])(
         'answers truthfully when an endSession hook puts %s where the session was: signed out only if the old cookie opens nothing',
         async (_label, value) => {
           const app = build({
+            client: { timeoutMs: 1000 },
             signOut: {
               endSession: (native) => {
                 (native as { session: unknown }).session = value();
@@ -1571,8 +1673,15 @@ describe.each(ADAPTERS)('$name', (adapter) => {
             },
           });
           const cookie = await signIn(app, { accessToken: portal.issueToken(), extra: { user: 'ada' } });
-          const res = await request(app).post('/signout').set('Cookie', cookie).set('Accept', JSON_ACCEPT);
+          const res = await request(app)
+            .post('/signout')
+            .set('Cookie', cookie)
+            .set('Accept', JSON_ACCEPT)
+            .timeout(5000);
+          // The route's own answer, never the framework's.
+          expect(res.status === 200 || res.status === 500, res.text).toBe(true);
           const { signedOut } = JSON.parse(res.text) as { signedOut: boolean };
+          expect(typeof signedOut, res.text).toBe('boolean');
           // The browser's old cookie, replayed as it was (whatever the answer set).
           expect(await isSignedIn(app, cookie)).toBe(!signedOut);
         },

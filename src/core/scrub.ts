@@ -1,6 +1,7 @@
 // Makes text from outside (the portal, a request) safe for logs, events and errors: token removed, controls escaped, length bounded.
 
 import { inspect } from 'node:util';
+import { isInstance } from './errors.js';
 
 /** Shortest run of the token's characters that counts as an echo of it when it appears in other text. */
 const MIN_ECHO = 12;
@@ -104,18 +105,39 @@ const LOOKED_THROUGH = {
 // JSON.stringify answers undefined for a function or a symbol, which its own type does not say.
 const stringify: (value: unknown) => string | undefined = JSON.stringify;
 
-/** What a logger's JSON shows of a value (getters and `toJSON` included); nothing where it has a cycle. */
+/**
+ * What a logger's JSON shows of a value (getters and `toJSON` included), or what stringifying it
+ * threw (a getter's error may quote the token; a cycle's or a BigInt's says nothing of the value).
+ */
 function jsonOf(value: unknown): string {
   try {
     return stringify(value) ?? '';
+  } catch (error) {
+    // Read as the logger's own error handling would read it: a message that cannot be read throws on.
+    return isInstance(error, Error) ? error.message : String(error);
+  }
+}
+
+/**
+ * What a logger may show of an app's error: `util.inspect` deep with hidden fields, and as
+ * `console.log` calls it (the error's own `inspect` included), and its JSON. Undefined where a
+ * logger would fail on it: a revoked Proxy (whose prototype `inspect` asks for when it is a cause,
+ * though it shows one alone as `<Revoked Proxy>`), an `inspect` of its own that throws.
+ */
+function shownByLogger(cause: unknown): string | undefined {
+  try {
+    if (typeof cause === 'object' || typeof cause === 'function') Object.getPrototypeOf(cause);
+    return `${inspect(cause, LOOKED_THROUGH)}\n${inspect(cause)}\n${jsonOf(cause)}`;
   } catch {
-    return '';
+    return undefined;
   }
 }
 
 // An error's name as a class names it (`Error`, `TimeoutError`, `ReplyError`, `MongoServerError`):
 // what a warning repeats of an app's error. Any other (one that quotes the token) is not repeated.
-const ERROR_NAME = /^(?:[A-Z][A-Za-z0-9]{0,40})?(?:Error|Exception|Failure)$/;
+// Its words before the suffix are at most four, each capitalised or an acronym (`HTTPError`,
+// `DOMException`): no run of a token passes for one.
+const ERROR_NAME = /^(?:[A-Z][a-z]{1,20}|[A-Z]{2,6}(?=[A-Z][a-z])){0,4}(?:Error|Exception|Failure)$/;
 
 /**
  * What kind of thing an app threw, told without anything it says: its name where a class names it
@@ -146,15 +168,7 @@ export function kindOfThrown(error: unknown): string {
 export function withoutToken(cause: unknown, token: string | undefined): unknown {
   if (cause === undefined || cause === null) return cause;
   const secret = token === '' ? undefined : token;
-  let shown: string | undefined;
-  try {
-    // What a logger asks first of an error's cause (is it an Error?): a revoked Proxy throws here,
-    // though `inspect` shows it alone as `<Revoked Proxy>`.
-    if (typeof cause === 'object' || typeof cause === 'function') Object.getPrototypeOf(cause);
-    shown = typeof cause === 'string' ? cause : `${inspect(cause, LOOKED_THROUGH)}\n${jsonOf(cause)}`;
-  } catch {
-    // an error that cannot be shown: a revoked Proxy, a getter that throws
-  }
+  const shown = typeof cause === 'string' ? cause : shownByLogger(cause);
   // One that cannot be shown is told instead, token or not: the app's own logger could not show it.
   if (shown === undefined) return told(cause, secret);
   if (secret === undefined) return cause;

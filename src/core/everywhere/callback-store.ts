@@ -51,6 +51,16 @@ export function callbackStoreAccess(
  * middleware would keep it, or destroy it only once the answer is out (express-session set to null,
  * @fastify/session). A session the middleware made (a regenerated one) is left to it.
  */
+/** Whether `value` is an object for which `test` holds; false where reading it throws (a revoked Proxy). */
+export function readsAs(value: unknown, test: (value: object) => boolean): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  try {
+    return test(value);
+  } catch {
+    return false;
+  }
+}
+
 export async function destroyLeftSession(
   request: object,
   id: string | undefined,

@@ -7,7 +7,6 @@ import { CLIENT_OPTION_NAMES } from '../logout/options.js';
 import type { LogoutClientOptions } from '../logout/types.js';
 import type { RevocationQueue } from '../revocation/queue.js';
 import type { SessionIndex } from '../everywhere/session-index.js';
-
 import type { TokenInfo } from '../token.js';
 import { booleanOption, configError, didYouMean, functionOption, knownOptions, nonEmptyString } from '../validate.js';
 import { parseCookieList, parseCookieName, type CookieToClear } from './cookies.js';

@@ -119,15 +119,14 @@ function jsonOf(value: unknown): string {
 }
 
 /**
- * What a logger may show of an app's error: `util.inspect` deep with hidden fields, and as
- * `console.log` calls it (the error's own `inspect` included), and its JSON. Undefined where a
- * logger would fail on it: a revoked Proxy (whose prototype `inspect` asks for when it is a cause,
- * though it shows one alone as `<Revoked Proxy>`), an `inspect` of its own that throws.
+ * What a logger may show of an app's error: as the cause of the route's error (as `console.log`
+ * shows it: its own `inspect` called; its stack read, and on Node 22 its name; a revoked Proxy
+ * asked whether it is an Error), deep with hidden fields, and as JSON. Undefined where a logger
+ * would fail on it.
  */
 function shownByLogger(cause: unknown): string | undefined {
   try {
-    if (typeof cause === 'object' || typeof cause === 'function') Object.getPrototypeOf(cause);
-    return `${inspect(cause, LOOKED_THROUGH)}\n${inspect(cause)}\n${jsonOf(cause)}`;
+    return `${inspect(new Error('', { cause }))}\n${inspect(cause, LOOKED_THROUGH)}\n${jsonOf(cause)}`;
   } catch {
     return undefined;
   }
